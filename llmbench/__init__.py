@@ -1,0 +1,10 @@
+"""llmbench: a keyboard-driven terminal workbench for the whole life of LLM prompts."""
+
+from __future__ import annotations
+
+from llmbench._offline import configure_offline_environment
+
+__version__ = "0.1.0"
+
+# Before anything can import litellm or tiktoken: no price-map downloads, no tokenizer downloads.
+configure_offline_environment()

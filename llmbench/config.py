@@ -1,0 +1,218 @@
+"""Settings: a TOML file in the XDG config dir, overridden by LLMBENCH_* environment variables.
+
+Every field is typed and documented; `llmbench config show` prints them with their docs.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_origin, get_type_hints
+
+from llmbench import paths
+
+
+class ConfigError(ValueError):
+    """The config file cannot be used; the message names the file and what is wrong."""
+
+
+def _doc(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"doc": text}, **kwargs)
+
+
+def _default_reviewer() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "reviewer"
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    reviewer: str = _doc("Name recorded on grades and label moves.", default_factory=_default_reviewer)
+    theme: str = _doc("Textual theme name (ctrl+p → 'theme' lists them).", default="textual-dark")
+    db: str = _doc("Database path; empty means the XDG data dir. --db and LLMBENCH_DB win.", default="")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    default_models: tuple[str, ...] = _doc(
+        "Models offered first in Compare.", default=("llmbench/mock", "llmbench/echo")
+    )
+    judge_model: str = _doc("Model used by LLM-as-judge rubrics.", default="llmbench/mock")
+    embedding_model: str = _doc("Embedding model for similarity; empty turns it off.", default="")
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    timeout_s: float = _doc("Per-call timeout in seconds (litellm's own default is 600).", default=60.0)
+    max_retries: int = _doc("Retries after the first attempt, owned by llmbench.", default=3)
+    retry_patience_s: float = _doc(
+        "Longest Retry-After the gateway waits for; longer ones are reported, not looped on.",
+        default=30.0,
+    )
+    cache_ttl_s: int = _doc("How long cached responses stay valid.", default=86_400)
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    input: float = _doc("USD per million input tokens.", default=0.0)
+    output: float = _doc("USD per million output tokens.", default=0.0)
+    cached: float = _doc("USD per million cached input tokens.", default=0.0)
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    delete_after_days: int = _doc("Delete calls older than this; 0 keeps them forever.", default=0)
+    redact_after_days: int = _doc(
+        "Keep metrics but purge prompt and response bodies after this; 0 never.", default=0
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    general: GeneralSettings = field(default_factory=GeneralSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    prices: dict[str, PriceOverride] = field(
+        default_factory=dict, metadata={"doc": "Per-model price overrides: [prices.\"gpt-4o\"]."}
+    )
+    keymap: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"doc": "Binding id → keys, e.g. show_costs = \"f5,ctrl+5\" (see F1 for ids)."},
+    )
+    source: Path | None = None
+
+
+_SECTIONS = {
+    "general": GeneralSettings,
+    "models": ModelSettings,
+    "gateway": GatewaySettings,
+    "retention": RetentionSettings,
+}
+
+_ENV_OVERRIDES = {
+    "LLMBENCH_REVIEWER": ("general", "reviewer"),
+    "LLMBENCH_THEME": ("general", "theme"),
+    "LLMBENCH_JUDGE_MODEL": ("models", "judge_model"),
+}
+
+
+def _coerce(where: str, expected: Any, value: Any) -> Any:
+    origin = get_origin(expected)
+    if origin is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(value)
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number")
+        return float(value)
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number")
+        return value
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string")
+        return value
+    raise ConfigError(f"{where} has an unsupported type")  # pragma: no cover
+
+
+def _build(cls: type, where: str, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where} has unknown setting(s): {', '.join(unknown)}")
+    values = {name: _coerce(f"{where}.{name}", hints[name], value) for name, value in raw.items()}
+    return cls(**values)
+
+
+def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
+    label = str(source) if source else "config"
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"prices", "keymap"})
+    if unknown:
+        raise ConfigError(f"{label}: unknown section(s): {', '.join(unknown)}")
+    try:
+        sections = {
+            name: _build(cls, f"[{name}]", raw.get(name, {})) for name, cls in _SECTIONS.items()
+        }
+        prices_raw = raw.get("prices", {})
+        if not isinstance(prices_raw, dict):
+            raise ConfigError("[prices] must be a table of models")
+        prices = {
+            model: _build(PriceOverride, f"[prices.\"{model}\"]", value)
+            for model, value in prices_raw.items()
+        }
+        keymap_raw = raw.get("keymap", {})
+        if not isinstance(keymap_raw, dict) or not all(
+            isinstance(v, str) for v in keymap_raw.values()
+        ):
+            raise ConfigError("[keymap] must map binding ids to key strings")
+    except ConfigError as error:
+        raise ConfigError(f"{label}: {error}") from None
+    return Settings(prices=prices, keymap=dict(keymap_raw), source=source, **sections)
+
+
+def _apply_env(raw: dict[str, Any]) -> dict[str, Any]:
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()}
+    for variable, (section, name) in _ENV_OVERRIDES.items():
+        if variable in os.environ:
+            merged.setdefault(section, {})
+            if isinstance(merged[section], dict):
+                merged[section][name] = os.environ[variable]
+    return merged
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the config file (missing is fine: defaults) and apply LLMBENCH_* overrides."""
+    path = path or paths.config_path()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: {error}") from None
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    return parse_settings(_apply_env(raw), source=path if path.exists() else None)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def render_settings(settings: Settings) -> str:
+    """The effective settings as a commented TOML document."""
+    lines = [f"# llmbench settings (file: {settings.source or 'none, defaults in use'})"]
+    for name in _SECTIONS:
+        section = getattr(settings, name)
+        lines.append(f"\n[{name}]")
+        for f in fields(section):
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+    lines.append(f"\n# {next(f for f in fields(Settings) if f.name == 'prices').metadata['doc']}")
+    for model, price in settings.prices.items():
+        lines.append(f'[prices."{model}"]')
+        for f in fields(price):
+            lines.append(f"{f.name} = {getattr(price, f.name)!r}")
+    lines.append(f"\n[keymap]\n# {next(f for f in fields(Settings) if f.name == 'keymap').metadata['doc']}")
+    for binding_id, keys in sorted(settings.keymap.items()):
+        lines.append(f"{binding_id} = {_toml_value(keys)}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["ConfigError", "Settings", "load_settings", "parse_settings", "render_settings"]

@@ -1,0 +1,1 @@
+"""Pure domain logic: stdlib, jinja2 and tiktoken only (enforced by import-linter)."""

@@ -1,0 +1,1 @@
+"""Use cases shared by the TUI and the CLI."""
