@@ -32,9 +32,13 @@ def _default_reviewer() -> str:
 
 @dataclass(frozen=True)
 class GeneralSettings:
-    reviewer: str = _doc("Name recorded on grades and label moves.", default_factory=_default_reviewer)
+    reviewer: str = _doc(
+        "Name recorded on grades and label moves.", default_factory=_default_reviewer
+    )
     theme: str = _doc("Textual theme name (ctrl+p → 'theme' lists them).", default="textual-dark")
-    db: str = _doc("Database path; empty means the XDG data dir. --db and LLMBENCH_DB win.", default="")
+    db: str = _doc(
+        "Database path; empty means the XDG data dir. --db and LLMBENCH_DB win.", default=""
+    )
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    timeout_s: float = _doc("Per-call timeout in seconds (litellm's own default is 600).", default=60.0)
+    timeout_s: float = _doc(
+        "Per-call timeout in seconds (litellm's own default is 600).", default=60.0
+    )
     max_retries: int = _doc("Retries after the first attempt, owned by llmbench.", default=3)
     retry_patience_s: float = _doc(
         "Longest Retry-After the gateway waits for; longer ones are reported, not looped on.",
@@ -79,11 +85,11 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     prices: dict[str, PriceOverride] = field(
-        default_factory=dict, metadata={"doc": "Per-model price overrides: [prices.\"gpt-4o\"]."}
+        default_factory=dict, metadata={"doc": 'Per-model price overrides: [prices."gpt-4o"].'}
     )
     keymap: dict[str, str] = field(
         default_factory=dict,
-        metadata={"doc": "Binding id → keys, e.g. show_costs = \"f5,ctrl+5\" (see F1 for ids)."},
+        metadata={"doc": 'Binding id → keys, e.g. show_costs = "f5,ctrl+5" (see F1 for ids).'},
     )
     source: Path | None = None
 
@@ -148,7 +154,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
         if not isinstance(prices_raw, dict):
             raise ConfigError("[prices] must be a table of models")
         prices = {
-            model: _build(PriceOverride, f"[prices.\"{model}\"]", value)
+            model: _build(PriceOverride, f'[prices."{model}"]', value)
             for model, value in prices_raw.items()
         }
         keymap_raw = raw.get("keymap", {})
@@ -209,7 +215,9 @@ def render_settings(settings: Settings) -> str:
         lines.append(f'[prices."{model}"]')
         for f in fields(price):
             lines.append(f"{f.name} = {getattr(price, f.name)!r}")
-    lines.append(f"\n[keymap]\n# {next(f for f in fields(Settings) if f.name == 'keymap').metadata['doc']}")
+    lines.append(
+        f"\n[keymap]\n# {next(f for f in fields(Settings) if f.name == 'keymap').metadata['doc']}"
+    )
     for binding_id, keys in sorted(settings.keymap.items()):
         lines.append(f"{binding_id} = {_toml_value(keys)}")
     return "\n".join(lines) + "\n"

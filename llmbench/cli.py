@@ -1,0 +1,220 @@
+"""The `llmbench` command. With no subcommand it opens the TUI.
+
+Heavy modules (Textual screens, litellm, the demo builder) are imported inside commands so that
+`llmbench --help` and the TUI's first frame stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from llmbench import __version__, paths
+from llmbench.config import ConfigError, Settings, load_settings, render_settings
+
+USAGE_EXIT = 2
+FAILURE_EXIT = 1
+
+
+def _fail(message: str, code: int = FAILURE_EXIT) -> NoReturn:
+    click.echo(f"llmbench: {message}", err=True)
+    sys.exit(code)
+
+
+class LLMBenchGroup(click.Group):
+    """A click group whose errors are one line and whose usage errors exit with 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        from llmbench.store.db import StoreError
+
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as error:
+            hint = (
+                f"see '{error.ctx.command_path} --help'" if error.ctx else "see 'llmbench --help'"
+            )
+            _fail(f"{error.format_message()} ({hint})", USAGE_EXIT)
+        except click.Abort:
+            _fail("aborted", 130)
+        except click.ClickException as error:
+            _fail(error.format_message(), error.exit_code or FAILURE_EXIT)
+        except (ConfigError, StoreError) as error:
+            _fail(str(error))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _db_path(ctx: click.Context, explicit: str | None) -> Path:
+    """--db on the subcommand, else on the group, else LLMBENCH_DB, else config, else XDG."""
+    chosen = explicit or (ctx.find_root().params.get("db") if ctx.find_root() else None)
+    if chosen:
+        return paths.resolve_db_path(chosen)
+    settings_db = _settings().general.db
+    return paths.resolve_db_path(settings_db or None)
+
+
+def _open_tui(db_path: Path, settings: Settings, *, create: bool) -> None:
+    from llmbench.services.database import open_store
+    from llmbench.tui.app import LLMBenchApp
+
+    store = open_store(db_path, create=create)
+    try:
+        LLMBenchApp(store, settings).run()
+    finally:
+        store.close()
+
+
+db_option = click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Database file (default: LLMBENCH_DB, then the XDG data dir).",
+)
+
+
+@click.group(
+    cls=LLMBenchGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="llmbench")
+@db_option
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """A keyboard-driven workbench for LLM prompts: version, compare, grade, cost, audit.
+
+    Run with no command to open the TUI on your database.
+    """
+    if ctx.invoked_subcommand is None:
+        _open_tui(_db_path(ctx, db), _settings(), create=True)
+
+
+@cli.command()
+@db_option
+@click.option("--no-tui", is_flag=True, help="Build the database and exit.")
+@click.option(
+    "--calls",
+    type=click.IntRange(0, 5_000_000),
+    default=20_000,
+    show_default=True,
+    help="How many audit-log calls to generate.",
+)
+@click.option(
+    "--seed", type=int, default=7, show_default=True, help="Random seed (same seed, same data)."
+)
+@click.option("--rebuild", is_flag=True, help="Replace an existing demo database.")
+@click.pass_context
+def demo(
+    ctx: click.Context, db: str | None, no_tui: bool, calls: int, seed: int, rebuild: bool
+) -> None:
+    """Build a realistic demo database (offline models, no API key) and open it."""
+    from llmbench.services.demo import build_demo
+
+    explicit = db or ctx.find_root().params.get("db")
+    path = paths.resolve_db_path(explicit) if explicit else paths.demo_db_path()
+    settings = _settings()
+    if rebuild or not path.exists():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as progress:
+            task = progress.add_task("Building demo", total=calls)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            summary = build_demo(path, seed=seed, calls=calls, progress=advance, replace=rebuild)
+        click.echo(f"Demo database: {path}")
+        click.echo(summary.describe())
+    else:
+        click.echo(f"Opening the existing demo database {path} (--rebuild makes a new one)")
+    if not no_tui:
+        _open_tui(path, settings, create=False)
+
+
+@cli.group()
+def config() -> None:
+    """Where the settings file is and what it holds."""
+
+
+@config.command("path")
+def config_path() -> None:
+    """Print the settings file's path."""
+    click.echo(str(paths.config_path()))
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print the effective settings, with a comment on each."""
+    click.echo(render_settings(_settings()), nl=False)
+
+
+@cli.group()
+def db() -> None:
+    """The database file: where it is, what it holds, whether it is sound."""
+
+
+@db.command("path")
+@db_option
+@click.pass_context
+def db_path(ctx: click.Context, db: str | None) -> None:
+    """Print the database path in use."""
+    click.echo(str(_db_path(ctx, db)))
+
+
+@db.command("info")
+@db_option
+@click.pass_context
+def db_info(ctx: click.Context, db: str | None) -> None:
+    """Schema version, pragmas, row counts and size."""
+    from llmbench.services.database import describe, open_store
+
+    path = _db_path(ctx, db)
+    with open_store(path, create=False) as store:
+        facts = describe(store)
+    click.echo(f"file: {path}")
+    click.echo(f"size: {facts.page_bytes / 1_048_576:.1f} MiB")
+    click.echo(f"schema: {', '.join(facts.schema)}")
+    click.echo("pragmas: " + ", ".join(f"{k}={v}" for k, v in facts.pragmas.items()))
+    for table, count in facts.counts.items():
+        click.echo(f"{table:>16}: {count:,}")
+
+
+@db.command("check")
+@db_option
+@click.pass_context
+def db_check(ctx: click.Context, db: str | None) -> None:
+    """Run SQLite's integrity and foreign-key checks; exit 1 on any problem."""
+    from llmbench.services.database import open_store, verify_file
+
+    with open_store(_db_path(ctx, db), create=False) as store:
+        report = verify_file(store)
+    if report.ok:
+        click.echo("ok")
+        return
+    for line in report.integrity:
+        click.echo(f"integrity: {line}")
+    for problem in report.foreign_key_problems:
+        click.echo(f"foreign key: {problem}")
+    sys.exit(FAILURE_EXIT)
+
+
+def main() -> None:
+    cli(prog_name="llmbench")

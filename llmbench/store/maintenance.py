@@ -1,0 +1,69 @@
+"""Whole-file facts and checks: schema version, row counts, integrity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from llmbench.store.migrations import migrations
+
+COUNTED_TABLES = (
+    "prompts",
+    "prompt_versions",
+    "datasets",
+    "cases",
+    "runs",
+    "results",
+    "calls",
+    "grades",
+    "alerts",
+)
+
+
+@dataclass(frozen=True)
+class DatabaseFacts:
+    schema: list[str]
+    pending: list[str]
+    pragmas: dict[str, object]
+    counts: dict[str, int]
+    page_bytes: int
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    integrity: list[str]
+    foreign_key_problems: list[tuple[object, ...]]
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity == ["ok"] and not self.foreign_key_problems
+
+
+PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "secure_delete")
+
+
+def pragma_values(db: Database) -> dict[str, object]:
+    return {name: db.execute(f"PRAGMA {name}").fetchone()[0] for name in PRAGMAS}
+
+
+def database_facts(db: Database) -> DatabaseFacts:
+    page_count = db.execute("PRAGMA page_count").fetchone()[0]
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    return DatabaseFacts(
+        schema=[m.name for m in migrations.applied(db)],
+        pending=[m.name for m in migrations.pending(db)],
+        pragmas=pragma_values(db),
+        counts={
+            table: db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+            for table in COUNTED_TABLES
+        },
+        page_bytes=page_count * page_size,
+    )
+
+
+def check_integrity(db: Database) -> IntegrityReport:
+    return IntegrityReport(
+        integrity=[row[0] for row in db.execute("PRAGMA integrity_check").fetchall()],
+        foreign_key_problems=[tuple(row) for row in db.execute("PRAGMA foreign_key_check")],
+    )

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from llmbench import __version__
+from llmbench.cli import cli
+
+
+def _all_command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.extend(_all_command_paths(command, (*prefix, name)))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), prog_name="llmbench")
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+@pytest.mark.parametrize("path", _all_command_paths(cli), ids=lambda p: " ".join(p) or "llmbench")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = run(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage: llmbench" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("no-such-command",),
+        ("db", "info", "--bogus"),
+        ("demo", "--calls", "lots"),
+        ("config", "nope"),
+    ],
+)
+def test_unknown_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("llmbench: ")
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("db", "info", "--db", str(tmp_path / "absent.db"))
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "text.db"
+    path.write_text("hello")
+    result = run("--db", str(path), "db", "check")
+    assert result.exit_code == 1
+    assert "not an llmbench database" in result.output
+
+
+def test_config_commands(isolated_home: Path) -> None:
+    assert run("config", "path").output.strip() == str(isolated_home / "config.toml")
+    (isolated_home / "config.toml").write_text('[general]\nreviewer = "ada"\n')
+    shown = run("config", "show")
+    assert shown.exit_code == 0
+    assert 'reviewer = "ada"' in shown.output
+    (isolated_home / "config.toml").write_text("[general]\nreviewer = 5\n")
+    broken = run("config", "show")
+    assert broken.exit_code == 1
+    assert "[general].reviewer must be a string" in broken.output
+
+
+def test_db_info_and_check_on_a_new_file(tmp_path: Path) -> None:
+    from llmbench.store.db import open_db
+
+    path = tmp_path / "fresh.db"
+    open_db(path).close()
+    info = run("db", "info", "--db", str(path))
+    assert info.exit_code == 0
+    assert "m001_initial" in info.output
+    assert "journal_mode=wal" in info.output
+    check = run("db", "check", "--db", str(path))
+    assert (check.exit_code, check.output.strip()) == (0, "ok")
