@@ -1,0 +1,260 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks.
+
+It speaks `/v1/chat/completions` (plain and SSE streaming) over a real socket, so litellm reaches
+it through its normal HTTP path. Behaviour is chosen per request by the model name: a model
+named `scenario/<name>` follows the Scenario registered under <name>; any other model answers
+normally. Every request is recorded so tests can count attempts and inspect what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+Fault = Literal["none", "status", "hang", "malformed", "drop", "drop_stream", "echo_auth"]
+
+
+@dataclass
+class Scenario:
+    """How the server answers one model. Faults apply to the first `fault_times` requests."""
+
+    fault: Fault = "none"
+    fault_times: int = 1_000_000
+    status: int = 500
+    retry_after: float | None = None
+    latency_ms: float = 0.0
+    reply: str | None = None
+    cached_tokens: int = 0
+    stream_usage: bool = True
+    seen: int = 0
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class OpenAICompatibleServer:
+    host: str = "127.0.0.1"
+    default_latency_ms: float = 0.0
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def scenario(self, name: str, **kwargs: Any) -> str:
+        """Register a scenario and return the model name that selects it."""
+        self.scenarios[name] = Scenario(**kwargs)
+        return f"scenario/{name}"
+
+    def requests_for(self, model: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.body.get("model") == model]
+
+    # -- answering -------------------------------------------------------------------------
+    @staticmethod
+    def _reply_text(body: dict[str, Any]) -> str:
+        messages = body.get("messages") or []
+        last = str(messages[-1].get("content", "")) if messages else ""
+        return f"Answer to: {last[:200]}"
+
+    @staticmethod
+    def _tokens(text: str) -> int:
+        return max(1, len(text.split()))
+
+    def _usage(self, body: dict[str, Any], reply: str, cached: int) -> dict[str, Any]:
+        prompt_text = " ".join(str(m.get("content", "")) for m in body.get("messages") or [])
+        prompt_tokens = self._tokens(prompt_text) + 3 * len(body.get("messages") or [])
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": self._tokens(reply),
+            "total_tokens": prompt_tokens + self._tokens(reply),
+        }
+        if cached:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(cached, prompt_tokens)}
+        return usage
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.json_response({"error": {"message": "invalid JSON body"}}, status=400)
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(request.path, dict(request.headers), body, time.monotonic())
+            )
+        model = str(body.get("model", ""))
+        scenario = (
+            self.scenarios.get(model.removeprefix("scenario/"))
+            if model.startswith("scenario/")
+            else None
+        )
+        faulty = False
+        if scenario is not None:
+            with self._lock:
+                scenario.seen += 1
+                faulty = scenario.fault != "none" and scenario.seen <= scenario.fault_times
+        latency = scenario.latency_ms if scenario else self.default_latency_ms
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        if faulty and scenario is not None:
+            answer = await self._fault(request, scenario, body)
+            if answer is not None:
+                return answer
+        reply = (scenario.reply if scenario and scenario.reply else None) or self._reply_text(body)
+        cached = scenario.cached_tokens if scenario else 0
+        if body.get("stream"):
+            include_usage = (scenario.stream_usage if scenario else True) and bool(
+                (body.get("stream_options") or {}).get("include_usage")
+            )
+            drop = faulty and scenario is not None and scenario.fault == "drop_stream"
+            return await self._stream(request, body, reply, cached, include_usage, drop)
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": self._usage(body, reply, cached),
+            }
+        )
+
+    async def _fault(
+        self, request: web.Request, scenario: Scenario, body: dict[str, Any]
+    ) -> web.StreamResponse | None:
+        if scenario.fault == "status":
+            headers = {}
+            if scenario.retry_after is not None:
+                headers["Retry-After"] = f"{scenario.retry_after:g}"
+            return web.json_response(
+                {"error": {"message": f"scenario status {scenario.status}", "type": "server"}},
+                status=scenario.status,
+                headers=headers,
+            )
+        if scenario.fault == "echo_auth":
+            return web.json_response(
+                {"error": {"message": f"bad key: {request.headers.get('Authorization', '')}"}},
+                status=401,
+            )
+        if scenario.fault == "hang":
+            await asyncio.sleep(3600)
+        if scenario.fault == "malformed":
+            return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        if scenario.fault == "drop":
+            transport = request.transport
+            if transport is not None:
+                transport.abort()
+            return web.Response(status=500)
+        return None
+
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        reply: str,
+        cached: int,
+        include_usage: bool,
+        drop: bool,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        model = body.get("model", "")
+        words = reply.split(" ")
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            chunk = {
+                "id": "chatcmpl-stream",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(chunk)}\n\n".encode()
+
+        await response.write(event({"role": "assistant", "content": ""}))
+        for index, word in enumerate(words):
+            if drop and index == len(words) // 2:
+                if request.transport is not None:
+                    request.transport.abort()
+                return response
+            await response.write(event({"content": word if index == 0 else " " + word}))
+        await response.write(event({}, "stop"))
+        if include_usage:
+            usage_chunk = {
+                "id": "chatcmpl-stream",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [],
+                "usage": self._usage(body, reply, cached),
+            }
+            await response.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> OpenAICompatibleServer:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application()
+            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_post("/chat/completions", self._chat)
+            self._runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self.host, 0, backlog=1024)
+            loop.run_until_complete(site.start())
+            sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+            self.port = sockets[0].getsockname()[1]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="openai-test-server", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+def running_server(**kwargs: Any) -> Iterator[OpenAICompatibleServer]:
+    server = OpenAICompatibleServer(**kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
