@@ -22,6 +22,9 @@ def _in(values: tuple[str, ...]) -> str:
 def m001_initial(db: Database) -> None:
     db.executescript(
         f"""
+        -- Facts about this file: its random id names the audit-chain key kept outside it.
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta (key, value) VALUES ('db_id', lower(hex(randomblob(16))));
         CREATE TABLE prompts (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
@@ -178,6 +181,17 @@ def m001_initial(db: Database) -> None:
         -- The audit log is append-only. Purge opens a window by inserting a row here,
         -- inside its own transaction, and removes it before committing.
         CREATE TABLE purge_window (id INTEGER PRIMARY KEY CHECK (id = 1), reason TEXT NOT NULL);
+        -- Where retention deleted the head of the chain: the first kept call's prev_hash must
+        -- equal the hash recorded here, itself an HMAC so it cannot be forged without the key.
+        CREATE TABLE chain_anchors (
+            id INTEGER PRIMARY KEY,
+            first_kept_call_id INTEGER NOT NULL,
+            prev_hash TEXT NOT NULL,
+            deleted INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
         CREATE TRIGGER calls_no_update BEFORE UPDATE ON calls
         WHEN NOT EXISTS (SELECT 1 FROM purge_window)
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: use llmbench audit purge'); END;
