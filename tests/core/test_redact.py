@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llmbench.core.redact import MASK, Redactor, redact
+
+SECRETS = [
+    "sk-proj-AbCdEf0123456789AbCdEf0123456789",
+    "sk-ant-api03-AbCdEf0123456789AbCdEf0123456789",
+    "sk-0123456789abcdefABCDEF0123456789",
+    "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+    "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+    "gsk_abcdefghijklmnopqrstuvwxyz012345",
+    "AKIAIOSFODNN7EXAMPLE",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+]
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_known_provider_formats_are_masked(secret: str) -> None:
+    text = f"litellm.AuthenticationError: Incorrect API key provided: {secret}. See docs."
+    cleaned = Redactor().text(text)
+    assert secret not in cleaned
+    assert MASK in cleaned
+    assert cleaned.startswith("litellm.AuthenticationError: Incorrect API key provided: ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer abc.def-ghi_jkl",
+        '{"api_key": "local-server-token-77"}',
+        "api-key=whatever12345 and more",
+        "x-api-key: 1234567890",
+    ],
+)
+def test_secrets_in_context_are_masked(text: str) -> None:
+    cleaned = Redactor().text(text)
+    assert MASK in cleaned
+    for fragment in ("abc.def-ghi_jkl", "local-server-token-77", "whatever12345", "1234567890"):
+        assert fragment not in cleaned
+
+
+def test_configured_keys_are_masked_whatever_their_shape() -> None:
+    odd_key = "my-llama-server-key::42::zz"
+    cleaned = Redactor([odd_key]).text(f"server said: bad key {odd_key}!")
+    assert cleaned == f"server said: bad key {MASK}!"
+
+
+def test_nested_structures_are_redacted() -> None:
+    data = {"messages": [{"role": "user", "content": f"my key is {SECRETS[0]}"}], "n": 3}
+    cleaned = redact(data)
+    assert SECRETS[0] not in str(cleaned)
+    assert cleaned["n"] == 3
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "The task-based approach works; ask-me-anything sessions are popular.",
+        "Use the desk-organizer skill to sort things.",
+        "Summarize the following text in three bullet points.",
+        "Bearer of bad news",
+    ],
+)
+def test_ordinary_prose_is_left_alone(prose: str) -> None:
+    assert Redactor().text(prose) == prose
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200))
+def test_redaction_is_idempotent_and_removes_a_planted_key(text: str) -> None:
+    planted = f"{text} {SECRETS[0]} {text}"
+    once = Redactor().text(planted)
+    assert SECRETS[0] not in once
+    assert Redactor().text(once) == once
