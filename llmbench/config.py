@@ -71,6 +71,18 @@ class PriceOverride:
 
 
 @dataclass(frozen=True)
+class ModelOptions:
+    timeout_s: float = _doc("Timeout for this model; 0 uses [gateway] timeout_s.", default=0.0)
+    concurrency: int = _doc("Calls in flight at once; 0 is unlimited.", default=0)
+    requests_per_minute: float = _doc("Requests per minute; 0 is unlimited.", default=0.0)
+    tokens_per_minute: float = _doc(
+        "Prompt+completion tokens per minute; 0 is unlimited.", default=0.0
+    )
+    fallbacks: tuple[str, ...] = _doc("Models tried in order when this one fails.", default=())
+    api_base: str = _doc("Base URL, e.g. an OpenAI-compatible local server.", default="")
+
+
+@dataclass(frozen=True)
 class RetentionSettings:
     delete_after_days: int = _doc("Delete calls older than this; 0 keeps them forever.", default=0)
     redact_after_days: int = _doc(
@@ -86,6 +98,10 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     prices: dict[str, PriceOverride] = field(
         default_factory=dict, metadata={"doc": 'Per-model price overrides: [prices."gpt-4o"].'}
+    )
+    model: dict[str, ModelOptions] = field(
+        default_factory=dict,
+        metadata={"doc": 'Per-model options: [model."gpt-4o"] timeout, limits, fallbacks.'},
     )
     keymap: dict[str, str] = field(
         default_factory=dict,
@@ -143,7 +159,7 @@ def _build(cls: type, where: str, raw: Any) -> Any:
 
 def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
     label = str(source) if source else "config"
-    unknown = sorted(set(raw) - set(_SECTIONS) - {"prices", "keymap"})
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"prices", "keymap", "model"})
     if unknown:
         raise ConfigError(f"{label}: unknown section(s): {', '.join(unknown)}")
     try:
@@ -157,6 +173,13 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
             model: _build(PriceOverride, f'[prices."{model}"]', value)
             for model, value in prices_raw.items()
         }
+        models_raw = raw.get("model", {})
+        if not isinstance(models_raw, dict):
+            raise ConfigError("[model] must be a table of models")
+        model_options = {
+            name: _build(ModelOptions, f'[model."{name}"]', value)
+            for name, value in models_raw.items()
+        }
         keymap_raw = raw.get("keymap", {})
         if not isinstance(keymap_raw, dict) or not all(
             isinstance(v, str) for v in keymap_raw.values()
@@ -164,7 +187,9 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
             raise ConfigError("[keymap] must map binding ids to key strings")
     except ConfigError as error:
         raise ConfigError(f"{label}: {error}") from None
-    return Settings(prices=prices, keymap=dict(keymap_raw), source=source, **sections)
+    return Settings(
+        prices=prices, model=model_options, keymap=dict(keymap_raw), source=source, **sections
+    )
 
 
 def _apply_env(raw: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +226,10 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
+def _field_doc(name: str) -> str:
+    return str(next(f for f in fields(Settings) if f.name == name).metadata["doc"])
+
+
 def render_settings(settings: Settings) -> str:
     """The effective settings as a commented TOML document."""
     lines = [f"# llmbench settings (file: {settings.source or 'none, defaults in use'})"]
@@ -210,14 +239,18 @@ def render_settings(settings: Settings) -> str:
         for f in fields(section):
             lines.append(f"# {f.metadata['doc']}")
             lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
-    lines.append(f"\n# {next(f for f in fields(Settings) if f.name == 'prices').metadata['doc']}")
+    lines.append(f"\n# {_field_doc('prices')}")
     for model, price in settings.prices.items():
         lines.append(f'[prices."{model}"]')
         for f in fields(price):
             lines.append(f"{f.name} = {getattr(price, f.name)!r}")
-    lines.append(
-        f"\n[keymap]\n# {next(f for f in fields(Settings) if f.name == 'keymap').metadata['doc']}"
-    )
+    lines.append(f"\n# {_field_doc('model')}")
+    for name, options in settings.model.items():
+        lines.append(f'[model."{name}"]')
+        for f in fields(options):
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_toml_value(getattr(options, f.name))}")
+    lines.append(f"\n[keymap]\n# {_field_doc('keymap')}")
     for binding_id, keys in sorted(settings.keymap.items()):
         lines.append(f"{binding_id} = {_toml_value(keys)}")
     return "\n".join(lines) + "\n"

@@ -63,3 +63,19 @@ def test_db_path_precedence(isolated_home: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("LLMBENCH_DB", "/tmp/from-env.db")
     assert paths.resolve_db_path() == Path("/tmp/from-env.db")
     assert paths.resolve_db_path("/tmp/from-flag.db") == Path("/tmp/from-flag.db")
+
+
+def test_per_model_options(isolated_home: Path) -> None:
+    paths.config_path().write_text(
+        '[model."gpt-4o"]\ntimeout_s = 20\nconcurrency = 4\n'
+        'fallbacks = ["claude-3-5-sonnet-20241022", "llmbench/mock"]\n'
+    )
+    settings = load_settings()
+    options = settings.model["gpt-4o"]
+    assert options.timeout_s == 20.0
+    assert options.concurrency == 4
+    assert options.fallbacks == ("claude-3-5-sonnet-20241022", "llmbench/mock")
+    assert '[model."gpt-4o"]' in render_settings(settings)
+    paths.config_path().write_text('[model."gpt-4o"]\nfallbacks = "llmbench/mock"\n')
+    with pytest.raises(ConfigError, match="fallbacks must be a list of strings"):
+        load_settings()
