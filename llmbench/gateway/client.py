@@ -1,0 +1,368 @@
+"""The one door to models: one call through litellm, measured, counted and priced.
+
+litellm is imported on the first call (it takes seconds), never when this module is imported.
+litellm's own retries are off: callers that retry do so above complete(), so each attempt
+can be seen and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TypeVar
+
+from llmbench.core.models import Price, Usage
+from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
+from llmbench.core.simulator import PROVIDER
+from llmbench.core.tokens import count_message_tokens, count_tokens
+from llmbench.gateway.keys import get_key, provider_for_litellm
+
+DEFAULT_TIMEOUT_S = 60.0
+
+# Set by the gateway itself on every call; a caller's params may not override them.
+RESERVED_PARAMS = frozenset(
+    {"model", "messages", "stream", "timeout", "num_retries", "max_retries", "mock_response"}
+)
+
+Message = Mapping[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    text: str
+    finish_reason: str | None
+    model: str  # the model that answered, as the provider names it
+    usage: Usage
+    cost: float | None  # USD; None means unpriced (no known price), never a guessed 0
+    latency_ms: float
+    ttft_ms: float | None  # time to first token; only a streamed call can observe it
+    price: Price | None = None  # the unit prices the cost was computed with
+
+
+def _litellm() -> ModuleType:
+    from llmbench.gateway.litellm_setup import litellm_module
+
+    return litellm_module()
+
+
+def _call_kwargs(
+    model: str,
+    messages: Sequence[Message],
+    params: Mapping[str, Any] | None,
+    timeout: float,
+) -> dict[str, Any]:
+    params = dict(params or {})
+    reserved = sorted(RESERVED_PARAMS.intersection(params))
+    if reserved:
+        raise ValueError(f"params may not set {', '.join(reserved)}: the gateway sets them")
+    kwargs: dict[str, Any] = {
+        **params,
+        "model": model,
+        "messages": [dict(message) for message in messages],
+        "timeout": timeout,
+        # litellm's retries and the OpenAI SDK's (2 by default) would hide attempts.
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+    if "api_key" not in kwargs:
+        api_key = _keyring_api_key(model)
+        if api_key is not None:
+            kwargs["api_key"] = api_key
+    return kwargs
+
+
+def _provider_of(model: str) -> str | None:
+    litellm = _litellm()
+    try:
+        return litellm.get_llm_provider(model)[1]
+    except litellm.exceptions.BadRequestError:
+        return None  # litellm will report the unknown provider when called
+
+
+def _keyring_api_key(model: str) -> str | None:
+    """A key from the OS keyring when the provider's environment variable is not set;
+    litellm reads the environment itself."""
+    if model.startswith(f"{PROVIDER}/"):
+        return None
+    provider = _provider_of(model)
+    spec = provider_for_litellm(provider) if provider else None
+    if spec is None:
+        return None
+    source = get_key(spec.provider)
+    if source is None or source.source == "env":
+        return None
+    return source.value
+
+
+# --- price -----------------------------------------------------------------------------------
+
+
+def _price_from_entry(entry: Mapping[str, Any]) -> Price | None:
+    input_cost = entry.get("input_cost_per_token")
+    output_cost = entry.get("output_cost_per_token")
+    if input_cost is None or output_cost is None:
+        return None
+    cached_cost = entry.get("cache_read_input_token_cost")
+    return Price(
+        input=input_cost * PER_MILLION,
+        output=output_cost * PER_MILLION,
+        cached=(cached_cost if cached_cost is not None else input_cost) * PER_MILLION,
+    )
+
+
+def litellm_price(model: str, answered_model: str | None = None) -> Price | None:
+    """The price in litellm's shipped table, only from an explicit entry: litellm's
+    get_model_info() answers 0 for some models it does not list, which would be a silent 0."""
+    litellm = _litellm()
+    table: Mapping[str, Mapping[str, Any]] = litellm.model_cost
+    if model in table:
+        return _price_from_entry(table[model])
+    try:
+        base, provider, *_ = litellm.get_llm_provider(model)
+    except litellm.exceptions.BadRequestError:
+        return None
+    candidates = [f"{provider}/{base}", base]
+    if answered_model:
+        candidates += [f"{provider}/{answered_model}", answered_model]
+    for name in candidates:
+        entry = table.get(name)
+        # Only an entry of the same provider: a self-hosted "gpt-4o-mini" is not billed at
+        # OpenAI's price, whatever name the server answers with.
+        if entry is not None and entry.get("litellm_provider") == provider:
+            return _price_from_entry(entry)
+    return None
+
+
+def price_for(model: str, answered_model: str | None = None) -> Price | None:
+    if model in SIMULATOR_PRICES:
+        return SIMULATOR_PRICES[model]
+    return litellm_price(model, answered_model)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def _usage(reported: Any, model: str, messages: Sequence[Message], text: str) -> Usage:
+    """The provider's counts when it sent them, else an offline estimate marked as such."""
+    prompt = getattr(reported, "prompt_tokens", None) or 0
+    completion = getattr(reported, "completion_tokens", None) or 0
+    if not prompt and not completion:
+        return Usage(
+            prompt_tokens=count_message_tokens(messages, model),
+            completion_tokens=count_tokens(text, model),
+            estimated=True,
+        )
+    details = getattr(reported, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) or 0
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
+
+
+def _result(
+    *,
+    model: str,
+    answered_model: str | None,
+    messages: Sequence[Message],
+    text: str,
+    finish_reason: str | None,
+    reported_usage: Any,
+    latency_ms: float,
+    ttft_ms: float | None,
+) -> CompletionResult:
+    if answered_model and model.endswith(f"/{answered_model}"):
+        # Streams name the model without its provider prefix ("mock" for "llmbench/mock").
+        answered_model = model
+    usage = _usage(reported_usage, model, messages, text)
+    price = price_for(model, answered_model)
+    return CompletionResult(
+        text=text,
+        finish_reason=finish_reason,
+        model=answered_model or model,
+        usage=usage,
+        cost=cost_of(usage, price),
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        price=price,
+    )
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+
+async def complete(
+    model: str,
+    messages: Sequence[Message],
+    *,
+    params: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> CompletionResult:
+    """One attempt at a chat completion. litellm's exceptions (RateLimitError, Timeout, ...)
+    propagate unchanged for the caller to classify."""
+    litellm = _litellm()
+    kwargs = _call_kwargs(model, messages, params, timeout)
+    started = time.perf_counter()
+    response = await litellm.acompletion(**kwargs)
+    latency_ms = _elapsed_ms(started)
+    choice = response.choices[0]
+    return _result(
+        model=model,
+        answered_model=response.model,
+        messages=messages,
+        text=choice.message.content or "",
+        finish_reason=choice.finish_reason,
+        reported_usage=getattr(response, "usage", None),
+        latency_ms=latency_ms,
+        ttft_ms=None,
+    )
+
+
+async def stream(
+    model: str,
+    messages: Sequence[Message],
+    *,
+    params: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> AsyncIterator[str | CompletionResult]:
+    """Yield the answer's text chunks as they arrive, then one CompletionResult."""
+    litellm = _litellm()
+    kwargs = _call_kwargs(model, messages, params, timeout)
+    kwargs["stream"] = True
+    kwargs.setdefault("stream_options", {"include_usage": True})
+    started = time.perf_counter()
+    ttft_ms: float | None = None
+    pieces: list[str] = []
+    finish_reason: str | None = None
+    answered_model: str | None = None
+    reported_usage: Any = None
+    response = await litellm.acompletion(**kwargs)
+    try:
+        async for chunk in response:
+            answered_model = getattr(chunk, "model", None) or answered_model
+            if getattr(chunk, "usage", None) is not None:
+                reported_usage = chunk.usage
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            finish_reason = choice.finish_reason or finish_reason
+            text = choice.delta.content if choice.delta is not None else None
+            if text:
+                if ttft_ms is None:
+                    ttft_ms = _elapsed_ms(started)
+                pieces.append(text)
+                yield text
+    except litellm.exceptions.MidStreamFallbackError as error:
+        # An error before any content is the request's own failure (a 429, a timeout):
+        # surface litellm's exception for it, as complete() would.
+        original = error.original_exception
+        if error.is_pre_first_chunk and isinstance(original, Exception):
+            raise original from None
+        raise
+    if not _provider_sent_usage(response):
+        reported_usage = None  # litellm's estimate: count offline and mark it estimated
+    yield _result(
+        model=model,
+        answered_model=answered_model,
+        messages=messages,
+        text="".join(pieces),
+        finish_reason=finish_reason,
+        reported_usage=reported_usage,
+        latency_ms=_elapsed_ms(started),
+        ttft_ms=ttft_ms,
+    )
+
+
+def _provider_sent_usage(response: Any) -> bool:
+    """Whether a stream's usage came from the provider. When a server sends none, litellm
+    still ends the stream with a usage chunk, estimated by its own token counter; only the
+    provider's chunks that litellm keeps (`chunks`) tell the two apart."""
+    received = getattr(response, "chunks", None)
+    if received is None:
+        return False  # cannot tell: treat the counts as estimates
+    return any(getattr(chunk, "usage", None) is not None for chunk in received)
+
+
+async def shutdown() -> None:
+    """Finish litellm's background callback work on this event loop; call before the loop
+    closes. Does nothing if no call was ever made."""
+    from llmbench.gateway.litellm_setup import stop_background_work
+
+    await stop_background_work()
+
+
+class _BackgroundLoop:
+    """One event loop in a daemon thread for synchronous callers. A fresh loop per call
+    (asyncio.run) would strand the async HTTP clients litellm caches on the loop they were
+    made in."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="llmbench-gateway", daemon=True
+                ).start()
+                atexit.register(self._close)
+                self._loop = loop
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running_loop()).result()
+
+    def finish_background_work(self) -> None:
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=15)
+
+    def _close(self) -> None:
+        """At exit: finish litellm's callbacks on this loop, cancel what is left (as
+        asyncio.run does), then stop it."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        with contextlib.suppress(Exception):
+            self.finish_background_work()
+            asyncio.run_coroutine_threadsafe(_cancel_other_tasks(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+
+
+async def _cancel_other_tasks() -> None:
+    # Whatever litellm still runs here (callback tasks) is cancelled, as asyncio.run() does,
+    # rather than destroyed pending at interpreter exit.
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+_background = _BackgroundLoop()
+
+
+def complete_sync(
+    model: str,
+    messages: Sequence[Message],
+    *,
+    params: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> CompletionResult:
+    """complete() for synchronous code (the CLI); safe to call from any thread."""
+    return _background.run(complete(model, messages, params=params, timeout=timeout))
+
+
+def shutdown_sync() -> None:
+    """shutdown() for the loop complete_sync() uses; a CLI command calls it when done. It
+    also runs at interpreter exit."""
+    _background.finish_background_work()

@@ -1,0 +1,208 @@
+"""LLMBenchApp: six panes as Textual modes, the keys that reach them, themes and the keymap.
+
+No business logic lives here. Only the first pane's module is imported before the first frame;
+the others load when first shown, so start-up stays close to an empty Textual app.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+
+from llmbench.config import Settings
+from llmbench.store.db import Store
+
+if TYPE_CHECKING:
+    from llmbench.tui.screens.help import KeyHelp
+
+DEFAULT_THEME = "textual-dark"
+
+
+@dataclass(frozen=True)
+class Pane:
+    mode: str
+    title: str
+    key: str
+    summary: str
+    module: str
+    screen_class: str
+
+    @property
+    def binding_id(self) -> str:
+        return f"show_{self.mode}"
+
+
+PANES: tuple[Pane, ...] = (
+    Pane("prompts", "Prompts", "f2", "Prompts, versions and labels", "prompts", "PromptsScreen"),
+    Pane("compare", "Compare", "f3", "Runs and pass rates per version × model", "compare",
+         "CompareScreen"),
+    Pane("grade", "Grade", "f4", "Grading queue per rubric", "grade", "GradeScreen"),
+    Pane("costs", "Costs", "f5", "Spend over the last 30 days", "costs", "CostsScreen"),
+    Pane("audit", "Audit", "f6", "The latest calls in the audit log", "audit", "AuditScreen"),
+    Pane("monitor", "Monitor", "f7", "Last 24 h against the last 7 days", "monitor",
+         "MonitorScreen"),
+)  # fmt: skip
+PANES_BY_MODE = {pane.mode: pane for pane in PANES}
+
+
+def _screen_factory(pane: Pane) -> Callable[[], Screen]:
+    def make() -> Screen:
+        module = importlib.import_module(f"llmbench.tui.screens.{pane.module}")
+        screen: Screen = getattr(module, pane.screen_class)()
+        return screen
+
+    return make
+
+
+def _default_label(path: Path) -> str:
+    home = Path.home()
+    try:
+        return "~/" + str(path.resolve().relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+class LLMBenchApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "llmbench"
+    # The first pane is the default screen rather than an entry of MODES: Textual re-parses every
+    # stylesheet when it starts a mode from MODES, and the first frame should not pay for that.
+    # on_mount registers it as a mode once its stack exists.
+    MODES = {pane.mode: _screen_factory(pane) for pane in PANES[1:]}
+    DEFAULT_MODE = PANES[0].mode
+
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="help"),
+        *(
+            Binding(pane.key, f"show_pane('{pane.mode}')", pane.title, id=pane.binding_id)
+            for pane in PANES
+        ),
+        Binding(
+            "ctrl+p", "command_palette", "Palette", show=False, id="command_palette", priority=True
+        ),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        db_label: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.db_label = db_label or _default_label(store.path)
+        self._clock = clock
+        self.sub_title = f"llmbench — {self.db_label}"
+        self._theme_problem: str | None = None
+        wanted_theme = settings.general.theme or DEFAULT_THEME
+        if wanted_theme in self.available_themes:
+            self.theme = wanted_theme
+        else:
+            self._theme_problem = (
+                f"Unknown theme {wanted_theme!r} in the config; using {DEFAULT_THEME}. "
+                "ctrl+p → Theme lists the installed ones."
+            )
+            self.theme = DEFAULT_THEME
+        self.set_keymap(dict(settings.keymap))
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        # What is loaded by now (modules, settings, this app) lives as long as the process.
+        # Freezing it keeps the cyclic collector from walking it all again, which otherwise
+        # costs a ~15 ms pause in the middle of drawing the first frame.
+        gc.freeze()
+        return super().run(*args, **kwargs)
+
+    def now(self) -> datetime:
+        """The time panes measure windows to (tests and screenshots pin it)."""
+        return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    @property
+    def reviewer(self) -> str:
+        return self.settings.general.reviewer
+
+    def get_default_screen(self) -> Screen:
+        return _screen_factory(PANES[0])()
+
+    def on_mount(self) -> None:
+        self.add_mode(PANES[0].mode, _screen_factory(PANES[0]))
+        if self._theme_problem:
+            self.notify(self._theme_problem, severity="warning")
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        # "Costs · llmbench — ~/data/llmbench.db": the pane first, then which file it shows.
+        if not sub_title:
+            return Content(title)
+        return Content.assemble((title, "bold"), ("  ·  ", "dim"), (sub_title, "dim"))
+
+    def action_show_pane(self, mode: str) -> None:
+        if mode in PANES_BY_MODE:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from llmbench.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        pane = PANES_BY_MODE.get(self.current_mode)
+        title = pane.title if pane else self.screen.title or "llmbench"
+        self.push_screen(HelpScreen(title, self.keys_of(self.screen)))
+
+    def keys_of(self, screen: Screen) -> list[KeyHelp]:
+        """Every active key of `screen` — its own and its widgets' first, then global ones —
+        after the user's keymap is applied."""
+        from llmbench.tui.screens.help import KeyHelp
+
+        pane_keys: list[KeyHelp] = []
+        widget_keys: list[KeyHelp] = []
+        global_keys: list[KeyHelp] = []
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.system:
+                continue
+            if active.node is self:
+                scope, keys = "everywhere", global_keys
+            elif active.node is screen:
+                scope, keys = "pane", pane_keys
+            else:
+                scope, keys = type(active.node).__name__, widget_keys
+            keys.append(
+                KeyHelp(
+                    key=self.get_key_display(binding),
+                    description=binding.description or binding.action.replace("_", " "),
+                    binding_id=binding.id,
+                    scope=scope,
+                )
+            )
+        return pane_keys + widget_keys + global_keys
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for pane in PANES:
+            keys = self.settings.keymap.get(pane.binding_id, pane.key)
+            yield SystemCommand(
+                pane.title,
+                f"{pane.summary} ({keys.upper()})",
+                lambda mode=pane.mode: self.action_show_pane(mode),
+            )
+        yield SystemCommand(
+            "Help", "Every key of this pane and its binding id (F1)", self.action_help
+        )
+        for command in super().get_system_commands(screen):
+            # Our F1 help lists the same keys with their ids; one way in is enough.
+            if command.title != "Keys":
+                yield command

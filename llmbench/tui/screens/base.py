@@ -1,0 +1,161 @@
+"""What every pane shares: header and footer, reading its data in a thread worker, and an
+empty state in place of a crash when the database has nothing to show yet.
+
+The threading rule (harlequin's): database reads run in `thread=True` workers that only post
+messages; widgets are touched on the main thread alone, so the first frame never waits on
+SQLite. Panes import `llmbench.services.panes` inside the functions that read: that module (and
+the store's queries) then loads in the worker thread, off the path to the first frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from llmbench.tui.app import LLMBenchApp
+
+T = TypeVar("T")
+LOADING_DELAY_S = 0.25
+
+
+class DataRead(Message):
+    """A worker finished reading; `apply` runs on the main thread with what it read."""
+
+    def __init__(self, apply: Callable[[Any], None], payload: Any) -> None:
+        super().__init__()
+        self.apply = apply
+        self.payload = payload
+
+
+class ReadFailed(Message):
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error
+
+
+class PaneScreen(Screen[None], Generic[T]):
+    """A pane: `fetch` runs in a worker thread, `show` puts the result on screen."""
+
+    PANE_TITLE: ClassVar[str] = ""
+    EMPTY_TEXT: ClassVar[str] = "Nothing here yet."
+    BINDINGS = [Binding("r", "reload", "Refresh", id="refresh")]
+
+    DEFAULT_CSS = """
+    PaneScreen {
+        #pane-empty { display: none; }
+        &.-empty {
+            #pane-body { display: none; }
+            #pane-empty { display: block; }
+        }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = self.PANE_TITLE
+        self.loaded = False
+        """True once the first read of the pane's data has been shown."""
+
+    @property
+    def bench(self) -> LLMBenchApp:
+        return cast("LLMBenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self.EMPTY_TEXT, id="pane-empty", classes="empty-state", markup=False)
+        with Container(id="pane-body"):
+            yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def fetch(self) -> T:
+        """Read the pane's data. Runs in a worker thread: no widgets here."""
+        raise NotImplementedError
+
+    def show(self, data: T) -> None:
+        """Put freshly read data on screen (main thread)."""
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        # A slow first read shows a loading indicator; a fast one should not flash it.
+        self.set_timer(LOADING_DELAY_S, self._show_loading)
+
+    def _show_loading(self) -> None:
+        if not self.loaded:
+            self.query_one("#pane-body").loading = True
+
+    def on_screen_resume(self) -> None:
+        # Every visit re-reads, so a pane never shows numbers older than the last switch.
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.read_in_thread(self.fetch, self._show_pane, group="pane")
+
+    def read_in_thread(
+        self, read: Callable[[], Any], apply: Callable[[Any], None], *, group: str
+    ) -> None:
+        """Run `read` in a thread worker (a newer read of the same group replaces an older one)
+        and hand its result to `apply` on the main thread."""
+
+        def work() -> None:
+            try:
+                payload = read()
+            except Exception as error:  # a failed read must show, never kill the app
+                self.post_message(ReadFailed(self.PANE_TITLE, f"{type(error).__name__}: {error}"))
+                return
+            if not get_current_worker().is_cancelled:
+                self.post_message(DataRead(apply, payload))
+
+        self.run_worker(work, thread=True, exclusive=True, group=group, name=f"read {group}")
+
+    def on_data_read(self, message: DataRead) -> None:
+        message.apply(message.payload)
+
+    def on_read_failed(self, message: ReadFailed) -> None:
+        title = f"{message.what}: cannot read the database"
+        self.notify(message.error, title=title, severity="error")
+        if not self.loaded:
+            self.query_one("#pane-body").loading = False
+            self.set_empty(True, f"{title}.\n\n{message.error}\n\nPress r to try again.")
+
+    def _show_pane(self, data: T) -> None:
+        self.show(data)
+        if not self.loaded:
+            self.loaded = True
+            self.query_one("#pane-body").loading = False
+            if self.focused is None:
+                self.focus_next()
+
+    def set_empty(self, empty: bool, text: str | None = None) -> None:
+        if text is not None:
+            self.query_one("#pane-empty", Static).update(text)
+        self.set_class(empty, "-empty")
+
+
+def highlighted_key(table: DataTable) -> str | None:
+    """The key of the row under the cursor, or None for an empty table."""
+    if table.row_count == 0:
+        return None
+    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    return row_key.value
+
+
+def restore_cursor(table: DataTable, key: str | None) -> None:
+    """After a refill, put the cursor back on the row it was on, if that row is still there."""
+    if key is not None and key in table.rows:
+        table.move_cursor(row=table.get_row_index(key), animate=False)

@@ -1,0 +1,77 @@
+"""Write screenshots/<pane>.svg for each TUI pane, made from a freshly built demo database.
+
+Run: python scripts/screenshots.py [--out screenshots]
+
+Deterministic: a fixed seed, a fixed `now`, a fixed reviewer and a 140x40 terminal, with default
+settings rather than the user's config file, so the pictures change only when the code does.
+The database lives in a temporary folder and is shown as "demo.db"; it holds no keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from llmbench.config import GeneralSettings, Settings
+from llmbench.services.demo import build_demo
+from llmbench.store.db import open_db
+from llmbench.tui.app import PANES, LLMBenchApp
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (140, 40)
+DEMO_NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+DEMO_SEED = 7
+REVIEWER = "maria.chen"
+LOAD_TIMEOUT_S = 30.0
+
+
+async def _wait_for_pane(pilot: Pilot[None]) -> None:
+    """Until the pane has shown its data and every widget has laid it out."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOAD_TIMEOUT_S
+    while not getattr(app.screen, "loaded", False) or any(w.is_running for w in app.workers):
+        if loop.time() > deadline:
+            raise TimeoutError(f"{app.current_mode} did not load in {LOAD_TIMEOUT_S} s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    # Tables size their columns when idle, after the rows arrive.
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
+    store = open_db(db_path, create=False)
+    settings = Settings(general=GeneralSettings(reviewer=REVIEWER))
+    app = LLMBenchApp(store, settings, db_label="demo.db", clock=lambda: DEMO_NOW)
+    written = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for pane in PANES:
+                await pilot.press(pane.key)
+                await _wait_for_pane(pilot)
+                written.append(Path(app.save_screenshot(f"{pane.mode}.svg", str(out))))
+    finally:
+        store.close()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="output folder")
+    options = parser.parse_args()
+    options.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="llmbench-screenshots-") as folder:
+        db_path = Path(folder) / "demo.db"
+        build_demo(db_path, seed=DEMO_SEED, now=DEMO_NOW)
+        for path in asyncio.run(take_screenshots(db_path, options.out)):
+            print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+if __name__ == "__main__":
+    main()

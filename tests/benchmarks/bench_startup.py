@@ -1,0 +1,169 @@
+"""Time from process start to the TUI's first frame, next to an empty Textual app's.
+
+Run: python tests/benchmarks/bench_startup.py [--runs 7]
+
+Each sample is a fresh Python process on a pseudo-terminal of 140x40 cells, so the real Linux
+driver writes real escape codes, as in a terminal. The clock starts just before the process is
+spawned and stops when the app has written its first frame (the first screen update handed to
+the driver). Both apps go through the same harness; runs alternate between them so that drift
+in machine load hits both alike. llmbench runs on a demo database built into a temporary folder
+first and opened through the `llmbench` command's entry point, as a user would. Also reported:
+when the first pane's data (read in a worker thread after the first frame) reaches the screen.
+
+Prints JSON: {"empty_app_ms", "llmbench_ms", "ratio", "llmbench_data_ms", "runs", ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+COLUMNS, LINES = 140, 40
+GOAL_RATIO = 1.5
+TIMEOUT_S = 60.0
+
+# Runs in the child. argv: which app, the file to write the first-frame time to, the database.
+# `App._display` is where a finished frame is handed to the terminal driver; wrapping it on the
+# App class is the narrowest way to see the first frame without changing either app. llmbench
+# starts exactly as a user starts it: the `llmbench` command's entry point with --db.
+CHILD = r"""
+import sys, time
+which, out_path, db_path = sys.argv[1], sys.argv[2], sys.argv[3]
+from textual.app import App
+
+display = App._display
+recorded = []
+
+def ready(app):
+    if which == "llmbench-data":  # the first frame that shows the first pane's data
+        return getattr(app.screen, "loaded", False)
+    return True
+
+def probe(app, screen, renderable):
+    display(app, screen, renderable)
+    if renderable is not None and not recorded and ready(app):
+        recorded.append(time.time())
+        with open(out_path, "w") as out:
+            out.write(repr(recorded[0]))
+        app.exit()
+
+App._display = probe
+if which == "empty":
+    App().run()
+else:
+    sys.argv = ["llmbench", "--db", db_path]
+    from llmbench.cli import main
+    main()
+"""
+
+
+def _spawn_on_pty(args: list[str], env: dict[str, str]) -> float:
+    """Start `args` on a fresh pty; return the start time (time.time()) once it has exited."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+    written = bytearray()
+
+    def drain() -> None:
+        # The child blocks once the pty buffer fills, so read everything it writes.
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            written[:] = (written + chunk)[-4000:]
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    started = time.time()
+    child = subprocess.Popen(
+        args,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        child.wait(timeout=TIMEOUT_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        os.close(master)
+        reader.join(timeout=2)
+    if child.returncode != 0:
+        tail = written.decode(errors="replace")
+        raise RuntimeError(f"{args[3]} exited with {child.returncode}: {tail}")
+    return started
+
+
+def first_frame_ms(which: str, db_path: Path, work: Path, env: dict[str, str]) -> float:
+    out = work / f"frame-{which}.txt"
+    out.unlink(missing_ok=True)
+    started = _spawn_on_pty([sys.executable, "-c", CHILD, which, str(out), str(db_path)], env)
+    if not out.exists():
+        raise RuntimeError(f"{which}: no frame was recorded")
+    return (float(out.read_text()) - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="samples per app (default 7)")
+    parser.add_argument("--calls", type=int, default=20_000, help="calls in the demo database")
+    options = parser.parse_args()
+
+    from llmbench.services.demo import build_demo
+
+    with tempfile.TemporaryDirectory(prefix="llmbench-bench-") as folder:
+        work = Path(folder)
+        db_path = work / "demo.db"
+        build_demo(db_path, calls=options.calls, now=datetime.now(UTC))
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(COLUMNS),
+            "LINES": str(LINES),
+            "LLMBENCH_HOME": str(work / "home"),  # no user config file in the measurement
+        }
+        samples: dict[str, list[float]] = {"empty": [], "llmbench": [], "llmbench-data": []}
+        for which in samples:  # one warm-up each: imports come from a warm page cache
+            first_frame_ms(which, db_path, work, env)
+        for _ in range(options.runs):
+            for which, values in samples.items():
+                values.append(first_frame_ms(which, db_path, work, env))
+
+    empty = statistics.median(samples["empty"])
+    ours = statistics.median(samples["llmbench"])
+    report = {
+        "empty_app_ms": round(empty, 1),
+        "llmbench_ms": round(ours, 1),
+        "ratio": round(ours / empty, 3),
+        "goal_ratio": GOAL_RATIO,
+        "llmbench_data_ms": round(statistics.median(samples["llmbench-data"]), 1),
+        "runs": options.runs,
+        "demo_calls": options.calls,
+        "terminal": f"{COLUMNS}x{LINES} pty",
+        "samples_ms": {which: [round(v, 1) for v in values] for which, values in samples.items()},
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

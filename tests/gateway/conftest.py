@@ -1,0 +1,69 @@
+"""Keyring backends for the gateway tests. They are real keyring backends (subclasses of
+keyring's KeyringBackend, installed with keyring.set_keyring), kept in memory so no test
+touches the user's keyring."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from llmbench.gateway.client import shutdown, shutdown_sync
+from llmbench.gateway.keys import PROVIDERS
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]  # keyring declares it as a classproperty
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such password")
+
+
+InstallKeyring = Callable[[KeyringBackend], None]
+
+
+@pytest.fixture
+def use_keyring() -> Iterator[InstallKeyring]:
+    """Install keyring backends during one test; the previous one comes back afterwards."""
+    previous = keyring.get_keyring()
+    yield keyring.set_keyring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def memory_keyring(use_keyring: InstallKeyring) -> MemoryKeyring:
+    backend = MemoryKeyring()
+    use_keyring(backend)
+    return backend
+
+
+@pytest.fixture
+def no_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider key in the environment, whatever the developer's shell has."""
+    for spec in PROVIDERS.values():
+        monkeypatch.delenv(spec.env_var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+async def finish_litellm_background_work() -> AsyncIterator[None]:
+    """Each test runs on its own event loop: stop litellm's logging worker before the loop
+    closes, as the app does at exit."""
+    yield
+    # complete_sync()'s loop first: litellm's worker forgets a loop's task once it is used
+    # from another loop, and the forgotten task is then destroyed while pending.
+    shutdown_sync()
+    await shutdown()

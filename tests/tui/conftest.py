@@ -1,0 +1,84 @@
+"""One demo database per test session (built once, read by every TUI test) and helpers to drive
+the app with Pilot until a pane has shown its data."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from llmbench.config import GeneralSettings, Settings
+from llmbench.services.demo import build_demo
+from llmbench.store.db import Store, open_db
+from llmbench.tui.app import LLMBenchApp
+
+DEMO_NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+DEMO_SEED = 7
+DEMO_CALLS = 3000
+REVIEWER = "maria.chen"  # one of the demo's two reviewers: the Grade pane has work done by "me"
+SIZE = (140, 40)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    build_demo(path, seed=DEMO_SEED, calls=DEMO_CALLS, now=DEMO_NOW)
+    return path
+
+
+@pytest.fixture
+def demo_sql(demo_db: Path) -> Iterator[sqlite3.Connection]:
+    """A plain read-only connection, for checking what the panes show independently."""
+    connection = sqlite3.connect(f"file:{demo_db}?mode=ro", uri=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def demo_store(demo_db: Path) -> Iterator[Store]:
+    store = open_db(demo_db, create=False)
+    yield store
+    store.close()
+
+
+def demo_settings(**general: str) -> Settings:
+    return Settings(general=GeneralSettings(**{"reviewer": REVIEWER, **general}))
+
+
+@pytest.fixture
+def make_app(demo_store: Store) -> Callable[..., LLMBenchApp]:
+    def make(settings: Settings | None = None) -> LLMBenchApp:
+        return LLMBenchApp(
+            demo_store, settings or demo_settings(), db_label="demo.db", clock=lambda: DEMO_NOW
+        )
+
+    return make
+
+
+async def settle(pilot: Pilot[None], timeout: float = 10.0) -> None:
+    """Wait until the current pane has shown its data and no worker is still reading."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if getattr(app.screen, "loaded", True) and not any(
+            worker.is_running for worker in app.workers
+        ):
+            # Tables size their columns when idle, after the rows arrive.
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{app.screen!r} did not finish loading in {timeout} s")
+
+
+async def open_pane(pilot: Pilot[None], key: str) -> None:
+    await pilot.press(key)
+    await settle(pilot)
