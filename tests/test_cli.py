@@ -92,3 +92,23 @@ def test_db_info_and_check_on_a_new_file(tmp_path: Path) -> None:
     assert "journal_mode=wal" in info.output
     check = run("db", "check", "--db", str(path))
     assert (check.exit_code, check.output.strip()) == (0, "ok")
+
+
+def test_keys_list_shows_sources_but_never_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from keyring.backends.fail import Keyring as NoBackend
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoBackend())
+    try:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-1234567890")
+        listed = run("keys", "list")
+        assert listed.exit_code == 0
+        assert "sk-secret-value" not in listed.output
+        assert any(line.split()[:2] == ["openai", "env"] for line in listed.output.splitlines())
+        refused = CliRunner().invoke(cli, ["keys", "set", "anthropic"], input="sk-ant-x\n")
+        assert refused.exit_code == 1
+        assert "export ANTHROPIC_API_KEY=" in refused.output
+        assert "sk-ant-x" not in refused.output
+    finally:
+        keyring.set_keyring(previous)
