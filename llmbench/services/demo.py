@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmbench.core import demo_content
 from llmbench.core.demo_content import DemoContent
@@ -25,7 +25,10 @@ from llmbench.store import meta as meta_repo
 from llmbench.store import prices as prices_repo
 from llmbench.store import prompts as prompts_repo
 from llmbench.store import runs as runs_repo
-from llmbench.store.db import Database, StoreError, open_db
+from llmbench.store.db import StoreError, open_db
+
+if TYPE_CHECKING:
+    from llmbench.store.db import Database
 
 Progress = Callable[[int, int], None]
 _INSERT_CHUNK = 2000

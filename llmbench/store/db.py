@@ -14,11 +14,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
-from llmbench.store.migrations import migrations
+# sqlite_utils costs ~30 ms to import: it is loaded on first use (migrations, worker threads),
+# never on the TUI's start path. A test keeps this list equal to the registered migrations.
+KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial",)
+MIGRATION_SET = "llmbench"
 
 # 'LLMB' — marks the file as ours so we never migrate somebody else's database.
 APPLICATION_ID = 0x4C4C4D42
@@ -56,6 +60,8 @@ def _apply_pragmas(conn: sqlite3.Connection) -> None:
 
 def connect(path: Path) -> Database:
     """A sqlite-utils Database on its own connection, with every pragma set."""
+    from sqlite_utils import Database
+
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     _apply_pragmas(conn)
     return Database(conn, execute_plugins=False)
@@ -77,32 +83,60 @@ def _check_header(path: Path) -> None:
         raise NotAnLLMBenchDatabase(f"{path} is not an llmbench database (not a SQLite file)")
 
 
-def _check_identity(db: Database, path: Path) -> None:
-    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+def _applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+    ).fetchone()
+    if not exists:
+        return []
+    rows = conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+        [MIGRATION_SET],
+    )
+    return [row[0] for row in rows]
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path) -> list[str]:
+    """Refuse files that are not ours or are newer than us; return the pending migrations."""
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
     if application_id == APPLICATION_ID:
-        applied = {m.name for m in migrations.applied(db)}
-        known = {m.name for m in migrations._migrations}
-        unknown = sorted(applied - known)
+        applied = _applied_migrations(conn)
+        unknown = [name for name in applied if name not in KNOWN_MIGRATIONS]
         if unknown:
             raise DatabaseTooNew(
                 f"{path} was written by a newer llmbench (schema {unknown[-1]}); "
                 "upgrade llmbench to open it"
             )
-        return
-    user_tables = [name for name in db.table_names() if not name.startswith("sqlite_")]
+        return [name for name in KNOWN_MIGRATIONS if name not in applied]
+    user_tables = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchone()[0]
     if application_id != 0 or user_tables:
         raise NotAnLLMBenchDatabase(
             f"{path} is a SQLite database but not an llmbench one; pass another --db path"
         )
+    return list(KNOWN_MIGRATIONS)
 
 
-def migrate(db: Database, path: Path) -> None:
-    _check_identity(db, path)
-    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    if migrations.pending(db):
+def migrate(path: Path) -> None:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        _apply_pragmas(conn)
+        pending = _check_identity(conn, path)
+    finally:
+        conn.close()
+    if not pending:
+        return
+    from llmbench.store.migrations import migrations
+
+    db = connect(path)
+    try:
+        if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         migrations.apply(db)
-    db.execute(f"PRAGMA user_version = {len(migrations._migrations)}")
+        db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
+    finally:
+        db.close()
 
 
 class Store:
@@ -238,11 +272,8 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Store:
             raise StoreError(f"{path} does not exist; run `llmbench demo` or pass --db")
         _create_private(path)
     _check_header(path)
-    db = connect(path)
     try:
-        migrate(db, path)
+        migrate(path)
     except sqlite3.DatabaseError as error:
         raise NotAnLLMBenchDatabase(f"{path} cannot be read as a database: {error}") from None
-    finally:
-        db.close()
     return Store(path)

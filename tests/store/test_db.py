@@ -276,3 +276,26 @@ def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
                 " VALUES (999, 1, '{}', 'now')"
             )
         )
+
+
+def test_the_light_migration_list_matches_the_registered_migrations() -> None:
+    from llmbench.store.db import KNOWN_MIGRATIONS
+    from llmbench.store.migrations import migrations
+
+    assert tuple(m.name for m in migrations._migrations) == KNOWN_MIGRATIONS
+
+
+def test_opening_a_current_file_does_not_import_sqlite_utils(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "a.db"
+    open_db(path).close()
+    code = (
+        "import sys; from llmbench.store.db import open_db; "
+        f"open_db({str(path)!r}).close(); print('sqlite_utils' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from llmbench.config import GeneralSettings, Settings
 from llmbench.services.demo import build_demo
@@ -66,7 +67,10 @@ async def settle(pilot: Pilot[None], timeout: float = 10.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive read was replaced by a newer one: wait again
+            continue
         await pilot.pause()
         if getattr(app.screen, "loaded", True) and not any(
             worker.is_running for worker in app.workers
