@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
-from llmbench.store.migrations import migrations
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 COUNTED_TABLES = (
     "prompts",
@@ -50,6 +50,8 @@ def pragma_values(db: Database) -> dict[str, object]:
 def database_facts(db: Database) -> DatabaseFacts:
     page_count = db.execute("PRAGMA page_count").fetchone()[0]
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    from llmbench.store.migrations import migrations
+
     return DatabaseFacts(
         schema=[m.name for m in migrations.applied(db)],
         pending=[m.name for m in migrations.pending(db)],
