@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Session-wide too: fixtures wider than a test (module, session) run before the per-test
+    home below, and must not write keys or databases into the real user folders either."""
+    os.environ["LLMBENCH_HOME"] = tempfile.mkdtemp(prefix="llmbench-session-")
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from llmbench.core import demo_content
 from llmbench.core.demo_content import DemoContent
+from llmbench.gateway.chain_key import load_chain_key
+from llmbench.store import audit as audit_repo
 from llmbench.store import calls as calls_repo
 from llmbench.store import datasets as datasets_repo
 from llmbench.store import grades as grades_repo
@@ -115,7 +117,10 @@ def build_demo(
     try:
         store = open_db(building)
         try:
-            counts = store.write(lambda db: _write(db, content, seed, progress, expected))
+            chain_key = load_chain_key(audit_repo.database_id(store.read()))
+            counts = store.write(
+                lambda db: _write(db, content, seed, progress, expected, chain_key)
+            )
         finally:
             store.close()
         if Path(f"{building}-wal").exists():
@@ -145,6 +150,7 @@ def _write(
     seed: int,
     progress: Progress | None,
     total: int,
+    chain_key: bytes,
 ) -> dict[str, Any]:
     meta_repo.set_meta(db, DEMO_MARK, "demo")
     meta_repo.set_meta(db, "demo_seed", str(seed))
@@ -167,7 +173,7 @@ def _write(
         )
         for run in content.runs
     }
-    call_ids = _write_calls(db, content, version_ids, run_ids, progress, total)
+    call_ids = _write_calls(db, content, version_ids, run_ids, progress, total, chain_key)
     result_ids = _write_results(db, content, version_ids, case_ids, run_ids, call_ids)
     rubric = content.rubric
     rubric_id = grades_repo.create_rubric(
@@ -279,6 +285,7 @@ def _write_calls(
     run_ids: dict[str, int],
     progress: Progress | None,
     total: int,
+    chain_key: bytes,
 ) -> dict[str, int]:
     """Insert every call in time order; returns request_id -> call id for the runs' calls."""
     run_call_ids: dict[str, int] = {}
@@ -290,7 +297,7 @@ def _write_calls(
                 reference = row["prompt_version"]
                 row["prompt_version_id"] = None if reference is None else version_ids[reference]
                 row["run_id"] = None if row["run"] is None else run_ids[row["run"]]
-            ids = calls_repo.insert_calls(db, chunk)
+            ids = audit_repo.append_calls(db, chain_key, chunk)
             for row, call_id in zip(chunk, ids, strict=True):
                 if row["run"] is not None:
                     run_call_ids[row["request_id"]] = call_id

@@ -18,6 +18,7 @@ from llmbench.core.audit_chain import (
     seal,
     verify_rows,
 )
+from llmbench.store.migrations import CALL_STATUSES
 
 _INSERT_COLUMNS: tuple[str, ...] = (
     *METADATA_FIELDS,
@@ -29,6 +30,7 @@ _INSERT_COLUMNS: tuple[str, ...] = (
 _INSERT_SQL = "INSERT INTO calls ({}) VALUES ({})".format(
     ", ".join(f"[{c}]" for c in _INSERT_COLUMNS), ", ".join("?" for _ in _INSERT_COLUMNS)
 )
+_COLUMN_SET = frozenset(_INSERT_COLUMNS) - {"id", "content_hash", "prev_hash", "hash"}
 _DEFAULTS: dict[str, Any] = {
     "attempt": 1,
     "provider": "",
@@ -59,14 +61,30 @@ def chain_head(db: Database) -> tuple[int, str]:
     return int(row[0]), str(row[1] or GENESIS)
 
 
+_REQUIRED = ("ts", "request_id", "model_requested", "model", "status")
+_STATUSES = frozenset(CALL_STATUSES)
+
+
+def _checked(call: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [name for name in _REQUIRED if call.get(name) is None]
+    if missing:
+        raise ValueError(f"call is missing {', '.join(missing)}")
+    if call["status"] not in _STATUSES:
+        raise ValueError(f"unknown call status {call['status']!r}")
+    known = {k: v for k, v in call.items() if v is not None and k in _COLUMN_SET}
+    return {**_DEFAULTS, **known}
+
+
 def append_calls(db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert calls in order, each sealed onto the chain. Run inside a writer job: the write lock
-    held by BEGIN IMMEDIATE makes the chain's order the insert order, across processes too."""
+    """Insert calls in order (ids ascend with it), each sealed onto the chain, and return their
+    ids. JSON columns must already be JSON text; unknown keys are ignored. Run inside a writer
+    job: the write lock held by BEGIN IMMEDIATE makes the chain's order the insert order,
+    across processes too."""
     last_id, prev_hash = chain_head(db)
     rows = []
     ids = []
     for offset, call in enumerate(calls, start=1):
-        row = {**_DEFAULTS, **{k: v for k, v in call.items() if v is not None}}
+        row = _checked(call)
         row["id"] = last_id + offset
         sealed = seal(key, prev_hash, row)
         prev_hash = sealed["hash"]

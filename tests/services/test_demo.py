@@ -62,7 +62,10 @@ def _digest(path: Path) -> str:
     with open_db(path, create=False) as store:
         db = store.read()
         for table in CONTENT_TABLES:
-            for row in db.execute(f"SELECT * FROM [{table}] ORDER BY rowid"):
+            # The chain's hashes are keyed per file, so two equal files differ only there.
+            columns = [c.name for c in db[table].columns if c.name not in ("hash", "prev_hash")]
+            listed = ", ".join(f"[{c}]" for c in columns)
+            for row in db.execute(f"SELECT {listed} FROM [{table}] ORDER BY rowid"):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
 
@@ -500,3 +503,16 @@ def test_the_default_size_builds_quickly(tmp_path: Path) -> None:
     with open_db(tmp_path / "demo.db", create=False) as store:
         counts = Counter(row[0] for row in store.read().execute("SELECT status FROM calls"))
     assert counts["ok"] > 17_000
+
+
+def test_the_demo_audit_log_is_sealed_and_verifies(tmp_path: Path) -> None:
+    from llmbench.gateway.chain_key import load_chain_key
+    from llmbench.store.audit import database_id, verify_chain
+
+    summary = build_demo(tmp_path / "sealed.db", calls=500, now=NOW)
+    with open_db(summary.path, create=False) as store:
+        db = store.read()
+        key = load_chain_key(database_id(db), create=False)
+        report = verify_chain(db, key)
+    assert report.ok, report.problem
+    assert report.checked == summary.calls

@@ -10,6 +10,7 @@ import pytest
 from llmbench.core.models import Price, Usage
 from llmbench.core.pricing import DatedPrice
 from llmbench.store import calls, datasets, grades, prices, prompts, runs
+from llmbench.store.audit import append_calls
 from llmbench.store.db import Store, open_db
 
 
@@ -145,7 +146,7 @@ def test_a_run_holds_one_result_per_cell_with_checks(store: Store) -> None:
         dataset_id = datasets.create_dataset(db, "d")
         case = datasets.add_case(db, dataset_id, datasets.NewCase({"x": "1"}))
         run_id = runs.create_run(db, "compare", name="r", config={"models": ["m"]})
-        [call_id] = calls.insert_calls(db, [_call(1)])
+        [call_id] = append_calls(db, KEY, [_call(1)])
         [result_id] = runs.add_results(
             db, run_id, [runs.NewResult(version, "m", case, call_id, "out", "ok", 1.0)]
         )
@@ -173,29 +174,32 @@ def test_a_run_holds_one_result_per_cell_with_checks(store: Store) -> None:
         store.write(lambda db: runs.create_run(db, "bake-off"))
 
 
+KEY = b"test-chain-key-0123456789"
+
+
 def test_insert_calls_appends_in_order_with_defaults(store: Store) -> None:
-    ids = store.write(lambda db: calls.insert_calls(db, [_call(1), _call(2), _call(3)]))
-    more = store.write(lambda db: calls.insert_calls(db, [_call(4)]))
+    ids = store.write(lambda db: append_calls(db, KEY, [_call(1), _call(2), _call(3)]))
+    more = store.write(lambda db: append_calls(db, KEY, [_call(4)]))
     assert more == [ids[-1] + 1] and ids == sorted(ids)
     db = store.read()
     row = db["calls"].get(ids[0])
-    assert row["attempt"] == 1 and row["guard_flags"] == "[]" and row["hash"] is None
+    assert row["attempt"] == 1 and row["guard_flags"] == "[]" and row["hash"] is not None
     assert calls.count_calls(db) == 4
     assert calls.call_ids_by_request(db, ["req-2", "req-9"]) == {("req-2", 1): ids[1]}
     first, last, cost = calls.call_window(db)
     assert (first, last, cost) == ("2026-01-01T00:00:01.000Z", "2026-01-01T00:00:04.000Z", 0.0)
     with pytest.raises(ValueError, match="missing model"):
-        store.write(lambda db: calls.insert_calls(db, [{**_call(5), "model": None}]))
+        store.write(lambda db: append_calls(db, KEY, [{**_call(5), "model": None}]))
     with pytest.raises(ValueError, match="status"):
-        store.write(lambda db: calls.insert_calls(db, [{**_call(5), "status": "fine"}]))
+        store.write(lambda db: append_calls(db, KEY, [{**_call(5), "status": "fine"}]))
 
 
 def test_deferred_search_index_indexes_the_batch_and_restores_the_trigger(store: Store) -> None:
     def job(db):
-        calls.insert_calls(db, [_call(1, "before the batch")])
+        append_calls(db, KEY, [_call(1, "before the batch")])
         with calls.deferred_search_index(db):
-            calls.insert_calls(db, [_call(2, "zebra crossing"), _call(3, "zebra stripes")])
-        calls.insert_calls(db, [_call(4, "zebra after the batch")])
+            append_calls(db, KEY, [_call(2, "zebra crossing"), _call(3, "zebra stripes")])
+        append_calls(db, KEY, [_call(4, "zebra after the batch")])
 
     store.write(job)
     db = store.read()
@@ -212,7 +216,7 @@ def test_deferred_search_index_indexes_the_batch_and_restores_the_trigger(store:
 def test_deferred_search_index_rolls_back_with_the_job(store: Store) -> None:
     def job(db):
         with calls.deferred_search_index(db):
-            calls.insert_calls(db, [_call(1)])
+            append_calls(db, KEY, [_call(1)])
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
@@ -229,7 +233,7 @@ def test_grades_are_on_a_call_or_a_result(store: Store) -> None:
 
     def job(db):
         rubric_id = grades.create_rubric(db, "helpfulness", dimensions, description="h")
-        [call_id] = calls.insert_calls(db, [_call(1)])
+        [call_id] = append_calls(db, KEY, [_call(1)])
         grades.add_grades(
             db, [grades.NewGrade(rubric_id, "ana", {"tone": 3}, "pass", call_id=call_id)]
         )
