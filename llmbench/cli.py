@@ -217,6 +217,58 @@ def db_check(ctx: click.Context, db: str | None) -> None:
 
 
 @cli.group()
+def audit() -> None:
+    """The audit log's integrity: verify the hash chain, print a checkpoint."""
+
+
+@audit.command("verify")
+@db_option
+@click.option("--checkpoint", help="A head printed earlier by `audit checkpoint` (ID:HASH).")
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The chain key, when it is not in this machine's keyring or key folder.",
+)
+@click.pass_context
+def audit_verify(
+    ctx: click.Context, db: str | None, checkpoint: str | None, key_file: Path | None
+) -> None:
+    """Prove no call was edited, removed or reordered; exit 1 naming the first bad row."""
+    from llmbench.gateway.chain_key import ChainKeyMissing
+    from llmbench.services.audit import BadCheckpoint, verify
+    from llmbench.services.database import open_store
+
+    with open_store(_db_path(ctx, db), create=False) as store:
+        try:
+            report = verify(store, key_file=key_file, checkpoint=checkpoint)
+        except BadCheckpoint as error:
+            raise click.UsageError(str(error)) from None
+        except ChainKeyMissing as error:
+            raise click.ClickException(str(error)) from None
+    if report.problem is not None:
+        click.echo(
+            f"FAILED at call {report.problem.call_id}: {report.problem.reason} "
+            f"({report.checked:,} calls before it verified)"
+        )
+        sys.exit(FAILURE_EXIT)
+    purged = f", {report.purged_bodies:,} with purged bodies" if report.purged_bodies else ""
+    head = f"; head {report.head_id}:{report.head_hash}" if report.head_id else ""
+    click.echo(f"ok: {report.checked:,} calls verified{purged}{head}")
+
+
+@audit.command("checkpoint")
+@db_option
+@click.pass_context
+def audit_checkpoint(ctx: click.Context, db: str | None) -> None:
+    """Print the chain's head (ID:HASH) to keep elsewhere; verify --checkpoint uses it."""
+    from llmbench.services.audit import checkpoint
+    from llmbench.services.database import open_store
+
+    with open_store(_db_path(ctx, db), create=False) as store:
+        click.echo(checkpoint(store))
+
+
+@cli.group()
 def keys() -> None:
     """API keys: the provider's environment variable first, then the OS keyring."""
 

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from llmbench.cli import cli
+from llmbench.services.demo import build_demo
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), prog_name="llmbench")
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path) -> Path:
+    return build_demo(tmp_path / "demo.db", calls=800, now=NOW).path
+
+
+def _tamper(path: Path, sql: str) -> None:
+    """What someone with the sqlite3 shell would do: drop the guard, change a row."""
+    conn = sqlite3.connect(path)
+    conn.executescript(f"DROP TRIGGER calls_no_update; DROP TRIGGER calls_no_delete; {sql}")
+    conn.close()
+
+
+def test_verify_passes_on_a_fresh_log(demo_db: Path) -> None:
+    result = run("audit", "verify", "--db", str(demo_db))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: 800 calls verified")
+
+
+@pytest.mark.parametrize(
+    ("sql", "bad_row"),
+    [
+        ("UPDATE calls SET cost = cost * 2 WHERE id = 321;", 321),
+        ("UPDATE calls SET response = 'nothing to see' WHERE id = 77;", 77),
+        ("DELETE FROM calls WHERE id = 500;", 501),
+    ],
+)
+def test_verify_names_the_first_bad_row(demo_db: Path, sql: str, bad_row: int) -> None:
+    _tamper(demo_db, sql)
+    result = run("audit", "verify", "--db", str(demo_db))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"FAILED at call {bad_row}:")
+
+
+def test_a_checkpoint_catches_a_cut_tail(demo_db: Path) -> None:
+    head = run("audit", "checkpoint", "--db", str(demo_db)).output.strip()
+    assert head.startswith("800:")
+    _tamper(demo_db, "DELETE FROM calls WHERE id > 790;")
+    assert run("audit", "verify", "--db", str(demo_db)).exit_code == 0
+    result = run("audit", "verify", "--db", str(demo_db), "--checkpoint", head)
+    assert result.exit_code == 1
+    assert "checkpointed head is gone" in result.output
+    bad = run("audit", "verify", "--db", str(demo_db), "--checkpoint", "nonsense")
+    assert bad.exit_code == 2
+
+
+def test_a_missing_key_is_a_clear_error(demo_db: Path, isolated_home: Path) -> None:
+    for key in (isolated_home / "audit-keys").glob("*.key"):
+        key.unlink()
+    result = run("audit", "verify", "--db", str(demo_db))
+    assert result.exit_code == 1
+    assert "no audit-chain key" in result.output and "--key-file" in result.output
