@@ -1,0 +1,237 @@
+"""The gateway: every model call with retries, fallback, rate limits and one audit record per
+attempt.
+
+Retries belong to the gateway (litellm's are off) so every attempt is recorded: exponential
+backoff with jitter, never sooner than a provider's Retry-After, and a clear report instead of
+a loop when Retry-After is longer than the configured patience. When a model gives up, the next
+model of its fallback chain is tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from llmbench.config import Settings
+from llmbench.core.ratelimit import ModelLimits, RateLimiter
+from llmbench.core.tokens import count_message_tokens
+from llmbench.gateway import client
+from llmbench.gateway.errors import Failure, classify
+from llmbench.gateway.recorder import AuditRecorder
+
+TAG_COLUMNS = ("feature", "team", "customer", "task_type", "user")
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 30.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    model: str
+    status: str
+    error_kind: str | None
+    error: str | None
+    waited_s: float
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    completion: client.CompletionResult
+    request_id: str
+    model_requested: str
+    attempts: tuple[Attempt, ...]
+    _call_ids: Future[list[int]] = field(repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        return self.completion.text
+
+    @property
+    def call_id(self) -> int:
+        """The audit row of the answering attempt (waits for the writer if need be)."""
+        return self._call_ids.result()[0]
+
+
+class GatewayError(RuntimeError):
+    """Every attempt of every model in the chain failed; each one was recorded."""
+
+    def __init__(self, request_id: str, attempts: Sequence[Attempt], last: Failure) -> None:
+        self.request_id = request_id
+        self.attempts = tuple(attempts)
+        self.failure = last
+        tried = ", ".join(dict.fromkeys(a.model for a in attempts))
+        super().__init__(
+            f"{last.kind}: {len(attempts)} attempt(s) on {tried} failed; last: {last.message}"
+        )
+
+
+def backoff_delay(retry: int, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter, and never sooner than Retry-After."""
+    jittered = rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (retry - 1)))
+    return max(jittered, retry_after or 0.0)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Gateway:
+    def __init__(
+        self,
+        recorder: AuditRecorder,
+        settings: Settings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.settings = settings
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.limiter = RateLimiter(
+            {
+                name: ModelLimits(
+                    concurrency=options.concurrency or None,
+                    requests_per_minute=options.requests_per_minute or None,
+                    tokens_per_minute=options.tokens_per_minute or None,
+                )
+                for name, options in settings.model.items()
+            }
+        )
+
+    def chain(self, model: str) -> list[str]:
+        options = self.settings.model.get(model)
+        return [model, *(options.fallbacks if options else ())]
+
+    def _timeout(self, model: str) -> float:
+        options = self.settings.model.get(model)
+        return (options.timeout_s if options and options.timeout_s else None) or (
+            self.settings.gateway.timeout_s
+        )
+
+    def _params(self, model: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        merged = dict(params or {})
+        options = self.settings.model.get(model)
+        if options and options.api_base and "api_base" not in merged:
+            merged["api_base"] = options.api_base
+        return merged
+
+    async def complete(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        prompt_version_id: int | None = None,
+        run_id: int | None = None,
+    ) -> GatewayResult:
+        request_id = uuid.uuid4().hex
+        tags = dict(tags or {})
+        redactor = self.recorder.redactor(
+            [str(params["api_key"])] if params and params.get("api_key") else []
+        )
+        base = {
+            "request_id": request_id,
+            "model_requested": model,
+            "prompt_version_id": prompt_version_id,
+            "run_id": run_id,
+            "messages": json.dumps(list(messages), ensure_ascii=False),
+            **{column: tags.get(column) for column in TAG_COLUMNS},
+        }
+        extra_tags = {k: v for k, v in tags.items() if k not in TAG_COLUMNS}
+        attempts: list[Attempt] = []
+        last: Failure | None = None
+        for candidate in self.chain(model):
+            call_params = self._params(candidate, params)
+            public_params = {k: v for k, v in call_params.items() if k != "api_key"}
+            estimate = count_message_tokens(messages, candidate) + int(
+                call_params.get("max_tokens") or 0
+            )
+            for retry in range(self.settings.gateway.max_retries + 1):
+                started_at = _now_iso()
+                async with self.limiter.slot(candidate, estimate) as slot:
+                    started = time.perf_counter()
+                    try:
+                        result = await client.complete(
+                            candidate,
+                            messages,
+                            params=call_params,
+                            timeout=self._timeout(candidate),
+                        )
+                    except Exception as error:  # every provider failure is recorded, not raised
+                        found = classify(error)
+                        failure = replace(found, message=redactor.text(found.message))
+                        latency_ms = (time.perf_counter() - started) * 1000
+                    else:
+                        failure = None
+                row = {
+                    **base,
+                    "ts": started_at,
+                    "attempt": len(attempts) + 1,
+                    "model": candidate,
+                    "provider": candidate.split("/", 1)[0] if "/" in candidate else "",
+                    "params": json.dumps(public_params, sort_keys=True, default=str),
+                    "tags": json.dumps(
+                        {**extra_tags, "queue_wait_ms": round(slot.waited_s * 1000, 1)}
+                        if slot.waited_s
+                        else extra_tags,
+                        sort_keys=True,
+                    ),
+                }
+                if failure is None:
+                    usage = result.usage
+                    self.limiter.settle(candidate, estimate, usage.total_tokens)
+                    price = result.price
+                    row.update(
+                        model=result.model,
+                        response=result.text,
+                        finish_reason=result.finish_reason,
+                        prompt_tokens=usage.prompt_tokens,
+                        completion_tokens=usage.completion_tokens,
+                        cached_tokens=usage.cached_tokens,
+                        tokens_estimated=int(usage.estimated),
+                        cost=result.cost,
+                        input_price=price.input if price else None,
+                        output_price=price.output if price else None,
+                        cached_price=price.cached if price else None,
+                        latency_ms=result.latency_ms,
+                        ttft_ms=result.ttft_ms,
+                        status="ok",
+                    )
+                    ids = self.recorder.record(row, redactor)
+                    attempts.append(Attempt(candidate, "ok", None, None, slot.waited_s))
+                    return GatewayResult(result, request_id, model, tuple(attempts), ids)
+                last = failure
+                patience = self.settings.gateway.retry_patience_s
+                too_long = failure.retry_after_s is not None and failure.retry_after_s > patience
+                message = failure.message
+                if too_long:
+                    message += (
+                        f" [Retry-After {failure.retry_after_s:g} s exceeds the patience of "
+                        f"{patience:g} s: not retried]"
+                    )
+                row.update(
+                    status=failure.call_status,
+                    error_kind=failure.kind,
+                    error=message,
+                    latency_ms=latency_ms,
+                )
+                self.recorder.record(row, redactor)
+                attempts.append(
+                    Attempt(candidate, failure.call_status, failure.kind, message, slot.waited_s)
+                )
+                if too_long or not failure.retryable or retry == self.settings.gateway.max_retries:
+                    break
+                await self._sleep(backoff_delay(retry + 1, failure.retry_after_s, self._rng))
+        assert last is not None
+        raise GatewayError(request_id, attempts, last)

@@ -1,0 +1,51 @@
+"""Writing audit records without making the caller wait on disk.
+
+Each record is redacted, then queued to the store's single writer, which seals it onto the hash
+chain inside a BEGIN IMMEDIATE batch with whatever else is queued.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from llmbench.core.redact import Redactor
+from llmbench.gateway.chain_key import load_chain_key
+from llmbench.gateway.keys import PROVIDERS
+from llmbench.store.audit import append_calls, database_id
+from llmbench.store.db import Store
+
+_REDACTED_FIELDS = ("messages", "params", "response", "error", "tags")
+
+
+def configured_secrets() -> list[str]:
+    """Every provider key visible in the environment: masked wherever it appears."""
+    return [os.environ[spec.env_var] for spec in PROVIDERS.values() if os.environ.get(spec.env_var)]
+
+
+class AuditRecorder:
+    def __init__(self, store: Store, key: bytes | None = None) -> None:
+        self.store = store
+        self.key = key or load_chain_key(database_id(store.read()))
+        self._pending: list[Future[list[int]]] = []
+
+    def redactor(self, extra_secrets: Iterable[str] = ()) -> Redactor:
+        return Redactor([*configured_secrets(), *extra_secrets])
+
+    def record(self, call: Mapping[str, Any], redactor: Redactor) -> Future[list[int]]:
+        clean = dict(call)
+        for name in _REDACTED_FIELDS:
+            if isinstance(clean.get(name), str):
+                clean[name] = redactor.text(clean[name])
+        future = self.store.submit(lambda db: append_calls(db, self.key, [clean]))
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(future)
+        return future
+
+    def flush(self) -> None:
+        """Wait until every record queued so far is on disk."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()

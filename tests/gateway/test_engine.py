@@ -1,0 +1,164 @@
+"""The gateway against a real OpenAI-compatible HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from llmbench.config import GatewaySettings, ModelOptions, Settings
+from llmbench.gateway.engine import Gateway, GatewayError
+from llmbench.gateway.recorder import AuditRecorder
+from llmbench.store.audit import database_id, verify_chain
+from llmbench.store.db import Store, open_db
+from tests.support.openai_server import OpenAICompatibleServer
+
+SECRET = "sk-test-Zq8vKw2LmP0oRr7TtYy4Uu9Ii1"
+MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OpenAICompatibleServer]:
+    running = OpenAICompatibleServer().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_db(tmp_path / "gw.db") as opened:
+        yield opened
+
+
+def _gateway(
+    store: Store, server: OpenAICompatibleServer, models: dict[str, ModelOptions], **gateway: float
+) -> Gateway:
+    options = {
+        name: replace(option, api_base=option.api_base or server.base_url)
+        if name.startswith("openai/")
+        else option
+        for name, option in models.items()
+    }
+    settings = Settings(
+        gateway=replace(GatewaySettings(), **gateway),
+        model=options,  # type: ignore[arg-type]
+    )
+    return Gateway(AuditRecorder(store), settings, sleep=_no_sleep)
+
+
+def _rows(store: Store, gateway: Gateway) -> list[dict]:
+    gateway.recorder.flush()
+    return list(store.read().query("SELECT * FROM calls ORDER BY id"))
+
+
+async def test_a_call_is_answered_and_recorded_once(store: Store, server) -> None:
+    model = "openai/" + server.scenario("plain", cached_tokens=3)
+    gateway = _gateway(store, server, {model: ModelOptions()})
+    result = await gateway.complete(
+        model, MESSAGES, params={"api_key": SECRET}, tags={"feature": "faq", "tier": "free"}
+    )
+    assert result.text.startswith("Answer to: What is the capital")
+    rows = _rows(store, gateway)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["status"], row["attempt"], row["feature"]) == ("ok", 1, "faq")
+    assert row["cached_tokens"] == 3
+    assert row["prompt_tokens"] == result.completion.usage.prompt_tokens > 0
+    assert result.call_id == row["id"]
+    assert '"tier": "free"' in row["tags"]
+
+
+async def test_429_with_retry_after_is_retried_no_sooner(store: Store, server) -> None:
+    model = "openai/" + server.scenario(
+        "limited", fault="status", status=429, retry_after=2, fault_times=1
+    )
+    settings_models = {model: ModelOptions()}
+    gateway = _gateway(store, server, settings_models)
+    gateway._sleep = __import__("asyncio").sleep  # real waiting for this one
+    started = time.monotonic()
+    result = await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    assert time.monotonic() - started >= 2.0
+    requests = server.requests_for(model.removeprefix("openai/"))
+    assert len(requests) == 2 and requests[1].at - requests[0].at >= 2.0
+    rows = _rows(store, gateway)
+    assert [r["status"] for r in rows] == ["rate_limited", "ok"]
+    assert rows[0]["prompt_tokens"] == 0  # usage is recorded once, on the answering attempt
+    assert rows[1]["prompt_tokens"] == result.completion.usage.prompt_tokens
+    assert len({r["request_id"] for r in rows}) == 1
+
+
+async def test_a_long_retry_after_is_reported_not_waited_for(store: Store, server) -> None:
+    model = "openai/" + server.scenario("patience", fault="status", status=429, retry_after=120)
+    gateway = _gateway(store, server, {model: ModelOptions()}, retry_patience_s=5)
+    with pytest.raises(GatewayError) as error:
+        await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    assert len(error.value.attempts) == 1
+    rows = _rows(store, gateway)
+    assert len(rows) == 1 and "exceeds the patience of 5 s" in rows[0]["error"]
+
+
+async def test_server_errors_fall_back_with_every_attempt_recorded(store: Store, server) -> None:
+    model = "openai/" + server.scenario("broken", fault="status", status=500)
+    gateway = _gateway(
+        store, server, {model: ModelOptions(fallbacks=("llmbench/mock",))}, max_retries=2
+    )
+    result = await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    assert result.completion.model == "llmbench/mock"
+    rows = _rows(store, gateway)
+    assert [(r["model"], r["status"], r["error_kind"]) for r in rows] == [
+        (model, "error", "server"),
+        (model, "error", "server"),
+        (model, "error", "server"),
+        ("llmbench/mock", "ok", None),
+    ]
+    assert [r["attempt"] for r in rows] == [1, 2, 3, 4]
+    assert all(r["model_requested"] == model for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "kind"),
+    [
+        ("hang", "timeout", "timeout"),
+        ("malformed", "error", "server"),
+        ("drop", "error", "connection"),
+    ],
+)
+async def test_faults_end_with_the_right_status(store: Store, server, fault, status, kind) -> None:
+    model = "openai/" + server.scenario(f"fault-{fault}", fault=fault)
+    gateway = _gateway(store, server, {model: ModelOptions(timeout_s=0.5)}, max_retries=1)
+    with pytest.raises(GatewayError) as error:
+        await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    assert error.value.failure.kind == kind
+    rows = _rows(store, gateway)
+    assert [(r["status"], r["error_kind"]) for r in rows] == [(status, kind)] * 2
+
+
+async def test_a_key_echoed_by_the_provider_never_reaches_disk(store: Store, server) -> None:
+    model = "openai/" + server.scenario("leaky", fault="echo_auth")
+    gateway = _gateway(store, server, {model: ModelOptions()})
+    with pytest.raises(GatewayError) as error:
+        await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    assert SECRET not in str(error.value)
+    rows = _rows(store, gateway)
+    assert rows[0]["error_kind"] == "auth" and "[REDACTED]" in rows[0]["error"]
+    for path in (store.path, Path(f"{store.path}-wal")):
+        if path.exists():
+            assert SECRET.encode() not in path.read_bytes()
+
+
+async def test_the_chain_verifies_after_mixed_outcomes(store: Store, server) -> None:
+    flaky = "openai/" + server.scenario("flaky", fault="status", status=503, fault_times=1)
+    gateway = _gateway(store, server, {flaky: ModelOptions()})
+    for _ in range(3):
+        await gateway.complete(flaky, MESSAGES, params={"api_key": SECRET})
+    gateway.recorder.flush()
+    report = verify_chain(store.read(), gateway.recorder.key)
+    assert report.ok and report.checked == 4
+    assert database_id(store.read())
