@@ -21,15 +21,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmbench.config import Settings
+from llmbench.core.models import Price
+from llmbench.core.pricing import DatedPrice, PriceTable, cost_of
 from llmbench.core.ratelimit import ModelLimits, RateLimiter
 from llmbench.core.tokens import count_message_tokens
 from llmbench.gateway import client
 from llmbench.gateway.errors import Failure, classify
 from llmbench.gateway.recorder import AuditRecorder
+from llmbench.store.prices import load_price_table
 
 TAG_COLUMNS = ("feature", "team", "customer", "task_type", "user")
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
+# `llmbench prices set` in another process reaches a running gateway within this many seconds.
+PRICE_REFRESH_S = 30.0
+# Config overrides apply from the beginning of time; a dated price in the database wins after.
+CONFIG_PRICE_DATE = "0001-01-01"
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -97,6 +104,7 @@ class Gateway:
         self.settings = settings
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._overrides: tuple[float, PriceTable] | None = None
         self.limiter = RateLimiter(
             {
                 name: ModelLimits(
@@ -107,6 +115,27 @@ class Gateway:
                 for name, options in settings.model.items()
             }
         )
+
+    def _price_overrides(self) -> PriceTable:
+        """The prices table and the config's [prices], over litellm's table."""
+        if self._overrides is None or time.monotonic() - self._overrides[0] > PRICE_REFRESH_S:
+            table = load_price_table(self.recorder.store.read())
+            for model, price in self.settings.prices.items():
+                table.add(
+                    DatedPrice(
+                        model, CONFIG_PRICE_DATE, Price(price.input, price.output, price.cached)
+                    )
+                )
+            self._overrides = (time.monotonic(), table)
+        return self._overrides[1]
+
+    def _override(self, started_at: str, *models: str) -> Price | None:
+        table = self._price_overrides()
+        for model in models:
+            price = table.price(model, started_at)
+            if price is not None:
+                return price
+        return None
 
     def chain(self, model: str) -> list[str]:
         options = self.settings.model.get(model)
@@ -191,7 +220,10 @@ class Gateway:
                 if failure is None:
                     usage = result.usage
                     self.limiter.settle(candidate, estimate, usage.total_tokens)
-                    price = result.price
+                    override = self._override(started_at, candidate, result.model)
+                    price = override or result.price
+                    cost = cost_of(usage, override) if override else result.cost
+                    result = replace(result, cost=cost, price=price)
                     row.update(
                         model=result.model,
                         response=result.text,
@@ -200,7 +232,7 @@ class Gateway:
                         completion_tokens=usage.completion_tokens,
                         cached_tokens=usage.cached_tokens,
                         tokens_estimated=int(usage.estimated),
-                        cost=result.cost,
+                        cost=cost,
                         input_price=price.input if price else None,
                         output_price=price.output if price else None,
                         cached_price=price.cached if price else None,

@@ -60,3 +60,18 @@ def load_price_table(db: Database) -> PriceTable:
             "SELECT model, from_date, input, output, cached FROM prices ORDER BY model, from_date"
         )
     )
+
+
+def price_rows(db: Database) -> list[dict[str, object]]:
+    return list(db.query("SELECT * FROM prices ORDER BY model, from_date"))
+
+
+def unpriced_models(db: Database) -> list[dict[str, object]]:
+    """Models whose answered calls have no cost, with their token volume: never hidden."""
+    return list(
+        db.query(
+            "SELECT model, count(*) AS calls, sum(prompt_tokens) AS prompt_tokens,"
+            " sum(completion_tokens) AS completion_tokens FROM calls"
+            " WHERE cost IS NULL AND status = 'ok' GROUP BY model ORDER BY calls DESC"
+        )
+    )

@@ -162,3 +162,30 @@ async def test_the_chain_verifies_after_mixed_outcomes(store: Store, server) -> 
     report = verify_chain(store.read(), gateway.recorder.key)
     assert report.ok and report.checked == 4
     assert database_id(store.read())
+
+
+async def test_unpriced_until_a_price_is_set_and_then_priced(store: Store, server) -> None:
+    from click.testing import CliRunner
+
+    from llmbench.cli import cli
+
+    model = "openai/" + server.scenario("selfhosted")
+    gateway = _gateway(store, server, {model: ModelOptions()})
+    first = await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    assert first.completion.cost is None
+    gateway.recorder.flush()
+    listed = CliRunner().invoke(cli, ["prices", "list", "--db", str(store.path)])
+    assert f"UNPRICED {model}" in listed.output
+    result = CliRunner().invoke(
+        cli, ["prices", "set", model, "--input", "2", "--output", "8", "--db", str(store.path)]
+    )
+    assert result.exit_code == 0, result.output
+    gateway._overrides = None  # a running gateway rereads prices within PRICE_REFRESH_S
+    second = await gateway.complete(model, MESSAGES, params={"api_key": SECRET})
+    usage = second.completion.usage
+    assert second.completion.cost == pytest.approx(
+        (usage.prompt_tokens * 2 + usage.completion_tokens * 8) / 1_000_000
+    )
+    rows = _rows(store, gateway)
+    assert rows[0]["cost"] is None and rows[1]["cost"] == pytest.approx(second.completion.cost)
+    assert rows[1]["input_price"] == 2.0
