@@ -366,3 +366,8 @@ def shutdown_sync() -> None:
     """shutdown() for the loop complete_sync() uses; a CLI command calls it when done. It
     also runs at interpreter exit."""
     _background.finish_background_work()
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run any gateway coroutine from synchronous code, on the same background loop."""
+    return _background.run(coroutine)

@@ -185,3 +185,20 @@ def labels(db: Database, prompt_id: int) -> dict[str, int]:
             [prompt_id],
         )
     }
+
+
+def resolve_version(db: Database, name: str, ref: str | int = "production") -> PromptVersion:
+    """A prompt's version by label (e.g. 'production') or number; LookupError says what exists."""
+    prompt = get_prompt(db, name)
+    if prompt is None:
+        raise LookupError(f"no prompt named {name!r}")
+    versions = {v.id: v for v in list_versions(db, prompt.id)}
+    if isinstance(ref, int) or str(ref).isdigit():
+        for version in versions.values():
+            if version.version == int(ref):
+                return version
+        raise LookupError(f"{name} has no version {ref} (it has {len(versions)})")
+    found = labels(db, prompt.id)
+    if ref not in found:
+        raise LookupError(f"{name} has no label {ref!r} (labels: {', '.join(found) or 'none'})")
+    return versions[found[str(ref)]]

@@ -1,0 +1,140 @@
+"""`from llmbench import Bench`: real applications call models through the gateway and log
+into the same file the workbench reads.
+
+    bench = Bench(db="app.db")
+    answer = bench.complete("support-reply", variables={"ticket": text}, tags={"user": uid})
+    bench.feedback(answer, "thumbs", 1)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmbench.config import Settings, load_settings
+from llmbench.core.models import PromptVersion
+from llmbench.core.templates import Template, Variable, render_messages
+from llmbench.core.tokens import count_tokens
+from llmbench.gateway.client import run_sync
+from llmbench.gateway.engine import Gateway, GatewayResult
+from llmbench.gateway.recorder import AuditRecorder
+from llmbench.paths import resolve_db_path
+from llmbench.store import prompts as prompts_repo
+from llmbench.store.db import Store, open_db
+from llmbench.store.feedback import add_feedback, call_id_for_request
+
+EXPLICIT_FEEDBACK = ("thumbs", "rating", "comment")
+IMPLICIT_FEEDBACK = ("retried", "copied", "task_completed", "time_spent")
+FEEDBACK_KINDS = EXPLICIT_FEEDBACK + IMPLICIT_FEEDBACK
+
+
+class Bench:
+    """The SDK. `model_or_prompt` is a model name, or a prompt name whose `production` label
+    (or the `version=` given: a label or a number) supplies messages, model and params."""
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        settings: Settings | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store: Store = open_db(resolve_db_path(db))
+        self.settings = settings or load_settings()
+        self.tags = dict(tags or {})
+        self.gateway = Gateway(AuditRecorder(self.store), self.settings)
+
+    def _prompt_version(self, name: str, version: str | int | None) -> PromptVersion | None:
+        db = self.store.read()
+        if prompts_repo.get_prompt(db, name) is None:
+            return None
+        return prompts_repo.resolve_version(db, name, version or "production")
+
+    def _request(
+        self,
+        model_or_prompt: str,
+        messages: Sequence[Mapping[str, Any]] | None,
+        variables: Mapping[str, object] | None,
+        version: str | int | None,
+        params: Mapping[str, Any] | None,
+    ) -> tuple[str, list[Mapping[str, Any]], dict[str, Any], int | None]:
+        prompt = self._prompt_version(model_or_prompt, version)
+        if prompt is None:
+            if messages is None:
+                raise ValueError(f"{model_or_prompt!r} is not a prompt: pass messages=")
+            return model_or_prompt, list(messages), dict(params or {}), None
+        model = prompt.model or self.settings.models.default_models[0]
+        template = Template(
+            prompt.sections, tuple(Variable(name, "untrusted") for name in prompt.variables)
+        )
+        rendered = render_messages(
+            template, variables or {}, count=lambda text: count_tokens(text, model)
+        )
+        return model, [*rendered, *(messages or [])], {**prompt.params, **(params or {})}, prompt.id
+
+    async def acomplete(
+        self,
+        model_or_prompt: str,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        variables: Mapping[str, object] | None = None,
+        version: str | int | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> GatewayResult:
+        model, built, merged, version_id = self._request(
+            model_or_prompt, messages, variables, version, params
+        )
+        return await self.gateway.complete(
+            model,
+            built,
+            params=merged,
+            tags={**self.tags, **(tags or {})},
+            prompt_version_id=version_id,
+        )
+
+    def complete(
+        self,
+        model_or_prompt: str,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> GatewayResult:
+        return run_sync(self.acomplete(model_or_prompt, messages, **kwargs))
+
+    def feedback(
+        self,
+        call: GatewayResult | int | str,
+        kind: str,
+        value: float | None = None,
+        comment: str = "",
+    ) -> int:
+        """Record a user's signal about a call: explicit (thumbs ±1, rating, comment) or implicit
+        (retried, copied, task_completed, time_spent in seconds)."""
+        if kind not in FEEDBACK_KINDS:
+            raise ValueError(
+                f"unknown feedback kind {kind!r}; use one of {', '.join(FEEDBACK_KINDS)}"
+            )
+        if kind == "thumbs" and value not in (1, -1, 1.0, -1.0):
+            raise ValueError("thumbs feedback is 1 or -1")
+        if isinstance(call, GatewayResult):
+            call_id = call.call_id
+        elif isinstance(call, str):
+            self.gateway.recorder.flush()
+            found = call_id_for_request(self.store.read(), call)
+            if found is None:
+                raise LookupError(f"no call with request id {call!r}")
+            call_id = found
+        else:
+            call_id = call
+        return self.store.write(lambda db: add_feedback(db, call_id, kind, value, comment))
+
+    def close(self) -> None:
+        self.gateway.recorder.flush()
+        self.store.close()
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

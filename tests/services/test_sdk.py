@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmbench import Bench
+from llmbench.config import Settings
+from llmbench.gateway.client import shutdown_sync
+from llmbench.store import prompts
+from llmbench.store.audit import verify_chain
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[Bench]:
+    opened = Bench(db=tmp_path / "app.db", settings=Settings(), tags={"feature": "faq"})
+
+    def seed(db) -> None:
+        prompt_id = prompts.create_prompt(db, "faq-answer")
+        first = prompts.add_version(
+            db,
+            prompt_id,
+            {"role": "You answer FAQs.", "task": "Question: {{ question }}"},
+            variables=["question"],
+            model="llmbench/echo",
+            params={"max_tokens": 50},
+        )
+        second = prompts.add_version(
+            db,
+            prompt_id,
+            {"role": "You answer FAQs briefly.", "task": "Q: {{ question }}"},
+            variables=["question"],
+            model="llmbench/mock",
+            parent_id=first,
+        )
+        prompts.set_label(db, prompt_id, "production", first, moved_by="test")
+        prompts.set_label(db, prompt_id, "staging", second, moved_by="test")
+
+    opened.store.write(seed)
+    yield opened
+    opened.close()
+    shutdown_sync()
+
+
+def test_a_prompt_name_resolves_to_its_production_version(bench: Bench) -> None:
+    answer = bench.complete("faq-answer", variables={"question": "Do you ship to Norway?"})
+    assert "<user_input>\nDo you ship to Norway?\n</user_input>" in answer.text
+    row = (
+        bench.store.read()
+        .execute(
+            "SELECT model, feature, prompt_version_id, params FROM calls WHERE id = ?",
+            [answer.call_id],
+        )
+        .fetchone()
+    )
+    assert row[0] == "llmbench/echo" and row[1] == "faq"
+    assert row[2] is not None and json.loads(row[3])["max_tokens"] == 50
+
+
+def test_a_label_or_number_picks_another_version(bench: Bench) -> None:
+    staged = bench.complete("faq-answer", variables={"question": "hi"}, version="staging")
+    assert staged.completion.model == "llmbench/mock"
+    first = bench.complete("faq-answer", variables={"question": "hi"}, version=1)
+    assert first.completion.model == "llmbench/echo"
+    with pytest.raises(LookupError, match="no label 'canary'"):
+        bench.complete("faq-answer", variables={"question": "hi"}, version="canary")
+
+
+def test_a_model_with_messages_and_feedback(bench: Bench) -> None:
+    answer = bench.complete("llmbench/mock", [{"role": "user", "content": "Say hello"}])
+    bench.feedback(answer, "thumbs", 1)
+    bench.feedback(answer.request_id, "time_spent", 12.5)
+    bench.feedback(answer.call_id, "comment", comment="helpful")
+    rows = (
+        bench.store.read()
+        .execute(
+            "SELECT kind, value, comment FROM feedback WHERE call_id = ? ORDER BY id",
+            [answer.call_id],
+        )
+        .fetchall()
+    )
+    assert rows == [("thumbs", 1.0, ""), ("time_spent", 12.5, ""), ("comment", None, "helpful")]
+    with pytest.raises(ValueError, match="unknown feedback kind"):
+        bench.feedback(answer, "stars", 5)
+    with pytest.raises(ValueError, match="1 or -1"):
+        bench.feedback(answer, "thumbs", 3)
+    assert verify_chain(bench.store.read(), bench.gateway.recorder.key).ok
+
+
+def test_a_model_without_messages_is_refused(bench: Bench) -> None:
+    with pytest.raises(ValueError, match="pass messages="):
+        bench.complete("llmbench/mock")
