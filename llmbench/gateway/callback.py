@@ -1,0 +1,342 @@
+"""A litellm CustomLogger that records an app's own litellm calls into an llmbench database.
+
+An app that already calls litellm adds `litellm.callbacks = [LLMBenchLogger()]` and changes
+nothing else: every success and failure (sync, async, streamed) becomes one audit row, sealed
+onto the same hash chain as the gateway's. Nothing here may raise into the host app, and
+nothing here reconfigures litellm (no retries switched off, no providers registered).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llmbench.core.models import Price, Usage
+from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
+from llmbench.core.simulator import PROVIDER as SIMULATOR_PROVIDER
+from llmbench.gateway.engine import TAG_COLUMNS
+from llmbench.gateway.errors import classify
+from llmbench.gateway.recorder import AuditRecorder
+from llmbench.paths import resolve_db_path
+from llmbench.store.db import Store, open_db
+
+log = logging.getLogger(__name__)
+
+# litellm puts its own bookkeeping into the caller's metadata dict: never record it as tags.
+_LITELLM_METADATA = frozenset({"hidden_params", "llm_api_timing_windows", "model_group"})
+_SECRET_PARAM_MARKERS = ("key", "token", "secret", "authorization", "headers")
+_REMEMBERED_CALLS = 4096
+
+
+def _custom_logger() -> type:
+    # Imported here, after `llmbench` has set litellm's offline environment (an import at the
+    # top would be sorted before it). Only an app that embeds this logger pays litellm's import.
+    from litellm.integrations.custom_logger import CustomLogger
+
+    return CustomLogger
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()  # litellm's naive datetimes are local time, as timestamp() reads
+    return None
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _price(model: str, provider: str, answered: str | None) -> Price | None:
+    """The unit prices from an explicit entry of the same provider in litellm's table, else
+    None (unpriced): litellm's own response_cost reports 0 for a model it has no price for."""
+    if model in SIMULATOR_PRICES:
+        return SIMULATOR_PRICES[model]
+    import litellm
+
+    table: Mapping[str, Mapping[str, Any]] = litellm.model_cost
+    base = model.split("/", 1)[1] if provider and model.startswith(f"{provider}/") else model
+    names = [model, f"{provider}/{base}", base]
+    if answered:
+        names += [f"{provider}/{answered}", answered]
+    for name in names:
+        entry = table.get(name)
+        if entry is None or (name != model and entry.get("litellm_provider") != provider):
+            continue
+        input_cost = entry.get("input_cost_per_token")
+        output_cost = entry.get("output_cost_per_token")
+        if input_cost is None or output_cost is None:
+            return None
+        cached_cost = entry.get("cache_read_input_token_cost")
+        return Price(
+            input=input_cost * PER_MILLION,
+            output=output_cost * PER_MILLION,
+            cached=(cached_cost if cached_cost is not None else input_cost) * PER_MILLION,
+        )
+    return None
+
+
+def _response_text(response: Any) -> tuple[str | None, str | None]:
+    choices = _get(response, "choices") or []
+    if not choices:
+        return None, None
+    choice = choices[0]
+    message = _get(choice, "message")
+    text = _get(message, "content")
+    if not text:
+        tool_calls = _get(message, "tool_calls")
+        if tool_calls:
+            dumped = [
+                call.model_dump() if hasattr(call, "model_dump") else call for call in tool_calls
+            ]
+            text = json.dumps(dumped, default=str)
+    return (str(text) if text is not None else None), _get(choice, "finish_reason")
+
+
+def _usage(response: Any, slo: Mapping[str, Any], estimated: bool) -> Usage:
+    usage = _get(response, "usage")
+    prompt = _get(usage, "prompt_tokens") or slo.get("prompt_tokens") or 0
+    completion = _get(usage, "completion_tokens") or slo.get("completion_tokens") or 0
+    cached = _get(_get(usage, "prompt_tokens_details"), "cached_tokens") or 0
+    return Usage(
+        prompt_tokens=int(prompt),
+        completion_tokens=int(completion),
+        cached_tokens=int(cached),
+        estimated=estimated,
+    )
+
+
+def _stream_usage_reported(
+    kwargs: Mapping[str, Any], params: Mapping[str, Any], provider: str
+) -> bool:
+    """Whether a stream's usage came from the provider. litellm ends every stream with a usage,
+    counting the tokens itself when the provider sent none; the provider's own chunks, which
+    litellm's stream wrapper keeps, tell the two apart. litellm hands that wrapper only to sync
+    callbacks: otherwise go by whether the request asked for usage."""
+    if provider == SIMULATOR_PROVIDER:
+        return True  # the built-in simulator always ends its streams with real counts
+    received = getattr(kwargs.get("original_response"), "chunks", None)
+    if received is not None:
+        return any(getattr(chunk, "usage", None) is not None for chunk in received)
+    options = params.get("stream_options") or kwargs.get("stream_options") or {}
+    return bool(_get(options, "include_usage"))
+
+
+def _public_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in params.items()
+        if not any(marker in name.lower() for marker in _SECRET_PARAM_MARKERS)
+        and value not in (None, {}, [])
+    }
+
+
+class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
+    """Records every litellm call of the host app into an llmbench database.
+
+    `db` is resolved as the CLI's --db is (then LLMBENCH_DB, then the data dir); a `store`
+    already open is used as is and left open by close(). `tags` apply to every call; a call's
+    litellm `metadata` adds or overrides them (feature, team, customer, task_type, user go to
+    their own columns, anything else into the tags JSON).
+    """
+
+    def __init__(
+        self,
+        db: str | Path | None = None,
+        *,
+        store: Store | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self._db = db
+        self._store = store
+        self._owns_store = store is None
+        self._tags = dict(tags or {})
+        self._recorder: AuditRecorder | None = None
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._closed = False
+
+    # -- the database, opened on the first event ---------------------------------------------
+    @property
+    def recorder(self) -> AuditRecorder:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this LLMBenchLogger is closed")
+            if self._recorder is None:
+                if self._store is None:
+                    self._store = open_db(resolve_db_path(self._db))
+                self._recorder = AuditRecorder(self._store)
+            return self._recorder
+
+    @property
+    def store(self) -> Store:
+        return self.recorder.store
+
+    def flush(self) -> None:
+        """Wait until every call recorded so far is on disk."""
+        if self._recorder is not None:
+            self._recorder.flush()
+
+    def close(self) -> None:
+        """Flush, then close the database if this logger opened it."""
+        try:
+            self.flush()
+        finally:
+            with self._lock:
+                # litellm keeps a logger in its own callback lists even after the app removes
+                # it from litellm.callbacks: a late event must not reopen the file.
+                self._closed = True
+                if self._owns_store and self._store is not None:
+                    self._store.close()
+                    self._store = None
+                self._recorder = None
+
+    # -- litellm's hooks ---------------------------------------------------------------------
+    def log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._safely(kwargs, response_obj, start_time, end_time, failed=False)
+
+    def log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._safely(kwargs, response_obj, start_time, end_time, failed=True)
+
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._safely(kwargs, response_obj, start_time, end_time, failed=False)
+
+    async def async_log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._safely(kwargs, response_obj, start_time, end_time, failed=True)
+
+    # -- building the row --------------------------------------------------------------------
+    def _safely(
+        self, kwargs: Any, response: Any, start_time: Any, end_time: Any, *, failed: bool
+    ) -> None:
+        try:
+            if self._closed:
+                log.debug("llmbench logger is closed: a litellm call was not recorded")
+                return
+            if not isinstance(kwargs, Mapping) or self._already_recorded(kwargs, failed):
+                return
+            row, secrets = self._row(kwargs, response, start_time, end_time, failed)
+            recorder = self.recorder
+            recorder.record(row, recorder.redactor(secrets))
+        except Exception:  # the host app's call must never fail because of its audit log
+            log.exception("llmbench could not record a litellm call")
+
+    def _already_recorded(self, kwargs: Mapping[str, Any], failed: bool) -> bool:
+        """litellm may deliver one call both to the sync and the async hook: keep one."""
+        call_id = kwargs.get("litellm_call_id")
+        if not call_id:
+            return False
+        key = f"{call_id}:{'failure' if failed else 'success'}"
+        with self._lock:
+            if key in self._seen:
+                return True
+            self._seen[key] = None
+            while len(self._seen) > _REMEMBERED_CALLS:
+                self._seen.popitem(last=False)
+        return False
+
+    def _tags_for(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        litellm_params = kwargs.get("litellm_params") or {}
+        metadata = litellm_params.get("metadata") or kwargs.get("metadata") or {}
+        call_tags = {
+            str(name): value
+            for name, value in metadata.items()
+            if name not in _LITELLM_METADATA and isinstance(value, str | int | float | bool)
+        }
+        return {**self._tags, **call_tags}
+
+    def _row(
+        self, kwargs: Mapping[str, Any], response: Any, start_time: Any, end_time: Any, failed: bool
+    ) -> tuple[dict[str, Any], list[str]]:
+        slo: Mapping[str, Any] = kwargs.get("standard_logging_object") or {}
+        litellm_params = kwargs.get("litellm_params") or {}
+        provider = str(kwargs.get("custom_llm_provider") or slo.get("custom_llm_provider") or "")
+        model = str(kwargs.get("model") or slo.get("model") or "")
+        requested = (
+            f"{provider}/{model}" if provider and not model.startswith(f"{provider}/") else model
+        )
+        started = (
+            _epoch(slo.get("startTime")) or _epoch(start_time) or datetime.now(UTC).timestamp()
+        )
+        ended = _epoch(slo.get("endTime")) or _epoch(end_time)
+        streamed = bool(kwargs.get("stream") or slo.get("stream"))
+        params = slo.get("model_parameters") or kwargs.get("optional_params") or {}
+        tags = self._tags_for(kwargs)
+        secrets = [
+            str(value)
+            for value in (kwargs.get("api_key"), litellm_params.get("api_key"))
+            if isinstance(value, str) and value
+        ]
+        row: dict[str, Any] = {
+            "ts": _iso(started),
+            "request_id": str(kwargs.get("litellm_call_id") or slo.get("id") or ""),
+            "attempt": 1,
+            "model_requested": requested,
+            "model": requested,
+            "provider": provider,
+            "messages": json.dumps(kwargs.get("messages") or [], ensure_ascii=False, default=str),
+            "params": json.dumps(_public_params(params), sort_keys=True, default=str),
+            "latency_ms": (ended - started) * 1000 if ended is not None else None,
+            **{column: _text(tags.get(column)) for column in TAG_COLUMNS},
+            "tags": json.dumps(
+                {k: v for k, v in tags.items() if k not in TAG_COLUMNS}, sort_keys=True
+            ),
+        }
+        if failed:
+            error = kwargs.get("exception")
+            if isinstance(error, BaseException):
+                failure = classify(error)
+                row.update(status=failure.call_status, error_kind=failure.kind, error=str(error))
+            else:
+                row.update(status="error", error_kind="server", error=slo.get("error_str"))
+            return row, secrets
+        answered = _get(response, "model")
+        if answered and requested.endswith(f"/{answered}"):
+            answered = requested  # providers answer without litellm's provider prefix
+        estimated = streamed and not _stream_usage_reported(kwargs, params, provider)
+        usage = _usage(response, slo, estimated)
+        price = _price(requested, provider, _get(response, "model"))
+        text, finish_reason = _response_text(response)
+        first_token = _epoch(slo.get("completionStartTime")) or _epoch(
+            kwargs.get("completion_start_time")
+        )
+        row.update(
+            model=str(answered or requested),
+            response=text,
+            finish_reason=finish_reason,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens,
+            tokens_estimated=int(usage.estimated),
+            cost=cost_of(usage, price),
+            input_price=price.input if price else None,
+            output_price=price.output if price else None,
+            cached_price=price.cached if price else None,
+            # Only a stream has a first token distinct from the whole answer.
+            ttft_ms=(first_token - started) * 1000 if streamed and first_token else None,
+            status="cache_hit" if kwargs.get("cache_hit") else "ok",
+        )
+        return row, secrets
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
