@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
+from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.simulator import PROVIDER as SIMULATOR_PROVIDER
+from llmbench.gateway.client import price_in_table
 from llmbench.gateway.engine import TAG_COLUMNS
 from llmbench.gateway.errors import classify
 from llmbench.gateway.recorder import AuditRecorder
@@ -59,32 +60,13 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def _price(model: str, provider: str, answered: str | None) -> Price | None:
-    """The unit prices from an explicit entry of the same provider in litellm's table, else
-    None (unpriced): litellm's own response_cost reports 0 for a model it has no price for."""
+    """None means unpriced: litellm's own response_cost reports 0 for a model it has no price
+    for. litellm is the host app's, already imported; it is read, never configured, here."""
     if model in SIMULATOR_PRICES:
         return SIMULATOR_PRICES[model]
     import litellm
 
-    table: Mapping[str, Mapping[str, Any]] = litellm.model_cost
-    base = model.split("/", 1)[1] if provider and model.startswith(f"{provider}/") else model
-    names = [model, f"{provider}/{base}", base]
-    if answered:
-        names += [f"{provider}/{answered}", answered]
-    for name in names:
-        entry = table.get(name)
-        if entry is None or (name != model and entry.get("litellm_provider") != provider):
-            continue
-        input_cost = entry.get("input_cost_per_token")
-        output_cost = entry.get("output_cost_per_token")
-        if input_cost is None or output_cost is None:
-            return None
-        cached_cost = entry.get("cache_read_input_token_cost")
-        return Price(
-            input=input_cost * PER_MILLION,
-            output=output_cost * PER_MILLION,
-            cached=(cached_cost if cached_cost is not None else input_cost) * PER_MILLION,
-        )
-    return None
+    return price_in_table(litellm.model_cost, model, provider, answered)
 
 
 def _response_text(response: Any) -> tuple[str | None, str | None]:

@@ -117,27 +117,33 @@ def _price_from_entry(entry: Mapping[str, Any]) -> Price | None:
     )
 
 
-def litellm_price(model: str, answered_model: str | None = None) -> Price | None:
-    """The price in litellm's shipped table, only from an explicit entry: litellm's
-    get_model_info() answers 0 for some models it does not list, which would be a silent 0."""
-    litellm = _litellm()
-    table: Mapping[str, Mapping[str, Any]] = litellm.model_cost
+def price_in_table(
+    table: Mapping[str, Mapping[str, Any]], model: str, provider: str, answered: str | None = None
+) -> Price | None:
+    """The unit prices from an explicit entry of litellm's table, only of the same provider: a
+    self-hosted "gpt-4o-mini" is not billed at OpenAI's price, whatever name the server answers
+    with; and litellm's get_model_info() answers 0 for some models it does not list, which
+    would be a silent 0."""
     if model in table:
         return _price_from_entry(table[model])
-    try:
-        base, provider, *_ = litellm.get_llm_provider(model)
-    except litellm.exceptions.BadRequestError:
-        return None
-    candidates = [f"{provider}/{base}", base]
-    if answered_model:
-        candidates += [f"{provider}/{answered_model}", answered_model]
-    for name in candidates:
+    base = model.split("/", 1)[1] if provider and model.startswith(f"{provider}/") else model
+    names = [f"{provider}/{base}", base]
+    if answered:
+        names += [f"{provider}/{answered}", answered]
+    for name in names:
         entry = table.get(name)
-        # Only an entry of the same provider: a self-hosted "gpt-4o-mini" is not billed at
-        # OpenAI's price, whatever name the server answers with.
         if entry is not None and entry.get("litellm_provider") == provider:
             return _price_from_entry(entry)
     return None
+
+
+def litellm_price(model: str, answered_model: str | None = None) -> Price | None:
+    litellm = _litellm()
+    try:
+        provider = litellm.get_llm_provider(model)[1]
+    except litellm.exceptions.BadRequestError:
+        return None
+    return price_in_table(litellm.model_cost, model, provider, answered_model)
 
 
 def price_for(model: str, answered_model: str | None = None) -> Price | None:
