@@ -10,24 +10,27 @@ model of its fallback chain is tried.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from llmbench.config import Settings
-from llmbench.core.models import Price
+from llmbench.core.models import Price, Usage
 from llmbench.core.pricing import DatedPrice, PriceTable, cost_of
 from llmbench.core.ratelimit import ModelLimits, RateLimiter
+from llmbench.core.redact import Redactor
 from llmbench.core.tokens import count_message_tokens
 from llmbench.gateway import client
 from llmbench.gateway.errors import Failure, classify
 from llmbench.gateway.recorder import AuditRecorder
+from llmbench.store.cache import count_hit, get_cached, put_cached
 from llmbench.store.prices import load_price_table
 
 TAG_COLUMNS = ("feature", "team", "customer", "task_type", "user")
@@ -87,8 +90,20 @@ def backoff_delay(retry: int, retry_after: float | None, rng: random.Random) -> 
     return max(jittered, retry_after or 0.0)
 
 
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return _iso(datetime.now(UTC))
+
+
+def cache_key(model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> str:
+    """Exact-match key: the model, the rendered messages and every param that shapes the answer
+    (never the api_key, so rotating a key does not empty the cache)."""
+    shaping = {k: v for k, v in params.items() if k not in ("api_key", "api_base")}
+    text = json.dumps([model, list(messages), shaping], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Gateway:
@@ -137,6 +152,66 @@ class Gateway:
                 return price
         return None
 
+    def _from_cache(
+        self,
+        key: str,
+        model: str,
+        base: Mapping[str, Any],
+        extra_tags: Mapping[str, Any],
+        redactor: Redactor,
+    ) -> GatewayResult | None:
+        started = time.perf_counter()
+        started_at = _now_iso()
+        found = get_cached(self.recorder.store.read(), key, started_at)
+        if found is None:
+            return None
+        usage = Usage(**found["usage"])
+        result = client.CompletionResult(
+            text=found["text"],
+            finish_reason=found["finish_reason"],
+            model=found["model"],
+            usage=usage,
+            cost=0.0,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=None,
+        )
+        row = {
+            **base,
+            "ts": started_at,
+            "attempt": 1,
+            "model": found["model"],
+            "provider": "cache",
+            "tags": json.dumps({**extra_tags, "cache_key": key[:16]}, sort_keys=True),
+            "response": result.text,
+            "finish_reason": result.finish_reason,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "cost": 0.0,
+            # What the call would have cost now: the money the cache saved.
+            "saving": found.get("cost") or 0.0,
+            "latency_ms": result.latency_ms,
+            "status": "cache_hit",
+        }
+        ids = self.recorder.record(row, redactor)
+        self.recorder.store.submit(lambda db: count_hit(db, key))
+        attempt = Attempt(found["model"], "cache_hit", None, None, 0.0)
+        return GatewayResult(result, str(base["request_id"]), model, (attempt,), ids)
+
+    def _store_in_cache(self, key: str, model: str, result: client.CompletionResult) -> None:
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=self.settings.gateway.cache_ttl_s)
+        answer = {
+            "text": result.text,
+            "finish_reason": result.finish_reason,
+            "model": result.model,
+            "usage": asdict(result.usage),
+            "cost": result.cost,
+        }
+        self.recorder.store.submit(
+            lambda db: put_cached(db, key, model, answer, _iso(now), _iso(expires))
+        )
+
     def chain(self, model: str) -> list[str]:
         options = self.settings.model.get(model)
         return [model, *(options.fallbacks if options else ())]
@@ -163,7 +238,9 @@ class Gateway:
         tags: Mapping[str, str] | None = None,
         prompt_version_id: int | None = None,
         run_id: int | None = None,
+        cache: bool = False,
     ) -> GatewayResult:
+        """One request: cache (opt-in), then each model of the chain with its retries."""
         request_id = uuid.uuid4().hex
         tags = dict(tags or {})
         redactor = self.recorder.redactor(
@@ -178,6 +255,11 @@ class Gateway:
             **{column: tags.get(column) for column in TAG_COLUMNS},
         }
         extra_tags = {k: v for k, v in tags.items() if k not in TAG_COLUMNS}
+        key = cache_key(model, messages, params or {}) if cache else None
+        if key is not None:
+            hit = self._from_cache(key, model, base, extra_tags, redactor)
+            if hit is not None:
+                return hit
         attempts: list[Attempt] = []
         last: Failure | None = None
         for candidate in self.chain(model):
@@ -241,6 +323,8 @@ class Gateway:
                         status="ok",
                     )
                     ids = self.recorder.record(row, redactor)
+                    if key is not None:
+                        self._store_in_cache(key, candidate, result)
                     attempts.append(Attempt(candidate, "ok", None, None, slot.waited_s))
                     return GatewayResult(result, request_id, model, tuple(attempts), ids)
                 last = failure

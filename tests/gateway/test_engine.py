@@ -189,3 +189,31 @@ async def test_unpriced_until_a_price_is_set_and_then_priced(store: Store, serve
     rows = _rows(store, gateway)
     assert rows[0]["cost"] is None and rows[1]["cost"] == pytest.approx(second.completion.cost)
     assert rows[1]["input_price"] == 2.0
+
+
+async def test_the_cache_answers_a_repeated_request_and_records_the_saving(
+    store: Store, server
+) -> None:
+    model = "llmbench/mock"
+    gateway = _gateway(store, server, {})
+    first = await gateway.complete(model, MESSAGES, params={"max_tokens": 40}, cache=True)
+    gateway.recorder.flush()
+    second = await gateway.complete(model, MESSAGES, params={"max_tokens": 40}, cache=True)
+    other = await gateway.complete(model, MESSAGES, params={"max_tokens": 41}, cache=True)
+    uncached = await gateway.complete(model, MESSAGES, params={"max_tokens": 40})
+    assert second.text == first.text and second.completion.cost == 0.0
+    rows = _rows(store, gateway)
+    assert [r["status"] for r in rows] == ["ok", "cache_hit", "ok", "ok"]
+    assert rows[1]["saving"] == pytest.approx(first.completion.cost) and rows[1]["cost"] == 0
+    assert rows[1]["prompt_tokens"] == first.completion.usage.prompt_tokens
+    assert other.completion.cost and uncached.completion.cost
+    hits = store.read().execute("SELECT sum(hits) FROM cache").fetchone()[0]
+    assert hits == 1
+
+
+async def test_an_expired_cache_entry_is_not_used(store: Store, server) -> None:
+    gateway = _gateway(store, server, {}, cache_ttl_s=0)
+    await gateway.complete("llmbench/mock", MESSAGES, cache=True)
+    gateway.recorder.flush()
+    await gateway.complete("llmbench/mock", MESSAGES, cache=True)
+    assert [r["status"] for r in _rows(store, gateway)] == ["ok", "ok"]
