@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
 from llmbench import paths
+from llmbench.core.routing import Arm, Route, RouteError
 
 
 class ConfigError(ValueError):
@@ -103,6 +104,10 @@ class Settings:
         default_factory=dict,
         metadata={"doc": 'Per-model options: [model."gpt-4o"] timeout, limits, fallbacks.'},
     )
+    routes: tuple[Route, ...] = field(
+        default=(),
+        metadata={"doc": "Canary and tier routes: [[routes]] name, prompt/model, key, when, arms."},
+    )
     keymap: dict[str, str] = field(
         default_factory=dict,
         metadata={"doc": 'Binding id → keys, e.g. show_costs = "f5,ctrl+5" (see F1 for ids).'},
@@ -157,9 +162,58 @@ def _build(cls: type, where: str, raw: Any) -> Any:
     return cls(**values)
 
 
+_ROUTE_KEYS = {"name", "prompt", "model", "key", "when", "arms"}
+_ARM_KEYS = {"name", "weight", "model", "version"}
+
+
+def _routes(raw: Any) -> tuple[Route, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("routes must be written as [[routes]] tables")
+    routes = []
+    for index, entry in enumerate(raw, start=1):
+        where = f"[[routes]] #{index}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ConfigError(f"{where} needs a name")
+        unknown = sorted(set(entry) - _ROUTE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where} has unknown setting(s): {', '.join(unknown)}")
+        when = entry.get("when", {})
+        arms = entry.get("arms", [])
+        if not isinstance(when, dict) or not all(isinstance(v, str) for v in when.values()):
+            raise ConfigError(f"{where}: when must map tag names to strings")
+        if not isinstance(arms, list) or not all(isinstance(a, dict) for a in arms):
+            raise ConfigError(f"{where}: arms must be a list of tables")
+        try:
+            parsed_arms = []
+            for arm in arms:
+                if set(arm) - _ARM_KEYS or not isinstance(arm.get("name"), str):
+                    raise ConfigError(f"{where}: each arm takes name, weight, model, version")
+                parsed_arms.append(
+                    Arm(
+                        arm["name"],
+                        float(arm.get("weight", 100)),
+                        str(arm.get("model", "")),
+                        str(arm.get("version", "")),
+                    )
+                )
+            routes.append(
+                Route(
+                    entry["name"],
+                    tuple(parsed_arms),
+                    prompt=str(entry.get("prompt", "")),
+                    model=str(entry.get("model", "")),
+                    key=str(entry.get("key", "user")),
+                    when=dict(when),
+                )
+            )
+        except (RouteError, TypeError, ValueError) as error:
+            raise ConfigError(f"{where}: {error}") from None
+    return tuple(routes)
+
+
 def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
     label = str(source) if source else "config"
-    unknown = sorted(set(raw) - set(_SECTIONS) - {"prices", "keymap", "model"})
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"prices", "keymap", "model", "routes"})
     if unknown:
         raise ConfigError(f"{label}: unknown section(s): {', '.join(unknown)}")
     try:
@@ -180,6 +234,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
             name: _build(ModelOptions, f'[model."{name}"]', value)
             for name, value in models_raw.items()
         }
+        routes = _routes(raw.get("routes", []))
         keymap_raw = raw.get("keymap", {})
         if not isinstance(keymap_raw, dict) or not all(
             isinstance(v, str) for v in keymap_raw.values()
@@ -188,7 +243,12 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
     except ConfigError as error:
         raise ConfigError(f"{label}: {error}") from None
     return Settings(
-        prices=prices, model=model_options, keymap=dict(keymap_raw), source=source, **sections
+        prices=prices,
+        model=model_options,
+        routes=routes,
+        keymap=dict(keymap_raw),
+        source=source,
+        **sections,
     )
 
 

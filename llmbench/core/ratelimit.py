@@ -94,6 +94,10 @@ class RateLimiter:
             gate = self._gates[model] = _ModelGate(limits, self._clock)
         return gate
 
+    def counts_tokens(self, model: str) -> bool:
+        limits = self._limits.get(model)
+        return bool(limits and limits.tokens_per_minute)
+
     @asynccontextmanager
     async def slot(self, model: str, estimated_tokens: int = 0) -> AsyncIterator[Slot]:
         gate = self._gate(model)

@@ -265,8 +265,11 @@ class Gateway:
         for candidate in self.chain(model):
             call_params = self._params(candidate, params)
             public_params = {k: v for k, v in call_params.items() if k != "api_key"}
-            estimate = count_message_tokens(messages, candidate) + int(
-                call_params.get("max_tokens") or 0
+            # Counting tokens costs CPU on every call: only a tokens-per-minute limit needs it.
+            estimate = (
+                count_message_tokens(messages, candidate) + int(call_params.get("max_tokens") or 0)
+                if self.limiter.counts_tokens(candidate)
+                else 0
             )
             for retry in range(self.settings.gateway.max_retries + 1):
                 started_at = _now_iso()

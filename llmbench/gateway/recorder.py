@@ -7,6 +7,7 @@ chain inside a BEGIN IMMEDIATE batch with whatever else is queued.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any
@@ -29,7 +30,7 @@ class AuditRecorder:
     def __init__(self, store: Store, key: bytes | None = None) -> None:
         self.store = store
         self.key = key or load_chain_key(database_id(store.read()))
-        self._pending: list[Future[list[int]]] = []
+        self._pending: deque[Future[list[int]]] = deque()
 
     def redactor(self, extra_secrets: Iterable[str] = ()) -> Redactor:
         return Redactor([*configured_secrets(), *extra_secrets])
@@ -40,7 +41,9 @@ class AuditRecorder:
             if isinstance(clean.get(name), str):
                 clean[name] = redactor.text(clean[name])
         future = self.store.submit(lambda db: append_calls(db, self.key, [clean]))
-        self._pending = [f for f in self._pending if not f.done()]
+        # Writes finish in order, so finished ones sit at the front: O(1) amortised.
+        while self._pending and self._pending[0].done():
+            self._pending.popleft()
         self._pending.append(future)
         return future
 
