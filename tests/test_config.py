@@ -79,3 +79,19 @@ def test_per_model_options(isolated_home: Path) -> None:
     paths.config_path().write_text('[model."gpt-4o"]\nfallbacks = "llmbench/mock"\n')
     with pytest.raises(ConfigError, match="fallbacks must be a list of strings"):
         load_settings()
+
+
+def test_routes_are_parsed_and_checked(isolated_home: Path) -> None:
+    paths.config_path().write_text(
+        '[[routes]]\nname = "canary"\nprompt = "support-reply"\n'
+        'arms = [{ name = "stable", weight = 90, version = "production" },'
+        ' { name = "new", weight = 10, version = "staging" }]\n'
+        '[[routes]]\nname = "free"\nwhen = { tier = "free" }\n'
+        'arms = [{ name = "cheap", model = "gpt-4o-mini" }]\n'
+    )
+    routes = load_settings().routes
+    assert [r.name for r in routes] == ["canary", "free"]
+    assert routes[0].arms[1].weight == 10 and routes[1].when == {"tier": "free"}
+    paths.config_path().write_text('[[routes]]\nname = "x"\narms = [{ name = "a" }]\n')
+    with pytest.raises(ConfigError, match="model or a version"):
+        load_settings()

@@ -26,6 +26,7 @@ from llmbench.core.models import Price, Usage
 from llmbench.core.pricing import DatedPrice, PriceTable, cost_of
 from llmbench.core.ratelimit import ModelLimits, RateLimiter
 from llmbench.core.redact import Redactor
+from llmbench.core.routing import decide
 from llmbench.core.tokens import count_message_tokens
 from llmbench.gateway import client
 from llmbench.gateway.errors import Failure, classify
@@ -239,10 +240,22 @@ class Gateway:
         prompt_version_id: int | None = None,
         run_id: int | None = None,
         cache: bool = False,
+        prompt: str | None = None,
+        arm: str | None = None,
+        route: bool = True,
     ) -> GatewayResult:
-        """One request: cache (opt-in), then each model of the chain with its retries."""
+        """One request: routing, cache (opt-in), then each model of the chain with its retries.
+        A caller that routed already (the SDK routes prompt versions) passes route=False and the
+        arm it chose."""
         request_id = uuid.uuid4().hex
         tags = dict(tags or {})
+        if route:
+            decision = decide(
+                self.settings.routes, prompt=prompt, model=model, tags=tags, request_id=request_id
+            )
+            if decision is not None:
+                arm = decision.label
+                model = decision.arm.model or model
         redactor = self.recorder.redactor(
             [str(params["api_key"])] if params and params.get("api_key") else []
         )
@@ -251,6 +264,7 @@ class Gateway:
             "model_requested": model,
             "prompt_version_id": prompt_version_id,
             "run_id": run_id,
+            "arm": arm,
             "messages": json.dumps(list(messages), ensure_ascii=False),
             **{column: tags.get(column) for column in TAG_COLUMNS},
         }

@@ -9,11 +9,13 @@ into the same file the workbench reads.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmbench.config import Settings, load_settings
 from llmbench.core.models import PromptVersion
+from llmbench.core.routing import decide
 from llmbench.core.templates import Template, Variable, render_messages
 from llmbench.core.tokens import count_tokens
 from llmbench.gateway.client import run_sync
@@ -58,20 +60,37 @@ class Bench:
         variables: Mapping[str, object] | None,
         version: str | int | None,
         params: Mapping[str, Any] | None,
-    ) -> tuple[str, list[Mapping[str, Any]], dict[str, Any], int | None]:
+        tags: Mapping[str, str],
+    ) -> tuple[str, list[Mapping[str, Any]], dict[str, Any], int | None, str | None]:
         prompt = self._prompt_version(model_or_prompt, version)
         if prompt is None:
             if messages is None:
                 raise ValueError(f"{model_or_prompt!r} is not a prompt: pass messages=")
-            return model_or_prompt, list(messages), dict(params or {}), None
+            return model_or_prompt, list(messages), dict(params or {}), None, None
         model = prompt.model or self.settings.models.default_models[0]
+        arm = None
+        if version is None:  # an explicit version is never re-routed
+            decision = decide(
+                self.settings.routes,
+                prompt=model_or_prompt,
+                model=model,
+                tags=tags,
+                request_id=uuid.uuid4().hex,
+            )
+            if decision is not None:
+                arm = decision.label
+                if decision.arm.version:
+                    prompt = self._prompt_version(model_or_prompt, decision.arm.version) or prompt
+                    model = prompt.model or model
+                model = decision.arm.model or model
         template = Template(
             prompt.sections, tuple(Variable(name, "untrusted") for name in prompt.variables)
         )
         rendered = render_messages(
             template, variables or {}, count=lambda text: count_tokens(text, model)
         )
-        return model, [*rendered, *(messages or [])], {**prompt.params, **(params or {})}, prompt.id
+        merged = {**prompt.params, **(params or {})}
+        return model, [*rendered, *(messages or [])], merged, prompt.id, arm
 
     async def acomplete(
         self,
@@ -83,15 +102,18 @@ class Bench:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> GatewayResult:
-        model, built, merged, version_id = self._request(
-            model_or_prompt, messages, variables, version, params
+        all_tags = {**self.tags, **(tags or {})}
+        model, built, merged, version_id, arm = self._request(
+            model_or_prompt, messages, variables, version, params, all_tags
         )
         return await self.gateway.complete(
             model,
             built,
             params=merged,
-            tags={**self.tags, **(tags or {})},
+            tags=all_tags,
             prompt_version_id=version_id,
+            arm=arm,
+            route=version_id is None,
         )
 
     def complete(

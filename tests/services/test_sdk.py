@@ -92,3 +92,52 @@ def test_a_model_with_messages_and_feedback(bench: Bench) -> None:
 def test_a_model_without_messages_is_refused(bench: Bench) -> None:
     with pytest.raises(ValueError, match="pass messages="):
         bench.complete("llmbench/mock")
+
+
+def test_a_canary_route_splits_users_between_versions_and_records_the_arm(tmp_path: Path) -> None:
+    from llmbench.core.routing import Arm, Route
+
+    canary = Route(
+        "faq-canary",
+        (Arm("stable", 50, version="production"), Arm("canary", 50, version="staging")),
+        prompt="faq-answer",
+    )
+    tiers = Route("free-tier", (Arm("cheap", model="llmbench/echo"),), when={"tier": "free"})
+    with Bench(db=tmp_path / "routes.db", settings=Settings(routes=(canary, tiers))) as routed:
+
+        def seed(db) -> None:
+            prompt_id = prompts.create_prompt(db, "faq-answer")
+            first = prompts.add_version(
+                db, prompt_id, {"task": "{{ q }}"}, variables=["q"], model="llmbench/echo"
+            )
+            second = prompts.add_version(
+                db,
+                prompt_id,
+                {"task": "Q: {{ q }}"},
+                variables=["q"],
+                model="llmbench/mock",
+                parent_id=first,
+            )
+            prompts.set_label(db, prompt_id, "production", first)
+            prompts.set_label(db, prompt_id, "staging", second)
+
+        routed.store.write(seed)
+        arms = {}
+        for user in ("ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal"):
+            answers = {
+                routed.complete(
+                    "faq-answer", variables={"q": "hi"}, tags={"user": user}
+                ).completion.model
+                for _ in range(3)
+            }
+            assert len(answers) == 1  # a user stays on one arm
+            arms[user] = answers.pop()
+        assert set(arms.values()) == {"llmbench/echo", "llmbench/mock"}
+        free = routed.complete(
+            "llmbench/mock", [{"role": "user", "content": "x"}], tags={"tier": "free"}
+        )
+        assert free.completion.model == "llmbench/echo"
+        routed.gateway.recorder.flush()
+        recorded = {row[0] for row in routed.store.read().execute("SELECT arm FROM calls")}
+        assert recorded == {"faq-canary:stable", "faq-canary:canary", "free-tier:cheap"}
+    shutdown_sync()
