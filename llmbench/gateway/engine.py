@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -70,6 +70,17 @@ class GatewayResult:
     def call_id(self) -> int:
         """The audit row of the answering attempt (waits for the writer if need be)."""
         return self._call_ids.result()[0]
+
+
+class StreamBroken(Exception):
+    """A stream failed after some of its text reached the caller."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+AttemptCall = Callable[[str, dict[str, Any], float], Awaitable[client.CompletionResult]]
 
 
 class GatewayError(RuntimeError):
@@ -247,6 +258,108 @@ class Gateway:
         """One request: routing, cache (opt-in), then each model of the chain with its retries.
         A caller that routed already (the SDK routes prompt versions) passes route=False and the
         arm it chose."""
+
+        async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
+            return await client.complete(candidate, messages, params=call_params, timeout=timeout)
+
+        return await self._run(
+            model,
+            messages,
+            call,
+            params=params,
+            tags=tags,
+            prompt_version_id=prompt_version_id,
+            run_id=run_id,
+            cache=cache,
+            prompt=prompt,
+            arm=arm,
+            route=route,
+        )
+
+    async def stream(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        prompt_version_id: int | None = None,
+        run_id: int | None = None,
+        prompt: str | None = None,
+        arm: str | None = None,
+        route: bool = True,
+    ) -> AsyncIterator[str | GatewayResult]:
+        """Text chunks as they arrive, then the GatewayResult. Failures before the first chunk
+        are retried and fall back like complete(); once text has reached the caller, a broken
+        stream is recorded and raised, never silently restarted."""
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
+            emitted = False
+            try:
+                async for piece in client.stream(
+                    candidate, messages, params=call_params, timeout=timeout
+                ):
+                    if isinstance(piece, client.CompletionResult):
+                        return piece
+                    emitted = True
+                    events.put_nowait(("chunk", piece))
+            except Exception as error:
+                if emitted:
+                    raise StreamBroken(error) from error
+                raise
+            raise StreamBroken(RuntimeError("the stream ended without a final result"))
+
+        async def run() -> None:
+            try:
+                result = await self._run(
+                    model,
+                    messages,
+                    call,
+                    params=params,
+                    tags=tags,
+                    prompt_version_id=prompt_version_id,
+                    run_id=run_id,
+                    cache=False,
+                    prompt=prompt,
+                    arm=arm,
+                    route=route,
+                )
+            except BaseException as error:
+                events.put_nowait(("error", error))
+            else:
+                events.put_nowait(("done", result))
+
+        task = asyncio.create_task(run())
+        try:
+            while True:
+                kind, value = await events.get()
+                if kind == "chunk":
+                    yield value
+                elif kind == "done":
+                    yield value
+                    return
+                else:
+                    raise value
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def _run(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        call: AttemptCall,
+        *,
+        params: Mapping[str, Any] | None,
+        tags: Mapping[str, str] | None,
+        prompt_version_id: int | None,
+        run_id: int | None,
+        cache: bool,
+        prompt: str | None,
+        arm: str | None,
+        route: bool,
+    ) -> GatewayResult:
         request_id = uuid.uuid4().hex
         tags = dict(tags or {})
         if route:
@@ -290,14 +403,10 @@ class Gateway:
                 async with self.limiter.slot(candidate, estimate) as slot:
                     started = time.perf_counter()
                     try:
-                        result = await client.complete(
-                            candidate,
-                            messages,
-                            params=call_params,
-                            timeout=self._timeout(candidate),
-                        )
+                        result = await call(candidate, call_params, self._timeout(candidate))
                     except Exception as error:  # every provider failure is recorded, not raised
-                        found = classify(error)
+                        broken = isinstance(error, StreamBroken)
+                        found = classify(error.cause if isinstance(error, StreamBroken) else error)
                         failure = replace(found, message=redactor.text(found.message))
                         latency_ms = (time.perf_counter() - started) * 1000
                     else:
@@ -363,6 +472,8 @@ class Gateway:
                 attempts.append(
                     Attempt(candidate, failure.call_status, failure.kind, message, slot.waited_s)
                 )
+                if broken:  # text already reached the caller: neither retried nor fallen back
+                    raise GatewayError(request_id, attempts, failure)
                 if too_long or not failure.retryable or retry == self.settings.gateway.max_retries:
                     break
                 await self._sleep(backoff_delay(retry + 1, failure.retry_after_s, self._rng))

@@ -217,3 +217,40 @@ async def test_an_expired_cache_entry_is_not_used(store: Store, server) -> None:
     gateway.recorder.flush()
     await gateway.complete("llmbench/mock", MESSAGES, cache=True)
     assert [r["status"] for r in _rows(store, gateway)] == ["ok", "ok"]
+
+
+async def _collect(gateway: Gateway, model: str) -> tuple[list[str], object]:
+    chunks: list[str] = []
+    final = None
+    async for piece in gateway.stream(model, MESSAGES, params={"api_key": SECRET}):
+        if isinstance(piece, str):
+            chunks.append(piece)
+        else:
+            final = piece
+    return chunks, final
+
+
+async def test_a_stream_is_retried_before_its_first_chunk_and_recorded(
+    store: Store, server
+) -> None:
+    model = "openai/" + server.scenario("stream-flaky", fault="status", status=503, fault_times=1)
+    gateway = _gateway(store, server, {model: ModelOptions()})
+    chunks, final = await _collect(gateway, model)
+    assert "".join(chunks) == final.text and final.text.startswith("Answer to:")
+    rows = _rows(store, gateway)
+    assert [(r["status"], r["error_kind"]) for r in rows] == [("error", "server"), ("ok", None)]
+    assert rows[1]["ttft_ms"] is not None and rows[1]["ttft_ms"] <= rows[1]["latency_ms"]
+    assert rows[1]["completion_tokens"] == final.completion.usage.completion_tokens > 0
+
+
+async def test_a_stream_broken_after_text_is_recorded_and_not_restarted(
+    store: Store, server
+) -> None:
+    model = "openai/" + server.scenario("stream-drop", fault="drop_stream")
+    gateway = _gateway(store, server, {model: ModelOptions(fallbacks=("llmbench/mock",))})
+    with pytest.raises(GatewayError) as error:
+        await _collect(gateway, model)
+    assert len(error.value.attempts) == 1
+    rows = _rows(store, gateway)
+    assert len(rows) == 1 and rows[0]["status"] == "error"
+    assert len(server.requests_for(model.removeprefix("openai/"))) == 1
