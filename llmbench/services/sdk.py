@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from llmbench.config import Settings, load_settings
@@ -115,6 +115,32 @@ class Bench:
             arm=arm,
             route=version_id is None,
         )
+
+    async def astream(
+        self,
+        model_or_prompt: str,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        variables: Mapping[str, object] | None = None,
+        version: str | int | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[str | GatewayResult]:
+        """Text chunks, then the GatewayResult; recorded like complete()."""
+        all_tags = {**self.tags, **(tags or {})}
+        model, built, merged, version_id, arm = self._request(
+            model_or_prompt, messages, variables, version, params, all_tags
+        )
+        async for piece in self.gateway.stream(
+            model,
+            built,
+            params=merged,
+            tags=all_tags,
+            prompt_version_id=version_id,
+            arm=arm,
+            route=version_id is None,
+        ):
+            yield piece
 
     def complete(
         self,

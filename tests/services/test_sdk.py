@@ -141,3 +141,16 @@ def test_a_canary_route_splits_users_between_versions_and_records_the_arm(tmp_pa
         recorded = {row[0] for row in routed.store.read().execute("SELECT arm FROM calls")}
         assert recorded == {"faq-canary:stable", "faq-canary:canary", "free-tier:cheap"}
     shutdown_sync()
+
+
+async def test_astream_yields_chunks_then_the_result(tmp_path: Path) -> None:
+    with Bench(db=tmp_path / "s.db", settings=Settings()) as streaming:
+        pieces = [
+            piece
+            async for piece in streaming.astream(
+                "llmbench/mock", [{"role": "user", "content": "Write two sentences about tea."}]
+            )
+        ]
+        *chunks, final = pieces
+        assert chunks and "".join(chunks) == final.text
+        assert final.call_id > 0
