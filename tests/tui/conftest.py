@@ -62,11 +62,13 @@ def make_app(demo_store: Store) -> Callable[..., LLMBenchApp]:
 
 
 async def settle(pilot: Pilot[None], timeout: float = 10.0) -> None:
-    """Wait until the current pane has shown its data and no worker is still reading."""
+    """Wait until the current pane has shown its data and no worker is still reading, twice in
+    a row: showing rows moves the cursor, which can start a second read (the detail panel)."""
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while True:
+    quiet = 0
+    while quiet < 2:
         try:
             await app.workers.wait_for_complete()
         except WorkerCancelled:  # an exclusive read was replaced by a newer one: wait again
@@ -78,7 +80,9 @@ async def settle(pilot: Pilot[None], timeout: float = 10.0) -> None:
             # Tables size their columns when idle, after the rows arrive.
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-            return
+            quiet += 1
+        else:
+            quiet = 0
         if loop.time() > deadline:
             raise AssertionError(f"{app.screen!r} did not finish loading in {timeout} s")
 
