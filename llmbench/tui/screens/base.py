@@ -77,16 +77,17 @@ class PaneScreen(Screen[None], Generic[T]):
             yield from self.compose_body()
         yield Footer()
 
+    # The three hooks every pane defines (Textual's metaclass rules out abc.abstractmethod).
     def compose_body(self) -> ComposeResult:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define compose_body()")
 
     def fetch(self) -> T:
         """Read the pane's data. Runs in a worker thread: no widgets here."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define fetch()")
 
     def show(self, data: T) -> None:
         """Put freshly read data on screen (main thread)."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define show()")
 
     def on_mount(self) -> None:
         # A slow first read shows a loading indicator; a fast one should not flash it.
