@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from llmbench.config import Settings
 from llmbench.core.models import Price, Usage
@@ -70,6 +70,18 @@ class GatewayResult:
     def call_id(self) -> int:
         """The audit row of the answering attempt (waits for the writer if need be)."""
         return self._call_ids.result()[0]
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request carries besides model and messages (complete() and stream() alike)."""
+
+    params: Mapping[str, Any] | None
+    tags: Mapping[str, str] | None
+    prompt_version_id: int | None
+    run_id: int | None
+    prompt: str | None  # the prompt name, for routes that apply to one prompt
+    arm: str | None  # the arm a caller that routed itself chose
+    route: bool  # False when the caller routed already
 
 
 class StreamBroken(Exception):
@@ -246,14 +258,8 @@ class Gateway:
         model: str,
         messages: Sequence[Mapping[str, Any]],
         *,
-        params: Mapping[str, Any] | None = None,
-        tags: Mapping[str, str] | None = None,
-        prompt_version_id: int | None = None,
-        run_id: int | None = None,
         cache: bool = False,
-        prompt: str | None = None,
-        arm: str | None = None,
-        route: bool = True,
+        **options: Unpack[RequestOptions],
     ) -> GatewayResult:
         """One request: routing, cache (opt-in), then each model of the chain with its retries.
         A caller that routed already (the SDK routes prompt versions) passes route=False and the
@@ -262,32 +268,13 @@ class Gateway:
         async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
             return await client.complete(candidate, messages, params=call_params, timeout=timeout)
 
-        return await self._run(
-            model,
-            messages,
-            call,
-            params=params,
-            tags=tags,
-            prompt_version_id=prompt_version_id,
-            run_id=run_id,
-            cache=cache,
-            prompt=prompt,
-            arm=arm,
-            route=route,
-        )
+        return await self._run(model, messages, call, cache=cache, **options)
 
     async def stream(
         self,
         model: str,
         messages: Sequence[Mapping[str, Any]],
-        *,
-        params: Mapping[str, Any] | None = None,
-        tags: Mapping[str, str] | None = None,
-        prompt_version_id: int | None = None,
-        run_id: int | None = None,
-        prompt: str | None = None,
-        arm: str | None = None,
-        route: bool = True,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[str | GatewayResult]:
         """Text chunks as they arrive, then the GatewayResult. Failures before the first chunk
         are retried and fall back like complete(); once text has reached the caller, a broken
@@ -312,19 +299,7 @@ class Gateway:
 
         async def run() -> None:
             try:
-                result = await self._run(
-                    model,
-                    messages,
-                    call,
-                    params=params,
-                    tags=tags,
-                    prompt_version_id=prompt_version_id,
-                    run_id=run_id,
-                    cache=False,
-                    prompt=prompt,
-                    arm=arm,
-                    route=route,
-                )
+                result = await self._run(model, messages, call, cache=False, **options)
             except BaseException as error:
                 events.put_nowait(("error", error))
             else:
@@ -351,14 +326,14 @@ class Gateway:
         messages: Sequence[Mapping[str, Any]],
         call: AttemptCall,
         *,
-        params: Mapping[str, Any] | None,
-        tags: Mapping[str, str] | None,
-        prompt_version_id: int | None,
-        run_id: int | None,
         cache: bool,
-        prompt: str | None,
-        arm: str | None,
-        route: bool,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        prompt_version_id: int | None = None,
+        run_id: int | None = None,
+        prompt: str | None = None,
+        arm: str | None = None,
+        route: bool = True,
     ) -> GatewayResult:
         request_id = uuid.uuid4().hex
         tags = dict(tags or {})

@@ -19,7 +19,7 @@ from llmbench.core.routing import decide
 from llmbench.core.templates import Template, Variable, render_messages
 from llmbench.core.tokens import count_tokens
 from llmbench.gateway.client import run_sync
-from llmbench.gateway.engine import Gateway, GatewayResult
+from llmbench.gateway.engine import Gateway, GatewayResult, RequestOptions
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.paths import resolve_db_path
 from llmbench.store import prompts as prompts_repo
@@ -60,13 +60,16 @@ class Bench:
         variables: Mapping[str, object] | None,
         version: str | int | None,
         params: Mapping[str, Any] | None,
-        tags: Mapping[str, str],
-    ) -> tuple[str, list[Mapping[str, Any]], dict[str, Any], int | None, str | None]:
+        tags: Mapping[str, str] | None,
+    ) -> tuple[str, list[Mapping[str, Any]], RequestOptions]:
+        """The model, messages and gateway options of a call. A prompt is routed here (its
+        arms can name versions); a bare model is routed by the gateway."""
+        tags = {**self.tags, **(tags or {})}
         prompt = self._prompt_version(model_or_prompt, version)
         if prompt is None:
             if messages is None:
                 raise ValueError(f"{model_or_prompt!r} is not a prompt: pass messages=")
-            return model_or_prompt, list(messages), dict(params or {}), None, None
+            return model_or_prompt, list(messages), {"params": dict(params or {}), "tags": tags}
         model = prompt.model or self.settings.models.default_models[0]
         arm = None
         if version is None:  # an explicit version is never re-routed
@@ -89,8 +92,14 @@ class Bench:
         rendered = render_messages(
             template, variables or {}, count=lambda text: count_tokens(text, model)
         )
-        merged = {**prompt.params, **(params or {})}
-        return model, [*rendered, *(messages or [])], merged, prompt.id, arm
+        options: RequestOptions = {
+            "params": {**prompt.params, **(params or {})},
+            "tags": tags,
+            "prompt_version_id": prompt.id,
+            "arm": arm,
+            "route": False,
+        }
+        return model, [*rendered, *(messages or [])], options
 
     async def acomplete(
         self,
@@ -102,19 +111,10 @@ class Bench:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> GatewayResult:
-        all_tags = {**self.tags, **(tags or {})}
-        model, built, merged, version_id, arm = self._request(
-            model_or_prompt, messages, variables, version, params, all_tags
+        model, built, options = self._request(
+            model_or_prompt, messages, variables, version, params, tags
         )
-        return await self.gateway.complete(
-            model,
-            built,
-            params=merged,
-            tags=all_tags,
-            prompt_version_id=version_id,
-            arm=arm,
-            route=version_id is None,
-        )
+        return await self.gateway.complete(model, built, **options)
 
     async def astream(
         self,
@@ -127,19 +127,10 @@ class Bench:
         tags: Mapping[str, str] | None = None,
     ) -> AsyncIterator[str | GatewayResult]:
         """Text chunks, then the GatewayResult; recorded like complete()."""
-        all_tags = {**self.tags, **(tags or {})}
-        model, built, merged, version_id, arm = self._request(
-            model_or_prompt, messages, variables, version, params, all_tags
+        model, built, options = self._request(
+            model_or_prompt, messages, variables, version, params, tags
         )
-        async for piece in self.gateway.stream(
-            model,
-            built,
-            params=merged,
-            tags=all_tags,
-            prompt_version_id=version_id,
-            arm=arm,
-            route=version_id is None,
-        ):
+        async for piece in self.gateway.stream(model, built, **options):
             yield piece
 
     def complete(
