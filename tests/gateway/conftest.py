@@ -13,6 +13,7 @@ from keyring.errors import PasswordDeleteError
 
 from llmbench.gateway.client import shutdown, shutdown_sync
 from llmbench.gateway.keys import PROVIDERS
+from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 
 class MemoryKeyring(KeyringBackend):
@@ -67,3 +68,9 @@ async def finish_litellm_background_work() -> AsyncIterator[None]:
     # from another loop, and the forgotten task is then destroyed while pending.
     shutdown_sync()
     await shutdown()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OpenAICompatibleServer]:
+    """A real OpenAI-compatible HTTP server on 127.0.0.1, one per test module."""
+    yield from running_server()

@@ -36,13 +36,6 @@ _CALLBACK_LISTS = (
 )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[OpenAICompatibleServer]:
-    running = OpenAICompatibleServer().start()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def litellm() -> Iterator[ModuleType]:
     module = litellm_module()  # registers the llmbench/ simulator provider

@@ -24,13 +24,6 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[OpenAICompatibleServer]:
-    running = OpenAICompatibleServer().start()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with open_db(tmp_path / "gw.db") as opened:
