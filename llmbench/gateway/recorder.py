@@ -10,6 +10,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
+from functools import lru_cache
 from typing import Any
 
 from llmbench.core.redact import Redactor
@@ -26,6 +27,12 @@ def configured_secrets() -> list[str]:
     return [os.environ[spec.env_var] for spec in PROVIDERS.values() if os.environ.get(spec.env_var)]
 
 
+@lru_cache(maxsize=64)
+def _redactor_for(secrets: tuple[str, ...]) -> Redactor:
+    """Built once per set of secrets: every call needs one, and the set rarely changes."""
+    return Redactor(secrets)
+
+
 class AuditRecorder:
     def __init__(self, store: Store, key: bytes | None = None) -> None:
         self.store = store
@@ -33,7 +40,7 @@ class AuditRecorder:
         self._pending: deque[Future[list[int]]] = deque()
 
     def redactor(self, extra_secrets: Iterable[str] = ()) -> Redactor:
-        return Redactor([*configured_secrets(), *extra_secrets])
+        return _redactor_for(tuple(sorted({*configured_secrets(), *extra_secrets})))
 
     def record(self, call: Mapping[str, Any], redactor: Redactor) -> Future[list[int]]:
         clean = dict(call)
