@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmbench.core.models import Price
+from llmbench.core.models import Price, Variable
 from llmbench.core.pricing import SIMULATOR_PRICE_DATE, SIMULATOR_PRICES, DatedPrice
 
 # -- models and prices ---------------------------------------------------------------------
@@ -83,7 +83,7 @@ class PromptSpec:
     description: str
     tags: tuple[str, ...]
     created_days_ago: float
-    variables: tuple[str, ...]
+    variables: tuple[Variable, ...]
     versions: tuple[VersionSpec, ...]
     moves: tuple[tuple[str, int, float, str], ...]  # (label, version, days ago, by)
     notes: tuple[tuple[str, int | None, float, str, str], ...]  # (kind, version, ago, by, text)
@@ -179,7 +179,11 @@ PROMPTS: tuple[PromptSpec, ...] = (
         description="First reply to an inbound support ticket (support-chat feature).",
         tags=("support", "customer-facing"),
         created_days_ago=53,
-        variables=("customer_name", "reference", "ticket"),
+        variables=(
+            Variable("customer_name"),
+            Variable("reference"),
+            Variable("ticket", "untrusted", 1500),
+        ),
         versions=(
             VersionSpec(1, 52, "maria.chen", "First draft: friendly reply from the ticket text",
                         "gpt-4o-mini", {"temperature": 0.7, "max_tokens": 400}, _SUPPORT_V1),
@@ -226,7 +230,7 @@ PROMPTS: tuple[PromptSpec, ...] = (
         description="Hand-over summary of a support thread (summarize feature).",
         tags=("support", "internal"),
         created_days_ago=46,
-        variables=("thread",),
+        variables=(Variable("thread", "history", 3000),),
         versions=(
             VersionSpec(1, 45, "devon.lee", "Three-bullet summary of a support thread",
                         "gpt-4o-mini", {"temperature": 0.2, "max_tokens": 200}, _SUMMARY_V1),
@@ -257,7 +261,7 @@ PROMPTS: tuple[PromptSpec, ...] = (
         description="Invoice and credit-note fields as JSON (extract feature).",
         tags=("finance", "json"),
         created_days_ago=61,
-        variables=("document",),
+        variables=(Variable("document", "retrieved", 6000),),
         versions=(
             VersionSpec(1, 60, "alex.kim", "Extract invoice fields as JSON", "gpt-4o",
                         {"temperature": 0.0, "max_tokens": 300}, _EXTRACT_V1),
@@ -296,7 +300,7 @@ PROMPTS: tuple[PromptSpec, ...] = (
         description="Routes tickets to a queue by intent (classify feature).",
         tags=("routing",),
         created_days_ago=51,
-        variables=("ticket",),
+        variables=(Variable("ticket", "untrusted", 1500),),
         versions=(
             VersionSpec(1, 50, "sam.ortiz", "Six intent labels", HAIKU,
                         {"temperature": 0.0, "max_tokens": 20}, _CLASSIFY_V1),

@@ -24,6 +24,7 @@ from llmbench.core.demo_records import (
     default_now,
     iso_ms,
 )
+from llmbench.core.models import Variable
 from llmbench.core.pricing import PriceTable
 
 __all__ = ["DemoContent", "demo_price_table", "generate", "run_call_count"]
@@ -111,7 +112,9 @@ def _prompt(spec: PromptSpec, clock: DemoClock) -> DemoPrompt:
     )
 
 
-def _variables(candidates: tuple[str, ...], sections: Mapping[str, str]) -> tuple[str, ...]:
+def _variables(
+    candidates: tuple[Variable, ...], sections: Mapping[str, str]
+) -> tuple[Variable, ...]:
     """The variables a version's sections actually use, in the prompt's order."""
     text = "\n".join(sections.values())
-    return tuple(name for name in candidates if "{{ " + name + " }}" in text)
+    return tuple(variable for variable in candidates if "{{ " + variable.name + " }}" in text)

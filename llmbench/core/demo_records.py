@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from llmbench.core.models import Variable
 from llmbench.core.pricing import DatedPrice
 
 VersionRef = tuple[str, int]  # (prompt name, version number)
@@ -19,7 +20,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 class DemoVersion:
     number: int
     sections: dict[str, str]
-    variables: tuple[str, ...]
+    variables: tuple[Variable, ...]
     model: str
     params: dict[str, Any]
     author: str

@@ -12,6 +12,62 @@ RunStatus = Literal["pending", "running", "done", "cancelled", "failed"]
 
 SECTION_NAMES: tuple[str, ...] = ("role", "task", "format", "examples", "safety", "freeform")
 
+VariableKind = Literal["trusted", "untrusted", "retrieved", "history"]
+VARIABLE_KINDS: tuple[VariableKind, ...] = ("trusted", "untrusted", "retrieved", "history")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A value injected into a template. Trusted values (dates, settings) go in as they are;
+    the other kinds come from outside the developer's control and are fenced and capped."""
+
+    name: str
+    kind: VariableKind = "trusted"
+    max_tokens: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"name": self.name, "kind": self.kind}
+        if self.max_tokens is not None:
+            data["max_tokens"] = self.max_tokens
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> Variable:
+        # Versions saved before variables had kinds stored bare names: treat those as untrusted,
+        # the safe reading of a value whose origin nobody recorded.
+        if isinstance(data, str):
+            return cls(data, "untrusted")
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ValueError(f"not a variable: {data!r}")
+        kind = data.get("kind", "trusted")
+        if kind not in VARIABLE_KINDS:
+            raise ValueError(f"variable {data['name']}: unknown kind {kind!r}")
+        max_tokens = data.get("max_tokens")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise ValueError(f"variable {data['name']}: max_tokens must be a positive integer")
+        return cls(data["name"], kind, max_tokens)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One few-shot example of a version's pool: an input and the output wanted for it."""
+
+    input: str
+    output: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"input": self.input, "output": self.output}
+
+    @classmethod
+    def from_json(cls, data: object) -> Example:
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("input"), str)
+            or not isinstance(data.get("output"), str)
+        ):
+            raise ValueError(f"an example needs text 'input' and 'output': {data!r}")
+        return cls(data["input"], data["output"])
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -27,13 +83,16 @@ class PromptVersion:
     prompt_id: int
     version: int
     sections: dict[str, str]
-    variables: tuple[str, ...] = ()
+    variables: tuple[Variable, ...] = ()
     model: str = ""
     params: dict[str, object] = field(default_factory=dict)
     author: str = ""
     message: str = ""
     created_at: str = ""
     parent_id: int | None = None
+    examples: tuple[Example, ...] = ()
+    few_shot_k: int | None = None
+    """With an example pool: how many of its examples, the most similar to the input, to show."""
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,15 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from llmbench.core.models import SECTION_NAMES
+from llmbench.core.models import SECTION_NAMES, VARIABLE_KINDS, Variable, VariableKind
 
-VariableKind = Literal["trusted", "untrusted", "retrieved", "history"]
-VARIABLE_KINDS: tuple[VariableKind, ...] = ("trusted", "untrusted", "retrieved", "history")
+__all__ = ["VARIABLE_KINDS", "Template", "TemplateError", "Variable", "VariableKind"]
 
 # Static instructions go to the system message (stable, cacheable by providers); the task and
 # free-form text, which carry the per-call variables, go to the user message.
@@ -47,13 +45,6 @@ TokenCounter = Callable[[str], int]
 
 class TemplateError(ValueError):
     """A template cannot be rendered; the message says where and why."""
-
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    kind: VariableKind = "trusted"
-    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from llmbench.config import Settings, load_settings
 from llmbench.core.models import PromptVersion
 from llmbench.core.routing import decide
-from llmbench.core.templates import Template, Variable, render_messages
+from llmbench.core.templates import Template, render_messages
 from llmbench.core.tokens import count_tokens
 from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway, GatewayResult, RequestOptions
@@ -86,9 +86,7 @@ class Bench:
                     prompt = self._prompt_version(model_or_prompt, decision.arm.version) or prompt
                     model = prompt.model or model
                 model = decision.arm.model or model
-        template = Template(
-            prompt.sections, tuple(Variable(name, "untrusted") for name in prompt.variables)
-        )
+        template = Template(prompt.sections, prompt.variables)
         rendered = render_messages(
             template, variables or {}, count=lambda text: count_tokens(text, model)
         )

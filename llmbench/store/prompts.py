@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from llmbench.core.models import Prompt, PromptVersion
+from llmbench.core.models import Example, Prompt, PromptVersion, Variable
 from llmbench.store.migrations import NOTE_KINDS
 
 
@@ -45,13 +45,15 @@ def add_version(
     prompt_id: int,
     sections: Mapping[str, str],
     *,
-    variables: Sequence[str] = (),
+    variables: Sequence[Variable] = (),
     model: str = "",
     params: Mapping[str, Any] | None = None,
     author: str = "",
     message: str = "",
     parent_id: int | None = None,
     created_at: str | None = None,
+    examples: Sequence[Example] = (),
+    few_shot_k: int | None = None,
 ) -> int:
     """Save a new version numbered after the prompt's latest. Versions are never edited."""
     if parent_id is not None:
@@ -61,18 +63,21 @@ def add_version(
     ).fetchone()
     cursor = db.execute(
         "INSERT INTO prompt_versions (prompt_id, version, sections, variables, model, params,"
-        " author, message, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " author, message, created_at, parent_id, examples, few_shot_k)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             prompt_id,
             latest + 1,
             json.dumps(dict(sections)),
-            json.dumps(list(variables)),
+            json.dumps([variable.to_json() for variable in variables]),
             model,
             json.dumps(dict(params or {})),
             author,
             message,
             created_at or utc_now(),
             parent_id,
+            json.dumps([example.to_json() for example in examples]),
+            few_shot_k,
         ],
     )
     return int(cursor.lastrowid)
@@ -152,28 +157,44 @@ def get_prompt(db: Database, name: str) -> Prompt | None:
     return Prompt(id=row[0], name=row[1], description=row[2], tags=tuple(json.loads(row[3])))
 
 
+VERSION_COLUMNS = (
+    "id, prompt_id, version, sections, variables, model, params, author, message, created_at,"
+    " parent_id, examples, few_shot_k"
+)
+
+
+def version_from_row(row: Sequence[Any]) -> PromptVersion:
+    """A PromptVersion from a row selected with VERSION_COLUMNS."""
+    return PromptVersion(
+        id=row[0],
+        prompt_id=row[1],
+        version=row[2],
+        sections=json.loads(row[3]),
+        variables=tuple(Variable.from_json(item) for item in json.loads(row[4])),
+        model=row[5],
+        params=json.loads(row[6]),
+        author=row[7],
+        message=row[8],
+        created_at=row[9],
+        parent_id=row[10],
+        examples=tuple(Example.from_json(item) for item in json.loads(row[11])),
+        few_shot_k=row[12],
+    )
+
+
 def list_versions(db: Database, prompt_id: int) -> list[PromptVersion]:
     rows = db.execute(
-        "SELECT id, prompt_id, version, sections, variables, model, params, author, message,"
-        " created_at, parent_id FROM prompt_versions WHERE prompt_id = ? ORDER BY version",
+        f"SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE prompt_id = ? ORDER BY version",
         [prompt_id],
     ).fetchall()
-    return [
-        PromptVersion(
-            id=row[0],
-            prompt_id=row[1],
-            version=row[2],
-            sections=json.loads(row[3]),
-            variables=tuple(json.loads(row[4])),
-            model=row[5],
-            params=json.loads(row[6]),
-            author=row[7],
-            message=row[8],
-            created_at=row[9],
-            parent_id=row[10],
-        )
-        for row in rows
-    ]
+    return [version_from_row(row) for row in rows]
+
+
+def get_version(db: Database, version_id: int) -> PromptVersion | None:
+    row = db.execute(
+        f"SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE id = ?", [version_id]
+    ).fetchone()
+    return None if row is None else version_from_row(row)
 
 
 def labels(db: Database, prompt_id: int) -> dict[str, int]:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from llmbench.core.models import Variable
+
 LABEL_PRODUCTION = "production"
 LABEL_STAGING = "staging"
 
@@ -57,7 +59,7 @@ class VersionDetail:
     label: str | None  # the label this version was chosen by, None for "latest"
     model: str
     sections: dict[str, str]
-    variables: tuple[str, ...]
+    variables: tuple[Variable, ...]
     author: str
     message: str
     created_at: str
@@ -120,7 +122,7 @@ def prompt_version_detail(db: Database, prompt_id: int) -> VersionDetail | None:
         label=row[2],
         model=row[3],
         sections=dict(json.loads(row[4])),
-        variables=tuple(json.loads(row[5])),
+        variables=tuple(Variable.from_json(item) for item in json.loads(row[5])),
         author=row[6],
         message=row[7],
         created_at=row[8],

@@ -8,6 +8,7 @@ import pytest
 
 from llmbench import Bench
 from llmbench.config import Settings
+from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
 from llmbench.store import prompts
 from llmbench.store.audit import verify_chain
@@ -23,7 +24,7 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
             db,
             prompt_id,
             {"role": "You answer FAQs.", "task": "Question: {{ question }}"},
-            variables=["question"],
+            variables=[Variable("question", "untrusted")],
             model="llmbench/echo",
             params={"max_tokens": 50},
         )
@@ -31,7 +32,7 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
             db,
             prompt_id,
             {"role": "You answer FAQs briefly.", "task": "Q: {{ question }}"},
-            variables=["question"],
+            variables=[Variable("question", "untrusted")],
             model="llmbench/mock",
             parent_id=first,
         )
@@ -108,13 +109,17 @@ def test_a_canary_route_splits_users_between_versions_and_records_the_arm(tmp_pa
         def seed(db) -> None:
             prompt_id = prompts.create_prompt(db, "faq-answer")
             first = prompts.add_version(
-                db, prompt_id, {"task": "{{ q }}"}, variables=["q"], model="llmbench/echo"
+                db,
+                prompt_id,
+                {"task": "{{ q }}"},
+                variables=[Variable("q", "untrusted")],
+                model="llmbench/echo",
             )
             second = prompts.add_version(
                 db,
                 prompt_id,
                 {"task": "Q: {{ q }}"},
-                variables=["q"],
+                variables=[Variable("q", "untrusted")],
                 model="llmbench/mock",
                 parent_id=first,
             )

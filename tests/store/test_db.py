@@ -9,6 +9,7 @@ import pytest
 
 from llmbench.store.db import (
     APPLICATION_ID,
+    KNOWN_MIGRATIONS,
     DatabaseTooNew,
     NotAnLLMBenchDatabase,
     StoreError,
@@ -106,7 +107,7 @@ def test_migrating_an_empty_file_creates_the_whole_model(tmp_path: Path) -> None
             "hash",
         }
         assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(KNOWN_MIGRATIONS)
 
 
 def test_every_connection_has_the_pragmas(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def test_reopening_is_idempotent(tmp_path: Path) -> None:
     open_db(path).close()
     with open_db(path) as store:
         rows = store.read().execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
-    assert rows == 1
+    assert rows == len(KNOWN_MIGRATIONS)
 
 
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.core.models import Price, Usage
+from llmbench.core.models import Price, Usage, Variable
 from llmbench.core.pricing import DatedPrice
 from llmbench.store import calls, datasets, grades, prices, prompts, runs
 from llmbench.store.audit import append_calls
@@ -35,12 +35,14 @@ def _call(n: int, text: str = "hello") -> dict[str, object]:
 def test_versions_number_themselves_and_keep_their_parent(store: Store) -> None:
     def job(db):
         prompt_id = prompts.create_prompt(db, "greeter", description="says hi", tags=["demo"])
-        first = prompts.add_version(db, prompt_id, {"task": "Hi {{ name }}"}, variables=["name"])
+        first = prompts.add_version(
+            db, prompt_id, {"task": "Hi {{ name }}"}, variables=[Variable("name")]
+        )
         second = prompts.add_version(
             db,
             prompt_id,
             {"task": "Hello {{ name }}"},
-            variables=["name"],
+            variables=[Variable("name")],
             model="gpt-4o",
             params={"temperature": 0.2},
             author="ana",

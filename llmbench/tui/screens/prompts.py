@@ -114,7 +114,11 @@ def render_detail(detail: VersionDetail | None) -> Content:
     if detail.message:
         parts += [(detail.message, "italic"), "\n"]
     if detail.variables:
-        parts += [("variables ", "dim"), ", ".join(detail.variables), "\n"]
+        parts += [
+            ("variables ", "dim"),
+            ", ".join(f"{v.name} ({v.kind})" for v in detail.variables),
+            "\n",
+        ]
     for name, text in detail.sections.items():
         if text:
             parts += ["\n", (name.upper(), "bold $text-accent"), "\n", text.strip(), "\n"]
