@@ -12,6 +12,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Session-wide too: fixtures wider than a test (module, session) run before the per-test
     home below, and must not write keys or databases into the real user folders either."""
     os.environ["LLMBENCH_HOME"] = tempfile.mkdtemp(prefix="llmbench-session-")
+    # Nor into a desktop's real keyring: tests that want a keyring install their own.
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 
 @pytest.fixture(autouse=True)

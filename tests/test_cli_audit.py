@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
 from click.testing import CliRunner
+from keyring.backends import null
 
 from llmbench.cli import cli
 from llmbench.services.demo import build_demo
@@ -15,6 +18,17 @@ NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 def run(*args: str):
     return CliRunner().invoke(cli, list(args), prog_name="llmbench")
+
+
+@pytest.fixture(autouse=True)
+def no_os_keyring() -> Iterator[None]:
+    """Chain keys go to the key file, whatever keyring this machine has (a desktop's, or one
+    another test module installed): keyring's null backend, set through keyring's own hook, is
+    no keyring at all, so these tests never write to the user's real keyring either."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(null.Keyring())
+    yield
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture
@@ -63,8 +77,9 @@ def test_a_checkpoint_catches_a_cut_tail(demo_db: Path) -> None:
 
 
 def test_a_missing_key_is_a_clear_error(demo_db: Path, isolated_home: Path) -> None:
-    for key in (isolated_home / "audit-keys").glob("*.key"):
-        key.unlink()
+    keys = list((isolated_home / "audit-keys").glob("*.key"))
+    assert len(keys) == 1  # the demo's key went to the file, not to a keyring
+    keys[0].unlink()
     result = run("audit", "verify", "--db", str(demo_db))
     assert result.exit_code == 1
     assert "no audit-chain key" in result.output and "--key-file" in result.output

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,26 @@ from llmbench.store.db import Store, open_db
 
 log = logging.getLogger(__name__)
 
-# litellm puts its own bookkeeping into the caller's metadata dict: never record it as tags.
-_LITELLM_METADATA = frozenset({"hidden_params", "llm_api_timing_windows", "model_group"})
+# litellm (and its Router) put their own bookkeeping into the caller's metadata dict: never
+# record it as tags.
+_LITELLM_METADATA = frozenset(
+    {
+        "hidden_params",
+        "llm_api_timing_windows",
+        "model_group",
+        "model_group_alias",
+        "model_group_size",
+        "original_model_group",
+        "deployment",
+        "deployment_model_name",
+        "api_base",
+        "attempted_retries",
+        "attempted_fallbacks",
+        "request_retry_count",
+        "max_retries",
+        "caching_groups",
+    }
+)
 _SECRET_PARAM_MARKERS = ("key", "token", "secret", "authorization", "headers")
 _REMEMBERED_CALLS = 4096
 
@@ -86,33 +105,48 @@ def _response_text(response: Any) -> tuple[str | None, str | None]:
     return (str(text) if text is not None else None), _get(choice, "finish_reason")
 
 
-def _usage(response: Any, slo: Mapping[str, Any], estimated: bool) -> Usage:
+def _usage(response: Any, slo: Mapping[str, Any]) -> Usage:
     usage = _get(response, "usage")
     prompt = _get(usage, "prompt_tokens") or slo.get("prompt_tokens") or 0
     completion = _get(usage, "completion_tokens") or slo.get("completion_tokens") or 0
+    # litellm files every provider's cache reads (Anthropic's cache_read_input_tokens too) here.
     cached = _get(_get(usage, "prompt_tokens_details"), "cached_tokens") or 0
     return Usage(
-        prompt_tokens=int(prompt),
-        completion_tokens=int(completion),
-        cached_tokens=int(cached),
-        estimated=estimated,
+        prompt_tokens=int(prompt), completion_tokens=int(completion), cached_tokens=int(cached)
     )
 
 
 def _stream_usage_reported(
-    kwargs: Mapping[str, Any], params: Mapping[str, Any], provider: str
+    kwargs: Mapping[str, Any], params: Mapping[str, Any], usage: Usage, text: str | None
 ) -> bool:
     """Whether a stream's usage came from the provider. litellm ends every stream with a usage,
-    counting the tokens itself when the provider sent none; the provider's own chunks, which
-    litellm's stream wrapper keeps, tell the two apart. litellm hands that wrapper only to sync
-    callbacks: otherwise go by whether the request asked for usage."""
-    if provider == SIMULATOR_PROVIDER:
-        return True  # the built-in simulator always ends its streams with real counts
+    counting the tokens itself when the provider sent none. The provider's own chunks, which
+    litellm's stream wrapper keeps, tell the two apart, but litellm hands that wrapper only to
+    sync callbacks. Otherwise: a request that did not ask for usage got none, and one that did
+    is trusted only when its counts differ from litellm's own count, since a server may ignore
+    include_usage and nothing else in the event says so."""
     received = getattr(kwargs.get("original_response"), "chunks", None)
     if received is not None:
         return any(getattr(chunk, "usage", None) is not None for chunk in received)
     options = params.get("stream_options") or kwargs.get("stream_options") or {}
-    return bool(_get(options, "include_usage"))
+    if not _get(options, "include_usage"):
+        return False
+    return not _is_litellms_count(usage, kwargs, text or "")
+
+
+def _is_litellms_count(usage: Usage, kwargs: Mapping[str, Any], text: str) -> bool:
+    """Whether the counts are exactly what litellm's stream builder counts when a provider sent
+    no usage (its token_counter over the messages and over the answer). Equal counts cannot be
+    told from an estimate, so they are flagged: a flag on an exact count is the safe mistake."""
+    import litellm
+
+    model = str(kwargs.get("model") or "")
+    try:
+        prompt = litellm.token_counter(model=model, messages=kwargs.get("messages") or [])
+        completion = litellm.token_counter(model=model, text=text, count_response_tokens=True)
+    except Exception:  # a tokenizer litellm cannot load: no estimate to compare against
+        return False
+    return (usage.prompt_tokens, usage.completion_tokens) == (prompt, completion)
 
 
 def _public_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +181,8 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         self._tags = dict(tags or {})
         self._recorder: AuditRecorder | None = None
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # litellm_call_id -> the (start, failed) events recorded for it, in arrival order.
+        self._attempts: OrderedDict[str, list[tuple[float, bool]]] = OrderedDict()
         self._closed = False
 
     # -- the database, opened on the first event ---------------------------------------------
@@ -214,40 +249,60 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
             if self._closed:
                 log.debug("llmbench logger is closed: a litellm call was not recorded")
                 return
-            if not isinstance(kwargs, Mapping) or self._already_recorded(kwargs, failed):
+            if not isinstance(kwargs, Mapping):
                 return
-            row, secrets = self._row(kwargs, response, start_time, end_time, failed)
+            started = _started(kwargs, start_time)
+            attempt = self._attempt(kwargs, started, failed)
+            if attempt is None:
+                return
+            row, secrets = self._row(kwargs, response, started, end_time, failed)
+            row["attempt"] = attempt
             recorder = self.recorder
             recorder.record(row, recorder.redactor(secrets))
         except Exception:  # the host app's call must never fail because of its audit log
             log.exception("llmbench could not record a litellm call")
 
-    def _already_recorded(self, kwargs: Mapping[str, Any], failed: bool) -> bool:
-        """litellm may deliver one call both to the sync and the async hook: keep one."""
+    def _attempt(self, kwargs: Mapping[str, Any], started: float, failed: bool) -> int | None:
+        """The attempt number of this event, or None when it was recorded already (litellm may
+        deliver one event both to the sync and the async hook).
+
+        An app that retries passes the same litellm_call_id again: each distinct start under
+        one id is the next attempt. A Router gives each attempt its own id and lists the failed
+        ones before it in the metadata's previous_models. litellm's own num_retries (without a
+        Router) retries inside the provider's SDK and then on the first attempt's logging
+        object, so callbacks see such a call as one event: it stays one attempt."""
         call_id = kwargs.get("litellm_call_id")
+        previous = _get(_metadata(kwargs), "previous_models")
+        by_router = len(previous) + 1 if isinstance(previous, list | tuple) else 1
         if not call_id:
-            return False
-        key = f"{call_id}:{'failure' if failed else 'success'}"
+            return by_router
+        event = (started, failed)
         with self._lock:
-            if key in self._seen:
-                return True
-            self._seen[key] = None
-            while len(self._seen) > _REMEMBERED_CALLS:
-                self._seen.popitem(last=False)
-        return False
+            events = self._attempts.setdefault(str(call_id), [])
+            self._attempts.move_to_end(str(call_id))
+            if event in events:
+                return None
+            events.append(event)
+            while len(self._attempts) > _REMEMBERED_CALLS:
+                self._attempts.popitem(last=False)
+            starts = list(dict.fromkeys(start for start, _ in events))
+        return max(by_router, starts.index(started) + 1)
 
     def _tags_for(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        litellm_params = kwargs.get("litellm_params") or {}
-        metadata = litellm_params.get("metadata") or kwargs.get("metadata") or {}
+        metadata = _metadata(kwargs)
         call_tags = {
             str(name): value
             for name, value in metadata.items()
             if name not in _LITELLM_METADATA and isinstance(value, str | int | float | bool)
         }
+        if "model_group" in metadata and kwargs.get("litellm_trace_id"):
+            # A Router's retries and fallbacks are separate litellm calls with their own ids;
+            # the trace id they share is what groups them into one request.
+            call_tags["trace_id"] = str(kwargs["litellm_trace_id"])
         return {**self._tags, **call_tags}
 
     def _row(
-        self, kwargs: Mapping[str, Any], response: Any, start_time: Any, end_time: Any, failed: bool
+        self, kwargs: Mapping[str, Any], response: Any, started: float, end_time: Any, failed: bool
     ) -> tuple[dict[str, Any], list[str]]:
         slo: Mapping[str, Any] = kwargs.get("standard_logging_object") or {}
         litellm_params = kwargs.get("litellm_params") or {}
@@ -255,9 +310,6 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         model = str(kwargs.get("model") or slo.get("model") or "")
         requested = (
             f"{provider}/{model}" if provider and not model.startswith(f"{provider}/") else model
-        )
-        started = (
-            _epoch(slo.get("startTime")) or _epoch(start_time) or datetime.now(UTC).timestamp()
         )
         ended = _epoch(slo.get("endTime")) or _epoch(end_time)
         streamed = bool(kwargs.get("stream") or slo.get("stream"))
@@ -271,7 +323,6 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         row: dict[str, Any] = {
             "ts": _iso(started),
             "request_id": str(kwargs.get("litellm_call_id") or slo.get("id") or ""),
-            "attempt": 1,
             "model_requested": requested,
             "model": requested,
             "provider": provider,
@@ -294,10 +345,15 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         answered = _get(response, "model")
         if answered and requested.endswith(f"/{answered}"):
             answered = requested  # providers answer without litellm's provider prefix
-        estimated = streamed and not _stream_usage_reported(kwargs, params, provider)
-        usage = _usage(response, slo, estimated)
-        price = _price(requested, provider, _get(response, "model"))
         text, finish_reason = _response_text(response)
+        usage = _usage(response, slo)
+        if (
+            streamed
+            and provider != SIMULATOR_PROVIDER  # the simulator always ends streams with counts
+            and not _stream_usage_reported(kwargs, params, usage, text)
+        ):
+            usage = replace(usage, estimated=True)
+        price = _price(requested, provider, _get(response, "model"))
         first_token = _epoch(slo.get("completionStartTime")) or _epoch(
             kwargs.get("completion_start_time")
         )
@@ -322,3 +378,13 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _metadata(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    litellm_params = kwargs.get("litellm_params") or {}
+    return litellm_params.get("metadata") or kwargs.get("metadata") or {}
+
+
+def _started(kwargs: Mapping[str, Any], start_time: Any) -> float:
+    slo: Mapping[str, Any] = kwargs.get("standard_logging_object") or {}
+    return _epoch(slo.get("startTime")) or _epoch(start_time) or datetime.now(UTC).timestamp()

@@ -22,6 +22,7 @@ from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.simulator import PROVIDER
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.keys import get_key, provider_for_litellm
+from llmbench.gateway.litellm_setup import gateway_pricing
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -78,12 +79,23 @@ def _call_kwargs(
     return kwargs
 
 
+# get_llm_provider() costs tens of microseconds and a call needs it up to three times; its
+# answer for a name changes only when a custom provider is registered, hence the second key.
+_providers: dict[tuple[str, int], str | None] = {}
+
+
 def _provider_of(model: str) -> str | None:
     litellm = _litellm()
+    key = (model, len(litellm.custom_provider_map))
+    if key in _providers:
+        return _providers[key]
     try:
-        return litellm.get_llm_provider(model)[1]
+        provider: str | None = litellm.get_llm_provider(model)[1]
     except litellm.exceptions.BadRequestError:
-        return None  # litellm will report the unknown provider when called
+        provider = None  # litellm will report the unknown provider when called
+    if len(_providers) < 1024:  # model names come from config: a handful, but never unbounded
+        _providers[key] = provider
+    return provider
 
 
 def _keyring_api_key(model: str) -> str | None:
@@ -138,12 +150,10 @@ def price_in_table(
 
 
 def litellm_price(model: str, answered_model: str | None = None) -> Price | None:
-    litellm = _litellm()
-    try:
-        provider = litellm.get_llm_provider(model)[1]
-    except litellm.exceptions.BadRequestError:
+    provider = _provider_of(model)
+    if provider is None:
         return None
-    return price_in_table(litellm.model_cost, model, provider, answered_model)
+    return price_in_table(_litellm().model_cost, model, provider, answered_model)
 
 
 def price_for(model: str, answered_model: str | None = None) -> Price | None:
@@ -180,12 +190,14 @@ def _result(
     reported_usage: Any,
     latency_ms: float,
     ttft_ms: float | None,
+    known_price: Price | None = None,
 ) -> CompletionResult:
     if answered_model and model.endswith(f"/{answered_model}"):
         # Streams name the model without its provider prefix ("mock" for "llmbench/mock").
         answered_model = model
     usage = _usage(reported_usage, model, messages, text)
-    price = price_for(model, answered_model)
+    # The requested name's price, when it has one, is also the answered name's (price_in_table).
+    price = known_price or price_for(model, answered_model)
     return CompletionResult(
         text=text,
         finish_reason=finish_reason,
@@ -216,8 +228,12 @@ async def complete(
     propagate unchanged for the caller to classify."""
     litellm = _litellm()
     kwargs = _call_kwargs(model, messages, params, timeout)
+    price = price_for(model)
     started = time.perf_counter()
-    response = await litellm.acompletion(**kwargs)
+    # litellm would price the response again from its own table, at a cost in CPU larger than
+    # the rest of the gateway's work on a call: see litellm_setup.
+    with gateway_pricing(price):
+        response = await litellm.acompletion(**kwargs)
     latency_ms = _elapsed_ms(started)
     choice = response.choices[0]
     return _result(
@@ -229,6 +245,7 @@ async def complete(
         reported_usage=getattr(response, "usage", None),
         latency_ms=latency_ms,
         ttft_ms=None,
+        known_price=price,
     )
 
 
@@ -244,13 +261,15 @@ async def stream(
     kwargs = _call_kwargs(model, messages, params, timeout)
     kwargs["stream"] = True
     kwargs.setdefault("stream_options", {"include_usage": True})
+    price = price_for(model)
     started = time.perf_counter()
     ttft_ms: float | None = None
     pieces: list[str] = []
     finish_reason: str | None = None
     answered_model: str | None = None
     reported_usage: Any = None
-    response = await litellm.acompletion(**kwargs)
+    with gateway_pricing(price):  # entered and left before the first yield: one context
+        response = await litellm.acompletion(**kwargs)
     try:
         async for chunk in response:
             answered_model = getattr(chunk, "model", None) or answered_model
@@ -284,6 +303,7 @@ async def stream(
         reported_usage=reported_usage,
         latency_ms=_elapsed_ms(started),
         ttft_ms=ttft_ms,
+        known_price=price,
     )
 
 

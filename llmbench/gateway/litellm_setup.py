@@ -2,21 +2,137 @@
 
 litellm takes seconds to import: callers get it from litellm_module() inside the function
 that makes a call, never at module level, so it stays off the TUI's start path.
+
+It also takes milliseconds of CPU per call, and at a few hundred calls a second that CPU, not
+the network, sets the pace. The largest share that llmbench does not need is litellm pricing
+each response: completion_cost() walks its model table, generalisation rules and zero-cost
+diagnostics (about a fifth of its time per call, more for a model it does not list), although
+the gateway prices every call itself from its own tables. litellm has no setting that turns
+this off, so calls made inside gateway_pricing() are priced by the gateway instead, and their
+success logging, which builds a payload nobody reads when no litellm callback is registered, is
+skipped (see _install_gateway_hooks). Every other litellm call in the process is untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import llmbench  # noqa: F401  # sets the offline environment before litellm is imported
-from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES
+from llmbench.core.models import Price, Usage
+from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.simulator import PROVIDER
 
 _lock = threading.Lock()
 _configured: ModuleType | None = None
+
+
+@dataclass(frozen=True)
+class _GatewayPricing:
+    price: Price | None  # None: unpriced, which litellm reports as a response_cost of None
+
+
+_gateway_pricing: ContextVar[_GatewayPricing | None] = ContextVar(
+    "llmbench_gateway_pricing", default=None
+)
+# Set on litellm's per-call Logging object of a gateway call, so that what litellm does for that
+# call later, from its logging worker (another task, outside the context), knows it too.
+_GATEWAY_CALL = "_llmbench_gateway_pricing"
+
+
+@contextlib.contextmanager
+def gateway_pricing(price: Price | None) -> Iterator[None]:
+    """litellm calls started inside this block are priced at `price` (None: unpriced) instead
+    of by litellm's cost calculator. Their response_cost, which litellm's callbacks and
+    `response._hidden_params` see, is then the gateway's own figure."""
+    token = _gateway_pricing.set(_GatewayPricing(price))
+    try:
+        yield
+    finally:
+        _gateway_pricing.reset(token)
+
+
+def _reported_usage(result: object) -> Usage | None:
+    usage = getattr(result, "usage", None)
+    if usage is None:
+        return None
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
+        completion_tokens=getattr(usage, "completion_tokens", None) or 0,
+        cached_tokens=getattr(details, "cached_tokens", None) or 0,
+    )
+
+
+def _gateway_cost(logging_obj: Any, pricing: _GatewayPricing, args: tuple, kwargs: dict) -> Any:
+    """What litellm's Logging.response_cost_calculator(result, cache_hit, ...) answers, from the
+    gateway's price: 0 for a hit of litellm's own cache, None without usage or price."""
+    result = kwargs["result"] if "result" in kwargs else (args[0] if args else None)
+    cache_hit = kwargs.get("cache_hit", args[1] if len(args) > 1 else None)
+    if cache_hit is None:
+        cache_hit = logging_obj.model_call_details.get("cache_hit", False)
+    if cache_hit is True:
+        return 0.0
+    usage = _reported_usage(result)
+    return None if usage is None else cost_of(usage, pricing.price)
+
+
+def _has_success_callbacks(logging_obj: Any) -> bool:
+    """Whether any litellm success callback, global or passed with the call, would run."""
+    import litellm
+
+    return bool(
+        litellm.callbacks
+        or litellm.success_callback
+        or litellm._async_success_callback
+        or getattr(logging_obj, "dynamic_success_callbacks", None)
+        or getattr(logging_obj, "dynamic_async_success_callbacks", None)
+    )
+
+
+def _install_gateway_hooks() -> None:
+    """Wrap two methods of litellm's per-call Logging object; both act only on calls made
+    inside gateway_pricing(), and run litellm's original for every other call.
+
+    - response_cost_calculator, the one method litellm prices a response through (for
+      `_hidden_params` and for its callbacks): answered from the gateway's price.
+    - async_success_handler, which builds litellm's standard logging payload (more model-table
+      look-ups) for its callbacks: skipped for a call that was not streamed when no callback
+      is registered. Streams keep it: litellm assembles the streamed response there.
+    """
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    cost_calculator: Callable[..., Any] = Logging.response_cost_calculator
+    if getattr(cost_calculator, "__llmbench_wrapped__", False):
+        return
+    success_handler: Callable[..., Any] = Logging.async_success_handler
+
+    @functools.wraps(cost_calculator)
+    def response_cost_calculator(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pricing = _gateway_pricing.get() or getattr(self, _GATEWAY_CALL, None)
+        if pricing is None:
+            return cost_calculator(self, *args, **kwargs)
+        setattr(self, _GATEWAY_CALL, pricing)
+        return _gateway_cost(self, pricing, args, kwargs)
+
+    @functools.wraps(success_handler)
+    async def async_success_handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        gateway_call = getattr(self, _GATEWAY_CALL, None) is not None
+        if gateway_call and self.stream is not True and not _has_success_callbacks(self):
+            return None
+        return await success_handler(self, *args, **kwargs)
+
+    response_cost_calculator.__llmbench_wrapped__ = True  # type: ignore[attr-defined]
+    Logging.response_cost_calculator = response_cost_calculator  # type: ignore[method-assign]
+    Logging.async_success_handler = async_success_handler  # type: ignore[method-assign]
 
 
 def _register_simulators(litellm: ModuleType) -> None:
@@ -63,6 +179,11 @@ def litellm_module() -> ModuleType:
             # The gateway owns retries so that every attempt is recorded.
             litellm.num_retries = 0
             _register_simulators(litellm)
+            _install_gateway_hooks()
+            # litellm leaves millions of objects (its model tables, its types) that live as
+            # long as the process; the collector's full passes walked them all, again and
+            # again. Frozen, they are left out of every collection.
+            gc.freeze()
             _configured = litellm
     return _configured
 

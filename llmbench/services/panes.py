@@ -15,28 +15,15 @@ from llmbench.store.views import (
     CostShare,
     CostTotals,
     MatrixCell,
-    PromptRow,
     QueueItem,
     QueueRow,
     RunRow,
-    VersionDetail,
     WindowStats,
 )
 
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
-
-
-# -- Prompts ---------------------------------------------------------------------------------
-
-
-def prompts_overview(store: Store) -> list[PromptRow]:
-    return views.prompt_rows(store.read())
-
-
-def prompt_detail(store: Store, prompt_id: int) -> VersionDetail | None:
-    return views.prompt_version_detail(store.read(), prompt_id)
 
 
 # -- Compare ---------------------------------------------------------------------------------

@@ -4,19 +4,21 @@ into the same file the workbench reads.
     bench = Bench(db="app.db")
     answer = bench.complete("support-reply", variables={"ticket": text}, tags={"user": uid})
     bench.feedback(answer, "thumbs", 1)
+
+Synchronous methods run on the gateway's background event loop, so plain scripts need none.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
 
 from llmbench.config import Settings, load_settings
 from llmbench.core.models import PromptVersion
 from llmbench.core.routing import decide
-from llmbench.core.templates import Template, render_messages
+from llmbench.core.templates import render_messages, template_of
 from llmbench.core.tokens import count_tokens
 from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway, GatewayResult, RequestOptions
@@ -86,7 +88,7 @@ class Bench:
                     prompt = self._prompt_version(model_or_prompt, decision.arm.version) or prompt
                     model = prompt.model or model
                 model = decision.arm.model or model
-        template = Template(prompt.sections, prompt.variables)
+        template = template_of(prompt)
         rendered = render_messages(
             template, variables or {}, count=lambda text: count_tokens(text, model)
         )
@@ -123,7 +125,7 @@ class Bench:
         version: str | int | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
-    ) -> AsyncIterator[str | GatewayResult]:
+    ) -> AsyncGenerator[str | GatewayResult, None]:
         """Text chunks, then the GatewayResult; recorded like complete()."""
         model, built, options = self._request(
             model_or_prompt, messages, variables, version, params, tags
@@ -138,6 +140,27 @@ class Bench:
         **kwargs: Any,
     ) -> GatewayResult:
         return run_sync(self.acomplete(model_or_prompt, messages, **kwargs))
+
+    def stream(
+        self,
+        model_or_prompt: str,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[str | GatewayResult]:
+        """astream() for code without an event loop: text chunks, then the GatewayResult.
+
+        Each step of astream() runs on the gateway's background loop. Closing this iterator
+        before the result (break, close(), or dropping it) closes astream() there, so the call
+        ends exactly as an astream() closed early does."""
+        pieces = self.astream(model_or_prompt, messages, **kwargs)
+        try:
+            while (piece := run_sync(_next_piece(pieces))) is not _END:
+                yield piece  # type: ignore[misc]  # _END is the only other value
+        finally:
+            # After an interrupt (ctrl+c) the step may still be running on the loop: closing
+            # it now would fail, and the loop finalizes the stream itself once it is dropped.
+            if not pieces.ag_running:
+                run_sync(pieces.aclose())
 
     def feedback(
         self,
@@ -175,3 +198,14 @@ class Bench:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_END = object()
+
+
+async def _next_piece(pieces: AsyncGenerator[str | GatewayResult, None]) -> object:
+    """The next piece of a stream, or _END once it is over."""
+    try:
+        return await anext(pieces)
+    except StopAsyncIteration:
+        return _END

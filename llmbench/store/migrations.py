@@ -307,12 +307,15 @@ def m001_initial(db: Database) -> None:
 
 
 @migrations()
-def m002_prompt_examples(db: Database) -> None:
+def m002_prompt_versions(db: Database) -> None:
     # A version's few-shot pool and how many of it to show; adding columns fires no UPDATE
     # trigger, so saved versions stay as they were (an empty pool, no dynamic few-shot).
     db.executescript(
         """
         ALTER TABLE prompt_versions ADD COLUMN examples TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE prompt_versions ADD COLUMN few_shot_k INTEGER CHECK (few_shot_k > 0);
+        -- Per-version figures in the Prompts pane look these up for every version shown.
+        CREATE INDEX results_version ON results(version_id);
+        CREATE INDEX prompt_labels_version ON prompt_labels(version_id);
         """
     )

@@ -148,13 +148,21 @@ def add_note(
 # -- readers -------------------------------------------------------------------------------
 
 
-def get_prompt(db: Database, name: str) -> Prompt | None:
+def _prompt_where(db: Database, column: str, value: object) -> Prompt | None:
     row = db.execute(
-        "SELECT id, name, description, tags FROM prompts WHERE name = ?", [name]
+        f"SELECT id, name, description, tags FROM prompts WHERE {column} = ?", [value]
     ).fetchone()
     if row is None:
         return None
     return Prompt(id=row[0], name=row[1], description=row[2], tags=tuple(json.loads(row[3])))
+
+
+def get_prompt(db: Database, name: str) -> Prompt | None:
+    return _prompt_where(db, "name", name)
+
+
+def get_prompt_by_id(db: Database, prompt_id: int) -> Prompt | None:
+    return _prompt_where(db, "id", prompt_id)
 
 
 VERSION_COLUMNS = (

@@ -13,121 +13,12 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from llmbench.core.models import Variable
-
-LABEL_PRODUCTION = "production"
-LABEL_STAGING = "staging"
-
 
 def to_iso(moment: datetime) -> str:
     """A datetime in the store's timestamp format ('2025-06-01T12:00:00.000Z')."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-# -- prompts ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PromptRow:
-    id: int
-    name: str
-    description: str
-    versions: int
-    latest_version: int | None
-    production_version: int | None
-    staging_version: int | None
-    latest_author: str
-    latest_message: str
-    latest_at: str | None
-    notes: int
-
-
-@dataclass(frozen=True)
-class PromptNote:
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
-class VersionDetail:
-    prompt_id: int
-    prompt_name: str
-    version_id: int
-    version: int
-    label: str | None  # the label this version was chosen by, None for "latest"
-    model: str
-    sections: dict[str, str]
-    variables: tuple[Variable, ...]
-    author: str
-    message: str
-    created_at: str
-    notes: tuple[PromptNote, ...]
-
-
-def prompt_rows(db: Database) -> list[PromptRow]:
-    rows = db.execute(
-        """
-        WITH latest AS (
-            SELECT prompt_id, max(version) AS version, count(*) AS versions
-            FROM prompt_versions GROUP BY prompt_id
-        ),
-        labelled AS (
-            SELECT l.prompt_id, l.label, v.version
-            FROM prompt_labels l JOIN prompt_versions v ON v.id = l.version_id
-        )
-        SELECT p.id, p.name, p.description,
-               coalesce(latest.versions, 0), latest.version,
-               (SELECT version FROM labelled WHERE prompt_id = p.id AND label = ?),
-               (SELECT version FROM labelled WHERE prompt_id = p.id AND label = ?),
-               coalesce(v.author, ''), coalesce(v.message, ''), v.created_at,
-               (SELECT count(*) FROM prompt_notes n WHERE n.prompt_id = p.id)
-        FROM prompts p
-        LEFT JOIN latest ON latest.prompt_id = p.id
-        LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version = latest.version
-        ORDER BY p.name
-        """,
-        [LABEL_PRODUCTION, LABEL_STAGING],
-    ).fetchall()
-    return [PromptRow(*row) for row in rows]
-
-
-def prompt_version_detail(db: Database, prompt_id: int) -> VersionDetail | None:
-    """The version a reader most likely wants: the production one, else the latest."""
-    row = db.execute(
-        """
-        SELECT v.id, v.version, l.label, v.model, v.sections, v.variables, v.author, v.message,
-               v.created_at, p.name
-        FROM prompt_versions v
-        JOIN prompts p ON p.id = v.prompt_id
-        LEFT JOIN prompt_labels l ON l.version_id = v.id AND l.label = ?
-        WHERE v.prompt_id = ?
-        ORDER BY l.label IS NULL, v.version DESC
-        LIMIT 1
-        """,
-        [LABEL_PRODUCTION, prompt_id],
-    ).fetchone()
-    if row is None:
-        return None
-    notes = db.execute(
-        "SELECT kind, text FROM prompt_notes WHERE prompt_id = ? ORDER BY created_at DESC, id DESC",
-        [prompt_id],
-    ).fetchall()
-    return VersionDetail(
-        prompt_id=prompt_id,
-        prompt_name=row[9],
-        version_id=row[0],
-        version=row[1],
-        label=row[2],
-        model=row[3],
-        sections=dict(json.loads(row[4])),
-        variables=tuple(Variable.from_json(item) for item in json.loads(row[5])),
-        author=row[6],
-        message=row[7],
-        created_at=row[8],
-        notes=tuple(PromptNote(kind, text) for kind, text in notes),
-    )
 
 
 # -- runs ------------------------------------------------------------------------------------

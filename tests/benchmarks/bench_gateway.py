@@ -19,7 +19,9 @@ variant runs in a fresh child process of this script against a fresh server, war
 
 Prints JSON: {"ideal_s", "raw_http_s", "raw_http_x_ideal", "raw_litellm_s",
 "raw_litellm_x_ideal", "gateway_s", "gateway_x_ideal", "gateway_vs_litellm",
-"logging_ms_per_call", "logging_caller_ms_per_call", "calls", "concurrency", "rows_written", ...},
+"cpu_ms_per_call" (per variant: CPU of all the client's threads per call, which is what sets
+the pace once the server is fast enough), "logging_ms_per_call", "logging_caller_ms_per_call",
+"calls", "concurrency", "rows_written", ...},
 the best of --runs rounds for each variant (rounds alternate the variants); every gateway run
 must have written exactly one audit row per call.
 With --profile, the timed region of raw_litellm and gateway also runs under cProfile and the
@@ -74,6 +76,7 @@ server.stop()
 """
 
 CallOnce = Callable[[], Awaitable[Any]]
+_cpu_ms_per_call: list[float] = []  # the child's timed region, set by _timed()
 
 
 # --- the parent: one server and one child per variant ----------------------------------------
@@ -147,6 +150,10 @@ def _report(args: argparse.Namespace, found: dict[str, dict[str, Any]]) -> dict[
         "gateway_s": round(gateway, 3),
         "gateway_x_ideal": x_ideal(gateway),
         "gateway_vs_litellm": round(gateway / raw_litellm, 3),
+        "cpu_ms_per_call": {
+            variant: round(found[variant]["cpu_ms_per_call"], 2)
+            for variant in ("raw_http", "raw_httpx", "raw_litellm", "gateway")
+        },
         "logging_ms_per_call": round(found["logging"]["ms_per_call"], 4),
         "logging_caller_ms_per_call": round(found["logging"]["caller_ms_per_call"], 4),
         "logging_calls": args.log_calls,
@@ -226,6 +233,7 @@ async def _timed(
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
+    cpu_started = time.process_time()
     started = time.perf_counter()
     await _fan_out(call_once, args.calls, args.concurrency)
     if after is not None:
@@ -234,6 +242,9 @@ async def _timed(
     if profiler is not None:
         profiler.disable()
         _print_profile(args.variant, profiler)
+    # CPU of every thread of this process (litellm's executor, the audit writer): the figure
+    # that sets the pace here, and one that other load on the machine disturbs less.
+    _cpu_ms_per_call.append((time.process_time() - cpu_started) * 1000 / args.calls)
     return wall_s
 
 
@@ -443,6 +454,8 @@ def main() -> None:
         main_parent(args)
         return
     result = asyncio.run(CHILDREN[args.variant](args))
+    if _cpu_ms_per_call:
+        result["cpu_ms_per_call"] = _cpu_ms_per_call[-1]
     print(json.dumps(result))
 
 

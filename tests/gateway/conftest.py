@@ -17,7 +17,8 @@ from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]  # keyring declares it as a classproperty
+    # Below zero: keyring never picks it as the default backend just because it was imported.
+    priority = -1  # type: ignore[assignment]  # keyring declares it as a classproperty
 
     def __init__(self) -> None:
         super().__init__()

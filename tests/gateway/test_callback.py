@@ -234,3 +234,101 @@ def test_a_broken_database_never_reaches_the_app(litellm, server, tmp_path, capl
             time.sleep(0.02)
     assert response.choices[0].message.content.startswith("Answer to:")
     assert "could not record" in caplog.records[0].getMessage()
+
+
+def test_an_app_retry_under_one_call_id_is_the_next_attempt(litellm, logger, server) -> None:
+    call = _openai(server, "flaky", fault="status", status=503, fault_times=1)
+    with pytest.raises(litellm.ServiceUnavailableError):
+        litellm.completion(messages=MESSAGES, litellm_call_id="ticket-42", **call)
+    _wait_sync(logger, 1)
+    litellm.completion(messages=MESSAGES, litellm_call_id="ticket-42", **call)
+    rows = _wait_sync(logger, 2)
+    time.sleep(0.2)  # a duplicate of either event would land by now
+    rows = _rows(logger)
+    assert [(r["request_id"], r["attempt"], r["status"]) for r in rows] == [
+        ("ticket-42", 1, "error"),
+        ("ticket-42", 2, "ok"),
+    ]
+    assert verify_chain(logger.store.read(), logger.recorder.key).ok
+
+
+async def test_a_router_retry_is_numbered_and_grouped_by_trace(litellm, logger, server) -> None:
+    call = _openai(server, "routed", fault="status", status=429, retry_after=0, fault_times=1)
+    router = litellm.Router(
+        model_list=[{"model_name": "support", "litellm_params": call}], num_retries=1
+    )
+    response = await router.acompletion(
+        model="support", messages=MESSAGES, metadata={"feature": "triage"}
+    )
+    assert response.choices[0].message.content.startswith("Answer to:")
+    rows = await _wait_async(logger, 2)
+    assert [(r["attempt"], r["status"], r["feature"]) for r in rows] == [
+        (1, "rate_limited", "triage"),
+        (2, "ok", "triage"),
+    ]
+    first, second = (json.loads(r["tags"]) for r in rows)
+    # One trace groups the attempts; the Router's own bookkeeping is not recorded as tags.
+    assert first == second == {"trace_id": first["trace_id"]}
+    assert rows[0]["request_id"] != rows[1]["request_id"]
+
+
+def test_a_sync_stream_keeps_its_cached_tokens(litellm, logger, server) -> None:
+    call = _openai(server, "cached-stream", cached_tokens=4)
+    for _ in litellm.completion(
+        messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **call
+    ):
+        pass
+    (row,) = _wait_sync(logger, 1)
+    assert (row["cached_tokens"], row["tokens_estimated"]) == (4, 0)
+
+
+async def test_an_async_stream_with_usage_keeps_its_counts(litellm, logger, server) -> None:
+    call = _openai(server, "cached-astream", cached_tokens=4)
+    stream = await litellm.acompletion(
+        messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **call
+    )
+    text = "".join(
+        [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+    )
+    (row,) = await _wait_async(logger, 1)
+    assert row["completion_tokens"] == len(text.split())  # the server's own count
+    assert (row["cached_tokens"], row["tokens_estimated"]) == (4, 0)
+
+
+async def test_an_async_stream_whose_server_ignores_include_usage_is_estimated(
+    litellm, logger, server
+) -> None:
+    call = _openai(server, "ignores-usage", stream_usage=False, cached_tokens=4)
+    stream = await litellm.acompletion(
+        messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **call
+    )
+    text = "".join(
+        [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+    )
+    (row,) = await _wait_async(logger, 1)
+    assert row["response"] == text
+    assert row["tokens_estimated"] == 1 and row["cached_tokens"] == 0
+    # litellm's own count of the answer, not the server's (it sent none)
+    assert row["completion_tokens"] == litellm.token_counter(
+        model=call["model"].removeprefix("openai/"), text=text, count_response_tokens=True
+    )
+
+
+async def test_a_router_fallback_is_the_next_attempt(litellm, logger, server) -> None:
+    broken = _openai(server, "down", fault="status", status=500)
+    spare = _openai(server, "spare")
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "primary", "litellm_params": broken},
+            {"model_name": "backup", "litellm_params": spare},
+        ],
+        fallbacks=[{"primary": ["backup"]}],
+        num_retries=0,
+    )
+    await router.acompletion(model="primary", messages=MESSAGES)
+    rows = await _wait_async(logger, 2)
+    assert [(r["attempt"], r["status"], r["model"]) for r in rows] == [
+        (1, "error", broken["model"]),
+        (2, "ok", spare["model"]),
+    ]
+    assert len({json.loads(r["tags"])["trace_id"] for r in rows}) == 1

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -13,7 +16,7 @@ from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.client import CompletionResult, complete, price_for, stream
 from llmbench.gateway.keys import set_key
-from llmbench.gateway.litellm_setup import litellm_module
+from llmbench.gateway.litellm_setup import gateway_pricing, litellm_module, stop_background_work
 
 from .conftest import MemoryKeyring
 
@@ -170,3 +173,114 @@ def test_prices_come_only_from_explicit_entries() -> None:
     assert litellm.get_model_info(unlisted)["input_cost_per_token"] == 0
     assert price_for(unlisted) is None
     assert price_for("no-provider-model") is None
+
+
+# --- what litellm does itself on a gateway call ---------------------------------------------
+
+USAGE_WITH_CACHE = {
+    "prompt_tokens": 1000,
+    "completion_tokens": 200,
+    "total_tokens": 1200,
+    "prompt_tokens_details": {"cached_tokens": 400},
+}
+# Far from any real price, so a cost litellm computed from its own table cannot pass for it.
+ODD_PRICE = Price(input=1000.0, output=3000.0, cached=10.0)
+
+
+@pytest.fixture
+def no_litellm_callbacks() -> Iterator[ModuleType]:
+    """litellm with no callback registered; whatever a test registers is removed after it."""
+    litellm = litellm_module()
+    names = ("callbacks", "success_callback", "_async_success_callback", "input_callback")
+    names += ("failure_callback", "_async_failure_callback")
+    saved = {name: list(getattr(litellm, name)) for name in names}
+    for name in names:
+        getattr(litellm, name)[:] = []
+    yield litellm
+    for name, previous in saved.items():
+        getattr(litellm, name)[:] = previous
+
+
+def _direct_call(httpserver: HTTPServer) -> dict[str, Any]:
+    return {
+        "model": "openai/gpt-4o-mini",
+        "messages": MESSAGES,
+        "api_base": httpserver.url_for("/v1"),
+        "api_key": "unused",
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+
+
+async def test_litellm_prices_gateway_calls_at_the_gateways_price_and_others_its_own(
+    httpserver: HTTPServer, no_litellm_callbacks: ModuleType
+) -> None:
+    litellm = no_litellm_callbacks
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        _chat_reply("gpt-4o-mini", USAGE_WITH_CACHE)
+    )
+    with gateway_pricing(ODD_PRICE):
+        priced = await litellm.acompletion(**_direct_call(httpserver))
+    with gateway_pricing(None):
+        unpriced = await litellm.acompletion(**_direct_call(httpserver))
+    outside = await litellm.acompletion(**_direct_call(httpserver))
+
+    usage = Usage(prompt_tokens=1000, completion_tokens=200, cached_tokens=400)
+    assert priced._hidden_params["response_cost"] == pytest.approx(cost_of(usage, ODD_PRICE))
+    assert unpriced._hidden_params["response_cost"] is None  # what litellm says when unpriced
+    # An app's own litellm call is priced by litellm, from its table, as before.
+    own = outside._hidden_params["response_cost"]
+    assert own == pytest.approx(cost_of(usage, price_for("gpt-4o-mini")))
+    assert own != pytest.approx(cost_of(usage, ODD_PRICE))
+
+
+async def test_a_registered_callback_sees_gateway_calls_with_the_gateways_cost(
+    httpserver: HTTPServer, no_litellm_callbacks: ModuleType
+) -> None:
+    from litellm.integrations.custom_logger import CustomLogger
+
+    seen: list[Any] = []
+
+    class Recording(CustomLogger):  # type: ignore[misc]
+        async def async_log_success_event(self, kwargs: Any, *_: Any, **__: Any) -> None:
+            seen.append(kwargs.get("response_cost"))
+
+    no_litellm_callbacks.callbacks = [Recording()]
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        _chat_reply("gpt-4o-mini", USAGE_WITH_CACHE)
+    )
+    result = await complete(
+        "openai/gpt-4o-mini",
+        MESSAGES,
+        params={"api_base": httpserver.url_for("/v1"), "api_key": "unused"},
+        timeout=10,
+    )
+    await stop_background_work()
+    assert result.cost is not None
+    assert seen == [pytest.approx(result.cost)]
+
+
+async def test_without_callbacks_litellm_builds_no_logging_payload_for_gateway_calls(
+    httpserver: HTTPServer, no_litellm_callbacks: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    built: list[str] = []
+    original = Logging._async_success_handler_body
+
+    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(self.model)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Logging, "_async_success_handler_body", counting)
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        _chat_reply("gpt-4o-mini", USAGE_WITH_CACHE)
+    )
+    params = {"api_base": httpserver.url_for("/v1"), "api_key": "unused"}
+    await complete("openai/gpt-4o-mini", MESSAGES, params=params, timeout=10)
+    await stop_background_work()
+    assert built == []
+    # An app's own call keeps litellm's success logging.
+    await no_litellm_callbacks.acompletion(**_direct_call(httpserver))
+    await stop_background_work()
+    assert built == ["gpt-4o-mini"]

@@ -496,10 +496,10 @@ def test_progress_rises_to_its_total(tmp_path: Path) -> None:
     assert seen[-1] == (2500, 2500) and {t for _, t in seen} == {2500}
 
 
-def test_the_default_size_builds_quickly(tmp_path: Path) -> None:
+def test_the_default_size_is_mostly_successful_calls(tmp_path: Path) -> None:
+    # How fast it builds is tests/benchmarks/bench_demo.py's figure, not a timed test's.
     summary = build_demo(tmp_path / "demo.db")
     assert summary.calls == 20_000
-    assert summary.seconds < 10
     with open_db(tmp_path / "demo.db", create=False) as store:
         counts = Counter(row[0] for row in store.read().execute("SELECT status FROM calls"))
     assert counts["ok"] > 17_000

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from llmbench import Bench
 from llmbench.config import Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
+from llmbench.gateway.engine import GatewayResult
 from llmbench.store import prompts
 from llmbench.store.audit import verify_chain
 
@@ -159,3 +161,63 @@ async def test_astream_yields_chunks_then_the_result(tmp_path: Path) -> None:
         *chunks, final = pieces
         assert chunks and "".join(chunks) == final.text
         assert final.call_id > 0
+
+
+TEA = [{"role": "user", "content": "Write two sentences about tea."}]
+_OUTCOME = (
+    "SELECT status, error_kind, attempt, model, response, finish_reason, prompt_tokens,"
+    " completion_tokens, tokens_estimated, feature FROM calls WHERE user = ? ORDER BY id"
+)
+
+
+def _outcomes(bench: Bench, user: str) -> list[tuple]:
+    bench.gateway.recorder.flush()
+    return bench.store.read().execute(_OUTCOME, [user]).fetchall()
+
+
+def test_stream_works_without_an_event_loop(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()  # a plain script: no loop anywhere in this thread
+    with Bench(db=tmp_path / "s.db", settings=Settings(), tags={"feature": "chat"}) as bench:
+        *chunks, final = bench.stream("llmbench/mock", TEA, tags={"user": "ann"})
+        assert chunks and all(isinstance(chunk, str) for chunk in chunks)
+        assert isinstance(final, GatewayResult) and "".join(chunks) == final.text
+        [(status, _, attempt, _, response, *_)] = _outcomes(bench, "ann")
+        assert (status, attempt, response) == ("ok", 1, final.text)
+        row = bench.store.read().execute(
+            "SELECT ttft_ms, latency_ms FROM calls WHERE id = ?", [final.call_id]
+        )
+        ttft_ms, latency_ms = row.fetchone()
+        assert 0 < ttft_ms <= latency_ms
+        with pytest.raises(ValueError, match="pass messages="):
+            next(bench.stream("llmbench/mock"))
+    shutdown_sync()
+
+
+async def test_stream_records_exactly_as_astream(tmp_path: Path) -> None:
+    with Bench(db=tmp_path / "s.db", settings=Settings(), tags={"feature": "chat"}) as bench:
+        synced = list(bench.stream("llmbench/mock", TEA, tags={"user": "sync"}))
+        awaited = [
+            piece async for piece in bench.astream("llmbench/mock", TEA, tags={"user": "async"})
+        ]
+        assert synced[:-1] == awaited[:-1]
+        assert _outcomes(bench, "sync") == _outcomes(bench, "async")
+        assert _outcomes(bench, "sync")[0][0] == "ok"
+    shutdown_sync()
+
+
+async def test_closing_stream_early_ends_the_call_as_closing_astream_does(tmp_path: Path) -> None:
+    # First chunk at once, the rest spread over at most 0.6 s: closed after the first chunk,
+    # a stream that kept running would have recorded its answer by the time it is checked.
+    slow = {"mock_latency_ms": 400, "mock_ttft_ms": 5}
+    with Bench(db=tmp_path / "s.db", settings=Settings()) as bench:
+        synced = bench.stream("llmbench/mock", TEA, params=slow, tags={"user": "sync"})
+        first = next(synced)
+        synced.close()
+        awaited = bench.astream("llmbench/mock", TEA, params=slow, tags={"user": "async"})
+        assert await anext(awaited) == first
+        await awaited.aclose()
+        await asyncio.sleep(0.8)
+        assert _outcomes(bench, "sync") == _outcomes(bench, "async")
+        assert "ok" not in [row[0] for row in _outcomes(bench, "sync")]
+    shutdown_sync()

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import count, money, percent
 from llmbench.tui.widgets.metric import Metric
+from llmbench.tui.widgets.virtual_table import VirtualTable
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, open_pane, settle
 
 
@@ -29,25 +30,30 @@ def _text(widget: Static) -> str:
 async def test_f2_shows_every_prompt_and_the_production_version(
     make_app: Callable[..., LLMBenchApp], demo_sql: sqlite3.Connection
 ) -> None:
-    names = [row[0] for row in demo_sql.execute("SELECT name FROM prompts ORDER BY name")]
+    names = [
+        row[0]
+        for row in demo_sql.execute(
+            "SELECT p.name FROM prompts p JOIN prompt_versions v ON v.prompt_id = p.id"
+            " GROUP BY p.id ORDER BY max(v.created_at) DESC"
+        )
+    ]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f3")
         await open_pane(pilot, "f2")
         assert app.current_mode == "prompts"
-        table = app.screen.query_one("#prompts-table", DataTable)
-        assert table.row_count == len(names) > 0
-        assert _column(table, 0) == names
+        table = app.screen.query_one("#prompts-table", VirtualTable)
+        assert [row.cells[0] for row in table.rows] == names  # the latest change first
 
-        (production_task,) = demo_sql.execute(
-            "SELECT json_extract(v.sections, '$.task') FROM prompt_labels l"
+        (production, production_task) = demo_sql.execute(
+            "SELECT v.version, json_extract(v.sections, '$.task') FROM prompt_labels l"
             " JOIN prompt_versions v ON v.id = l.version_id JOIN prompts p ON p.id = l.prompt_id"
             " WHERE p.name = ? AND l.label = 'production'",
             [names[0]],
         ).fetchone()
-        detail = _text(app.screen.query_one("#prompt-detail-text", Static))
-        assert names[0] in detail
-        assert "(production)" in detail
+        detail = _text(app.screen.query_one("#version-detail-text", Static))
+        assert f"{names[0]}  v{production}" in detail
+        assert "production" in detail
         assert production_task.strip().splitlines()[0] in detail
 
 

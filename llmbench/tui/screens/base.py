@@ -43,6 +43,13 @@ class ReadFailed(Message):
         self.error = error
 
 
+class ActionFailed(Message):
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error
+
+
 class PaneScreen(Screen[None], Generic[T]):
     """A pane: `fetch` runs in a worker thread, `show` puts the result on screen."""
 
@@ -123,6 +130,25 @@ class PaneScreen(Screen[None], Generic[T]):
                 self.post_message(DataRead(apply, payload))
 
         self.run_worker(work, thread=True, exclusive=True, group=group, name=f"read {group}")
+
+    def act_in_thread(
+        self, act: Callable[[], Any], apply: Callable[[Any], None], *, what: str
+    ) -> None:
+        """Run a write (`act`) in a thread worker; hand its result to `apply`, or show why it
+        was refused. Writes never replace each other: each one the user asked for runs."""
+
+        def work() -> None:
+            try:
+                payload = act()
+            except Exception as error:  # a refused or failed write is told, never fatal
+                self.post_message(ActionFailed(what, str(error) or type(error).__name__))
+                return
+            self.post_message(DataRead(apply, payload))
+
+        self.run_worker(work, thread=True, group="act", name=what)
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        self.notify(message.error, title=f"{message.what}: not done", severity="error")
 
     def on_data_read(self, message: DataRead) -> None:
         message.apply(message.payload)

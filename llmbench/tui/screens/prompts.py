@@ -1,129 +1,443 @@
-"""F2 Prompts: every prompt with its versions and labels; the highlighted one's production
-version, section by section, beside the list."""
+"""F2 Prompts: the library (searchable), the highlighted prompt's version history, and the
+highlighted version in full — with the keys to edit, diff, label, roll back and take notes."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
-from textual.widgets import DataTable, Static
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Static
 
-from llmbench.tui.format import NOTHING, count, day, model_label, one_line
+from llmbench.tui.format import NOTHING, count, day, one_line
 from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from llmbench.tui.widgets.version_detail import render_version
+from llmbench.tui.widgets.virtual_table import Column, TableRow, VirtualTable
 
 if TYPE_CHECKING:
-    from llmbench.store.views import PromptRow, VersionDetail
+    from llmbench.core.models import PromptVersion
+    from llmbench.services.prompts import LibraryRow, PromptHistory, VersionView
+
+PRODUCTION = "production"
 
 
 def _version(number: int | None) -> str:
     return NOTHING if number is None else f"v{number}"
 
 
-class PromptsScreen(PaneScreen["list[PromptRow]"]):
+LIBRARY_COLUMNS = (
+    Column("name", "Prompt"),
+    Column("versions", "Vers", 4, align_right=True),
+    Column("production", "Prod", 5),
+    Column("updated", "Updated", 10),
+    Column("notes", "Notes", 5, align_right=True),
+)
+
+
+class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     PANE_TITLE = "Prompts"
+    AUTO_FOCUS = "#prompts-table"
     EMPTY_TEXT = (
         "No prompts yet.\n\n"
-        "Run `llmbench demo` to create a demo database with prompts, runs and calls."
+        "Press n to write one, or run `llmbench demo` for a demo database with prompts, "
+        "runs and calls."
     )
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="prompts_search"),
+        Binding("n", "new_prompt", "New", id="prompt_new"),
+        Binding("e", "edit", "Edit", id="prompt_edit"),
+        Binding("d", "diff", "Diff", id="prompt_diff"),
+        Binding("m", "mark", "Mark for diff", id="prompt_mark"),
+        Binding("p", "promote", "To production", id="prompt_promote"),
+        Binding("l", "label", "Label", id="prompt_label"),
+        Binding("o", "note", "Note", id="prompt_note"),
+    ]
 
     DEFAULT_CSS = """
     PromptsScreen {
-        #prompts-table { width: 1fr; height: 1fr; }
-        #prompt-detail {
-            width: 50;
-            border-left: tall $primary 30%;
-            padding: 0 1;
-        }
+        #library { width: 2fr; }
+        #prompt-search { margin: 0 0 0 0; }
+        #prompts-table { height: 1fr; }
+        #prompt-side { width: 3fr; border-left: tall $primary 30%; }
+        #versions-table { height: 11; }
+        #version-detail { height: 1fr; padding: 0 1; border-top: tall $primary 30%; }
+        #prompt-empty-search { display: none; color: $text-muted; padding: 1 2; }
+        &.-no-match #prompt-empty-search { display: block; }
     }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+        self.prompt_history: PromptHistory | None = None
+        self.shown: VersionView | None = None
+        self.marked: tuple[int, int] | None = None
+        """(version id, number) of the version `m` marked as the other side of a diff."""
+        self._select_version: int | None = None
+        self._select_prompt: int | None = None
+
+    # -- layout and reading ------------------------------------------------------------------
+
     def compose_body(self) -> ComposeResult:
         with Horizontal():
-            yield DataTable(id="prompts-table", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="prompt-detail"):
-                yield Static("", id="prompt-detail-text")
+            with Vertical(id="library"):
+                yield Input(placeholder="/ search names, tags, notes…", id="prompt-search")
+                yield Static("No prompt matches.", id="prompt-empty-search")
+                yield VirtualTable(LIBRARY_COLUMNS, id="prompts-table")
+            with Vertical(id="prompt-side"):
+                yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="version-detail"):
+                    yield Static("", id="version-detail-text")
 
     def on_mount(self) -> None:
-        table = self.query_one("#prompts-table", DataTable)
-        table.add_column("Prompt", key="name")
-        table.add_column("Versions", key="versions")
-        table.add_column("Prod", key="production")
-        table.add_column("Staging", key="staging")
-        table.add_column("Latest by", key="author")
-        table.add_column("Latest message", key="message")
-        table.add_column("Notes", key="notes")
+        versions = self.query_one("#versions-table", DataTable)
+        versions.add_column("Ver", key="version")
+        versions.add_column("Labels", key="labels")
+        versions.add_column("By", key="author")
+        versions.add_column("Date", key="date")
+        versions.add_column("Calls", key="calls")
+        versions.add_column("Message", key="message")
 
-    def fetch(self) -> list[PromptRow]:
-        from llmbench.services import panes
+    def fetch(self) -> list[LibraryRow]:
+        from llmbench.services import prompts
 
-        return panes.prompts_overview(self.bench.store)
+        return prompts.library(self.bench.store, self.query_text)
 
-    def show(self, data: list[PromptRow]) -> None:
-        self.set_empty(not data)
-        table = self.query_one("#prompts-table", DataTable)
-        selected = highlighted_key(table)
-        table.clear()
-        for row in data:
-            table.add_row(
-                row.name,
-                count(row.versions),
-                _version(row.production_version),
-                _version(row.staging_version),
-                row.latest_author or NOTHING,
-                one_line(row.latest_message, 22),
-                count(row.notes),
-                key=str(row.id),
-            )
-        restore_cursor(table, selected)
-        self._read_detail(highlighted_key(table))
+    def show(self, data: list[LibraryRow]) -> None:
+        self.set_empty(not data and not self.query_text)
+        self.set_class(not data and bool(self.query_text), "-no-match")
+        table = self.query_one("#prompts-table", VirtualTable)
+        table.set_rows(
+            [
+                TableRow(
+                    str(row.id),
+                    (
+                        row.name,
+                        count(row.versions),
+                        _version(row.production),
+                        day(row.updated_at),
+                        count(row.notes) if row.notes else "",
+                    ),
+                )
+                for row in data
+            ],
+            keep=None if self._select_prompt is None else str(self._select_prompt),
+        )
+        self._select_prompt = None
+        self._read_history(table.cursor_key)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._read_detail(event.row_key.value)
+    @property
+    def prompt_id(self) -> int | None:
+        key = self.query_one("#prompts-table", VirtualTable).cursor_key
+        return None if key is None else int(key)
 
-    def _read_detail(self, key: str | None) -> None:
+    @property
+    def version_id(self) -> int | None:
+        key = highlighted_key(self.query_one("#versions-table", DataTable))
+        return None if key is None else int(key)
+
+    def _read_history(self, key: str | None) -> None:
         if key is None:
+            self._show_history(None)
             return
-        from llmbench.services import panes
+        from llmbench.services import prompts
 
         store, prompt_id = self.bench.store, int(key)
         self.read_in_thread(
-            lambda: panes.prompt_detail(store, prompt_id), self._show_detail, group="detail"
+            lambda: prompts.history(store, prompt_id), self._show_history, group="history"
         )
 
-    def _show_detail(self, detail: VersionDetail | None) -> None:
-        self.query_one("#prompt-detail-text", Static).update(render_detail(detail))
+    def _show_history(self, history: PromptHistory | None) -> None:
+        if history is not None and self.prompt_id != history.prompt.id:
+            return  # the cursor moved on while this was read
+        same_prompt = (
+            self.prompt_history is not None
+            and history is not None
+            and self.prompt_history.prompt.id == history.prompt.id
+        )
+        self.prompt_history = history
+        table = self.query_one("#versions-table", DataTable)
+        selected = highlighted_key(table) if same_prompt else None
+        if self._select_version is not None:
+            selected, self._select_version = str(self._select_version), None
+        table.clear()
+        if history is None:
+            self._show_version(None)
+            return
+        if not same_prompt and self.marked is not None:
+            self.marked = None
+        for row in history.versions:
+            mark = "◆ " if self.marked and self.marked[0] == row.id else ""
+            table.add_row(
+                f"{mark}v{row.version}",
+                " ".join(row.labels),
+                row.author or NOTHING,
+                day(row.created_at),
+                count(row.calls),
+                one_line(row.message, 40),
+                key=str(row.id),
+            )
+        if selected is None:
+            selected = next(
+                (str(row.id) for row in history.versions if PRODUCTION in row.labels), None
+            )
+        restore_cursor(table, selected)
+        self._read_version(highlighted_key(table))
 
+    def _read_version(self, key: str | None) -> None:
+        if key is None:
+            self._show_version(None)
+            return
+        from llmbench.services import prompts
 
-def render_detail(detail: VersionDetail | None) -> Content:
-    if detail is None:
-        return Content("This prompt has no saved version yet.")
-    which = detail.label or "latest"
-    parts: list[Content | tuple[str, str] | str] = [
-        (detail.prompt_name, "bold"),
-        f"  v{detail.version} ({which})\n",
-        ("model ", "dim"),
-        model_label(detail.model) if detail.model else NOTHING,
-        ("   by ", "dim"),
-        detail.author or NOTHING,
-        ("   ", ""),
-        (day(detail.created_at), "dim"),
-        "\n",
-    ]
-    if detail.message:
-        parts += [(detail.message, "italic"), "\n"]
-    if detail.variables:
-        parts += [
-            ("variables ", "dim"),
-            ", ".join(f"{v.name} ({v.kind})" for v in detail.variables),
-            "\n",
+        store, version_id = self.bench.store, int(key)
+        self.read_in_thread(
+            lambda: prompts.version_view(store, version_id), self._show_version, group="version"
+        )
+
+    def _show_version(self, view: VersionView | None) -> None:
+        if view is not None and self.version_id != view.version.id:
+            return
+        self.shown = view
+        self.query_one("#version-detail-text", Static).update(
+            render_version(view, self.prompt_history)
+        )
+
+    def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        self._read_history(event.key)
+
+    def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
+        self.query_one("#versions-table", DataTable).focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._read_version(event.row_key.value)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.query_one("#prompt-search", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "prompt-search":
+            self.query_text = event.value
+            self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "prompt-search":
+            self.query_one("#prompts-table", VirtualTable).focus()
+
+    def key_escape(self) -> None:
+        search = self.query_one("#prompt-search", Input)
+        if search.has_focus and search.value:
+            search.value = ""
+        elif search.has_focus:
+            self.query_one("#prompts-table", VirtualTable).focus()
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def _reviewer(self) -> str:
+        return self.bench.reviewer or "me"
+
+    def action_new_prompt(self) -> None:
+        from llmbench.services.prompts import PROMPT_NAME
+
+        def check(values: dict[str, str]) -> str | None:
+            if not PROMPT_NAME.match(values["name"].strip()):
+                return "Use letters, digits, '.', '_' or '-' (up to 80), e.g. support-reply."
+            return None
+
+        fields = [
+            Field("name", "Name", placeholder="support-reply"),
+            Field("description", "What it is for", placeholder="First reply to a ticket"),
+            Field("tags", "Tags (comma-separated)", placeholder="support, customer-facing"),
         ]
-    for name, text in detail.sections.items():
-        if text:
-            parts += ["\n", (name.upper(), "bold $text-accent"), "\n", text.strip(), "\n"]
-    if detail.notes:
-        parts += ["\n", ("NOTES", "bold $text-accent"), "\n"]
-        for note in detail.notes:
-            parts += [(f"{note.kind}: ", "dim"), one_line(note.text, 200), "\n"]
-    return Content.assemble(*parts)
+        self.app.push_screen(
+            FormDialog("New prompt", fields, submit="Create", validate=check), self._create
+        )
+
+    def _create(self, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from llmbench.services import prompts
+
+        store = self.bench.store
+        tags = [tag.strip() for tag in values["tags"].split(",")]
+
+        def act() -> tuple[int, str]:
+            prompt_id = prompts.create_prompt(
+                store, values["name"], description=values["description"], tags=tags
+            )
+            return prompt_id, values["name"].strip()
+
+        self.act_in_thread(act, self._created, what="New prompt")
+
+    def _created(self, created: tuple[int, str]) -> None:
+        prompt_id, name = created
+        self._select_prompt = prompt_id
+        self.notify(f"{name} created: write its first version.", title="New prompt")
+        self._open_editor(prompt_id, name, None)
+        self.reload()
+
+    def action_edit(self) -> None:
+        if self.prompt_history is None:
+            self.notify("Highlight a prompt first.", severity="warning")
+            return
+        prompt = self.prompt_history.prompt
+        if self.version_id is None:
+            self._open_editor(prompt.id, prompt.name, None)
+            return
+        from llmbench.services import prompts
+
+        store, version_id = self.bench.store, self.version_id
+        self.read_in_thread(
+            lambda: prompts.get_version(store, version_id),
+            lambda version: self._open_editor(prompt.id, prompt.name, version),
+            group="editor",
+        )
+
+    def _open_editor(self, prompt_id: int, name: str, base: PromptVersion | None) -> None:
+        from llmbench.tui.screens.prompt_editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(prompt_id, name, base), self._after_edit)
+
+    def _after_edit(self, saved: PromptVersion | None) -> None:
+        if saved is not None:
+            self._select_prompt = saved.prompt_id
+            self._select_version = saved.id
+            self.notify(f"Saved as v{saved.version}.", title="Saved")
+        self.reload()
+
+    def action_mark(self) -> None:
+        if self.shown is None:
+            return
+        version = self.shown.version
+        if self.marked and self.marked[0] == version.id:
+            self.marked = None
+        else:
+            self.marked = (version.id, version.version)
+            self.notify(f"v{version.version} marked: highlight another version and press d.")
+        self._read_history(str(version.prompt_id))
+
+    def action_diff(self) -> None:
+        if self.shown is None or self.prompt_history is None:
+            self.notify("Highlight a version first.", severity="warning")
+            return
+        new = self.shown.version
+        if self.marked and self.marked[0] != new.id:
+            other = self.marked[0]
+        elif new.parent_id is not None:
+            other = new.parent_id
+        else:
+            earlier = [row for row in self.prompt_history.versions if row.version < new.version]
+            if not earlier:
+                self.notify("v1 has nothing before it: mark another version with m.")
+                return
+            other = earlier[0].id
+        from llmbench.services import prompts
+
+        store, name = self.bench.store, self.prompt_history.prompt.name
+
+        def read() -> tuple[PromptVersion | None, PromptVersion | None]:
+            return prompts.get_version(store, other), prompts.get_version(store, new.id)
+
+        self.read_in_thread(read, lambda pair: self._open_diff(name, *pair), group="diff")
+
+    def _open_diff(self, name: str, one: PromptVersion | None, two: PromptVersion | None) -> None:
+        if one is None or two is None:
+            return
+        from llmbench.tui.screens.prompt_diff import DiffScreen
+
+        old, new = sorted((one, two), key=lambda version: version.version)
+        self.app.push_screen(DiffScreen(name, old, new))
+
+    def action_promote(self) -> None:
+        self._confirm_move(PRODUCTION)
+
+    def action_label(self) -> None:
+        if self.shown is None:
+            self.notify("Highlight a version first.", severity="warning")
+            return
+        fields = [Field("label", "Label to move here", value="staging", placeholder="staging")]
+        self.app.push_screen(
+            FormDialog(f"Label v{self.shown.version.version}", fields, submit="Next"),
+            lambda values: self._confirm_move(values["label"].strip()) if values else None,
+        )
+
+    def _confirm_move(self, label: str) -> None:
+        if self.shown is None or self.prompt_history is None:
+            self.notify("Highlight a version first.", severity="warning")
+            return
+        target = self.shown.version
+        current = next(
+            (row.version for row in self.prompt_history.versions if label in row.labels), None
+        )
+        if current == target.version:
+            self.notify(f"{label} is already on v{target.version}.")
+            return
+        origin = f"from v{current} " if current else ""
+        rollback = current is not None and target.version < current
+        what = "Roll back" if rollback and label == PRODUCTION else "Move"
+        question = (
+            f"{what} {label} of {self.prompt_history.prompt.name} {origin}to v{target.version}?\n"
+            f"Callers that ask for {label} get v{target.version} from their next call."
+        )
+        self.app.push_screen(
+            ConfirmDialog(f"{what} {label}", question, yes=what),
+            lambda yes: self._move(label, target) if yes else None,
+        )
+
+    def _move(self, label: str, target: PromptVersion) -> None:
+        from llmbench.services import prompts
+
+        store, by = self.bench.store, self._reviewer()
+        self.act_in_thread(
+            lambda: prompts.move_label(store, target.prompt_id, label, target.id, moved_by=by),
+            lambda move: self._moved(label, target),
+            what=f"Move {label}",
+        )
+
+    def _moved(self, label: str, target: PromptVersion) -> None:
+        self.notify(f"{label} → v{target.version}", title="Label moved")
+        self._select_version = target.id
+        self.reload()
+
+    def action_note(self) -> None:
+        if self.prompt_history is None:
+            self.notify("Highlight a prompt first.", severity="warning")
+            return
+        from llmbench.services.prompts import NOTE_KINDS
+
+        scopes = ["the whole prompt"]
+        if self.shown is not None:
+            scopes.insert(0, f"v{self.shown.version.version}")
+        fields = [
+            Field("kind", "Kind", choices=NOTE_KINDS),
+            Field("about", "About", choices=scopes),
+            Field("text", "Note", placeholder="Why this odd pattern exists…"),
+        ]
+        self.app.push_screen(
+            FormDialog(f"Note on {self.prompt_history.prompt.name}", fields), self._add_note
+        )
+
+    def _add_note(self, values: dict[str, str] | None) -> None:
+        if values is None or self.prompt_history is None:
+            return
+        from llmbench.services import prompts
+
+        store, by, prompt_id = self.bench.store, self._reviewer(), self.prompt_history.prompt.id
+        version_id = (
+            self.shown.version.id if self.shown and values["about"] != "the whole prompt" else None
+        )
+        self.act_in_thread(
+            lambda: prompts.add_note(
+                store, prompt_id, values["kind"], values["text"], version_id=version_id, author=by
+            ),
+            lambda _: self._noted(),
+            what="Note",
+        )
+
+    def _noted(self) -> None:
+        self.notify("Note saved.")
+        self.reload()

@@ -1,0 +1,295 @@
+"""Read queries behind the Prompts pane: the searchable library, a prompt's version history
+with per-version figures from the audit log and evaluations, its notes and label moves.
+
+Every query is shaped for a library of thousands of prompts with tens of versions each: one
+statement per list, indexed lookups per prompt, nothing that scans the audit log as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+LABEL_PRODUCTION = "production"
+LABEL_STAGING = "staging"
+
+
+@dataclass(frozen=True)
+class LibraryRow:
+    id: int
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    versions: int
+    production: int | None
+    staging: int | None
+    latest_author: str
+    latest_message: str
+    updated_at: str
+    notes: int
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def library(db: Database, query: str = "") -> list[LibraryRow]:
+    """Prompts whose name, description, tags or notes contain every word of `query`
+    (case-insensitive), name matches first, then the most recently changed."""
+    terms = query.split()
+    conditions = []
+    params: list[object] = [LABEL_PRODUCTION, LABEL_STAGING]
+    for term in terms:
+        conditions.append(
+            "(p.name LIKE ? ESCAPE '\\' OR p.description LIKE ? ESCAPE '\\'"
+            " OR p.tags LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM prompt_notes n"
+            " WHERE n.prompt_id = p.id AND n.text LIKE ? ESCAPE '\\'))"
+        )
+        params += [_like(term)] * 4
+    # Prompts whose name matches more of the words come first.
+    name_hits = "".join("(p.name LIKE ? ESCAPE '\\') + " for _ in terms)
+    order = f"{name_hits}0 DESC, " if terms else ""
+    params += [_like(term) for term in terms]
+    where = " AND ".join(conditions) or "1"
+    rows = db.execute(
+        f"""
+        SELECT p.id, p.name, p.description, p.tags,
+               coalesce(v.version, 0),
+               (SELECT lv.version FROM prompt_labels l
+                JOIN prompt_versions lv ON lv.id = l.version_id
+                WHERE l.prompt_id = p.id AND l.label = ?),
+               (SELECT lv.version FROM prompt_labels l
+                JOIN prompt_versions lv ON lv.id = l.version_id
+                WHERE l.prompt_id = p.id AND l.label = ?),
+               coalesce(v.author, ''), coalesce(v.message, ''),
+               coalesce(v.created_at, p.created_at),
+               (SELECT count(*) FROM prompt_notes n WHERE n.prompt_id = p.id)
+        FROM prompts p
+        LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version =
+            (SELECT max(version) FROM prompt_versions WHERE prompt_id = p.id)
+        WHERE {where}
+        ORDER BY {order}coalesce(v.created_at, p.created_at) DESC, p.name
+        """,
+        params,
+    ).fetchall()
+    return [
+        LibraryRow(
+            id=row[0],
+            name=row[1],
+            description=row[2],
+            tags=tuple(json.loads(row[3])),
+            versions=row[4],
+            production=row[5],
+            staging=row[6],
+            latest_author=row[7],
+            latest_message=row[8],
+            updated_at=row[9],
+            notes=row[10],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    id: int
+    version: int
+    created_at: str
+    author: str
+    message: str
+    model: str
+    parent: int | None
+    labels: tuple[str, ...]
+    calls: int
+
+
+def version_rows(db: Database, prompt_id: int) -> list[VersionRow]:
+    """A prompt's history, newest first, with the labels on each version and its call count."""
+    rows = db.execute(
+        """
+        SELECT v.id, v.version, v.created_at, v.author, v.message, v.model, parent.version,
+               (SELECT json_group_array(label) FROM
+                   (SELECT label FROM prompt_labels WHERE version_id = v.id ORDER BY label)),
+               (SELECT count(*) FROM calls c WHERE c.prompt_version_id = v.id)
+        FROM prompt_versions v
+        LEFT JOIN prompt_versions parent ON parent.id = v.parent_id
+        WHERE v.prompt_id = ?
+        ORDER BY v.version DESC
+        """,
+        [prompt_id],
+    ).fetchall()
+    return [
+        VersionRow(
+            id=row[0],
+            version=row[1],
+            created_at=row[2],
+            author=row[3],
+            message=row[4],
+            model=row[5],
+            parent=row[6],
+            labels=tuple(json.loads(row[7])),
+            calls=row[8],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class VersionMetrics:
+    calls: int
+    ok_calls: int
+    mean_prompt_tokens: float | None
+    mean_completion_tokens: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    cost_per_call: float | None
+    checked: int
+    passed: int
+    grades: int
+    mean_grade: float | None
+
+    @property
+    def error_rate(self) -> float | None:
+        return (self.calls - self.ok_calls) / self.calls if self.calls else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.checked if self.checked else None
+
+
+def _latency_percentile(db: Database, version_id: int, fraction: float, count: int) -> float | None:
+    """Nearest-rank percentile of the version's successful calls' latency."""
+    if count == 0:
+        return None
+    rank = max(math.ceil(fraction * count), 1)
+    row = db.execute(
+        "SELECT latency_ms FROM calls WHERE prompt_version_id = ? AND status = 'ok'"
+        " AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 1 OFFSET ?",
+        [version_id, rank - 1],
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def version_metrics(db: Database, version_id: int) -> VersionMetrics:
+    """What the audit log and evaluations say about one version: its calls, their tokens,
+    latency and cost; the pass rate of its evaluated outputs and the mean of its grades."""
+    calls, ok_calls, prompt_tokens, completion_tokens, cost_per_call, timed = db.execute(
+        """
+        SELECT count(*), coalesce(sum(status = 'ok'), 0),
+               avg(CASE WHEN status = 'ok' THEN prompt_tokens END),
+               avg(CASE WHEN status = 'ok' THEN completion_tokens END),
+               sum(CASE WHEN status = 'ok' THEN cost END)
+                   / nullif(sum(status = 'ok' AND cost IS NOT NULL), 0),
+               coalesce(sum(status = 'ok' AND latency_ms IS NOT NULL), 0)
+        FROM calls WHERE prompt_version_id = ?
+        """,
+        [version_id],
+    ).fetchone()
+    checked, passed = db.execute(
+        """
+        SELECT count(*), coalesce(sum(passed), 0) FROM (
+            SELECT min(ch.passed) AS passed
+            FROM results r JOIN checks ch ON ch.result_id = r.id
+            WHERE r.version_id = ? GROUP BY r.id
+        )
+        """,
+        [version_id],
+    ).fetchone()
+    grades, mean_grade = db.execute(
+        """
+        WITH version_grades AS (
+            SELECT g.id, g.scores FROM results r JOIN grades g ON g.result_id = r.id
+            WHERE r.version_id = ?
+            UNION
+            SELECT g.id, g.scores FROM calls c JOIN grades g ON g.call_id = c.id
+            WHERE c.prompt_version_id = ?
+        )
+        SELECT count(DISTINCT vg.id), avg(CAST(s.value AS REAL))
+        FROM version_grades vg LEFT JOIN json_each(vg.scores) s
+        """,
+        [version_id, version_id],
+    ).fetchone()
+    return VersionMetrics(
+        calls=calls,
+        ok_calls=ok_calls,
+        mean_prompt_tokens=prompt_tokens,
+        mean_completion_tokens=completion_tokens,
+        p50_ms=_latency_percentile(db, version_id, 0.50, timed),
+        p95_ms=_latency_percentile(db, version_id, 0.95, timed),
+        cost_per_call=cost_per_call,
+        checked=checked,
+        passed=passed,
+        grades=grades,
+        mean_grade=mean_grade,
+    )
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    kind: str
+    text: str
+    version: int | None
+    author: str
+    created_at: str
+
+
+def notes(db: Database, prompt_id: int) -> list[NoteRow]:
+    rows = db.execute(
+        """
+        SELECT n.id, n.kind, n.text, v.version, n.author, n.created_at
+        FROM prompt_notes n LEFT JOIN prompt_versions v ON v.id = n.version_id
+        WHERE n.prompt_id = ? ORDER BY n.created_at DESC, n.id DESC
+        """,
+        [prompt_id],
+    ).fetchall()
+    return [NoteRow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class LabelMove:
+    label: str
+    from_version: int | None
+    to_version: int
+    moved_by: str
+    moved_at: str
+
+
+def label_moves(db: Database, prompt_id: int, limit: int = 50) -> list[LabelMove]:
+    """Who moved which label from where to where, newest first."""
+    rows = db.execute(
+        """
+        SELECT m.label, f.version, t.version, m.moved_by, m.moved_at
+        FROM label_moves m
+        LEFT JOIN prompt_versions f ON f.id = m.from_version_id
+        JOIN prompt_versions t ON t.id = m.to_version_id
+        WHERE m.prompt_id = ? ORDER BY m.moved_at DESC, m.id DESC LIMIT ?
+        """,
+        [prompt_id, limit],
+    ).fetchall()
+    return [LabelMove(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class CaseChoice:
+    id: int
+    dataset: str
+    vars: dict[str, object]
+
+
+def cases_with(db: Database, names: Sequence[str], limit: int = 500) -> list[CaseChoice]:
+    """Test cases that give a value to every one of `names` (a preview's candidates)."""
+    conditions = " AND ".join("json_type(c.vars, ?) IS NOT NULL" for _ in names) or "1"
+    rows = db.execute(
+        f"""
+        SELECT c.id, d.name, c.vars FROM cases c JOIN datasets d ON d.id = c.dataset_id
+        WHERE {conditions} ORDER BY d.name, c.id LIMIT ?
+        """,
+        [*(f'$."{name}"' for name in names), limit],
+    ).fetchall()
+    return [CaseChoice(row[0], row[1], json.loads(row[2])) for row in rows]

@@ -1,0 +1,215 @@
+"""The Prompts pane's whole workflow with its real keys, on a private copy of the demo database:
+create a prompt, write and save versions, diff them, move production back and forth, search."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from llmbench.store.db import Store, open_db
+from llmbench.tui.app import LLMBenchApp
+from llmbench.tui.screens.dialogs import ConfirmDialog, FormDialog
+from llmbench.tui.screens.help import HelpScreen
+from llmbench.tui.screens.prompt_diff import DiffScreen
+from llmbench.tui.screens.prompt_editor import EditorScreen
+from llmbench.tui.screens.prompts import PromptsScreen
+from llmbench.tui.widgets.virtual_table import VirtualTable
+from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, settle
+
+
+@pytest.fixture
+def own_store(demo_db: Path, tmp_path: Path) -> Iterator[Store]:
+    """These tests write: each gets its own copy of the session's demo database."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    store = open_db(path, create=False)
+    yield store
+    store.close()
+
+
+def _app(store: Store) -> LLMBenchApp:
+    return LLMBenchApp(store, demo_settings(), db_label="demo.db", clock=lambda: DEMO_NOW)
+
+
+def _sql(store: Store) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+
+
+def _pane(app: LLMBenchApp) -> PromptsScreen:
+    assert isinstance(app.screen, PromptsScreen), app.screen
+    return app.screen
+
+
+def _versions(app: LLMBenchApp) -> list[tuple[str, str]]:
+    table = _pane(app).query_one("#versions-table", DataTable)
+    return [
+        (str(table.get_row_at(i)[0]), str(table.get_row_at(i)[1])) for i in range(table.row_count)
+    ]
+
+
+async def _until(pilot: Pilot[None], screen_type: type) -> None:
+    for _ in range(100):
+        if isinstance(pilot.app.screen, screen_type):
+            await settle(pilot)
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{screen_type.__name__} did not open; on {pilot.app.screen!r}")
+
+
+async def _type(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*["space" if c == " " else c for c in text])
+
+
+async def _save(pilot: Pilot[None], message: str) -> None:
+    await pilot.press("ctrl+s")
+    await _until(pilot, FormDialog)
+    await _type(pilot, message)
+    await pilot.press("enter")
+    await _until(pilot, PromptsScreen)
+
+
+async def test_create_edit_save_diff_roll_back_and_search(own_store: Store) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+
+        # n: a new prompt, then its first version in the editor.
+        await pilot.press("n")
+        await _until(pilot, FormDialog)
+        await _type(pilot, "faq-answer")
+        await pilot.press("tab")
+        await _type(pilot, "Answers product questions")
+        await pilot.press("enter")
+        await _until(pilot, EditorScreen)
+        assert app.focused is not None and app.focused.id == "text-task"
+        await _type(pilot, "Answer {{ question }}")
+        await _save(pilot, "first draft")
+        assert _pane(app).query_one("#prompts-table", VirtualTable).cursor_key is not None
+        assert _versions(app) == [("v1", "")]
+
+        # e: edit the role section of v1 and save: v2 appears, its parent v1.
+        await pilot.press("e")
+        await _until(pilot, EditorScreen)
+        await pilot.press("ctrl+pageup")  # task → role
+        assert app.focused is not None and app.focused.id == "text-role"
+        await _type(pilot, "You are terse.")
+        await _save(pilot, "add a role")
+        assert [v for v, _ in _versions(app)] == ["v2", "v1"]
+        detail = str(_pane(app).query_one("#version-detail-text", Static).render())
+        assert "v2" in detail and "from v1" in detail and "You are terse." in detail
+
+        # d: diff v2 against its parent, section by section.
+        await pilot.press("d")
+        await _until(pilot, DiffScreen)
+        diff = str(app.screen.query_one("#diff-text", Static).render())
+        assert "v1 → v2" in diff
+        assert "ROLE" in diff and "added" in diff and "+ You are terse." in diff
+        assert "TASK — unchanged" in diff
+        await pilot.press("escape")
+        await _until(pilot, PromptsScreen)
+
+        # p: production to v2; then roll back to v1, and forward again, each confirmed.
+        await pilot.press("p")
+        await _until(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await _until(pilot, PromptsScreen)
+        assert _versions(app)[0] == ("v2", "production")
+        _pane(app).query_one("#versions-table", DataTable).focus()
+        await pilot.press("down")
+        await settle(pilot)
+        await pilot.press("p")
+        await _until(pilot, ConfirmDialog)
+        assert "Roll back production" in str(app.screen.query_one(".dialog-title", Static).render())
+        await pilot.press("y")
+        await _until(pilot, PromptsScreen)
+        assert dict(_versions(app))["v1"] == "production"
+        await pilot.press("up", "p")
+        await _until(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await _until(pilot, PromptsScreen)
+        assert dict(_versions(app))["v2"] == "production"
+
+        # /: search the library; escape clears the search.
+        await pilot.press("slash")
+        await _type(pilot, "product questions")
+        await settle(pilot)
+        library = _pane(app).query_one("#prompts-table", VirtualTable)
+        assert [row.cells[0] for row in library.rows] == ["faq-answer"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert library.row_count > 1
+
+    with _sql(own_store) as sql:
+        moves = sql.execute(
+            "SELECT f.version, t.version, m.moved_by FROM label_moves m"
+            " JOIN prompts p ON p.id = m.prompt_id"
+            " LEFT JOIN prompt_versions f ON f.id = m.from_version_id"
+            " JOIN prompt_versions t ON t.id = m.to_version_id"
+            " WHERE p.name = 'faq-answer' AND m.label = 'production' ORDER BY m.id"
+        ).fetchall()
+        assert moves == [(None, 2, REVIEWER), (2, 1, REVIEWER), (1, 2, REVIEWER)]
+        (variables,) = sql.execute(
+            "SELECT v.variables FROM prompt_versions v JOIN prompts p ON p.id = v.prompt_id"
+            " WHERE p.name = 'faq-answer' AND v.version = 2"
+        ).fetchone()
+        assert '"kind": "untrusted"' in variables
+
+
+async def test_an_unchanged_draft_is_refused_and_nothing_is_saved(own_store: Store) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = _versions(app)
+        await pilot.press("e")
+        await _until(pilot, EditorScreen)
+        await pilot.press("ctrl+s")
+        await _until(pilot, FormDialog)
+        await _type(pilot, "no change")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, EditorScreen)  # still editing: nothing is lost
+        await pilot.press("escape")
+        await _until(pilot, PromptsScreen)
+        assert _versions(app) == before
+
+
+async def test_a_note_and_a_staging_label(own_store: Store) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await _until(pilot, FormDialog)
+        await pilot.press("tab", "tab")
+        await _type(pilot, "Haiku ignores the sign-off")
+        await pilot.press("enter")
+        await _until(pilot, PromptsScreen)
+        detail = str(_pane(app).query_one("#version-detail-text", Static).render())
+        assert "Haiku ignores the sign-off" in detail
+
+        _pane(app).query_one("#versions-table", DataTable).focus()
+        await pilot.press("ctrl+end", "l")
+        await _until(pilot, FormDialog)
+        await pilot.press("enter")  # the label field starts as "staging"
+        await _until(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await _until(pilot, PromptsScreen)
+        assert "staging" in _versions(app)[-1][1]
+
+
+async def test_help_lists_the_prompt_keys(own_store: Store) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await _until(pilot, HelpScreen)
+        ids = {item.binding_id for item in app.screen.keys}
+        assert {
+            "prompts_search", "prompt_new", "prompt_edit", "prompt_diff", "prompt_mark",
+            "prompt_promote", "prompt_label", "prompt_note",
+        } <= ids  # fmt: skip
