@@ -114,7 +114,7 @@ def neutralise_fences(text: str, tags: tuple[str, ...] = FENCE_TAGS) -> str:
     starts = [
         match.start()
         for match in _TAG_OPENERS.finditer(folded)
-        if _opens_tag(folded, match.end(), names)
+        if _opens_tag(folded, text, match.end(), names)
     ]
     if not starts:
         return text
@@ -128,15 +128,20 @@ def neutralise_fences(text: str, tags: tuple[str, ...] = FENCE_TAGS) -> str:
     return "".join(pieces)
 
 
-def _opens_tag(folded: str, position: int, names: tuple[str, ...]) -> bool:
+def _opens_tag(folded: str, text: str, position: int, names: tuple[str, ...]) -> bool:
     """Whether "<" just before position starts one of the tags: spaces and combining marks
-    ("<" + U+0338 overlay) may sit around an optional "/", and the name must end there."""
+    ("<" + U+0338 overlay) may sit around an optional "/", and the name must end there. The
+    name ends where either the folded or the original text stops being ASCII letters and
+    digits: "<user_inputՍ" is read as a tag, since a reader may not fold "Ս" to "u"."""
     position = _skip_blanks(folded, position)
     if folded.startswith("/", position):
         position = _skip_blanks(folded, position + 1)
     for name in names:
         end = position + len(name)
-        if folded.startswith(name, position) and folded[end : end + 1] not in _ASCII_ALNUM:
+        next_folded, next_original = folded[end : end + 1], text[end : end + 1].lower()
+        if folded.startswith(name, position) and (
+            next_folded not in _ASCII_ALNUM or next_original not in _ASCII_ALNUM
+        ):
             return True
     return False
 

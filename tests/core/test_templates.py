@@ -255,3 +255,9 @@ def test_a_broken_examples_section_is_an_error_even_when_no_example_is_chosen() 
     )
     with pytest.raises(TemplateError, match="examples, line 1"):
         render(broken, {"ticket": "Bonjour"})
+
+
+def test_a_tag_name_followed_by_a_non_ascii_letter_is_still_made_inert() -> None:
+    # Folding the Armenian "Ս" to "u" would hide the tag from us but not from every reader.
+    assert neutralise_fences("<USER_INPUTՍ") == "&lt;USER_INPUTՍ"
+    assert neutralise_fences("<user_inputs>") == "<user_inputs>"
