@@ -45,6 +45,21 @@ async def _wait_for_pane(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _wait_for_screen(pilot: Pilot[None]) -> None:
+    """Until a pushed screen has opened and its workers (reads, the preview) are done."""
+    app = pilot.app
+    opened_from = app.screen_stack[0]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOAD_TIMEOUT_S
+    while app.screen is opened_from or any(w.is_running for w in app.workers):
+        if loop.time() > deadline:
+            raise TimeoutError(f"{app.screen!r} did not settle in {LOAD_TIMEOUT_S} s")
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)  # the preview waits for typing to pause before it renders
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
     store = open_db(db_path, create=False)
     settings = Settings(general=GeneralSettings(reviewer=REVIEWER))
@@ -56,6 +71,14 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
                 await pilot.press(pane.key)
                 await _wait_for_pane(pilot)
                 written.append(Path(app.save_screenshot(f"{pane.mode}.svg", str(out))))
+            # The Prompts pane's two full screens: a diff and the editor with its preview.
+            for key, name in (("d", "prompts-diff"), ("e", "prompts-editor")):
+                await pilot.press("f2")
+                await _wait_for_pane(pilot)
+                await pilot.press(key)
+                await _wait_for_screen(pilot)
+                written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+                await pilot.press("escape")
     finally:
         store.close()
     return written

@@ -5,12 +5,14 @@ that makes a call, never at module level, so it stays off the TUI's start path.
 
 It also takes milliseconds of CPU per call, and at a few hundred calls a second that CPU, not
 the network, sets the pace. The largest share that llmbench does not need is litellm pricing
-each response: completion_cost() walks its model table, generalisation rules and zero-cost
-diagnostics (about a fifth of its time per call, more for a model it does not list), although
+each response: completion_cost() walks its model table, its generalisation rules and its
+zero-cost diagnostics (a fifth of its CPU per call for a model its table does not list), then
+its success logging looks the model up again to build a payload for callbacks (a tenth), while
 the gateway prices every call itself from its own tables. litellm has no setting that turns
-this off, so calls made inside gateway_pricing() are priced by the gateway instead, and their
-success logging, which builds a payload nobody reads when no litellm callback is registered, is
-skipped (see _install_gateway_hooks). Every other litellm call in the process is untouched.
+either off, so calls made inside gateway_pricing() are priced by the gateway instead, and their
+success logging is skipped when no litellm callback is registered to read it (see
+_install_gateway_hooks). Every other litellm call in the process is untouched. Together this
+takes about 1.5 ms of the ~5 ms of CPU litellm spends per call (tests/benchmarks/bench_gateway.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import contextlib
 import functools
 import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
@@ -60,15 +62,20 @@ def gateway_pricing(price: Price | None) -> Iterator[None]:
         _gateway_pricing.reset(token)
 
 
+def _field(container: object, name: str) -> Any:
+    if isinstance(container, Mapping):
+        return container.get(name)
+    return getattr(container, name, None)
+
+
 def _reported_usage(result: object) -> Usage | None:
-    usage = getattr(result, "usage", None)
+    usage = _field(result, "usage")
     if usage is None:
         return None
-    details = getattr(usage, "prompt_tokens_details", None)
     return Usage(
-        prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
-        completion_tokens=getattr(usage, "completion_tokens", None) or 0,
-        cached_tokens=getattr(details, "cached_tokens", None) or 0,
+        prompt_tokens=_field(usage, "prompt_tokens") or 0,
+        completion_tokens=_field(usage, "completion_tokens") or 0,
+        cached_tokens=_field(_field(usage, "prompt_tokens_details"), "cached_tokens") or 0,
     )
 
 
@@ -85,12 +92,14 @@ def _gateway_cost(logging_obj: Any, pricing: _GatewayPricing, args: tuple, kwarg
     return None if usage is None else cost_of(usage, pricing.price)
 
 
-def _has_success_callbacks(logging_obj: Any) -> bool:
-    """Whether any litellm success callback, global or passed with the call, would run."""
+def _success_logging_needed(logging_obj: Any) -> bool:
+    """Whether any litellm success callback, global or passed with the call, would run, or a
+    litellm budget is being kept."""
     import litellm
 
     return bool(
-        litellm.callbacks
+        litellm.max_budget
+        or litellm.callbacks
         or litellm.success_callback
         or litellm._async_success_callback
         or getattr(logging_obj, "dynamic_success_callbacks", None)
@@ -106,7 +115,8 @@ def _install_gateway_hooks() -> None:
       `_hidden_params` and for its callbacks): answered from the gateway's price.
     - async_success_handler, which builds litellm's standard logging payload (more model-table
       look-ups) for its callbacks: skipped for a call that was not streamed when no callback
-      is registered. Streams keep it: litellm assembles the streamed response there.
+      is registered (nor a litellm budget set). Streams keep it: litellm assembles the
+      streamed response there.
     """
     from litellm.litellm_core_utils.litellm_logging import Logging
 
@@ -126,7 +136,7 @@ def _install_gateway_hooks() -> None:
     @functools.wraps(success_handler)
     async def async_success_handler(self: Any, *args: Any, **kwargs: Any) -> Any:
         gateway_call = getattr(self, _GATEWAY_CALL, None) is not None
-        if gateway_call and self.stream is not True and not _has_success_callbacks(self):
+        if gateway_call and self.stream is not True and not _success_logging_needed(self):
             return None
         return await success_handler(self, *args, **kwargs)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmbench.core.fewshot import Embed
 from llmbench.core.models import Example, Prompt, PromptVersion, Variable, VariableKind
 from llmbench.core.preview import Preview, preview
 from llmbench.core.templates import Template, TemplateError, detect_variables
@@ -165,7 +166,12 @@ def cases_for(store: Store, variables: Sequence[str]) -> list[CaseChoice]:
 
 
 def preview_draft(
-    store: Store, draft: Draft, values: Mapping[str, object], *, default_model: str
+    store: Store,
+    draft: Draft,
+    values: Mapping[str, object],
+    *,
+    default_model: str,
+    embed: Embed | None = None,
 ) -> Preview:
     """What the draft would send, token counts and the estimated cost for its model."""
     try:
@@ -183,6 +189,7 @@ def preview_draft(
         draft.model or default_model,
         price=load_price_table(store.read()),
         completion_tokens=expected,
+        embed=embed,
     )
 
 

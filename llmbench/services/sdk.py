@@ -24,6 +24,7 @@ from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway, GatewayResult, RequestOptions
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.paths import resolve_db_path
+from llmbench.services.similarity import embedder_for
 from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
 from llmbench.store.feedback import add_feedback, call_id_for_request
@@ -90,7 +91,10 @@ class Bench:
                 model = decision.arm.model or model
         template = template_of(prompt)
         rendered = render_messages(
-            template, variables or {}, count=lambda text: count_tokens(text, model)
+            template,
+            variables or {},
+            count=lambda text: count_tokens(text, model),
+            embed=embedder_for(self.settings) if template.few_shot_k else None,
         )
         options: RequestOptions = {
             "params": {**prompt.params, **(params or {})},

@@ -58,20 +58,28 @@ def library(db: Database, query: str = "") -> list[LibraryRow]:
     where = " AND ".join(conditions) or "1"
     rows = db.execute(
         f"""
-        SELECT p.id, p.name, p.description, p.tags,
-               coalesce(v.version, 0),
-               (SELECT lv.version FROM prompt_labels l
-                JOIN prompt_versions lv ON lv.id = l.version_id
-                WHERE l.prompt_id = p.id AND l.label = ?),
-               (SELECT lv.version FROM prompt_labels l
-                JOIN prompt_versions lv ON lv.id = l.version_id
-                WHERE l.prompt_id = p.id AND l.label = ?),
+        WITH latest AS (
+            SELECT prompt_id, max(version) AS version FROM prompt_versions GROUP BY prompt_id
+        ),
+        labelled AS (
+            SELECT l.prompt_id,
+                   max(CASE WHEN l.label = ? THEN v.version END) AS production,
+                   max(CASE WHEN l.label = ? THEN v.version END) AS staging
+            FROM prompt_labels l JOIN prompt_versions v ON v.id = l.version_id
+            GROUP BY l.prompt_id
+        ),
+        note_counts AS (
+            SELECT prompt_id, count(*) AS notes FROM prompt_notes GROUP BY prompt_id
+        )
+        SELECT p.id, p.name, p.description, p.tags, coalesce(v.version, 0),
+               labelled.production, labelled.staging,
                coalesce(v.author, ''), coalesce(v.message, ''),
-               coalesce(v.created_at, p.created_at),
-               (SELECT count(*) FROM prompt_notes n WHERE n.prompt_id = p.id)
+               coalesce(v.created_at, p.created_at), coalesce(note_counts.notes, 0)
         FROM prompts p
-        LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version =
-            (SELECT max(version) FROM prompt_versions WHERE prompt_id = p.id)
+        LEFT JOIN latest ON latest.prompt_id = p.id
+        LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version = latest.version
+        LEFT JOIN labelled ON labelled.prompt_id = p.id
+        LEFT JOIN note_counts ON note_counts.prompt_id = p.id
         WHERE {where}
         ORDER BY {order}coalesce(v.created_at, p.created_at) DESC, p.name
         """,

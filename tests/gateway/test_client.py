@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -17,6 +19,7 @@ from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.client import CompletionResult, complete, price_for, stream
 from llmbench.gateway.keys import set_key
 from llmbench.gateway.litellm_setup import gateway_pricing, litellm_module, stop_background_work
+from tests.support.openai_server import OpenAICompatibleServer
 
 from .conftest import MemoryKeyring
 
@@ -235,7 +238,7 @@ async def test_litellm_prices_gateway_calls_at_the_gateways_price_and_others_its
 
 
 async def test_a_registered_callback_sees_gateway_calls_with_the_gateways_cost(
-    httpserver: HTTPServer, no_litellm_callbacks: ModuleType
+    httpserver: HTTPServer, server: OpenAICompatibleServer, no_litellm_callbacks: ModuleType
 ) -> None:
     from litellm.integrations.custom_logger import CustomLogger
 
@@ -258,6 +261,23 @@ async def test_a_registered_callback_sees_gateway_calls_with_the_gateways_cost(
     await stop_background_work()
     assert result.cost is not None
     assert seen == [pytest.approx(result.cost)]
+
+    final = None
+    async for item in stream(
+        "openai/gpt-4o-mini",
+        MESSAGES,
+        params={"api_base": server.base_url, "api_key": "unused"},
+        timeout=10,
+    ):
+        final = item
+    assert isinstance(final, CompletionResult)
+    # litellm logs a stream from a task it starts once the stream is read: give it the time.
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await stop_background_work()
+    assert final.cost is not None
+    assert seen[1:] == [pytest.approx(final.cost)]
 
 
 async def test_without_callbacks_litellm_builds_no_logging_payload_for_gateway_calls(

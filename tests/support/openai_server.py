@@ -12,11 +12,14 @@ import asyncio
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
+
+EMBEDDING_SIZE = 64
 
 Fault = Literal["none", "status", "hang", "malformed", "drop", "drop_stream", "echo_auth"]
 
@@ -145,6 +148,35 @@ class OpenAICompatibleServer:
             }
         )
 
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        """A deterministic bag-of-words embedding: texts sharing words point the same way."""
+        body = json.loads(await request.read())
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(request.path, dict(request.headers), body, time.monotonic())
+            )
+        model = str(body.get("model", ""))
+        scenario = self.scenarios.get(model.removeprefix("scenario/"))
+        if scenario is not None and scenario.fault == "status":
+            return web.json_response({"error": {"message": "boom"}}, status=scenario.status)
+        texts = body.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        data = []
+        for index, text in enumerate(texts):
+            vector = [0.0] * EMBEDDING_SIZE
+            for word in str(text).lower().split():
+                vector[zlib.crc32(word.encode()) % EMBEDDING_SIZE] += 1.0
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        tokens = sum(len(str(text).split()) for text in texts)
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
     async def _fault(
         self, request: web.Request, scenario: Scenario, body: dict[str, Any]
     ) -> web.StreamResponse | None:
@@ -229,6 +261,8 @@ class OpenAICompatibleServer:
             app = web.Application()
             app.router.add_post("/v1/chat/completions", self._chat)
             app.router.add_post("/chat/completions", self._chat)
+            app.router.add_post("/v1/embeddings", self._embeddings)
+            app.router.add_post("/embeddings", self._embeddings)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, 0, backlog=1024)

@@ -144,12 +144,17 @@ class EditorScreen(Screen["PromptVersion | None"]):
         except DraftTextError as error:
             self._show_preview((None, str(error)))
             return
-        store = self.bench.store
-        default_model = self.bench.settings.models.default_models[0]
+        store, settings = self.bench.store, self.bench.settings
+        default_model = settings.models.default_models[0]
 
         def work() -> None:
+            from llmbench.services.similarity import embedder_for
+
+            embed = embedder_for(settings) if draft.few_shot_k and draft.examples else None
             try:
-                result = preview_draft(store, draft, values, default_model=default_model)
+                result = preview_draft(
+                    store, draft, values, default_model=default_model, embed=embed
+                )
             except Exception as error:  # the preview must never take the editor down
                 self.post_message(DataRead(self._show_preview, (None, str(error))))
                 return
@@ -182,8 +187,14 @@ class EditorScreen(Screen["PromptVersion | None"]):
         self.run_worker(work, thread=True, group="cases", name="cases")
 
     def _cases_loaded(self, cases: list[CaseChoice]) -> None:
+        from llmbench.services.draft_text import DraftTextError, parse_values
+
         self.cases = cases
-        if cases and not self.text("values").strip("# \n").count(":"):
+        try:
+            typed = parse_values(self.text("values"))
+        except DraftTextError:
+            typed = {"": ""}  # something half-typed: leave it alone
+        if cases and not typed:
             self.action_next_case(quiet=True)
 
     def action_next_case(self, quiet: bool = False) -> None:

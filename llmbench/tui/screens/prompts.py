@@ -77,6 +77,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         """(version id, number) of the version `m` marked as the other side of a diff."""
         self._select_version: int | None = None
         self._select_prompt: int | None = None
+        self._version_requested: str | None = None
 
     # -- layout and reading ------------------------------------------------------------------
 
@@ -184,12 +185,18 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
                 (str(row.id) for row in history.versions if PRODUCTION in row.labels), None
             )
         restore_cursor(table, selected)
-        self._read_version(highlighted_key(table))
+        self._read_version(highlighted_key(table), fresh=True)
 
-    def _read_version(self, key: str | None) -> None:
+    def _read_version(self, key: str | None, *, fresh: bool = False) -> None:
+        """Read a version's detail, unless that read is already under way (`fresh` forces one:
+        after a reload the figures may have moved)."""
         if key is None:
+            self._version_requested = None
             self._show_version(None)
             return
+        if key == self._version_requested and not fresh:
+            return
+        self._version_requested = key
         from llmbench.services import prompts
 
         store, version_id = self.bench.store, int(key)
@@ -212,7 +219,9 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self.query_one("#versions-table", DataTable).focus()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._read_version(event.row_key.value)
+        # Refilling the table highlights rows on the way to the restored one: skip those.
+        if event.row_key.value == highlighted_key(event.data_table):
+            self._read_version(event.row_key.value)
 
     # -- search ------------------------------------------------------------------------------
 
