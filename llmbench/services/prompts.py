@@ -160,8 +160,17 @@ def get_version(store: Store, version_id: int) -> PromptVersion | None:
     return prompts_repo.get_version(store.read(), version_id)
 
 
+def labelled_version(store: Store, prompt_id: int, label: str) -> PromptVersion | None:
+    db = store.read()
+    version_id = prompts_repo.labels(db, prompt_id).get(label)
+    return None if version_id is None else prompts_repo.get_version(db, version_id)
+
+
 def cases_for(store: Store, variables: Sequence[str]) -> list[CaseChoice]:
-    """Test cases that fill every variable the draft uses, to preview it with."""
+    """Test cases that fill every variable the draft uses, to preview it with (none for a
+    prompt without variables: any case would do, so none says anything)."""
+    if not variables:
+        return []
     return prompt_library.cases_with(store.read(), variables)
 
 

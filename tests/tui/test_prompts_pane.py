@@ -213,3 +213,45 @@ async def test_help_lists_the_prompt_keys(own_store: Store) -> None:
             "prompts_search", "prompt_new", "prompt_edit", "prompt_diff", "prompt_mark",
             "prompt_promote", "prompt_label", "prompt_note",
         } <= ids  # fmt: skip
+
+
+async def test_ctrl_r_runs_the_draft_against_production_and_opens_compare(
+    own_store: Store,
+) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await _until(pilot, FormDialog)
+        await _type(pilot, "greeter")
+        await pilot.press("enter")
+        await _until(pilot, EditorScreen)
+        await _type(pilot, "Say hello")
+        await _save(pilot, "first")
+        await pilot.press("p")
+        await _until(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await _until(pilot, PromptsScreen)
+
+        await pilot.press("e")
+        await _until(pilot, EditorScreen)
+        await _type(pilot, " warmly")
+        await pilot.press("ctrl+r")
+        for _ in range(300):
+            if app.current_mode == "compare":
+                break
+            await pilot.pause(0.05)
+        assert app.current_mode == "compare"
+        await settle(pilot)
+
+    with _sql(own_store) as sql:
+        (run_id, name, status) = sql.execute(
+            "SELECT id, name, status FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert (name, status) == ("greeter: draft vs v1", "done")
+        cells = sql.execute(
+            "SELECT r.version_id IS NULL, r.status, c.response FROM results r"
+            " JOIN calls c ON c.id = r.call_id WHERE r.run_id = ? ORDER BY r.version_id IS NULL",
+            [run_id],
+        ).fetchall()
+        assert [(draft, status) for draft, status, _ in cells] == [(0, "ok"), (1, "ok")]

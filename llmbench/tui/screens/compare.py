@@ -110,7 +110,9 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
         for cell in cells:
-            version = f"{cell.prompt_name} v{cell.version}" if cell.version is not None else NOTHING
+            version = "unsaved draft"
+            if cell.version is not None:
+                version = f"{cell.prompt_name} v{cell.version}"
             table.add_row(
                 version,
                 model_label(cell.model),

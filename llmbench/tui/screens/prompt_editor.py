@@ -4,6 +4,7 @@ version; nothing edits a saved one."""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
@@ -21,10 +22,12 @@ from llmbench.tui.widgets.preview_view import render_preview
 if TYPE_CHECKING:
     from llmbench.core.models import PromptVersion
     from llmbench.core.preview import Preview
+    from llmbench.services.draft_compare import DraftComparison
     from llmbench.services.prompts import CaseChoice, Draft
     from llmbench.tui.app import LLMBenchApp
 
 PREVIEW_DELAY_S = 0.15
+COMPARE_CASES = 10
 TAB_TITLES = {
     "role": "Role",
     "task": "Task",
@@ -41,6 +44,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
         Binding("ctrl+s", "save", "Save version", id="editor_save"),
         Binding("escape", "close", "Close", id="editor_close"),
         Binding("ctrl+n", "next_case", "Next case", id="editor_next_case"),
+        Binding("ctrl+r", "compare", "Compare vs production", id="editor_compare"),
         Binding("ctrl+pagedown", "tab(1)", "Next tab", id="editor_next_tab"),
         Binding("ctrl+pageup", "tab(-1)", "Previous tab", show=False, id="editor_previous_tab"),
     ]
@@ -64,6 +68,8 @@ class EditorScreen(Screen["PromptVersion | None"]):
         self.cases: list[CaseChoice] | None = None
         self.case_index = -1
         self._preview_timer: Timer | None = None
+        self.comparing = False
+        self._stop_comparing = threading.Event()
         origin = f"draft from v{base.version}" if base else "first version"
         self.title = f"Edit {prompt_name} — {origin}"
 
@@ -261,7 +267,59 @@ class EditorScreen(Screen["PromptVersion | None"]):
 
         self.run_worker(work, thread=True, group="save", name="save")
 
+    def action_compare(self) -> None:
+        """Run the draft and the production version (else the version being edited) on up to
+        COMPARE_CASES test cases — or on the typed values — and open the run in Compare."""
+        from llmbench.services.draft_text import DraftTextError
+
+        if self.comparing:
+            self.notify("A comparison is already running.")
+            return
+        try:
+            draft, values = self.read_draft()
+        except DraftTextError as error:
+            self.notify(str(error), title="Cannot compare", severity="error")
+            return
+        if self.cases:
+            cases = [(case.id, case.vars) for case in self.cases[:COMPARE_CASES]]
+        else:
+            cases = [(None, values)]
+        store, settings = self.bench.store, self.bench.settings
+        prompt_id, fallback = self.prompt_id, self.base
+        stop = self._stop_comparing
+
+        def work() -> None:
+            from llmbench.services.draft_compare import compare_draft
+            from llmbench.services.prompts import labelled_version
+
+            try:
+                baseline = labelled_version(store, prompt_id, "production") or fallback
+                if baseline is None:
+                    raise ValueError("nothing to compare with: save a first version")
+                done = compare_draft(
+                    store, settings, prompt_id, draft, baseline_version_id=baseline.id,
+                    cases=cases, cancelled=stop.is_set,
+                )  # fmt: skip
+            except Exception as error:  # refused or failed: say so, keep the draft
+                self.post_message(ActionFailed("Compare", str(error)))
+                self.post_message(DataRead(self._compared, None))
+                return
+            self.post_message(DataRead(self._compared, done))
+
+        self.comparing = True
+        self.notify(f"Running the draft and production on {len(cases)} case(s)…", title="Compare")
+        self.run_worker(work, thread=True, group="compare", name="compare draft")
+
+    def _compared(self, done: DraftComparison | None) -> None:
+        self.comparing = False
+        if done is None:
+            return
+        self.notify(done.summary_line(), title="Compare: " + done.name)
+        if not self._stop_comparing.is_set():
+            self.app.switch_mode("compare")
+
     def action_close(self) -> None:
+        self._stop_comparing.set()
         if not self.dirty:
             self.dismiss(None)
             return
