@@ -28,6 +28,7 @@ from llmbench.store.prompt_library import (
     NoteRow,
     VersionMetrics,
     VersionRow,
+    search,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "PromptHistory",
     "PromptsError",
     "VersionView",
+    "search",
 ]
 
 PROMPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -99,28 +101,8 @@ def reconcile_variables(
 
 
 def library(store: Store, query: str = "") -> list[LibraryRow]:
-    return prompt_library.library(store.read(), query)
-
-
-@dataclass(frozen=True)
-class PromptHistory:
-    prompt: Prompt
-    versions: list[VersionRow]
-    notes: list[NoteRow]
-    moves: list[LabelMove]
-
-
-def history(store: Store, prompt_id: int) -> PromptHistory | None:
-    db = store.read()
-    prompt = prompts_repo.get_prompt_by_id(db, prompt_id)
-    if prompt is None:
-        return None
-    return PromptHistory(
-        prompt=prompt,
-        versions=prompt_library.version_rows(db, prompt_id),
-        notes=prompt_library.notes(db, prompt_id),
-        moves=prompt_library.label_moves(db, prompt_id),
-    )
+    """The library, filtered by `query` (see `search`)."""
+    return search(prompt_library.library(store.read()), query)
 
 
 @dataclass(frozen=True)
@@ -132,28 +114,65 @@ class VersionView:
     metrics: VersionMetrics
 
 
+@dataclass(frozen=True)
+class PromptHistory:
+    prompt: Prompt
+    versions: list[VersionRow]
+    notes: list[NoteRow]
+    moves: list[LabelMove]
+    views: dict[int, VersionView] = field(default_factory=dict)
+    """The newest versions in full (id → view), read with the history so that moving through
+    them needs no further read."""
+
+
+PREFETCHED_VERSIONS = 30
+
+
+def history(store: Store, prompt_id: int) -> PromptHistory | None:
+    db = store.read()
+    prompt = prompts_repo.get_prompt_by_id(db, prompt_id)
+    if prompt is None:
+        return None
+    versions = prompt_library.version_rows(db, prompt_id)
+    labels = prompts_repo.labels(db, prompt_id)
+    numbers = {row.id: row.version for row in versions}
+    views = {}
+    for version in prompts_repo.list_versions(db, prompt_id)[-PREFETCHED_VERSIONS:]:
+        views[version.id] = _view(db, prompt, version, labels, numbers)
+    return PromptHistory(
+        prompt=prompt,
+        versions=versions,
+        notes=prompt_library.notes(db, prompt_id),
+        moves=prompt_library.label_moves(db, prompt_id),
+        views=views,
+    )
+
+
+def _view(
+    db: Any,
+    prompt: Prompt,
+    version: PromptVersion,
+    labels: Mapping[str, int],
+    numbers: Mapping[int, int],
+) -> VersionView:
+    return VersionView(
+        version=version,
+        prompt_name=prompt.name,
+        labels=tuple(name for name, target in labels.items() if target == version.id),
+        parent=numbers.get(version.parent_id) if version.parent_id is not None else None,
+        metrics=prompt_library.version_metrics(db, version.id),
+    )
+
+
 def version_view(store: Store, version_id: int) -> VersionView | None:
     db = store.read()
     version = prompts_repo.get_version(db, version_id)
     if version is None:
         return None
     prompt = prompts_repo.get_prompt_by_id(db, version.prompt_id)
-    labels = tuple(
-        name
-        for name, target in prompts_repo.labels(db, version.prompt_id).items()
-        if target == version_id
-    )
-    parent = None
-    if version.parent_id is not None:
-        parent_version = prompts_repo.get_version(db, version.parent_id)
-        parent = parent_version.version if parent_version else None
-    return VersionView(
-        version=version,
-        prompt_name=prompt.name if prompt else "",
-        labels=labels,
-        parent=parent,
-        metrics=prompt_library.version_metrics(db, version_id),
-    )
+    assert prompt is not None  # a version's prompt is a foreign key
+    numbers = {row.id: row.version for row in prompt_library.version_rows(db, prompt.id)}
+    return _view(db, prompt, version, prompts_repo.labels(db, prompt.id), numbers)
 
 
 def get_version(store: Store, version_id: int) -> PromptVersion | None:

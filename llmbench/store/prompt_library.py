@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -31,33 +31,14 @@ class LibraryRow:
     latest_message: str
     updated_at: str
     notes: int
+    haystack: str = field(default="", repr=False, compare=False)
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def library(db: Database, query: str = "") -> list[LibraryRow]:
-    """Prompts whose name, description, tags or notes contain every word of `query`
-    (case-insensitive), name matches first, then the most recently changed."""
-    terms = query.split()
-    conditions = []
-    params: list[object] = [LABEL_PRODUCTION, LABEL_STAGING]
-    for term in terms:
-        conditions.append(
-            "(p.name LIKE ? ESCAPE '\\' OR p.description LIKE ? ESCAPE '\\'"
-            " OR p.tags LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM prompt_notes n"
-            " WHERE n.prompt_id = p.id AND n.text LIKE ? ESCAPE '\\'))"
-        )
-        params += [_like(term)] * 4
-    # Prompts whose name matches more of the words come first.
-    name_hits = "".join("(p.name LIKE ? ESCAPE '\\') + " for _ in terms)
-    order = f"{name_hits}0 DESC, " if terms else ""
-    params += [_like(term) for term in terms]
-    where = " AND ".join(conditions) or "1"
+def library(db: Database) -> list[LibraryRow]:
+    """Every prompt, the most recently changed first, with the text a search looks through
+    (name, description, tags and every note, lower-cased) in `haystack`."""
     rows = db.execute(
-        f"""
+        """
         WITH latest AS (
             SELECT prompt_id, max(version) AS version FROM prompt_versions GROUP BY prompt_id
         ),
@@ -68,39 +49,56 @@ def library(db: Database, query: str = "") -> list[LibraryRow]:
             FROM prompt_labels l JOIN prompt_versions v ON v.id = l.version_id
             GROUP BY l.prompt_id
         ),
-        note_counts AS (
-            SELECT prompt_id, count(*) AS notes FROM prompt_notes GROUP BY prompt_id
+        noted AS (
+            SELECT prompt_id, count(*) AS notes, group_concat(text, char(10)) AS texts
+            FROM prompt_notes GROUP BY prompt_id
         )
         SELECT p.id, p.name, p.description, p.tags, coalesce(v.version, 0),
                labelled.production, labelled.staging,
                coalesce(v.author, ''), coalesce(v.message, ''),
-               coalesce(v.created_at, p.created_at), coalesce(note_counts.notes, 0)
+               coalesce(v.created_at, p.created_at), coalesce(noted.notes, 0),
+               coalesce(noted.texts, '')
         FROM prompts p
         LEFT JOIN latest ON latest.prompt_id = p.id
         LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version = latest.version
         LEFT JOIN labelled ON labelled.prompt_id = p.id
-        LEFT JOIN note_counts ON note_counts.prompt_id = p.id
-        WHERE {where}
-        ORDER BY {order}coalesce(v.created_at, p.created_at) DESC, p.name
+        LEFT JOIN noted ON noted.prompt_id = p.id
+        ORDER BY coalesce(v.created_at, p.created_at) DESC, p.name
         """,
-        params,
+        [LABEL_PRODUCTION, LABEL_STAGING],
     ).fetchall()
-    return [
-        LibraryRow(
-            id=row[0],
-            name=row[1],
-            description=row[2],
-            tags=tuple(json.loads(row[3])),
-            versions=row[4],
-            production=row[5],
-            staging=row[6],
-            latest_author=row[7],
-            latest_message=row[8],
-            updated_at=row[9],
-            notes=row[10],
+    library_rows = []
+    for row in rows:
+        tags = tuple(json.loads(row[3]))
+        library_rows.append(
+            LibraryRow(
+                id=row[0],
+                name=row[1],
+                description=row[2],
+                tags=tags,
+                versions=row[4],
+                production=row[5],
+                staging=row[6],
+                latest_author=row[7],
+                latest_message=row[8],
+                updated_at=row[9],
+                notes=row[10],
+                haystack="\n".join((row[1], row[2], *tags, row[11])).casefold(),
+            )
         )
-        for row in rows
-    ]
+    return library_rows
+
+
+def search(rows: Sequence[LibraryRow], query: str) -> list[LibraryRow]:
+    """The rows whose name, description, tags or notes contain every word of `query`
+    (case-insensitive), those whose name matches more of the words first, otherwise in the
+    order given. Runs in memory: a library of thousands filters in about a millisecond, so the
+    pane filters as you type without a round trip to the database."""
+    terms = query.casefold().split()
+    if not terms:
+        return list(rows)
+    found = [row for row in rows if all(term in row.haystack for term in terms)]
+    return sorted(found, key=lambda row: -sum(term in row.name.casefold() for term in terms))
 
 
 @dataclass(frozen=True)

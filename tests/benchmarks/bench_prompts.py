@@ -167,11 +167,11 @@ async def time_ui(path: Path, runs: int) -> dict[str, float]:
     # When data reaches the widgets, and when frames reach the terminal driver: a figure is
     # the key press to the first frame painted after the data it waits for.
     shown: dict[str, list[float]] = {"library": [], "version": [], "frame": []}
-    original_show, original_version = PromptsScreen.show, PromptsScreen._show_version
+    original_show, original_version = PromptsScreen._show_library, PromptsScreen._show_version
     original_display = App._display
 
-    def show(self: PromptsScreen, data: Any) -> None:
-        original_show(self, data)
+    def show(self: PromptsScreen, *, fresh: bool = False) -> None:
+        original_show(self, fresh=fresh)
         shown["library"].append(time.perf_counter())
 
     def show_version(self: PromptsScreen, view: Any) -> None:
@@ -183,7 +183,7 @@ async def time_ui(path: Path, runs: int) -> dict[str, float]:
         if renderable is not None and isinstance(app.screen, PromptsScreen):
             shown["frame"].append(time.perf_counter())
 
-    PromptsScreen.show = show  # type: ignore[method-assign]
+    PromptsScreen._show_library = show  # type: ignore[method-assign]
     PromptsScreen._show_version = show_version  # type: ignore[method-assign]
     App._display = display  # type: ignore[method-assign]
 
@@ -260,7 +260,8 @@ def main() -> None:
             "goal_ms": GOAL_MS,
             "runs": options.runs,
         }
-    report["met"] = all(value <= GOAL_MS for key, value in report.items() if key.startswith("ui_"))  # type: ignore[operator]
+    goals = ("ui_open_ms", "ui_search_ms", "ui_switch_ms")
+    report["met"] = all(float(report[key]) <= GOAL_MS for key in goals)  # type: ignore[arg-type]
     print(json.dumps(report, indent=2))
 
 

@@ -71,6 +71,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def __init__(self) -> None:
         super().__init__()
         self.query_text = ""
+        self.library_rows: list[LibraryRow] = []
         self.prompt_history: PromptHistory | None = None
         self.shown: VersionView | None = None
         self.marked: tuple[int, int] | None = None
@@ -104,11 +105,19 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def fetch(self) -> list[LibraryRow]:
         from llmbench.services import prompts
 
-        return prompts.library(self.bench.store, self.query_text)
+        return prompts.library(self.bench.store)
 
     def show(self, data: list[LibraryRow]) -> None:
-        self.set_empty(not data and not self.query_text)
-        self.set_class(not data and bool(self.query_text), "-no-match")
+        self.library_rows = data
+        self.set_empty(not data)
+        self._show_library(fresh=True)
+
+    def _show_library(self, *, fresh: bool = False) -> None:
+        """Filter the library read last by the search box, in memory, and show it."""
+        from llmbench.services.prompts import search
+
+        rows = search(self.library_rows, self.query_text)
+        self.set_class(not rows and bool(self.library_rows), "-no-match")
         table = self.query_one("#prompts-table", VirtualTable)
         table.set_rows(
             [
@@ -122,12 +131,12 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
                         count(row.notes) if row.notes else "",
                     ),
                 )
-                for row in data
+                for row in rows
             ],
             keep=None if self._select_prompt is None else str(self._select_prompt),
         )
         self._select_prompt = None
-        self._read_history(table.cursor_key)
+        self._read_history(table.cursor_key, fresh=fresh)
 
     @property
     def prompt_id(self) -> int | None:
@@ -139,9 +148,15 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         key = highlighted_key(self.query_one("#versions-table", DataTable))
         return None if key is None else int(key)
 
-    def _read_history(self, key: str | None) -> None:
+    def _read_history(self, key: str | None, *, fresh: bool = True) -> None:
+        """Read the prompt's history and its newest versions in full; with `fresh` False, only
+        when another prompt is highlighted than the one shown (typing a search moves the
+        cursor often, mostly onto the same prompt)."""
         if key is None:
             self._show_history(None)
+            return
+        shown = self.prompt_history.prompt.id if self.prompt_history else None
+        if not fresh and shown == int(key):
             return
         from llmbench.services import prompts
 
@@ -185,14 +200,19 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
                 (str(row.id) for row in history.versions if PRODUCTION in row.labels), None
             )
         restore_cursor(table, selected)
-        self._read_version(highlighted_key(table), fresh=True)
+        self._read_version(highlighted_key(table))
 
     def _read_version(self, key: str | None, *, fresh: bool = False) -> None:
-        """Read a version's detail, unless that read is already under way (`fresh` forces one:
-        after a reload the figures may have moved)."""
+        """Show a version's detail: from the history's prefetched views when it is there, else
+        read it, unless that read is already under way (`fresh` forces a read)."""
         if key is None:
             self._version_requested = None
             self._show_version(None)
+            return
+        prefetched = self.prompt_history.views if self.prompt_history else {}
+        if int(key) in prefetched and not fresh:
+            self._version_requested = None
+            self._show_version(prefetched[int(key)])
             return
         if key == self._version_requested and not fresh:
             return
@@ -231,7 +251,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "prompt-search":
             self.query_text = event.value
-            self.reload()
+            self._show_library()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "prompt-search":
