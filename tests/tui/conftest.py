@@ -4,6 +4,7 @@ the app with Pilot until a pane has shown its data."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -29,6 +30,17 @@ SIZE = (140, 40)
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     build_demo(path, seed=DEMO_SEED, calls=DEMO_CALLS, now=DEMO_NOW)
+    # Tests that grade, acknowledge or promote write into this shared file; keep the file as
+    # built beside it for those that must see exactly the demo (snapshots, private copies).
+    shutil.copy(path, path.with_name("pristine.db"))
+    return path
+
+
+@pytest.fixture
+def pristine_copy(demo_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo database exactly as it was built."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db.with_name("pristine.db"), path)
     return path
 
 

@@ -3,8 +3,8 @@ create a prompt, write and save versions, diff them, move production back and fo
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,11 +24,9 @@ from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, settle
 
 
 @pytest.fixture
-def own_store(demo_db: Path, tmp_path: Path) -> Iterator[Store]:
-    """These tests write: each gets its own copy of the session's demo database."""
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_db, path)
-    store = open_db(path, create=False)
+def own_store(pristine_copy: Path) -> Iterator[Store]:
+    """These tests write: each gets its own copy of the demo database as built."""
+    store = open_db(pristine_copy, create=False)
     yield store
     store.close()
 
@@ -53,10 +51,12 @@ def _versions(app: LLMBenchApp) -> list[tuple[str, str]]:
     ]
 
 
-async def _until(pilot: Pilot[None], screen_type: type) -> None:
-    for _ in range(100):
+async def _until(pilot: Pilot[None], screen_type: type, timeout_s: float = 30.0) -> None:
+    """Until `screen_type` is on top and has settled (generous: CI machines can be loaded)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         if isinstance(pilot.app.screen, screen_type):
-            await settle(pilot)
+            await settle(pilot, timeout=timeout_s)
             return
         await pilot.pause(0.02)
     raise AssertionError(f"{screen_type.__name__} did not open; on {pilot.app.screen!r}")
@@ -237,9 +237,8 @@ async def test_ctrl_r_runs_the_draft_against_production_and_opens_compare(
         await _until(pilot, EditorScreen)
         await _type(pilot, " warmly")
         await pilot.press("ctrl+r")
-        for _ in range(300):
-            if app.current_mode == "compare":
-                break
+        deadline = time.monotonic() + 60
+        while app.current_mode != "compare" and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert app.current_mode == "compare"
         await settle(pilot)
