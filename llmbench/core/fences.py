@@ -97,6 +97,11 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+def find_invisible(text: str) -> list[tuple[int, int]]:
+    """Spans of the characters normalise() would drop for being invisible or controls."""
+    return [match.span() for match in _INVISIBLE.finditer(text)]
+
+
 def skeleton(text: str) -> str:
     """Same length as text: compatibility forms folded, lower case, look-alikes mapped to the
     ASCII they imitate."""
@@ -107,15 +112,7 @@ def neutralise_fences(text: str, tags: tuple[str, ...] = FENCE_TAGS) -> str:
     """Make any of the tags inside text inert ("<" becomes "&lt;"), opening or closing, so the
     text cannot close the fence it sits in or open one. Normalise the text first: this sees
     through look-alikes but not through invisible characters."""
-    if not _TAG_OPENERS.search(text):
-        return text
-    folded = skeleton(text)
-    names = tuple(tag.lower() for tag in tags)
-    starts = [
-        match.start()
-        for match in _TAG_OPENERS.finditer(folded)
-        if _opens_tag(folded, text, match.end(), names)
-    ]
+    starts = fence_tag_starts(text, tags)
     if not starts:
         return text
     pieces = []
@@ -126,6 +123,20 @@ def neutralise_fences(text: str, tags: tuple[str, ...] = FENCE_TAGS) -> str:
         previous = start + 1
     pieces.append(text[previous:])
     return "".join(pieces)
+
+
+def fence_tag_starts(text: str, tags: tuple[str, ...] = FENCE_TAGS) -> list[int]:
+    """Positions of the "<" of every opening or closing tag of tags in text (as
+    neutralise_fences sees them)."""
+    if not _TAG_OPENERS.search(text):
+        return []
+    folded = skeleton(text)
+    names = tuple(tag.lower() for tag in tags)
+    return [
+        match.start()
+        for match in _TAG_OPENERS.finditer(folded)
+        if _opens_tag(folded, text, match.end(), names)
+    ]
 
 
 def _opens_tag(folded: str, text: str, position: int, names: tuple[str, ...]) -> bool:

@@ -10,36 +10,62 @@ from typing import Any
 MASK = "[REDACTED]"
 _MIN_KNOWN_SECRET = 8  # shorter "secrets" would mask ordinary words
 
-# Provider key formats, most specific first. Each is anchored on a prefix that ordinary prose
-# does not contain, so redaction never eats normal text.
-_SECRET_PATTERNS = (
-    r"sk-ant-[A-Za-z0-9_\-]{16,}",  # Anthropic
-    r"sk-proj-[A-Za-z0-9_\-]{16,}",  # OpenAI project keys
-    r"sk-(?:svcacct|admin)-[A-Za-z0-9_\-]{16,}",  # OpenAI service/admin keys
-    r"sk-or-v1-[A-Za-z0-9]{16,}",  # OpenRouter
-    r"sk-[A-Za-z0-9_\-]{16,}",  # OpenAI classic, DeepSeek, many OpenAI-compatible servers
-    r"AIza[0-9A-Za-z_\-]{35}",  # Google / Gemini
-    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
-    r"gsk_[A-Za-z0-9]{20,}",  # Groq
-    r"xai-[A-Za-z0-9]{20,}",  # xAI
-    r"r8_[A-Za-z0-9]{20,}",  # Replicate
-    r"(?:AKIA|ASIA)[0-9A-Z]{16}",  # AWS access key ids
-    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
-    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack tokens
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+# Provider key formats, most specific first, each named for the output guard
+# (core/guard_output.py), which reports which kind of key it found. Each is anchored on a prefix
+# that ordinary prose does not contain, so redaction never eats normal text.
+SECRET_RULES: tuple[tuple[str, str], ...] = (
+    ("anthropic_key", r"sk-ant-[A-Za-z0-9_\-]{16,}"),
+    ("openai_project_key", r"sk-proj-[A-Za-z0-9_\-]{16,}"),
+    ("openai_service_key", r"sk-(?:svcacct|admin)-[A-Za-z0-9_\-]{16,}"),
+    ("openrouter_key", r"sk-or-v1-[A-Za-z0-9]{16,}"),
+    # OpenAI classic, DeepSeek, many OpenAI-compatible servers
+    ("openai_key", r"sk-[A-Za-z0-9_\-]{16,}"),
+    ("stripe_key", r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("google_api_key", r"AIza[0-9A-Za-z_\-]{35}"),
+    ("huggingface_token", r"hf_[A-Za-z0-9]{30,}"),
+    ("groq_key", r"gsk_[A-Za-z0-9]{20,}"),
+    ("xai_key", r"xai-[A-Za-z0-9]{20,}"),
+    ("replicate_token", r"r8_[A-Za-z0-9]{20,}"),
+    ("aws_access_key_id", r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+    ("github_token", r"gh[pousr]_[A-Za-z0-9]{30,}"),
+    ("github_fine_grained_token", r"github_pat_[A-Za-z0-9_]{40,}"),
+    ("slack_token", r"xox[abposre]-[A-Za-z0-9\-]{10,}"),
+    ("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+    # A key cut short (a truncated reply) still leaks: without its END line, up to the end of
+    # its base64 lines.
+    (
+        "private_key",
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
+        r"(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/=\r\n]*[A-Za-z0-9+/=])",
+    ),
+)
+# An AWS secret access key is 40 characters of base64 with no prefix: only its label tells it.
+AWS_SECRET_PATTERN = (
+    r"(?P<aws_label>(?i:aws_?secret(?:_?access)?_?key|secret_?access_?key)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?P<aws_secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
 )
 # Secrets recognised by what stands before them: the prefix is kept, the value masked.
-_CONTEXT_PATTERN = (
+CONTEXT_PATTERN = (
     r"(?P<keep>(?i:\bbearer)\s+|"
     r"(?i:api[_-]?key|x-api-key|access[_-]token|secret[_-]key|password)[\"']?\s*[:=]\s*[\"']?)"
     r"(?P<value>[A-Za-z0-9_\-\.=:+/]{8,})"
 )
-_PATTERN = re.compile(_CONTEXT_PATTERN + "|" + "|".join(f"(?:{p})" for p in _SECRET_PATTERNS))
+_SECRET_PATTERNS = tuple(pattern for _, pattern in SECRET_RULES)
+_PATTERN = re.compile(
+    AWS_SECRET_PATTERN
+    + "|"
+    + CONTEXT_PATTERN
+    + "|"
+    + "|".join(f"(?:{p})" for p in _SECRET_PATTERNS)
+)
 
 
 def _mask(match: re.Match[str]) -> str:
-    keep = match.group("keep")
-    return f"{keep}{MASK}" if keep is not None else MASK
+    for label in ("aws_label", "keep"):
+        keep = match.group(label)
+        if keep is not None:
+            return f"{keep}{MASK}"
+    return MASK
 
 
 class Redactor:
