@@ -62,6 +62,16 @@ class GatewaySettings:
         default=30.0,
     )
     cache_ttl_s: int = _doc("How long cached responses stay valid.", default=86_400)
+    semantic_threshold: float = _doc(
+        'Cosine similarity from which cache="semantic" reuses the answer to a similar last'
+        " user message (needs [models] embedding_model).",
+        default=0.95,
+    )
+    semantic_candidates: int = _doc(
+        "Most recent cache entries of the same model, params and context a semantic lookup"
+        " compares with.",
+        default=200,
+    )
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,50 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
             for pane in PANES:
                 await pilot.press(pane.key)
                 await _wait_for_pane(pilot)
+                if pane.mode == "monitor":  # a drift check first, so the alerts list has some
+                    await pilot.press("c")
+                    await _wait_for_pane(pilot)
+                    app.clear_notifications()
+                    await pilot.pause()
                 written.append(Path(app.save_screenshot(f"{pane.mode}.svg", str(out))))
             # The Prompts pane's two full screens: a diff and the editor with its preview.
             for key, name in (("d", "prompts-diff"), ("e", "prompts-editor")):
                 await pilot.press("f2")
                 await _wait_for_pane(pilot)
+                while getattr(app.screen, "shown", None) is None:  # the version detail
+                    await pilot.pause(0.05)
                 await pilot.press(key)
                 await _wait_for_screen(pilot)
                 written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
                 await pilot.press("escape")
+                await pilot.pause(0.2)
+            # Grading by keystroke (one digit in: the next dimension is active), then the
+            # agreement view. The grading picture replaces the F4 queue overview's.
+            for keys, name in ((("g", "4"), "grade"), (("a",), "grade-agreement")):
+                await pilot.press("f4")
+                await _wait_for_pane(pilot)
+                await pilot.press(keys[0])
+                await _wait_for_screen(pilot)
+                await pilot.press(*keys[1:])
+                await pilot.pause()
+                written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+                await pilot.press("escape")
+            # The Audit pane's detail of one call: the newest one that mentions a refund.
+            await pilot.press("f6")
+            await _wait_for_pane(pilot)
+            await pilot.press("slash", *"refund", "enter")
+            await _wait_for_pane(pilot)
+            await pilot.press("enter")
+            await _wait_for_screen(pilot)
+            written.append(Path(app.save_screenshot("audit-detail.svg", str(out))))
+            await pilot.press("escape")
+            # The Costs pane's trends: daily cost stacked by model, tokens per call, projection.
+            await pilot.press("f5")
+            await _wait_for_pane(pilot)
+            await pilot.press("t")
+            await _wait_for_pane(pilot)
+            written.append(Path(app.save_screenshot("costs-trends.svg", str(out))))
+            await pilot.press("b")
     finally:
         store.close()
     return written

@@ -8,6 +8,7 @@ id, by default) so one user stays on one arm; or, with `when`, sends requests wh
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -90,3 +91,47 @@ def decide(
         if route.applies(prompt, model, tags):
             return Decision(route.name, choose(route, tags, request_id))
     return None
+
+
+def merge_routes(configured: Sequence[Route], stored: Sequence[Route]) -> tuple[Route, ...]:
+    """The routes in the order they are tried: the database's first (by name), then the
+    config's in file order. A database route replaces a config route of the same name, so
+    `llmbench routes set` can change a canary's split without editing the config file."""
+    names = {route.name for route in stored}
+    return (*stored, *(route for route in configured if route.name not in names))
+
+
+_ARM_FIELDS = ("name", "weight", "model", "version")
+
+
+def parse_arm(spec: str) -> Arm:
+    """An arm written on the command line: `name=canary,weight=10,version=staging` (the
+    fields of an [[routes]] arm; weight defaults to 100)."""
+    fields: dict[str, str] = {}
+    for part in spec.split(","):
+        name, equals, value = part.partition("=")
+        name = name.strip()
+        if not equals or name not in _ARM_FIELDS:
+            raise RouteError(f"arm {spec!r}: write name=..,weight=..,model=.. or version=..")
+        if name in fields:
+            raise RouteError(f"arm {spec!r} sets {name} twice")
+        fields[name] = value.strip()
+    if not fields.get("name"):
+        raise RouteError(f"arm {spec!r} needs a name")
+    try:
+        weight = float(fields.get("weight", "100"))
+    except ValueError:
+        raise RouteError(f"arm {spec!r}: weight must be a number") from None
+    if not math.isfinite(weight):
+        raise RouteError(f"arm {spec!r}: weight must be a finite number")
+    return Arm(fields["name"], weight, fields.get("model", ""), fields.get("version", ""))
+
+
+def describe_arm(arm: Arm) -> str:
+    """The inverse of parse_arm()."""
+    parts = [f"name={arm.name}", f"weight={arm.weight:g}"]
+    if arm.model:
+        parts.append(f"model={arm.model}")
+    if arm.version:
+        parts.append(f"version={arm.version}")
+    return ",".join(parts)

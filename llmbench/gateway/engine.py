@@ -10,7 +10,7 @@ model of its fallback chain is tried.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import json
 import random
 import time
@@ -26,19 +26,23 @@ from llmbench.core.models import Price, Usage
 from llmbench.core.pricing import DatedPrice, PriceTable, cost_of
 from llmbench.core.ratelimit import ModelLimits, RateLimiter
 from llmbench.core.redact import Redactor
-from llmbench.core.routing import decide
-from llmbench.core.tokens import count_message_tokens
+from llmbench.core.routing import Route, RouteError, decide, merge_routes
+from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway import client
 from llmbench.gateway.errors import Failure, classify
 from llmbench.gateway.recorder import AuditRecorder
-from llmbench.store.cache import count_hit, get_cached, put_cached
+from llmbench.gateway.response_cache import CacheHit, CacheRequest, ResponseCache, cache_mode
+from llmbench.store.db import StoreError
 from llmbench.store.prices import load_price_table
+from llmbench.store.routes import load_routes
 
 TAG_COLUMNS = ("feature", "team", "customer", "task_type", "user")
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
 # `llmbench prices set` in another process reaches a running gateway within this many seconds.
 PRICE_REFRESH_S = 30.0
+# `llmbench routes set|delete` in another process reaches a running gateway within this long.
+ROUTE_REFRESH_S = 30.0
 # Config overrides apply from the beginning of time; a dated price in the database wins after.
 CONFIG_PRICE_DATE = "0001-01-01"
 
@@ -61,6 +65,7 @@ class GatewayResult:
     model_requested: str
     attempts: tuple[Attempt, ...]
     _call_ids: Future[list[int]] = field(repr=False, compare=False)
+    cache: str | None = None  # on a cache hit, its kind: exact, normalised or semantic
 
     @property
     def text(self) -> str:
@@ -122,14 +127,6 @@ def _now_iso() -> str:
     return _iso(datetime.now(UTC))
 
 
-def cache_key(model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> str:
-    """Exact-match key: the model, the rendered messages and every param that shapes the answer
-    (never the api_key, so rotating a key does not empty the cache)."""
-    shaping = {k: v for k, v in params.items() if k not in ("api_key", "api_base")}
-    text = json.dumps([model, list(messages), shaping], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 class Gateway:
     def __init__(
         self,
@@ -144,6 +141,9 @@ class Gateway:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._overrides: tuple[float, PriceTable] | None = None
+        # When read, what the database held, and the merged routes in the order tried.
+        self._stored_routes: tuple[float, tuple[Route, ...], tuple[Route, ...]] | None = None
+        self.cache = ResponseCache(recorder.store, settings)
         self.limiter = RateLimiter(
             {
                 name: ModelLimits(
@@ -168,6 +168,20 @@ class Gateway:
             self._overrides = (time.monotonic(), table)
         return self._overrides[1]
 
+    def routes(self) -> tuple[Route, ...]:
+        """The routes in the order they are tried: the database's, then the config's (a
+        database route replaces a config route of the same name). Re-read every
+        ROUTE_REFRESH_S; a database route that no longer parses keeps the last good set."""
+        cached = self._stored_routes
+        if cached is None or time.monotonic() - cached[0] > ROUTE_REFRESH_S:
+            try:
+                stored = tuple(load_routes(self.recorder.store.read()))
+            except RouteError:
+                stored = cached[1] if cached else ()
+            cached = (time.monotonic(), stored, merge_routes(self.settings.routes, stored))
+            self._stored_routes = cached
+        return cached[2]
+
     def _override(self, started_at: str, *models: str) -> Price | None:
         table = self._price_overrides()
         for model in models:
@@ -176,19 +190,17 @@ class Gateway:
                 return price
         return None
 
-    def _from_cache(
+    def _cache_hit(
         self,
-        key: str,
+        hit: CacheHit,
         model: str,
         base: Mapping[str, Any],
         extra_tags: Mapping[str, Any],
         redactor: Redactor,
-    ) -> GatewayResult | None:
-        started = time.perf_counter()
-        started_at = _now_iso()
-        found = get_cached(self.recorder.store.read(), key, started_at)
-        if found is None:
-            return None
+        started: float,
+        started_at: str,
+    ) -> GatewayResult:
+        found = hit.answer
         usage = Usage(**found["usage"])
         result = client.CompletionResult(
             text=found["text"],
@@ -199,13 +211,16 @@ class Gateway:
             latency_ms=(time.perf_counter() - started) * 1000,
             ttft_ms=None,
         )
+        tags = {**extra_tags, "cache": hit.kind, "cache_key": hit.key[:16]}
+        if hit.similarity is not None:
+            tags["cache_similarity"] = hit.similarity
         row = {
             **base,
             "ts": started_at,
             "attempt": 1,
             "model": found["model"],
             "provider": "cache",
-            "tags": json.dumps({**extra_tags, "cache_key": key[:16]}, sort_keys=True),
+            "tags": json.dumps(tags, sort_keys=True),
             "response": result.text,
             "finish_reason": result.finish_reason,
             "prompt_tokens": usage.prompt_tokens,
@@ -218,11 +233,15 @@ class Gateway:
             "status": "cache_hit",
         }
         ids = self.recorder.record(row, redactor)
-        self.recorder.store.submit(lambda db: count_hit(db, key))
+        self.cache.count_hit(hit.key)
         attempt = Attempt(found["model"], "cache_hit", None, None, 0.0)
-        return GatewayResult(result, str(base["request_id"]), model, (attempt,), ids)
+        return GatewayResult(
+            result, str(base["request_id"]), model, (attempt,), ids, cache=hit.kind
+        )
 
-    def _store_in_cache(self, key: str, model: str, result: client.CompletionResult) -> None:
+    def _store_in_cache(
+        self, request: CacheRequest, model: str, result: client.CompletionResult
+    ) -> None:
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.settings.gateway.cache_ttl_s)
         answer = {
@@ -232,9 +251,7 @@ class Gateway:
             "usage": asdict(result.usage),
             "cost": result.cost,
         }
-        self.recorder.store.submit(
-            lambda db: put_cached(db, key, model, answer, _iso(now), _iso(expires))
-        )
+        self.cache.put(request, model, answer, _iso(now), _iso(expires))
 
     def chain(self, model: str) -> list[str]:
         options = self.settings.model.get(model)
@@ -258,12 +275,13 @@ class Gateway:
         model: str,
         messages: Sequence[Mapping[str, Any]],
         *,
-        cache: bool = False,
+        cache: bool | str = False,
         **options: Unpack[RequestOptions],
     ) -> GatewayResult:
         """One request: routing, cache (opt-in), then each model of the chain with its retries.
         A caller that routed already (the SDK routes prompt versions) passes route=False and the
-        arm it chose."""
+        arm it chose. `cache`: False, True (exact and near-duplicate hits), "exact", or
+        "semantic" (also similar last user messages, when an embedding model is configured)."""
 
         async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
             return await client.complete(candidate, messages, params=call_params, timeout=timeout)
@@ -280,26 +298,33 @@ class Gateway:
         are retried and fall back like complete(); once text has reached the caller, a broken
         stream is recorded and raised, never silently restarted."""
         events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        received: list[str] = []  # the current attempt's text so far
 
         async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
-            emitted = False
-            try:
-                async for piece in client.stream(
-                    candidate, messages, params=call_params, timeout=timeout
-                ):
-                    if isinstance(piece, client.CompletionResult):
-                        return piece
-                    emitted = True
-                    events.put_nowait(("chunk", piece))
-            except Exception as error:
-                if emitted:
-                    raise StreamBroken(error) from error
-                raise
+            received.clear()
+            # Closed on every way out (a cancel too), so the provider's response is released.
+            async with contextlib.aclosing(
+                client.stream(candidate, messages, params=call_params, timeout=timeout)
+            ) as pieces:
+                try:
+                    async for piece in pieces:
+                        if isinstance(piece, client.CompletionResult):
+                            return piece
+                        received.append(piece)
+                        events.put_nowait(("chunk", piece))
+                except Exception as error:
+                    if received:
+                        raise StreamBroken(error) from error
+                    raise
             raise StreamBroken(RuntimeError("the stream ended without a final result"))
 
         async def run() -> None:
             try:
-                result = await self._run(model, messages, call, cache=False, **options)
+                result = await self._run(
+                    model, messages, call, cache=False, partial=lambda: "".join(received), **options
+                )
+            except asyncio.CancelledError:
+                raise
             except BaseException as error:
                 events.put_nowait(("error", error))
             else:
@@ -319,6 +344,9 @@ class Gateway:
         finally:
             if not task.done():
                 task.cancel()
+                # The cancelled attempt queues its audit row as the task ends: waiting here
+                # means the row exists (after a flush) once aclose() has returned.
+                await asyncio.wait([task])
 
     async def _run(
         self,
@@ -326,7 +354,8 @@ class Gateway:
         messages: Sequence[Mapping[str, Any]],
         call: AttemptCall,
         *,
-        cache: bool,
+        cache: bool | str,
+        partial: Callable[[], str] | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         prompt_version_id: int | None = None,
@@ -339,7 +368,7 @@ class Gateway:
         tags = dict(tags or {})
         if route:
             decision = decide(
-                self.settings.routes, prompt=prompt, model=model, tags=tags, request_id=request_id
+                self.routes(), prompt=prompt, model=model, tags=tags, request_id=request_id
             )
             if decision is not None:
                 arm = decision.label
@@ -357,13 +386,35 @@ class Gateway:
             **{column: tags.get(column) for column in TAG_COLUMNS},
         }
         extra_tags = {k: v for k, v in tags.items() if k not in TAG_COLUMNS}
-        key = cache_key(model, messages, params or {}) if cache else None
-        if key is not None:
-            hit = self._from_cache(key, model, base, extra_tags, redactor)
+        mode = cache_mode(cache)
+        cached: CacheRequest | None = None
+        if mode is not None:
+            started, started_at = time.perf_counter(), _now_iso()
+            cached = self.cache.request(mode, model, messages, params or {})
+            hit, cached = await self.cache.lookup(cached, model, messages, params or {}, started_at)
             if hit is not None:
-                return hit
+                return self._cache_hit(hit, model, base, extra_tags, redactor, started, started_at)
         attempts: list[Attempt] = []
         last: Failure | None = None
+
+        def attempt_row(
+            candidate: str, started_at: str, public_params: Mapping[str, Any], waited_s: float
+        ) -> dict[str, Any]:
+            return {
+                **base,
+                "ts": started_at,
+                "attempt": len(attempts) + 1,
+                "model": candidate,
+                "provider": candidate.split("/", 1)[0] if "/" in candidate else "",
+                "params": json.dumps(public_params, sort_keys=True, default=str),
+                "tags": json.dumps(
+                    {**extra_tags, "queue_wait_ms": round(waited_s * 1000, 1)}
+                    if waited_s
+                    else extra_tags,
+                    sort_keys=True,
+                ),
+            }
+
         for candidate in self.chain(model):
             call_params = self._params(candidate, params)
             public_params = {k: v for k, v in call_params.items() if k != "api_key"}
@@ -379,6 +430,16 @@ class Gateway:
                     started = time.perf_counter()
                     try:
                         result = await call(candidate, call_params, self._timeout(candidate))
+                    except asyncio.CancelledError:
+                        # The caller gave up (closed a stream, cancelled a run): the attempt
+                        # still happened and may be billed, so it is recorded before leaving.
+                        row = attempt_row(candidate, started_at, public_params, slot.waited_s)
+                        text = partial() if partial else ""
+                        # A store already closed (the app is exiting) must not turn the
+                        # cancellation into another error.
+                        with contextlib.suppress(StoreError):
+                            self._record_cancelled(row, messages, text, started, redactor)
+                        raise
                     except Exception as error:  # every provider failure is recorded, not raised
                         broken = isinstance(error, StreamBroken)
                         found = classify(error.cause if isinstance(error, StreamBroken) else error)
@@ -386,20 +447,7 @@ class Gateway:
                         latency_ms = (time.perf_counter() - started) * 1000
                     else:
                         failure = None
-                row = {
-                    **base,
-                    "ts": started_at,
-                    "attempt": len(attempts) + 1,
-                    "model": candidate,
-                    "provider": candidate.split("/", 1)[0] if "/" in candidate else "",
-                    "params": json.dumps(public_params, sort_keys=True, default=str),
-                    "tags": json.dumps(
-                        {**extra_tags, "queue_wait_ms": round(slot.waited_s * 1000, 1)}
-                        if slot.waited_s
-                        else extra_tags,
-                        sort_keys=True,
-                    ),
-                }
+                row = attempt_row(candidate, started_at, public_params, slot.waited_s)
                 if failure is None:
                     usage = result.usage
                     self.limiter.settle(candidate, estimate, usage.total_tokens)
@@ -424,8 +472,8 @@ class Gateway:
                         status="ok",
                     )
                     ids = self.recorder.record(row, redactor)
-                    if key is not None:
-                        self._store_in_cache(key, candidate, result)
+                    if cached is not None:
+                        self._store_in_cache(cached, candidate, result)
                     attempts.append(Attempt(candidate, "ok", None, None, slot.waited_s))
                     return GatewayResult(result, request_id, model, tuple(attempts), ids)
                 last = failure
@@ -454,3 +502,43 @@ class Gateway:
                 await self._sleep(backoff_delay(retry + 1, failure.retry_after_s, self._rng))
         assert last is not None
         raise GatewayError(request_id, attempts, last)
+
+    def _record_cancelled(
+        self,
+        row: dict[str, Any],
+        messages: Sequence[Mapping[str, Any]],
+        text: str,
+        started: float,
+        redactor: Redactor,
+    ) -> None:
+        """A cancelled attempt: status error, error_kind cancelled; when text had arrived, the
+        tokens so far (estimated offline, the provider sent no usage) and what they cost."""
+        row.update(
+            status="error",
+            error_kind="cancelled",
+            error=(
+                f"cancelled by the caller after {len(text)} characters of the answer"
+                if text
+                else "cancelled by the caller before an answer"
+            ),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        if text:
+            model = str(row["model"])
+            usage = Usage(
+                prompt_tokens=count_message_tokens(messages, model),
+                completion_tokens=count_tokens(text, model),
+                estimated=True,
+            )
+            price = self._override(str(row["ts"]), model) or client.price_for(model)
+            row.update(
+                response=text,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                tokens_estimated=1,
+                cost=cost_of(usage, price),
+                input_price=price.input if price else None,
+                output_price=price.output if price else None,
+                cached_price=price.cached if price else None,
+            )
+        self.recorder.record(row, redactor)

@@ -9,24 +9,22 @@ baseline's cells carry its version id; the draft, having none yet, has NULL ther
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from llmbench.config import Settings
 from llmbench.core.models import PromptVersion
-from llmbench.core.templates import Template, TemplateError, render_messages, template_of
-from llmbench.core.tokens import count_tokens
+from llmbench.core.templates import Template, TemplateError, template_of
 from llmbench.gateway.client import run_sync
-from llmbench.gateway.engine import Gateway, GatewayError, GatewayResult
+from llmbench.gateway.engine import Gateway
 from llmbench.gateway.recorder import AuditRecorder
+from llmbench.services.eval_cells import Cancelled, Cell, CellOutcome, CellRunner, Progress
 from llmbench.services.prompts import Draft, reconcile_variables
 from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store
-from llmbench.store.feedback import call_id_for_request
-from llmbench.store.runs import NewResult, add_results, create_run, finish_run
+from llmbench.store.runs import create_run, finish_run
 
 # Cells in flight at once: a handful keeps a comparison quick without hogging a provider's
 # quota; the gateway's own per-model limits still apply on top.
@@ -36,8 +34,6 @@ CALL_TAGS = {"run": "draft-compare"}
 
 Side = Literal["baseline", "draft"]
 Case = tuple[int | None, Mapping[str, object]]
-Progress = Callable[[int, int], None]
-Cancelled = Callable[[], bool]
 
 
 class DraftCompareError(ValueError):
@@ -97,16 +93,6 @@ class _Cell:
     repeat: int
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    cell: _Cell
-    ok: bool
-    latency_ms: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = None
-
-
 def compare_draft(
     store: Store,
     settings: Settings,
@@ -141,9 +127,35 @@ def compare_draft(
         lambda db: create_run(db, "compare", name=name, config=config, status="running")
     )
     gateway = Gateway(AuditRecorder(store), settings)
-    runner = _Runner(gateway, store, run_id, baseline, draft, progress, cancelled)
+    templates: dict[Side, Template | TemplateError] = {
+        "baseline": template_of(baseline),
+        "draft": _draft_template(draft),
+    }
+    params: dict[Side, Mapping[str, Any]] = {"baseline": baseline.params, "draft": draft.params}
+    runnable = [
+        Cell(
+            model=cell.model,
+            template=templates[cell.side],
+            values=cell.values,
+            params=params[cell.side],
+            version_id=baseline.id if cell.side == "baseline" else None,
+            case_id=cell.case_id,
+            repeat=cell.repeat,
+            group=cell.side,
+        )
+        for cell in cells
+    ]
+    runner = CellRunner(
+        gateway,
+        store,
+        run_id,
+        concurrency=CONCURRENCY,
+        tags=CALL_TAGS,
+        progress=progress,
+        cancelled=cancelled,
+    )
     try:
-        outcomes = run_sync(runner.run(cells))
+        outcomes = run_sync(runner.run(runnable))
     except BaseException:
         gateway.recorder.flush()
         store.write(lambda db: finish_run(db, run_id, "failed"))
@@ -157,9 +169,9 @@ def compare_draft(
         status=status,
         cells=len(outcomes),
         total=len(cells),
-        errors=sum(not outcome.ok for outcome in outcomes),
-        baseline=_summary([o for o in outcomes if o.cell.side == "baseline"]),
-        draft=_summary([o for o in outcomes if o.cell.side == "draft"]),
+        errors=sum(not outcome.answer.ok for outcome in outcomes),
+        baseline=_summary([o for o in outcomes if o.cell.group == "baseline"]),
+        draft=_summary([o for o in outcomes if o.cell.group == "draft"]),
     )
 
 
@@ -233,8 +245,8 @@ def _config(
     }
 
 
-def _summary(outcomes: Sequence[_Outcome]) -> SideSummary:
-    answered = [outcome for outcome in outcomes if outcome.ok]
+def _summary(outcomes: Sequence[CellOutcome]) -> SideSummary:
+    answered = [outcome.answer for outcome in outcomes if outcome.answer.ok]
     latencies = [o.latency_ms for o in answered if o.latency_ms is not None]
     return SideSummary(
         cells=len(outcomes),
@@ -245,119 +257,6 @@ def _summary(outcomes: Sequence[_Outcome]) -> SideSummary:
         cost=sum(o.cost for o in answered if o.cost is not None),
         unpriced=sum(o.cost is None for o in answered),
     )
-
-
-class _Runner:
-    """The cells of one run, on the gateway's event loop."""
-
-    def __init__(
-        self,
-        gateway: Gateway,
-        store: Store,
-        run_id: int,
-        baseline: PromptVersion,
-        draft: Draft,
-        progress: Progress | None,
-        cancelled: Cancelled | None,
-    ) -> None:
-        self.gateway = gateway
-        self.store = store
-        self.run_id = run_id
-        self.baseline = baseline
-        self.draft = draft
-        self.templates: dict[Side, Template | TemplateError] = {
-            "baseline": template_of(baseline),
-            "draft": _draft_template(draft),
-        }
-        self.progress = progress
-        self.cancelled = cancelled
-        self.done = 0
-        self.total = 0
-
-    async def run(self, cells: Sequence[_Cell]) -> list[_Outcome]:
-        self.total = len(cells)
-        limit = asyncio.Semaphore(CONCURRENCY)
-        tasks = [asyncio.create_task(self._guarded(cell, limit)) for cell in cells]
-        try:
-            finished = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        return [outcome for outcome in finished if outcome is not None]
-
-    async def _guarded(self, cell: _Cell, limit: asyncio.Semaphore) -> _Outcome | None:
-        async with limit:
-            if self.cancelled is not None and self.cancelled():
-                return None
-            outcome = await self._cell(cell)
-            self.done += 1
-            # Still holding the slot: a cancel asked for here stops the next cell from starting.
-            if self.progress is not None:
-                self.progress(self.done, self.total)
-            return outcome
-
-    async def _cell(self, cell: _Cell) -> _Outcome:
-        template = self.templates[cell.side]
-        try:
-            if isinstance(template, TemplateError):
-                raise template
-            messages = render_messages(
-                template, cell.values, count=lambda text: count_tokens(text, cell.model)
-            )
-        except TemplateError as error:
-            await self._write(cell, None, f"template error: {error}", "error")
-            return _Outcome(cell, ok=False)
-        params = self.baseline.params if cell.side == "baseline" else self.draft.params
-        try:
-            result: GatewayResult = await self.gateway.complete(
-                cell.model,
-                messages,
-                params=dict(params),
-                tags=CALL_TAGS,
-                prompt_version_id=self.baseline.id if cell.side == "baseline" else None,
-                run_id=self.run_id,
-                route=False,
-            )
-        except GatewayError as error:
-            await self._write(cell, error.request_id, str(error), "error")
-            return _Outcome(cell, ok=False)
-        await self._write(cell, result.request_id, result.text, "ok")
-        completion = result.completion
-        return _Outcome(
-            cell,
-            ok=True,
-            latency_ms=completion.latency_ms,
-            prompt_tokens=completion.usage.prompt_tokens,
-            completion_tokens=completion.usage.completion_tokens,
-            cost=completion.cost,
-        )
-
-    async def _write(self, cell: _Cell, request_id: str | None, output: str, status: str) -> None:
-        version_id = self.baseline.id if cell.side == "baseline" else None
-
-        def job(db: Any) -> None:
-            # The recorder queued the call's audit row before the gateway returned, and the
-            # writer runs jobs in order, so the row is there to link to.
-            call_id = call_id_for_request(db, request_id) if request_id else None
-            add_results(
-                db,
-                self.run_id,
-                [
-                    NewResult(
-                        version_id=version_id,
-                        model=cell.model,
-                        case_id=cell.case_id,
-                        call_id=call_id,
-                        output=output,
-                        status=status,
-                        repeat=cell.repeat,
-                    )
-                ],
-            )
-
-        await asyncio.wrap_future(self.store.submit(job))
 
 
 def _draft_template(draft: Draft) -> Template | TemplateError:

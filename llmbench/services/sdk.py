@@ -77,7 +77,7 @@ class Bench:
         arm = None
         if version is None:  # an explicit version is never re-routed
             decision = decide(
-                self.settings.routes,
+                self.gateway.routes(),
                 prompt=model_or_prompt,
                 model=model,
                 tags=tags,
@@ -114,11 +114,14 @@ class Bench:
         version: str | int | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        cache: bool | str = False,
     ) -> GatewayResult:
+        """`cache`: True for exact and near-duplicate hits, "exact", or "semantic" (similar
+        questions too, with `embedding_model` set); hits are recorded as cache_hit calls."""
         model, built, options = self._request(
             model_or_prompt, messages, variables, version, params, tags
         )
-        return await self.gateway.complete(model, built, **options)
+        return await self.gateway.complete(model, built, cache=cache, **options)
 
     async def astream(
         self,

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 # sqlite_utils costs ~30 ms to import: it is loaded on first use (migrations, worker threads),
 # never on the TUI's start path. A test keeps this list equal to the registered migrations.
-KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_prompt_versions")
+KNOWN_MIGRATIONS: tuple[str, ...] = (
+    "m001_initial",
+    "m002_prompt_versions",
+    "m003_cache_kinds_and_routes",
+)
 MIGRATION_SET = "llmbench"
 
 # 'LLMB' — marks the file as ours so we never migrate somebody else's database.

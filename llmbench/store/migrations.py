@@ -319,3 +319,34 @@ def m002_prompt_versions(db: Database) -> None:
         CREATE INDEX prompt_labels_version ON prompt_labels(version_id);
         """
     )
+
+
+@migrations()
+def m003_cache_kinds_and_routes(db: Database) -> None:
+    # Near-duplicate and semantic cache hits, and routes set from the command line.
+    db.executescript(
+        """
+        -- The key over normalised messages (case, spacing and trailing punctuation ignored).
+        ALTER TABLE cache ADD COLUMN normalised_key TEXT;
+        -- Semantic lookups compare entries of one scope: embedding model, model, params and
+        -- every message but the last user one; the vector is that message's, float32, unit
+        -- length.
+        ALTER TABLE cache ADD COLUMN scope TEXT;
+        ALTER TABLE cache ADD COLUMN embedding BLOB;
+        CREATE INDEX cache_normalised ON cache(normalised_key, created_at);
+        CREATE INDEX cache_scope ON cache(scope, created_at) WHERE scope IS NOT NULL;
+
+        -- What core.routing.Route holds; the gateway reads these beside the config's
+        -- [[routes]], and a route here replaces a config route of the same name.
+        CREATE TABLE routes (
+            name TEXT PRIMARY KEY,
+            prompt TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL DEFAULT '',
+            key TEXT NOT NULL DEFAULT 'user',
+            when_tags TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(when_tags)),
+            arms TEXT NOT NULL CHECK (json_valid(arms) AND json_array_length(arms) > 0),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )

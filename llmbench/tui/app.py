@@ -49,7 +49,7 @@ PANES: tuple[Pane, ...] = (
     Pane("grade", "Grade", "f4", "Grading queue per rubric", "grade", "GradeScreen"),
     Pane("costs", "Costs", "f5", "Spend over the last 30 days", "costs", "CostsScreen"),
     Pane("audit", "Audit", "f6", "The latest calls in the audit log", "audit", "AuditScreen"),
-    Pane("monitor", "Monitor", "f7", "Last 24 h against the last 7 days", "monitor",
+    Pane("monitor", "Monitor", "f7", "Health per model, drift alerts, retention", "monitor",
          "MonitorScreen"),
 )  # fmt: skip
 PANES_BY_MODE = {pane.mode: pane for pane in PANES}

@@ -247,3 +247,35 @@ async def test_a_stream_broken_after_text_is_recorded_and_not_restarted(
     rows = _rows(store, gateway)
     assert len(rows) == 1 and rows[0]["status"] == "error"
     assert len(server.requests_for(model.removeprefix("openai/"))) == 1
+
+
+async def test_a_stream_closed_early_records_its_attempt_as_cancelled(store: Store, server) -> None:
+    # First chunk at once, the rest over 0.4 s: closed after the first chunk.
+    gateway = _gateway(store, server, {})
+    slow = {"mock_latency_ms": 400, "mock_ttft_ms": 5}
+    pieces = gateway.stream("llmbench/mock", MESSAGES, params=slow, tags={"user": "ann"})
+    first = await anext(pieces)
+    assert isinstance(first, str)
+    await pieces.aclose()
+    # aclose() waited for the attempt to end: its row is queued, a flush puts it on disk.
+    [row] = _rows(store, gateway)
+    assert (row["status"], row["error_kind"], row["user"]) == ("error", "cancelled", "ann")
+    assert row["response"].startswith(first.strip()) and "after" in row["error"]
+    assert row["completion_tokens"] > 0 and row["prompt_tokens"] > 0
+    assert row["tokens_estimated"] == 1 and row["cost"] > 0 and row["latency_ms"] > 0
+    assert verify_chain(store.read(), gateway.recorder.key).ok
+
+
+async def test_a_cancelled_complete_records_its_attempt(store: Store, server) -> None:
+    import asyncio
+
+    gateway = _gateway(store, server, {})
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(
+            gateway.complete("llmbench/mock", MESSAGES, params={"mock_latency_ms": 2000}), 0.2
+        )
+    [row] = _rows(store, gateway)
+    assert (row["status"], row["error_kind"]) == ("error", "cancelled")
+    assert row["error"] == "cancelled by the caller before an answer"
+    assert row["response"] is None and row["completion_tokens"] == 0
+    assert 150 <= row["latency_ms"] < 2000

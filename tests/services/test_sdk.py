@@ -220,4 +220,18 @@ async def test_closing_stream_early_ends_the_call_as_closing_astream_does(tmp_pa
         await asyncio.sleep(0.8)
         assert _outcomes(bench, "sync") == _outcomes(bench, "async")
         assert "ok" not in [row[0] for row in _outcomes(bench, "sync")]
+        # Each closed stream leaves its attempt in the audit log, cancelled, with the text so far.
+        [(status, error_kind, attempt, _, response, *_)] = _outcomes(bench, "sync")
+        assert (status, error_kind, attempt) == ("error", "cancelled", 1)
+        assert response.startswith(first.strip())
     shutdown_sync()
+
+
+def test_complete_takes_the_cache_option(bench: Bench) -> None:
+    asked = [{"role": "user", "content": "What is the refund policy?"}]
+    first = bench.complete("llmbench/mock", asked, cache=True)
+    bench.gateway.recorder.flush()
+    near = bench.complete(
+        "llmbench/mock", [{"role": "user", "content": "what is  the refund policy"}], cache=True
+    )
+    assert (first.cache, near.cache, near.text) == (None, "normalised", first.text)

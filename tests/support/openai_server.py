@@ -34,6 +34,8 @@ class Scenario:
     retry_after: float | None = None
     latency_ms: float = 0.0
     reply: str | None = None
+    # The n-th request answers replies[n - 1] while there are some, then `reply`.
+    replies: tuple[str, ...] = ()
     cached_tokens: int = 0
     stream_usage: bool = True
     seen: int = 0
@@ -112,10 +114,13 @@ class OpenAICompatibleServer:
             else None
         )
         faulty = False
+        scripted = None
         if scenario is not None:
             with self._lock:
                 scenario.seen += 1
                 faulty = scenario.fault != "none" and scenario.seen <= scenario.fault_times
+                if scenario.seen <= len(scenario.replies):
+                    scripted = scenario.replies[scenario.seen - 1]
         latency = scenario.latency_ms if scenario else self.default_latency_ms
         if latency:
             await asyncio.sleep(latency / 1000)
@@ -123,7 +128,11 @@ class OpenAICompatibleServer:
             answer = await self._fault(request, scenario, body)
             if answer is not None:
                 return answer
-        reply = (scenario.reply if scenario and scenario.reply else None) or self._reply_text(body)
+        reply = (
+            scripted
+            or (scenario.reply if scenario and scenario.reply else None)
+            or self._reply_text(body)
+        )
         cached = scenario.cached_tokens if scenario else 0
         if body.get("stream"):
             include_usage = (scenario.stream_usage if scenario else True) and bool(

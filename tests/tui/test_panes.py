@@ -10,6 +10,8 @@ from textual.widgets import DataTable, Static
 
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import count, money, percent
+from llmbench.tui.screens.monitor import ALL_ROW
+from llmbench.tui.widgets.call_log import COLUMNS_BY_KEY, CallLog
 from llmbench.tui.widgets.metric import Metric
 from llmbench.tui.widgets.virtual_table import VirtualTable
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, open_pane, settle
@@ -119,13 +121,13 @@ async def test_f4_shows_the_grading_queue_for_the_reviewer(
 async def test_f5_shows_thirty_day_cost_totals(
     make_app: Callable[..., LLMBenchApp], demo_sql: sqlite3.Connection
 ) -> None:
-    first_day = (DEMO_NOW - timedelta(days=29)).replace(hour=0, minute=0)
+    first_day = DEMO_NOW - timedelta(days=30)
     calls, cost, saving = demo_sql.execute(
         "SELECT count(*), sum(cost), sum(saving) FROM calls WHERE ts >= ? AND ts < ?",
         [_iso(first_day), _iso(DEMO_NOW)],
     ).fetchone()
-    (top_model,) = demo_sql.execute(
-        "SELECT model FROM calls WHERE ts >= ? AND ts < ? GROUP BY model"
+    (top_feature,) = demo_sql.execute(
+        "SELECT feature FROM calls WHERE ts >= ? AND ts < ? GROUP BY feature"
         " ORDER BY sum(cost) DESC LIMIT 1",
         [_iso(first_day), _iso(DEMO_NOW)],
     ).fetchone()
@@ -138,8 +140,8 @@ async def test_f5_shows_thirty_day_cost_totals(
         assert screen.query_one("#metric-cost", Metric).value == money(cost)
         assert screen.query_one("#metric-savings", Metric).value == money(saving)
         assert cost > 0 and calls > 0
-        models = screen.query_one("#models-table", DataTable)
-        assert str(models.get_row_at(0)[0]).startswith(top_model)
+        breakdown = screen.query_one("#costs-table", DataTable)
+        assert str(breakdown.get_row_at(0)[0]).endswith(top_feature)
         assert len(screen.query_one("#daily-cost").data) == 30
 
 
@@ -147,7 +149,7 @@ async def test_f6_shows_the_latest_calls_newest_first(
     make_app: Callable[..., LLMBenchApp], demo_sql: sqlite3.Connection
 ) -> None:
     latest = [
-        str(row[0])
+        row[0]
         for row in demo_sql.execute("SELECT id FROM calls ORDER BY ts DESC, id DESC LIMIT 100")
     ]
     (total,) = demo_sql.execute("SELECT count(*) FROM calls").fetchone()
@@ -155,13 +157,13 @@ async def test_f6_shows_the_latest_calls_newest_first(
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f6")
         assert app.current_mode == "audit"
-        table = app.screen.query_one("#calls-table", DataTable)
-        assert _column(table, 0) == latest
-        caption = _text(app.screen.query_one("#audit-caption", Static))
-        assert caption == f"Latest 100 of {count(total)} calls, newest first"
+        log = app.screen.query_one("#call-log", CallLog)
+        assert [row.id for row in log.rows[:100]] == latest
+        status = _text(app.screen.query_one("#audit-status", Static))
+        assert status.startswith(f"{count(total)} calls  ·  row 1  ·  #{latest[0]} at ")
 
 
-async def test_f7_shows_the_last_day_against_the_last_week(
+async def test_f7_shows_window_health_per_model(
     make_app: Callable[..., LLMBenchApp], demo_sql: sqlite3.Connection
 ) -> None:
     def window(hours: int) -> tuple[int, int]:
@@ -173,16 +175,27 @@ async def test_f7_shows_the_last_day_against_the_last_week(
 
     day_calls, day_limited = window(24)
     week_calls, week_limited = window(24 * 7)
+    (week_top_model,) = demo_sql.execute(
+        "SELECT model FROM calls WHERE ts >= ? AND ts < ? GROUP BY model"
+        " ORDER BY count(*) DESC, model LIMIT 1",
+        [_iso(DEMO_NOW - timedelta(days=7)), _iso(DEMO_NOW)],
+    ).fetchone()
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f7")
         assert app.current_mode == "monitor"
-        table = app.screen.query_one("#headline-table", DataTable)
-        assert table.get_row("calls") == ["Calls", count(day_calls), count(week_calls)]
-        assert table.get_row("rate_limited")[1:] == [
-            percent(day_limited / day_calls),
-            percent(week_limited / week_calls),
-        ]
+        screen = app.screen
+        assert screen.query_one("#metric-requests", Metric).value == count(day_calls)
+        models = screen.query_one("#models-table", DataTable)
+        assert models.get_row(ALL_ROW)[1] == count(day_calls)
+        assert models.get_row(ALL_ROW)[8] == percent(day_limited / day_calls)
+
+        await pilot.press("3")
+        await settle(pilot)
+        assert screen.query_one("#metric-requests", Metric).value == count(week_calls)
+        assert models.get_row(ALL_ROW)[8] == percent(week_limited / week_calls)
+        assert str(models.get_row_at(1)[0]).startswith(week_top_model)
+        assert len(screen.query_one("#spark-requests").data) == 7 * 24 * 60 // 120
         assert week_calls > day_calls > 0
 
 
@@ -211,7 +224,9 @@ async def test_simulator_models_are_labelled_as_simulators(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f6")
-        assert _column(app.screen.query_one("#calls-table", DataTable), 2) == expected
+        log = app.screen.query_one("#call-log", CallLog)
+        model = COLUMNS_BY_KEY["model"]
+        assert [model.cell(row) for row in log.rows[:100]] == expected
 
 
 async def test_panes_keep_their_data_when_revisited(
@@ -220,12 +235,13 @@ async def test_panes_keep_their_data_when_revisited(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f6")
-        table = app.screen.query_one("#calls-table", DataTable)
+        log = app.screen.query_one("#call-log", CallLog)
         await pilot.press("down", "down")
         await open_pane(pilot, "f2")
         await open_pane(pilot, "f6")
-        assert app.screen.query_one("#calls-table", DataTable) is table
-        assert table.cursor_row == 2
+        assert app.screen.query_one("#call-log", CallLog) is log
+        assert log.cursor == 2 and log.row_number == 3
+        # r reads the log again from its newest call.
         await pilot.press("r")
         await settle(pilot)
-        assert table.cursor_row == 2 and table.row_count == 100
+        assert log.cursor == 0 and log.row_number == 1 and len(log.rows) >= 100

@@ -56,7 +56,7 @@ async def test_the_command_palette_opens_a_pane(make_app: Callable[..., LLMBench
         await pilot.press("enter")
         await settle(pilot)
         assert app.current_mode == "costs"
-        assert app.screen.query_one("#models-table", DataTable).row_count > 0
+        assert app.screen.query_one("#costs-table", DataTable).row_count > 0
 
 
 async def test_the_keymap_in_settings_remaps_a_pane_key(

@@ -1,73 +1,333 @@
-"""F6 Audit: the latest calls in the audit log, newest first."""
+"""F6 Audit: every call in the audit log, newest first, however many there are.
+
+The log is a CallLog that reads only the window on screen (keyset pages in worker threads).
+The query bar above it filters as you type; what it cannot read is said under it, and the last
+good filter stays applied. Enter opens a call in full.
+"""
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Input, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
-from llmbench.tui.format import NOTHING, count, millis, model_label, money, timestamp
-from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.core.audit_query import AuditQuery, QueryError, parse, parse_moment
+from llmbench.tui.format import count, timestamp
+from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.screens.call_detail import CallDetailScreen, OpenVersion
+from llmbench.tui.screens.dialogs import DIALOG_CSS, Field, FormDialog
+from llmbench.tui.widgets.call_log import COLUMNS, DEFAULT_COLUMNS, CallLog, Direction
 
 if TYPE_CHECKING:
-    from llmbench.services.panes import LatestCalls
+    from llmbench.store.audit_browser import CallKey, Filter, Page
+    from llmbench.store.db import Store
 
-PAGE = 100
+TYPING_PAUSE_S = 0.25
+QUERY_HINT = (
+    "model:gpt-4o status:error feature:… since:7d until:2025-05-01 cost>0.01 latency>2s "
+    'version:name@3 run:12 user:… flagged "text"'
+)
 
 
-class AuditScreen(PaneScreen["LatestCalls"]):
+class FilteredCalls:
+    """The calls one query selects, read by the log's workers (each on its own connection)."""
+
+    def __init__(self, store: Store, query: AuditQuery, now: datetime) -> None:
+        self.store = store
+        self.query = query
+        self.now = now
+        self._filter: Filter | None = None
+        self._lock = threading.Lock()
+
+    def filter(self) -> Filter:
+        from llmbench.services import audit_log
+
+        with self._lock:
+            if self._filter is None:
+                self._filter = audit_log.compile_query(self.store, self.query, self.now)
+            return self._filter
+
+    def read(self, after: CallKey | None, direction: Direction, limit: int) -> Page:
+        from llmbench.services import audit_log
+
+        return audit_log.read_page(
+            self.store, self.filter(), after=after, direction=direction, limit=limit
+        )
+
+    def seek(self, moment: str, limit: int) -> Page:
+        from llmbench.services import audit_log
+
+        return audit_log.read_seek(self.store, self.filter(), moment, limit)
+
+    def count(self) -> tuple[int, bool]:
+        from llmbench.services import audit_log
+
+        return audit_log.read_count(self.store, self.filter())
+
+
+class ColumnsDialog(ModalScreen[list[str] | None]):
+    """Which columns the log shows: space toggles, enter keeps, escape cancels."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="columns_cancel"),
+        Binding("enter", "keep", "Keep", id="columns_keep", priority=True),
+    ]
+    DEFAULT_CSS = "ColumnsDialog {" + DIALOG_CSS + " SelectionList { height: auto; } }"
+
+    def __init__(self, shown: list[str]) -> None:
+        super().__init__()
+        self.shown = shown
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Static("Columns (space toggles, enter keeps)", classes="dialog-title")
+            yield SelectionList[str](
+                *(
+                    Selection(column.label if column.key != "flagged" else "⚑ flagged",
+                              column.key, column.key in self.shown)
+                    for column in COLUMNS
+                ),
+                id="columns-list",
+            )  # fmt: skip
+
+    def action_keep(self) -> None:
+        chosen = set(self.query_one(SelectionList).selected)
+        self.dismiss([column.key for column in COLUMNS if column.key in chosen])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AuditScreen(PaneScreen[int]):
     PANE_TITLE = "Audit"
     EMPTY_TEXT = (
         "The audit log is empty.\n\n"
         "Every call made through llmbench lands here. Run `llmbench demo` to see example calls."
     )
-
+    AUTO_FOCUS = "#call-log"
+    BINDINGS = [
+        Binding("slash", "focus_query", "Filter", id="audit_filter"),
+        Binding("t", "jump", "Jump to date", id="audit_jump"),
+        Binding("c", "columns", "Columns", id="audit_columns"),
+        Binding("x", "export", "Export", id="audit_export"),
+    ]
     DEFAULT_CSS = """
-    AuditScreen #calls-table { height: 1fr; }
+    AuditScreen {
+        #audit-query { margin: 0; }
+        #query-error { color: $text-error; height: auto; padding: 0 1; display: none; }
+        &.-query-error #query-error { display: block; }
+        #audit-status { height: 1; padding: 0 1; color: $text-muted; }
+    }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+        self.applied = AuditQuery()
+        self.columns = list(DEFAULT_COLUMNS)
+        """The columns shown; kept for the whole session (this screen lives as long as the app)."""
+        self.matches: tuple[int, bool] | None = None
+        self.source: FilteredCalls | None = None
+        self._typing: Timer | None = None
+        self._restart = False
+
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="audit-caption", classes="caption")
-        yield DataTable(id="calls-table", cursor_type="row", zebra_stripes=True)
+        yield Input(placeholder=f"/ filter: {QUERY_HINT}", id="audit-query")
+        yield Static("", id="query-error", markup=False)
+        yield CallLog(columns=self.columns, id="call-log")
+        yield Static("", id="audit-status", markup=False)
 
-    def on_mount(self) -> None:
-        table = self.query_one("#calls-table", DataTable)
-        for label, key in (
-            ("#", "id"),
-            ("Time (UTC)", "ts"),
-            ("Model", "model"),
-            ("Status", "status"),
-            ("Tokens in/out", "tokens"),
-            ("Cost", "cost"),
-            ("Latency", "latency"),
-            ("Feature", "feature"),
-        ):
-            table.add_column(label, key=key)
+    @property
+    def log_view(self) -> CallLog:
+        return self.query_one("#call-log", CallLog)
 
-    def fetch(self) -> LatestCalls:
-        from llmbench.services import panes
+    # -- reading -----------------------------------------------------------------------------
 
-        return panes.latest_calls(self.bench.store, PAGE)
+    def fetch(self) -> int:
+        from llmbench.services import audit_log
 
-    def show(self, data: LatestCalls) -> None:
-        self.set_empty(data.total == 0)
-        self.query_one("#audit-caption", Static).update(
-            f"Latest {count(len(data.rows))} of {count(data.total)} calls, newest first"
+        return audit_log.read_count(
+            self.bench.store, audit_log.compile_query(self.bench.store, AuditQuery())
+        )[0]
+
+    def show(self, data: int) -> None:
+        self.set_empty(data == 0)
+        if self.source is None or self._restart:
+            self._restart = False
+            self._start(self.applied)
+
+    def action_reload(self) -> None:
+        self._restart = True
+        self.reload()
+
+    def _start(self, query: AuditQuery) -> None:
+        self.applied = query
+        self.source = FilteredCalls(self.bench.store, query, self.bench.now())
+        note = "No call matches the filter." if not query.is_empty else "No calls yet."
+        self.log_view.set_source(self.source, empty_note=note)
+        self.matches = None
+        self._update_status()
+        source = self.source
+        self.read_in_thread(source.count, lambda found: self._counted(source, found), group="count")
+
+    def _counted(self, source: FilteredCalls, found: tuple[int, bool]) -> None:
+        if source is self.source:
+            self.matches = found
+            self._update_status()
+
+    def _update_status(self) -> None:
+        log = self.log_view
+        if self.matches is None:
+            total = "counting…"
+        else:
+            number, exact = self.matches
+            total = f"{count(number)}{'' if exact else '+'} call{'s' if number != 1 else ''}"
+        parts = [total if self.applied.is_empty else f"{total} match"]
+        current = log.current
+        if current is not None:
+            row = log.row_number
+            if row is None and log.at_bottom and self.matches is not None and self.matches[1]:
+                # Came from the end: count back from the exact total.
+                row = self.matches[0] - (len(log.rows) - 1 - log.cursor)
+            parts.append(f"row {count(row)}" if row is not None else "row ?")
+            parts.append(f"#{current.id} at {timestamp(current.ts)}")
+        parts.append("newest first")
+        self.query_one("#audit-status", Static).update("  ·  ".join(parts))
+
+    def on_call_log_highlighted(self, event: CallLog.Highlighted) -> None:
+        self._update_status()
+
+    # -- the query bar -----------------------------------------------------------------------
+
+    def action_focus_query(self) -> None:
+        self.query_one("#audit-query", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "audit-query":
+            return
+        self.query_text = event.value
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE_S, self._apply_typed)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "audit-query":
+            self._apply_typed()
+            self.log_view.focus()
+
+    def key_escape(self) -> None:
+        bar = self.query_one("#audit-query", Input)
+        if bar.has_focus:
+            self.log_view.focus()
+
+    def _apply_typed(self) -> None:
+        if self._typing is not None:
+            self._typing.stop()
+            self._typing = None
+        error = self.query_one("#query-error", Static)
+        try:
+            query = parse(self.query_text)
+        except QueryError as problem:
+            where = f" (at column {problem.start + 1})" if problem.end > problem.start else ""
+            error.update(f"{problem.message}{where}")
+            self.set_class(True, "-query-error")
+            return
+        error.update("")
+        self.set_class(False, "-query-error")
+        if query != self.applied:
+            self._start(query)
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def on_call_log_selected(self, event: CallLog.Selected) -> None:
+        detail = CallDetailScreen(event.call.id, self.applied.text)
+        self.app.push_screen(detail, self._detail_closed)
+
+    def _detail_closed(self, result: OpenVersion | None) -> None:
+        if result is None:
+            return
+        self.app.switch_mode("prompts")
+        prompts = self.app.screen
+        select = getattr(prompts, "select_version", None)
+        if select is not None:
+            select(result.prompt_id, result.version_id)
+
+    def action_columns(self) -> None:
+        def chosen(keys: list[str] | None) -> None:
+            if keys:
+                self.columns = keys
+                self.log_view.set_columns(keys)
+
+        self.app.push_screen(ColumnsDialog(self.columns), chosen)
+
+    def action_jump(self) -> None:
+        now = self.bench.now()
+
+        def check(values: dict[str, str]) -> str | None:
+            try:
+                parse_moment(values["when"], now)
+            except QueryError as problem:
+                return problem.message
+            return None
+
+        def jump(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self.log_view.jump_to(parse_moment(values["when"], now))
+                self.log_view.focus()
+
+        current = self.log_view.current
+        field = Field(
+            "when",
+            "Date or time (UTC): 2025-05-01, 2025-05-01T14:30, or 3d for three days ago",
+            value=current.ts[:10] if current else "",
         )
-        table = self.query_one("#calls-table", DataTable)
-        selected = highlighted_key(table)
-        table.clear()
-        for call in data.rows:
-            table.add_row(
-                str(call.id),
-                timestamp(call.ts),
-                model_label(call.model),
-                call.status,
-                f"{count(call.prompt_tokens)} / {count(call.completion_tokens)}",
-                money(call.cost),
-                millis(call.latency_ms),
-                call.feature or NOTHING,
-                key=str(call.id),
-            )
-        restore_cursor(table, selected)
+        self.app.push_screen(FormDialog("Jump to", [field], submit="Jump", validate=check), jump)
+
+    def action_export(self) -> None:
+        source = self.source
+        if source is None:
+            return
+        stamp = self.bench.now().strftime("%Y%m%d-%H%M")
+        fields = [
+            Field("path", "File", value=str(Path.cwd() / f"llmbench-calls-{stamp}.jsonl")),
+            Field("format", "Format", value="jsonl", choices=("jsonl", "csv")),
+        ]
+
+        def check(values: dict[str, str]) -> str | None:
+            path = Path(values["path"]).expanduser()
+            if not values["path"].strip():
+                return "Name the file to write."
+            if path.is_dir():
+                return f"{path} is a folder."
+            if not path.parent.is_dir():
+                return f"The folder {path.parent} does not exist."
+            return None
+
+        what = "the filtered calls" if not source.query.is_empty else "every call"
+        self.app.push_screen(
+            FormDialog(f"Export {what}", fields, submit="Export", validate=check),
+            lambda values: self._export(source, values),
+        )
+
+    def _export(self, source: FilteredCalls, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from llmbench.services import audit_log
+
+        path = Path(values["path"]).expanduser()
+        fmt = audit_log.format_for(path, values["format"])
+        self.notify(f"Exporting to {path}…")
+        self.act_in_thread(
+            lambda: audit_log.export_to_file(source.store, source.filter(), path, fmt),
+            lambda written: self.notify(f"Exported {count(written)} calls to {path}."),
+            what="Export",
+        )

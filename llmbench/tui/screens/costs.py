@@ -1,41 +1,101 @@
-"""F5 Costs: the last 30 days — totals, cost per day, and the models and features that cost
-the most."""
+"""F5 Costs: where every token and dollar went, in four views (b, t, a, s).
+
+- Breakdown: two nested dimensions (feature → model by default; `g` steps through the others),
+  each row with its calls, tokens, cost, share of the window, cost per call and its last 30
+  days as a sparkline; enter opens the calls behind a row in F6.
+- Trends: daily cost stacked by model (or feature, `m`), tokens per call, the month's projection.
+- Alerts: budgets with what their period has spent, and budget and spike alerts (x acknowledges,
+  enter opens a spike's calls, c checks now).
+- Savings: the cache's saving and where money could be saved next.
+
+Figures come from `llmbench.services.costs`, the same code as `llmbench costs`, so the pane and
+the command agree. Trends and savings are read when their view is first shown.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Sparkline, Static
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher, DataTable, Sparkline, Static
 
 from llmbench.tui.format import NOTHING, count, model_label, money, percent
-from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.widgets.costs_spark import spark_text
 from llmbench.tui.widgets.metric import Metric
 
 if TYPE_CHECKING:
-    from llmbench.services.panes import CostSummary
-    from llmbench.store.views import CostShare
+    from llmbench.services.costs import Breakdown, BreakdownRow
+    from llmbench.services.costs_pane import CostsPane
+    from llmbench.services.costs_savings import Savings
+    from llmbench.services.costs_trends import Trends
+    from llmbench.store.alerts import AlertRow
 
-WINDOW_DAYS = 30
+DEFAULT_VIEW = ("feature", "model")
+DEFAULT_WINDOW = "30d"
+WINDOWS = ("7d", "30d", "90d")
+CHILD_INDENT = "  └ "
+VIEWS = ("breakdown", "trends", "alerts", "savings")
 
 
-class CostsScreen(PaneScreen["CostSummary"]):
+class CostsScreen(PaneScreen["CostsPane"]):
     PANE_TITLE = "Costs"
     EMPTY_TEXT = (
-        "No calls in the last 30 days.\n\n"
-        "Run `llmbench demo` for a month of example traffic, or call a model through llmbench."
+        "No calls in this window.\n\n"
+        "Run `llmbench demo` for a month of example traffic, call a model through llmbench, or "
+        "import another tool's logs with `llmbench import`."
     )
+    AUTO_FOCUS = "#costs-table"
+    BINDINGS = [
+        Binding("b", "show_view('breakdown')", "Breakdown", id="costs_view_breakdown"),
+        Binding("t", "show_view('trends')", "Trends", id="costs_view_trends"),
+        Binding("a", "show_view('alerts')", "Alerts", id="costs_view_alerts"),
+        Binding("s", "show_view('savings')", "Savings", id="costs_view_savings"),
+        Binding("g", "next_view", "Group by", id="costs_group_next"),
+        Binding("G", "previous_view", "Group back", show=False, id="costs_group_previous"),
+        Binding("w", "next_window", "Window", id="costs_window"),
+        Binding("space", "toggle_row", "Fold", show=False, id="costs_fold"),
+        Binding("m", "stack_by", "Stack by", show=False, id="costs_stack_by"),
+        Binding("p", "toggle_reprice", "Today's prices", show=False, id="costs_reprice"),
+        Binding("x", "acknowledge", "Acknowledge", show=False, id="costs_acknowledge"),
+        Binding("c", "check", "Check now", show=False, id="costs_check"),
+        Binding("enter", "drill_down", "Calls (F6)", id="costs_drill_down", priority=True),
+    ]
 
     DEFAULT_CSS = """
     CostsScreen {
         #cost-metrics { height: 5; }
-        #daily-cost { height: 3; margin: 0 1; }
-        #cost-breakdown { height: 1fr; }
-        #cost-breakdown > Vertical { width: 1fr; }
-        #cost-breakdown DataTable { height: 1fr; }
+        #daily-cost { height: 2; margin: 0 1; }
+        #costs-caption { height: 1; padding: 0 1; color: $text-muted; }
+        #costs-table { height: 1fr; }
+        #costs-unpriced { height: auto; max-height: 3; padding: 0 1; color: $text-warning; }
+        #costs-views { height: 1fr; }
+        #trend-daily { height: 1fr; }
+        #trend-tokens { height: 1fr; }
+        #trend-tokens > TokenHistogram { width: 1fr; }
+        #trend-projection { height: 1; padding: 0 1; }
+        #budgets-table { height: auto; max-height: 8; }
+        #alerts-table { height: 1fr; }
+        #alert-detail { height: auto; max-height: 8; padding: 0 1; color: $text-muted; }
+        #savings-text { padding: 0 1; }
     }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: tuple[str, ...] = DEFAULT_VIEW
+        self.window = DEFAULT_WINDOW
+        self.folded: set[str] = set()
+        self.reprice = False
+        self.data: CostsPane | None = None
+        self.current = "breakdown"
+        self.stacked_by = "model"
+        self.trends: Trends | None = None
+        self.savings: Savings | None = None
+        self._rows: dict[str, tuple[BreakdownRow, ...]] = {}
+        self._alerts: dict[str, AlertRow] = {}
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="cost-metrics"):
@@ -46,29 +106,83 @@ class CostsScreen(PaneScreen["CostSummary"]):
             yield Metric("Unpriced calls", id="metric-unpriced")
         yield Static("", id="daily-caption", classes="caption", markup=False)
         yield Sparkline([], id="daily-cost")
-        with Horizontal(id="cost-breakdown"):
-            with Vertical():
-                yield Static("Top models by cost", classes="section-title")
-                yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
-            with Vertical():
-                yield Static("Top features by cost", classes="section-title")
-                yield DataTable(id="features-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="costs-caption", markup=False)
+        with ContentSwitcher(initial="view-breakdown", id="costs-views"):
+            with Vertical(id="view-breakdown"):
+                yield DataTable(id="costs-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="costs-unpriced", markup=False)
+            with Vertical(id="view-trends"):
+                from llmbench.tui.widgets.costs_plots import StackedDailyCost, TokenHistogram
+
+                yield Static("", id="trend-projection", markup=False)
+                yield StackedDailyCost(id="trend-daily")
+                with Horizontal(id="trend-tokens"):
+                    yield TokenHistogram(id="trend-prompt-tokens")
+                    yield TokenHistogram(id="trend-completion-tokens")
+            with Vertical(id="view-alerts"):
+                yield DataTable(id="budgets-table", cursor_type="row")
+                yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="alert-detail", markup=False)
+            with VerticalScroll(id="view-savings"):
+                yield Static("Reading…", id="savings-text", markup=False)
 
     def on_mount(self) -> None:
-        for table_id, first in (("#models-table", "Model"), ("#features-table", "Feature")):
-            table = self.query_one(table_id, DataTable)
-            table.add_column(first, key="name")
-            table.add_column("Calls", key="calls")
-            table.add_column("Cost", key="cost")
-            table.add_column("Share", key="share")
+        super().on_mount()
+        table = self.query_one("#costs-table", DataTable)
+        for label, key in (
+            ("", "name"),
+            ("Calls", "calls"),
+            ("Prompt tok", "prompt"),
+            ("Compl. tok", "completion"),
+            ("Cached tok", "cached"),
+            ("Cost", "cost"),
+            ("Share", "share"),
+            ("Per call", "per_call"),
+            ("Last 30 days", "spark"),
+        ):
+            table.add_column(label, key=key)
+        budgets = self.query_one("#budgets-table", DataTable)
+        for label in ("Budget", "Period", "Spent", "Limit", "Used", "Heading for"):
+            budgets.add_column(label)
+        alerts = self.query_one("#alerts-table", DataTable)
+        for label in ("When", "Severity", "Kind", "Alert", "State"):
+            alerts.add_column(label)
 
-    def fetch(self) -> CostSummary:
-        from llmbench.services import panes
+    # -- reading -----------------------------------------------------------------------------
 
-        return panes.cost_summary(self.bench.store, WINDOW_DAYS, now=self.bench.now())
+    def fetch(self) -> CostsPane:
+        from llmbench.services.costs_pane import read_costs_pane
 
-    def show(self, data: CostSummary) -> None:
-        totals = data.totals
+        return read_costs_pane(
+            self.bench.store, self.view, self.bench.now(), self.window, reprice=self.reprice
+        )
+
+    def reload(self) -> None:
+        super().reload()
+        self._read_view()
+
+    def _read_view(self) -> None:
+        store, now, window = self.bench.store, self.bench.now(), self.window
+        if self.current == "trends":
+            from llmbench.services.costs_trends import trends
+
+            stacked_by = self.stacked_by
+            self.read_in_thread(
+                lambda: trends(store, now, stacked_by, window), self._show_trends, group="view"
+            )
+        elif self.current == "savings":
+            from llmbench.services import costs
+            from llmbench.services.costs_savings import savings
+
+            since, until = costs.window(window, None, now)
+            self.read_in_thread(
+                lambda: savings(store, since, until), self._show_savings, group="view"
+            )
+
+    def show(self, data: CostsPane) -> None:
+        self.data = data
+        breakdown = data.breakdown
+        totals = breakdown.total
         self.set_empty(totals.calls == 0)
         self.query_one("#metric-calls", Metric).value = count(totals.calls)
         tokens = self.query_one("#metric-tokens", Metric)
@@ -78,23 +192,316 @@ class CostsScreen(PaneScreen["CostSummary"]):
         self.query_one("#metric-savings", Metric).value = money(totals.saving)
         self.query_one("#metric-unpriced", Metric).value = count(totals.unpriced)
 
-        costs = [cost for _day, cost in data.daily]
-        peak_day, peak = max(data.daily, key=lambda item: item[1], default=("", 0.0))
-        first, last = (data.daily[0][0], data.daily[-1][0]) if data.daily else ("", "")
+        days = breakdown.spark_days
+        peak_index = max(range(len(days)), key=lambda i: breakdown.total_daily[i], default=None)
+        peak = breakdown.total_daily[peak_index] if peak_index is not None else 0.0
         self.query_one("#daily-caption", Static).update(
-            f"Cost per day, {first} → {last} (UTC)   peak {money(peak)} on {peak_day or NOTHING}"
+            f"Cost per day, {days[0]} → {days[-1]} (UTC)   peak {money(peak)} on "
+            f"{days[peak_index] if peak and peak_index is not None else NOTHING}"
         )
-        self.query_one("#daily-cost", Sparkline).data = costs
+        self.query_one("#daily-cost", Sparkline).data = list(breakdown.total_daily)
+        self._caption()
+        self._fill(breakdown)
+        unpriced = "   ".join(
+            f"{model}: {count(calls)} calls, {count(prompt + completion)} tokens"
+            for model, calls, prompt, completion in data.unpriced
+        )
+        self.query_one("#costs-unpriced", Static).update(
+            f"Unpriced (set with `llmbench prices set`): {unpriced}" if unpriced else ""
+        )
+        self._fill_alerts(data)
 
-        self._fill(self.query_one("#models-table", DataTable), data, data.top_models, True)
-        self._fill(self.query_one("#features-table", DataTable), data, data.top_features, False)
+    def _caption(self) -> None:
+        if self.data is None:
+            return
+        breakdown = self.data.breakdown
+        keys = {
+            "breakdown": "g group by · w window · space fold · p today's prices · enter calls",
+            "trends": "m stack by model / feature · w window",
+            "alerts": "x acknowledge · c check now · enter a spike's calls",
+            "savings": "w window",
+        }[self.current]
+        self.query_one("#costs-caption", Static).update(
+            f"By {' → '.join(self.view)}  ·  last {self.data.window} ({breakdown.since[:16]} → "
+            f"{breakdown.until[:16]} UTC)  ·  {keys}"
+        )
 
-    @staticmethod
-    def _fill(table: DataTable, data: CostSummary, parts: list[CostShare], models: bool) -> None:
+    def _label(self, dimension: str, row: BreakdownRow) -> str:
+        return model_label(row.label) if dimension == "model" and row.value else row.label
+
+    def _fill(self, data: Breakdown) -> None:
+        table = self.query_one("#costs-table", DataTable)
+        kept = highlighted_key(table)
         table.clear()
-        for part in parts:
-            if part.name is None:
-                name = "(untagged)"
-            else:
-                name = model_label(part.name) if models else part.name
-            table.add_row(name, count(part.calls), money(part.cost), percent(data.share(part)))
+        table.columns["name"].label = " → ".join(self.view)  # type: ignore[index]
+        if self.reprice and "repriced" not in table.columns:
+            table.add_column("Today's prices", key="repriced")
+        elif not self.reprice and "repriced" in table.columns:
+            table.remove_column("repriced")
+        self._rows = {}
+        for index, row in enumerate(data.rows):
+            key = f"{index}"
+            folded = key in self.folded and row.children
+            marker = "▸ " if folded else ("▾ " if row.children else "")
+            self._add(table, key, marker + self._label(data.by[0], row), row)
+            self._rows[key] = (row,)
+            if folded:
+                continue
+            for child_index, child in enumerate(row.children):
+                child_key = f"{index}.{child_index}"
+                self._add(table, child_key, CHILD_INDENT + self._label(data.by[1], child), child)
+                self._rows[child_key] = (row, child)
+        restore_cursor(table, kept)
+
+    def _add(self, table: DataTable, key: str, name: str, row: BreakdownRow) -> None:
+        figures = row.figures
+        extra = [money(figures.repriced)] if self.reprice else []
+        table.add_row(
+            name,
+            count(figures.calls),
+            count(figures.prompt_tokens),
+            count(figures.completion_tokens),
+            count(figures.cached_tokens),
+            money(figures.cost),
+            percent(row.share),
+            money(figures.cost_per_call),
+            spark_text(row.daily),
+            *extra,
+            key=key,
+        )
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def _switch_view(self, step: int) -> None:
+        from llmbench.services.costs_pane import VIEWS
+
+        position = VIEWS.index(self.view) if self.view in VIEWS else -1
+        self.view = VIEWS[(position + step) % len(VIEWS)]
+        self.folded.clear()
+        self.reload()
+
+    def action_next_view(self) -> None:
+        self._switch_view(1)
+
+    def action_previous_view(self) -> None:
+        self._switch_view(-1)
+
+    def action_toggle_reprice(self) -> None:
+        self.reprice = not self.reprice
+        self.reload()
+
+    def action_next_window(self) -> None:
+        self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
+        self.reload()
+
+    def selected_path(self) -> tuple[BreakdownRow, ...] | None:
+        """The highlighted row and its parent (parent first), or None."""
+        key = highlighted_key(self.query_one("#costs-table", DataTable))
+        return self._rows.get(key) if key is not None else None
+
+    def action_toggle_row(self) -> None:
+        table = self.query_one("#costs-table", DataTable)
+        key = highlighted_key(table)
+        if key is None or self.data is None:
+            return
+        parent = key.split(".")[0]
+        self.folded.symmetric_difference_update({parent})
+        self._fill(self.data.breakdown)
+        restore_cursor(table, parent)
+
+    def action_drill_down(self) -> None:
+        from llmbench.services.costs import audit_query_for
+
+        if self.current == "alerts":
+            alert = self.selected_alert()
+            query = alert.context.get("audit_query") if alert is not None else None
+            if query:
+                self._open_audit(query)
+            return
+        path = self.selected_path()
+        if self.current != "breakdown" or path is None or self.data is None:
+            return
+        drill = audit_query_for(self.data.breakdown, path)
+        self._open_audit(drill.query)
+        if drill.dropped:
+            self.app.notify(
+                f"F6 cannot filter untagged {', '.join(drill.dropped)}: those filters are left out",
+                severity="warning",
+            )
+
+    def _open_audit(self, query: str) -> None:
+        """Switch to F6 filtered by `query` (through its public setter when it has one)."""
+        self.app.switch_mode("audit")
+        apply = getattr(self.app.screen, "set_query", None)
+        if callable(apply):
+            apply(query)
+        else:
+            self.app.copy_to_clipboard(query)
+            self.app.notify(f"Type / and paste the filter: {query}", title="Calls behind the row")
+
+    # -- views -------------------------------------------------------------------------------
+
+    def action_show_view(self, view: str) -> None:
+        if view not in VIEWS:
+            return
+        self.current = view
+        self.query_one("#costs-views", ContentSwitcher).current = f"view-{view}"
+        self._caption()
+        focus = {"breakdown": "#costs-table", "alerts": "#alerts-table"}.get(view)
+        if focus:
+            self.query_one(focus).focus()
+        self._read_view()
+
+    def action_stack_by(self) -> None:
+        self.stacked_by = "feature" if self.stacked_by == "model" else "model"
+        if self.current == "trends":
+            self._read_view()
+
+    def _show_trends(self, trends: Trends) -> None:
+        from llmbench.tui.widgets.costs_plots import StackedDailyCost, TokenHistogram
+
+        self.trends = trends
+        shown = self.query_one("#trend-daily", StackedDailyCost)
+        shown.draw(trends.days, trends.series)
+        self.query_one("#trend-prompt-tokens", TokenHistogram).draw(
+            "Prompt tokens per call (calls)", trends.prompt_tokens
+        )
+        self.query_one("#trend-completion-tokens", TokenHistogram).draw(
+            "Completion tokens per call (calls)", trends.completion_tokens
+        )
+        p = trends.projection
+        self.query_one("#trend-projection", Static).update(
+            f"{p.month}: {money(p.month_to_date)} so far · last 7 days' pace {money(p.daily_pace)}"
+            f"/day · {p.days_left:.1f} days left → heading for {money(p.projected)}"
+            f"   (stacked by {trends.stacked_by}; m switches)"
+        )
+
+    def _show_savings(self, found: Savings) -> None:
+        self.savings = found
+        lines = [
+            f"Cache: {count(found.cache_hits)} hits saved {money(found.cache_saved)}.",
+            "",
+            "Prompts whose static text is most of what they send (provider prompt caching):",
+        ]
+        if not found.static_heavy:
+            lines.append("  none: static text is under half of every prompt's tokens")
+        for item in found.static_heavy[:8]:
+            lines.append(
+                f"  {item.prompt} v{item.version} on {item.model}: {count(item.static_tokens)} "
+                f"static of {item.mean_prompt_tokens:,.0f} tokens ({percent(item.static_share)}), "
+                f"{percent(item.already_cached)} cached today → save ~{money(item.saving)}"
+            )
+        lines += ["", "Calls without max_tokens (an answer can run to the model's limit):"]
+        if not found.open_ended:
+            lines.append("  none")
+        for item in found.open_ended[:8]:
+            lines.append(
+                f"  {model_label(item.model)}: {count(item.calls)} calls, {money(item.cost)}, "
+                f"longest answer {count(item.max_completion)} tokens"
+            )
+        lines += [
+            "",
+            f"Identical requests answered more than once (an exact cache would save "
+            f"{money(found.repeat_saving)} on the top {len(found.repeats)}):",
+        ]
+        if not found.repeats:
+            lines.append("  none")
+        for item in found.repeats[:8]:
+            preview = " ".join(item.preview.split())[:70]
+            lines.append(
+                f"  {item.calls}× {model_label(item.model)} {money(item.cost - item.first_cost)}"
+                f"  {preview}…"
+            )
+        lines += ["", "Cheaper models that passed as many checks in recent runs:"]
+        if not found.cheaper_models:
+            lines.append("  none found (run a comparison with checks in F3)")
+        for item in found.cheaper_models[:8]:
+            lines.append(
+                f"  {item.run}: {item.cheaper} passed {percent(item.cheaper_pass_rate)} vs "
+                f"{item.expensive} {percent(item.pass_rate)} at {money(item.cheaper_cost_per_call)}"
+                f" instead of {money(item.cost_per_call)} per call ({percent(item.saving_share)}"
+                " less)"
+            )
+        self.query_one("#savings-text", Static).update("\n".join(lines))
+
+    # -- budgets and alerts ------------------------------------------------------------------
+
+    def _fill_alerts(self, data: CostsPane) -> None:
+        budgets = self.query_one("#budgets-table", DataTable)
+        budgets.clear()
+        for status in data.budgets:
+            budgets.add_row(
+                status.label,
+                status.budget.period,
+                money(status.spent),
+                money(status.budget.limit_usd),
+                percent(status.used),
+                money(status.projected),
+            )
+        table = self.query_one("#alerts-table", DataTable)
+        kept = highlighted_key(table)
+        table.clear()
+        self._alerts = {}
+        for alert in data.alerts:
+            key = str(alert.id)
+            self._alerts[key] = alert
+            state = "open" if alert.open else f"acked by {alert.acked_by}"
+            table.add_row(
+                alert.created_at[:16].replace("T", " "),
+                alert.severity,
+                alert.kind,
+                alert.message,
+                state,
+                key=key,
+            )
+        restore_cursor(table, kept)
+        self._show_alert_detail()
+
+    def selected_alert(self) -> AlertRow | None:
+        key = highlighted_key(self.query_one("#alerts-table", DataTable))
+        return self._alerts.get(key) if key is not None else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "alerts-table":
+            self._show_alert_detail()
+
+    def _show_alert_detail(self) -> None:
+        alert = self.selected_alert()
+        detail = self.query_one("#alert-detail", Static)
+        if alert is None:
+            detail.update("No budget or spike alerts. c checks budgets and spikes now.")
+            return
+        context = alert.context
+        lines = []
+        if context.get("top_prompts"):
+            lines.append("Top prompts: " + ", ".join(context["top_prompts"]))
+        for call in context.get("top_calls", [])[:3]:
+            lines.append(
+                f"  call #{call['id']} {call['ts'][:16]} {call['model']} {money(call['cost'])}"
+            )
+        if context.get("suggestion"):
+            lines.append("Next: " + context["suggestion"])
+        detail.update("\n".join(lines))
+
+    def action_acknowledge(self) -> None:
+        from llmbench.services.budgets import ack_alert
+
+        alert = self.selected_alert() if self.current == "alerts" else None
+        if alert is None or not alert.open:
+            return
+        store, who = self.bench.store, self.bench.reviewer
+        self.act_in_thread(
+            lambda: ack_alert(store, alert.id, who), lambda _: self.reload(), what="Acknowledge"
+        )
+
+    def action_check(self) -> None:
+        from llmbench.services.budgets import check_costs
+
+        store, now = self.bench.store, self.bench.now()
+
+        def done(result: object) -> None:
+            found = len(getattr(result, "new_alert_ids", []))
+            self.notify(f"{found} new alert{'s' if found != 1 else ''}", title="Costs checked")
+            self.reload()
+
+        self.act_in_thread(lambda: check_costs(store, now), done, what="Check budgets and spikes")

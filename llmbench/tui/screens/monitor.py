@@ -1,80 +1,375 @@
-"""F7 Monitor: the last 24 hours next to the last 7 days, and calls per hour."""
+"""F7 Monitor: health of a chosen window (1 h, 24 h, 7 d, 30 d) per model and overall —
+requests, latency and time-to-first-token percentiles, error / timeout / 429 and cache-hit rates,
+token distributions, cost per hour — quality over time, and the alerts list with drift checks,
+retention purge and the integrity check one key away."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
-from llmbench.tui.format import count, millis, money, percent
-from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.format import NOTHING, count, millis, model_label, money, percent, timestamp
+from llmbench.tui.screens.base import highlighted_key, restore_cursor
+from llmbench.tui.screens.maintenance import MaintenancePane
+from llmbench.tui.widgets.metric import Metric
 
 if TYPE_CHECKING:
-    from llmbench.services.panes import MonitorHeadline, Window
+    from llmbench.core.stats import Histogram
+    from llmbench.services.monitor import DriftCheck, Health, MonitorReport, QualityDay
+    from llmbench.store.alerts import AlertRow
 
-RECENT_HOURS = 24
-BASELINE_DAYS = 7
+# (key, window id, label): mirrors services.monitor.WINDOWS, which loads in the worker.
+WINDOW_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("1", "1h", "1 hour"),
+    ("2", "24h", "24 hours"),
+    ("3", "7d", "7 days"),
+    ("4", "30d", "30 days"),
+)
+DEFAULT_WINDOW = "24h"
+ALL_ROW = "__all_models__"  # the models table's first row, every model together
 
-# One row per headline metric: its label and how to read it from a window.
-HEADLINE_ROWS: tuple[tuple[str, str, Callable[[Window], str]], ...] = (
-    ("calls", "Calls", lambda w: count(w.stats.calls)),
-    ("p50", "Latency p50 (ok calls)", lambda w: millis(w.stats.p50_ms)),
-    ("p95", "Latency p95 (ok calls)", lambda w: millis(w.stats.p95_ms)),
-    ("errors", "Error rate", lambda w: percent(w.rate(w.stats.errors))),
-    ("timeouts", "Timeout rate", lambda w: percent(w.rate(w.stats.timeouts))),
-    ("rate_limited", "429 rate", lambda w: percent(w.rate(w.stats.rate_limited))),
-    ("cache_hits", "Cache hit rate", lambda w: percent(w.rate(w.stats.cache_hits))),
-    ("cost_per_hour", "Cost per hour", lambda w: money(w.cost_per_hour)),
+MODEL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model", "Model"),
+    ("requests", "Requests"),
+    ("p50", "p50"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("ttft", "TTFT p50"),
+    ("errors", "Errors"),
+    ("timeouts", "Timeout"),
+    ("limited", "429"),
+    ("cache", "Cache"),
+    ("tokens", "Tokens in/out"),
+    ("cost", "Cost / h"),
 )
 
 
-class MonitorScreen(PaneScreen["MonitorHeadline"]):
+def _tokens(value: float | None) -> str:
+    return NOTHING if value is None else f"{value:,.0f}"
+
+
+def model_row(health: Health, hours: int) -> tuple[str, ...]:
+    p50, p95, p99 = health.latency
+    return (
+        model_label(health.name),
+        count(health.requests),
+        millis(p50),
+        millis(p95),
+        millis(p99),
+        millis(health.ttft[0]),
+        percent(health.rate(health.errors)),
+        percent(health.rate(health.timeouts)),
+        percent(health.rate(health.rate_limited)),
+        percent(health.rate(health.cache_hits)),
+        f"{_tokens(health.prompt_tokens[0])} / {_tokens(health.completion_tokens[0])}",
+        money(health.cost / hours),
+    )
+
+
+def _pair(first: float | None, second: float | None) -> str:
+    """Two latencies sharing one unit: '1,579 · 4,328 ms'."""
+    if first is None or second is None:
+        return NOTHING
+    if second >= 10_000:
+        return f"{first / 1000:,.1f} · {second / 1000:,.1f} s"
+    return f"{first:,.0f} · {second:,.0f} ms"
+
+
+def _histogram_caption(
+    name: str, histogram: Histogram, p50: float | None, p95: float | None
+) -> str:
+    if not histogram.edges:
+        return f"{name}: no successful calls"
+    return f"{name}, log bins: p50 {_tokens(p50)} p95 {_tokens(p95)}"
+
+
+def _quality_caption(days: list[QualityDay]) -> str:
+    """The latest day's value of each quality signal that has any."""
+    shown = []
+    for read, name in (("pass_rate", "checks"), ("thumbs_up", "thumbs up"), ("rating", "rating")):
+        value = next((v for day in reversed(days) if (v := getattr(day, read)) is not None), None)
+        if value is not None:
+            shown.append(f"{name} {f'{value:.2f}' if read == 'rating' else percent(value)}")
+    if not shown:
+        return "Quality 30 d: no checks or feedback yet"
+    return "Quality 30 d, latest: " + " · ".join(shown)
+
+
+def alert_detail(alert: AlertRow) -> str:
+    """The highlighted alert's context: for a drift, its figures and the suggested next step."""
+    context = alert.context
+    if "suggestion" in context:
+        return (
+            f"#{alert.id} {context.get('label', alert.kind)}: since {context.get('since')}, "
+            f"found {context.get('detected')}.  Next: {context['suggestion']}"
+        )
+    facts = "  ".join(f"{name}: {value}" for name, value in context.items() if value is not None)
+    return f"#{alert.id} {alert.kind}  {facts}".rstrip()
+
+
+class MonitorScreen(MaintenancePane["MonitorReport"]):
     PANE_TITLE = "Monitor"
     EMPTY_TEXT = (
-        "No calls in the last 7 days.\n\n"
+        "No calls recorded yet.\n\n"
         "Run `llmbench demo` for example traffic, or call a model through llmbench."
     )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(key, f"window('{window}')", label, id=f"monitor_window_{window}")
+            for key, window, label in WINDOW_KEYS
+        ),
+        Binding("a", "ack", "Ack alert", id="monitor_ack"),
+        Binding("c", "check", "Check drift", id="monitor_check"),
+    ]
 
     DEFAULT_CSS = """
     MonitorScreen {
-        #headline-table { height: auto; max-height: 12; margin-bottom: 1; }
-        #hourly-calls { height: 8; margin: 0 1; }
+        #window-bar { height: 1; padding: 0 1; }
+        #health-metrics { height: 5; }
+        #health-metrics Metric { min-width: 14; }
+        .spark-row { height: 4; }
+        .spark-row > Vertical { width: 1fr; height: 4; }
+        .spark-row Sparkline { height: 3; margin: 0 1; }
+        #models-table { height: auto; max-height: 10; }
+        #alerts-table { height: 1fr; min-height: 4; }
+        #alert-detail { height: auto; max-height: 3; padding: 0 1; }
+        #integrity { height: 1; padding: 0 1; color: $text-muted; }
     }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.window = DEFAULT_WINDOW
+        self.report: MonitorReport | None = None
+
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="window-bar")
+        with Horizontal(id="health-metrics"):
+            yield Metric("Requests", id="metric-requests")
+            yield Metric("Latency p50/p95", id="metric-latency")
+            yield Metric("TTFT p50/p95", id="metric-ttft")
+            yield Metric("Error rate", id="metric-errors")
+            yield Metric("Timeouts · 429", id="metric-limits")
+            yield Metric("Cache hit rate", id="metric-cache")
+            yield Metric("Cost per hour", id="metric-cost")
+        with Horizontal(classes="spark-row"):
+            for spark_id in ("requests", "p95", "failures", "cost"):
+                with Vertical():
+                    yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
+                    yield Sparkline([], id=f"spark-{spark_id}")
+        yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(classes="spark-row"):
+            for spark_id in ("prompt-tokens", "completion-tokens", "quality"):
+                with Vertical():
+                    yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
+                    yield Sparkline([], id=f"spark-{spark_id}")
+        yield Static("", id="alerts-title", classes="section-title", markup=False)
+        yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="alert-detail", markup=False)
         yield Static(
-            f"Last {RECENT_HOURS} h against the last {BASELINE_DAYS} days (UTC)",
-            classes="section-title",
+            "Integrity: not checked in this session (v walks the audit chain)",
+            id="integrity",
+            markup=False,
         )
-        yield DataTable(id="headline-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="hourly-caption", classes="caption", markup=False)
-        yield Sparkline([], id="hourly-calls")
 
     def on_mount(self) -> None:
-        table = self.query_one("#headline-table", DataTable)
-        table.add_column("Metric", key="metric")
-        table.add_column(f"Last {RECENT_HOURS} h", key="recent")
-        table.add_column(f"Last {BASELINE_DAYS} days", key="baseline")
+        models = self.query_one("#models-table", DataTable)
+        for key, label in MODEL_COLUMNS:
+            models.add_column(label, key=key)
+        alerts = self.query_one("#alerts-table", DataTable)
+        for key, label in (
+            ("when", "When (UTC)"),
+            ("severity", "Severity"),
+            ("kind", "Kind"),
+            ("message", "Message"),
+            ("state", "State"),
+        ):
+            alerts.add_column(label, key=key)
 
-    def fetch(self) -> MonitorHeadline:
-        from llmbench.services import panes
+    # -- reading ---------------------------------------------------------------------------------
+    def fetch(self) -> MonitorReport:
+        from llmbench.services import monitor
 
-        return panes.monitor_headline(
-            self.bench.store, RECENT_HOURS, baseline_days=BASELINE_DAYS, now=self.bench.now()
+        return monitor.monitor_report(self.bench.store, self.window, now=self.bench.now())
+
+    def show(self, data: MonitorReport) -> None:
+        self.report = data
+        self.set_empty(not data.any_calls and not data.alerts)
+        self._show_window_bar(data)
+        self._show_metrics(data)
+        self._show_timeline(data)
+        self._show_models(data)
+        self._show_distributions(data)
+        self._show_alerts(data)
+
+    def _show_window_bar(self, data: MonitorReport) -> None:
+        choices = "  ".join(
+            f"[b reverse] {key} {label} [/]" if window == data.window.key else f" {key} {label} "
+            for key, window, label in WINDOW_KEYS
+        )
+        sampled = (
+            "every call read"
+            if data.exact
+            else f"figures estimated from an even sample of {count(data.sampled)} calls"
+        )
+        self.query_one("#window-bar", Static).update(
+            f"Window {choices}   {count(data.total)} calls, {sampled}   "
+            f"until {timestamp(data.until)} UTC"
         )
 
-    def show(self, data: MonitorHeadline) -> None:
-        self.set_empty(data.baseline.stats.calls == 0)
-        table = self.query_one("#headline-table", DataTable)
+    def _show_metrics(self, data: MonitorReport) -> None:
+        overall = data.overall
+        p50, p95, p99 = overall.latency
+        values = {
+            "#metric-requests": (count(data.total), f"{len(data.models)} models"),
+            "#metric-latency": (_pair(p50, p95), f"p99 {millis(p99)}"),
+            "#metric-ttft": (_pair(*overall.ttft), "streamed calls"),
+            "#metric-errors": (percent(overall.rate(overall.errors)), ""),
+            "#metric-limits": (
+                f"{percent(overall.rate(overall.timeouts))} · "
+                f"{percent(overall.rate(overall.rate_limited))}",
+                "",
+            ),
+            "#metric-cache": (percent(overall.rate(overall.cache_hits)), ""),
+            "#metric-cost": (money(data.cost_per_hour), f"{money(overall.cost)} in window"),
+        }
+        for selector, (value, detail) in values.items():
+            metric = self.query_one(selector, Metric)
+            metric.value = value
+            metric.detail = detail
+
+    def _show_timeline(self, data: MonitorReport) -> None:
+        line = data.timeline
+        every = f"per {data.window.bucket_minutes} min"
+        if data.window.bucket_minutes >= 60:
+            every = f"per {data.window.bucket_minutes // 60} h"
+        series = {
+            "requests": (line.requests, f"Requests {every}, peak {max(line.requests):,.0f}"),
+            "p95": (line.p95_ms, f"p95 {every}, worst {millis(max(line.p95_ms))}"),
+            "failures": (line.errors, f"Failures {every}, peak {max(line.errors):,.0f}"),
+            "cost": (line.cost, f"Cost {every}, peak {money(max(line.cost))}"),
+        }
+        for spark_id, (values, caption) in series.items():
+            self.query_one(f"#caption-{spark_id}", Static).update(caption)
+            self.query_one(f"#spark-{spark_id}", Sparkline).data = values
+
+    def _show_models(self, data: MonitorReport) -> None:
+        table = self.query_one("#models-table", DataTable)
+        kept = highlighted_key(table)
         table.clear()
-        for key, label, read in HEADLINE_ROWS:
-            table.add_row(label, read(data.recent), read(data.baseline), key=key)
-        peak_hour, peak = max(data.hourly_calls, key=lambda item: item[1], default=("", 0))
-        self.query_one("#hourly-caption", Static).update(
-            f"Calls per hour over the last {BASELINE_DAYS} days   "
-            f"peak {count(peak)} at {peak_hour.replace('T', ' ')}:00"
+        hours = data.window.hours
+        if data.models:
+            table.add_row(*model_row(data.overall, hours), key=ALL_ROW)
+        for health in data.models:
+            table.add_row(*model_row(health, hours), key=health.name)
+        restore_cursor(table, kept)
+
+    def _show_distributions(self, data: MonitorReport) -> None:
+        overall = data.overall
+        for spark_id, name, histogram, tokens in (
+            ("prompt-tokens", "Prompt tokens", data.prompt_histogram, overall.prompt_tokens),
+            (
+                "completion-tokens",
+                "Completion tokens",
+                data.completion_histogram,
+                overall.completion_tokens,
+            ),
+        ):
+            self.query_one(f"#caption-{spark_id}", Static).update(
+                _histogram_caption(name, histogram, *tokens)
+            )
+            self.query_one(f"#spark-{spark_id}", Sparkline).data = [
+                float(n) for n in histogram.counts
+            ]
+        self.query_one("#caption-quality", Static).update(_quality_caption(data.quality))
+        self.query_one("#spark-quality", Sparkline).data = [
+            day.pass_rate if day.pass_rate is not None else (day.thumbs_up or 0.0)
+            for day in data.quality
+        ]
+
+    def _show_alerts(self, data: MonitorReport) -> None:
+        table = self.query_one("#alerts-table", DataTable)
+        kept = highlighted_key(table)
+        table.clear()
+        opened = sum(alert.open for alert in data.alerts)
+        self.query_one("#alerts-title", Static).update(
+            f"Alerts: {opened} open of {len(data.alerts)}   "
+            "(a acknowledges · c checks for drift · p retention purge · v verify integrity)"
         )
-        self.query_one("#hourly-calls", Sparkline).data = [float(n) for _h, n in data.hourly_calls]
+        for alert in data.alerts:
+            state = "open" if alert.open else f"acked by {alert.acked_by}"
+            table.add_row(
+                timestamp(alert.created_at),
+                alert.severity,
+                alert.kind,
+                alert.message,
+                state,
+                key=str(alert.id),
+            )
+        restore_cursor(table, kept)
+        self._show_alert_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "alerts-table":
+            self._show_alert_detail()
+
+    def _highlighted_alert(self) -> AlertRow | None:
+        key = highlighted_key(self.query_one("#alerts-table", DataTable))
+        alerts = self.report.alerts if self.report else []
+        return next((alert for alert in alerts if str(alert.id) == key), None)
+
+    def _show_alert_detail(self) -> None:
+        alert = self._highlighted_alert()
+        self.query_one("#alert-detail", Static).update(alert_detail(alert) if alert else "")
+
+    def show_integrity(self, text: str) -> None:
+        self.query_one("#integrity", Static).update(text)
+
+    # -- keys ------------------------------------------------------------------------------------
+    def action_window(self, window: str) -> None:
+        if window != self.window:
+            self.window = window
+            self.reload()
+
+    def action_ack(self) -> None:
+        alert = self._highlighted_alert()
+        if alert is None:
+            self.notify("No alert to acknowledge.", title="Alerts")
+            return
+        if not alert.open:
+            self.notify(f"Alert #{alert.id} is already acknowledged.", title="Alerts")
+            return
+        store, who = self.bench.store, self.bench.reviewer
+
+        def ack() -> bool:
+            from llmbench.services.monitor import ack_alert
+
+            return ack_alert(store, alert.id, who)
+
+        self.act_in_thread(ack, lambda _done: self.reload(), what="Acknowledge alert")
+
+    def action_check(self) -> None:
+        store, now = self.bench.store, self.bench.now()
+
+        def check() -> DriftCheck:
+            from llmbench.services.monitor import check_drift
+
+            return check_drift(store, now=now)
+
+        self.notify("Looking for drift in latency and quality…", title="Drift check")
+        self.act_in_thread(check, self._checked, what="Drift check")
+
+    def _checked(self, result: DriftCheck) -> None:
+        new = len(result.new_alert_ids)
+        known = f", {result.already_known} raised before" if result.already_known else ""
+        self.notify(
+            f"{result.series} series checked: {len(result.found)} drifting, "
+            f"{new} new alert{'s' if new != 1 else ''}{known}.",
+            title="Drift check",
+            severity="warning" if new else "information",
+        )
+        self.reload()

@@ -3,20 +3,21 @@ highlighted version in full — with the keys to edit, diff, label, roll back an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING, count, day, one_line
 from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
-from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from llmbench.tui.widgets.version_detail import render_version
 from llmbench.tui.widgets.virtual_table import Column, TableRow, VirtualTable
 
 if TYPE_CHECKING:
+    from textual.widgets import Input
+
     from llmbench.core.models import PromptVersion
     from llmbench.services.prompts import LibraryRow, PromptHistory, VersionView
 
@@ -49,10 +50,11 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         Binding("n", "new_prompt", "New", id="prompt_new"),
         Binding("e", "edit", "Edit", id="prompt_edit"),
         Binding("d", "diff", "Diff", id="prompt_diff"),
-        Binding("m", "mark", "Mark for diff", id="prompt_mark"),
+        # Shown in F1 help, kept out of the footer so the footer fits beside the pane keys.
+        Binding("m", "mark", "Mark for diff", show=False, id="prompt_mark"),
         Binding("p", "promote", "To production", id="prompt_promote"),
-        Binding("l", "label", "Label", id="prompt_label"),
-        Binding("o", "note", "Note", id="prompt_note"),
+        Binding("l", "label", "Label", show=False, id="prompt_label"),
+        Binding("o", "note", "Note", show=False, id="prompt_note"),
     ]
 
     DEFAULT_CSS = """
@@ -85,7 +87,6 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def compose_body(self) -> ComposeResult:
         with Horizontal():
             with Vertical(id="library"):
-                yield Input(placeholder="/ search names, tags, notes…", id="prompt-search")
                 yield Static("No prompt matches.", id="prompt-empty-search")
                 yield VirtualTable(LIBRARY_COLUMNS, id="prompts-table")
             with Vertical(id="prompt-side"):
@@ -137,6 +138,15 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         )
         self._select_prompt = None
         self._read_history(table.cursor_key, fresh=fresh)
+
+    def select_version(self, prompt_id: int, version_id: int) -> None:
+        """Show this prompt with this version under the cursor (other panes open versions
+        here, e.g. the audit log's call detail); a search that would hide it is cleared."""
+        self._select_prompt, self._select_version = prompt_id, version_id
+        self.query_text = ""
+        for search in self.query("#prompt-search"):
+            search.remove()
+        self.reload()
 
     @property
     def prompt_id(self) -> int | None:
@@ -246,7 +256,17 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     # -- search ------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.query_one("#prompt-search", Input).focus()
+        """Open the search box above the library (it is mounted on first use: the pane's
+        first frame does not pay for a widget most visits never use)."""
+        found = self.query("#prompt-search")
+        if found:
+            found.first().focus()
+            return
+        from textual.widgets import Input
+
+        search = Input(placeholder="search names, tags, notes…", id="prompt-search")
+        self.query_one("#library").mount(search, before=0)
+        self.call_after_refresh(search.focus)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "prompt-search":
@@ -258,11 +278,16 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
             self.query_one("#prompts-table", VirtualTable).focus()
 
     def key_escape(self) -> None:
-        search = self.query_one("#prompt-search", Input)
-        if search.has_focus and search.value:
+        """In the search box: clear it, then close it."""
+        found = self.query("#prompt-search")
+        if not found or not found.first().has_focus:
+            return
+        search = cast("Input", found.first())
+        if search.value:
             search.value = ""
-        elif search.has_focus:
+        else:
             self.query_one("#prompts-table", VirtualTable).focus()
+            search.remove()
 
     # -- acting ------------------------------------------------------------------------------
 
@@ -271,6 +296,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
 
     def action_new_prompt(self) -> None:
         from llmbench.services.prompts import PROMPT_NAME
+        from llmbench.tui.screens.dialogs import Field, FormDialog
 
         def check(values: dict[str, str]) -> str | None:
             if not PROMPT_NAME.match(values["name"].strip()):
@@ -385,6 +411,8 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self._confirm_move(PRODUCTION)
 
     def action_label(self) -> None:
+        from llmbench.tui.screens.dialogs import Field, FormDialog
+
         if self.shown is None:
             self.notify("Highlight a version first.", severity="warning")
             return
@@ -395,6 +423,8 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         )
 
     def _confirm_move(self, label: str) -> None:
+        from llmbench.tui.screens.dialogs import ConfirmDialog
+
         if self.shown is None or self.prompt_history is None:
             self.notify("Highlight a version first.", severity="warning")
             return
@@ -433,6 +463,8 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self.reload()
 
     def action_note(self) -> None:
+        from llmbench.tui.screens.dialogs import Field, FormDialog
+
         if self.prompt_history is None:
             self.notify("Highlight a prompt first.", severity="warning")
             return

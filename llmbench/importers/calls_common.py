@@ -1,0 +1,81 @@
+"""What every importer of other tools' calls shares: a row with where it came from, the
+error that names the file and line, and timestamp parsing into the store's format."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_REPORTED = 20
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    where: str  # 'logs.jsonl:12' or 'logs.db responses row 3'
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class CallImportError(ValueError):
+    """The source has rows that cannot be read; nothing was written."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        self.problems = problems
+        shown = "\n".join(str(problem) for problem in problems[:MAX_REPORTED])
+        more = len(problems) - MAX_REPORTED
+        tail = f"\n… and {more} more" if more > 0 else ""
+        super().__init__(
+            f"{len(problems)} bad row{'s' if len(problems) != 1 else ''}:\n{shown}{tail}"
+        )
+
+
+@dataclass
+class ParsedCalls:
+    """Calls ready for the audit log (without cost: the service prices them), in source order."""
+
+    source: str
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+
+def to_store_time(value: Any) -> str:
+    """ISO text (with or without zone), or Unix seconds, as '2025-06-01T12:00:00.000Z'.
+    Raises ValueError."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(float(value), UTC)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace(" ", "T", 1)
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        moment = datetime.fromisoformat(text)
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    else:
+        raise ValueError(f"no time in {value!r}")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def tokens(value: Any, name: str) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise ValueError(f"{name} is not a count: {value!r}")
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} is not a count: {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{name} is negative: {number}")
+    return number
+
+
+def messages_json(system: str | None, prompt: str | None) -> str | None:
+    messages = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    if prompt is not None:
+        messages.append({"role": "user", "content": prompt})
+    return json.dumps(messages) if messages else None

@@ -1,0 +1,492 @@
+"""Evaluation suites: the YAML file `llmbench eval` runs, read with the line of every problem.
+
+    name: support reply migration      # optional; the file name without .yaml by default
+    prompts:                           # saved versions by ref, or inline prompts
+      - support-reply@production       # a label, or a version number: support-reply@3
+      - name: support-reply-short      # inline: saved as a version of this prompt (a new
+        sections:                      #   version only when the text changed)
+          role: You answer support tickets in two sentences.
+          task: "Ticket: {{ ticket }}"
+        model: llmbench/mock           # optional, as are variables and params
+    models: [llmbench/echo, llmbench/mock]   # optional: each prompt's own model by default
+    dataset: tickets                   # a dataset in the database, or a .csv / .jsonl file
+    tests:                             # and/or inline cases
+      - vars: {ticket: "I was charged twice"}
+        expected: refund               # the golden answer (checks can use it)
+        checks: [{type: icontains, value: refund}]
+        tags: {task_type: billing}
+    checks:                            # run on every case (core.checks names; promptfoo's too)
+      - {type: not-contains, value: "As an AI"}
+      - {type: llm-rubric, value: Polite and answers the question}
+    judge:                             # for llm-rubric / judge checks (all optional)
+      model: llmbench/mock             #   default: [models] judge_model in the config
+      params: {temperature: 0}
+      dimensions:                      #   for `judge` checks without a rubric of their own
+        - {name: accuracy, description: Is every claim correct?, scale: [1, 5]}
+    repeat: 1                          # runs of each cell, for variance
+    concurrency: 10                    # cells in flight at once
+    params: {temperature: 0}           # over each prompt's own params
+
+Reading goes through `yaml.compose`, so each problem is reported as `file:line: message`.
+CSV files take one column per variable, plus `expected` (or promptfoo's `__expected`),
+`__description` and `tags` (JSON); JSONL lines are {"vars": {...}, "expected": ..., "tags":
+{...}} or a flat object of variables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from llmbench.core.checks import CheckError, check_to_data, parse_check
+from llmbench.core.models import SECTION_NAMES
+from llmbench.importers.prompt_files import (
+    FileProblem,
+    InvalidValue,
+    NodeReader,
+    PromptFileError,
+    _read_variables,
+    line_of,
+    load_document,
+)
+
+_TOP_KEYS = (
+    "name",
+    "description",
+    "prompts",
+    "models",
+    "dataset",
+    "tests",
+    "checks",
+    "judge",
+    "repeat",
+    "concurrency",
+    "params",
+)
+_PROMPT_KEYS = ("name", "sections", "text", "variables", "model", "params")
+_TEST_KEYS = ("vars", "expected", "checks", "tags", "description")
+_JUDGE_KEYS = ("model", "dimensions", "params")
+_DIMENSION_KEYS = ("name", "description", "scale")
+_REF = re.compile(r"^(?P<name>[^@\s][^@]*?)(?:@(?P<ref>[\w.-]+))?$")
+DATASET_SUFFIXES = (".csv", ".jsonl")
+EXPECTED_COLUMNS = ("expected", "__expected")
+
+
+class SuiteError(PromptFileError):
+    """The suite cannot be run; each problem names its file and line."""
+
+
+@dataclass(frozen=True)
+class PromptRef:
+    name: str
+    ref: str  # a label or a version number
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.ref}"
+
+
+@dataclass(frozen=True)
+class InlinePrompt:
+    name: str
+    sections: dict[str, str]
+    variables: tuple[Any, ...] = ()  # core.models.Variable
+    model: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TestDoc:
+    vars: dict[str, Any]
+    expected: str | None = None
+    checks: tuple[dict[str, Any], ...] = ()  # validated, in core.checks' saved form
+    tags: dict[str, str] = field(default_factory=dict)
+    where: str = ""  # file:line, for messages
+
+
+@dataclass(frozen=True)
+class SuiteDoc:
+    path: str
+    name: str
+    prompts: tuple[PromptRef | InlinePrompt, ...]
+    models: tuple[str, ...] = ()
+    dataset: str | None = None  # a dataset's name in the database
+    dataset_line: int = 0
+    dataset_file: str | None = None  # the file the tests below came from, if any
+    tests: tuple[TestDoc, ...] = ()  # from the dataset file, then the inline tests
+    checks: tuple[dict[str, Any], ...] = ()
+    judge_model: str = ""
+    judge_dimensions: tuple[dict[str, Any], ...] = ()
+    judge_params: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 1
+    concurrency: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def load_suite(path: Path) -> SuiteDoc:
+    """Read and validate a suite file; SuiteError lists every problem with its line."""
+    shown = str(path)
+    try:
+        node = load_document(path, shown)
+    except PromptFileError as error:
+        raise SuiteError(error.problems) from None
+    return parse_suite(node, path, shown)
+
+
+def parse_suite(node: Node, path: Path, shown: str) -> SuiteDoc:
+    reader = NodeReader(shown)
+    try:
+        top = reader.mapping(node, "the suite", _TOP_KEYS)
+    except InvalidValue as error:
+        raise SuiteError([FileProblem(shown, line_of(error.node), error.message)]) from None
+
+    def guarded(read: Any, default: Any) -> Any:
+        try:
+            return read()
+        except InvalidValue as error:
+            reader.record(error.node, error.message)
+            return default
+
+    name = guarded(lambda: reader.optional_text(top.get("name"), "name", path.stem), path.stem)
+    description = guarded(lambda: reader.optional_text(top.get("description"), "description"), "")
+    prompts = _read_prompts(reader, node, top.get("prompts"))
+    models = guarded(lambda: _texts(reader, top.get("models"), "models"), ())
+    checks = _read_checks(reader, top.get("checks"), "checks")
+    judge_model, dimensions, judge_params = guarded(
+        lambda: _read_judge(reader, top.get("judge")), ("", (), {})
+    )
+    repeat = guarded(lambda: _optional_int(reader, top.get("repeat"), "repeat") or 1, 1)
+    concurrency = guarded(
+        lambda: _optional_int(reader, top.get("concurrency"), "concurrency"), None
+    )
+    params = guarded(lambda: _json_mapping(reader, top.get("params"), "params"), {})
+    dataset, dataset_file, file_tests = None, None, ()
+    if "dataset" in top:
+        dataset_node = top["dataset"]
+        value = guarded(lambda: reader.text(dataset_node, "dataset"), "")
+        if value.lower().endswith(DATASET_SUFFIXES):
+            file = path.parent / value
+            dataset_file = str(file)
+            try:
+                file_tests = tuple(read_dataset_file(file, str(file)))
+            except SuiteError as error:
+                reader.problems.extend(error.problems)
+        elif value:
+            dataset = value
+    inline_tests = _read_tests(reader, top.get("tests"))
+    tests = (*file_tests, *inline_tests)
+    if dataset is None and not tests and not reader.problems:
+        reader.record(node, "the suite has no cases: give a dataset or tests")
+    if reader.problems:
+        raise SuiteError(sorted(reader.problems, key=lambda p: (p.path != shown, p.path, p.line)))
+    return SuiteDoc(
+        path=shown,
+        name=name,
+        description=description,
+        prompts=prompts,
+        models=models,
+        dataset=dataset,
+        dataset_line=line_of(top["dataset"]) if "dataset" in top else 0,
+        dataset_file=dataset_file,
+        tests=tests,
+        checks=checks,
+        judge_model=judge_model,
+        judge_dimensions=dimensions,
+        judge_params=judge_params,
+        repeat=repeat,
+        concurrency=concurrency,
+        params=params,
+    )
+
+
+def _texts(reader: NodeReader, node: Node | None, what: str) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    texts = []
+    for item in reader.sequence(node, what):
+        text = reader.text(item, f"{what}: an entry").strip()
+        if not text:
+            raise InvalidValue(item, f"{what}: an entry is empty")
+        texts.append(text)
+    return tuple(texts)
+
+
+def _optional_int(reader: NodeReader, node: Node | None, what: str) -> int | None:
+    return reader.optional_integer(node, what)
+
+
+def _json_mapping(reader: NodeReader, node: Node | None, what: str) -> dict[str, Any]:
+    if node is None:
+        return {}
+    reader.mapping(node, what)
+    return dict(reader.json_value(node, what))
+
+
+def _read_prompts(
+    reader: NodeReader, root: Node, node: Node | None
+) -> tuple[PromptRef | InlinePrompt, ...]:
+    if node is None:
+        reader.record(root, "the suite needs prompts (a list of name@version or inline prompts)")
+        return ()
+    try:
+        items = reader.sequence(node, "prompts")
+    except InvalidValue as error:
+        reader.record(error.node, error.message)
+        return ()
+    if not items:
+        reader.record(node, "prompts is empty: name at least one")
+    prompts: list[PromptRef | InlinePrompt] = []
+    for item in items:
+        try:
+            prompts.append(_read_prompt(reader, item))
+        except InvalidValue as error:
+            reader.record(error.node, error.message)
+    return tuple(prompts)
+
+
+def _read_prompt(reader: NodeReader, node: Node) -> PromptRef | InlinePrompt:
+    if isinstance(node, ScalarNode):
+        text = reader.text(node, "a prompt").strip()
+        match = _REF.match(text)
+        if match is None:
+            raise InvalidValue(node, f"{text!r} is not a prompt ref (name@label or name@3)")
+        return PromptRef(match["name"].strip(), match["ref"] or "production", line_of(node))
+    fields = reader.mapping(node, "an inline prompt", _PROMPT_KEYS)
+    if "name" not in fields:
+        raise InvalidValue(node, "an inline prompt needs a name (it is saved under it)")
+    name = reader.text(fields["name"], "prompt name").strip()
+    if not name or "@" in name:
+        raise InvalidValue(fields["name"], "a prompt name must be non-empty and without '@'")
+    if ("sections" in fields) == ("text" in fields):
+        raise InvalidValue(node, f"prompt {name!r}: give either sections or text")
+    if "text" in fields:
+        sections = {"task": reader.text(fields["text"], f"prompt {name!r}: text")}
+    else:
+        sections = {
+            key: reader.text(value, f"prompt {name!r}: section {key!r}")
+            for key, value in reader.mapping(
+                fields["sections"], f"prompt {name!r}: sections", SECTION_NAMES
+            ).items()
+        }
+    if not any(text.strip() for text in sections.values()):
+        raise InvalidValue(node, f"prompt {name!r}: every section is empty")
+    return InlinePrompt(
+        name=name,
+        sections=sections,
+        variables=_read_variables(reader, fields.get("variables"), f"prompt {name!r}"),
+        model=reader.optional_text(fields.get("model"), f"prompt {name!r}: model").strip(),
+        params=_json_mapping(reader, fields.get("params"), f"prompt {name!r}: params"),
+        line=line_of(node),
+    )
+
+
+def _read_checks(reader: NodeReader, node: Node | None, what: str) -> tuple[dict[str, Any], ...]:
+    if node is None:
+        return ()
+    try:
+        items = reader.sequence(node, what)
+    except InvalidValue as error:
+        reader.record(error.node, error.message)
+        return ()
+    checks = []
+    for item in items:
+        try:
+            if not isinstance(item, MappingNode):
+                raise InvalidValue(
+                    item, f"{what}: a check must be a mapping (type: ..., value: ...)"
+                )
+            data = reader.json_value(item, f"{what}: a check")
+            spec = parse_check(data, where=f"{reader.path}:{line_of(item)}")
+        except InvalidValue as error:
+            reader.record(error.node, error.message)
+            continue
+        except CheckError as error:
+            # parse_check already put file:line in front; keep the message whole.
+            reader.problems.append(_Verbatim(reader.path, line_of(item), str(error)))
+            continue
+        checks.append(check_to_data(spec))
+    return tuple(checks)
+
+
+class _Verbatim(FileProblem):
+    """A problem whose message already starts with file:line."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _read_judge(
+    reader: NodeReader, node: Node | None
+) -> tuple[str, tuple[dict[str, Any], ...], dict[str, Any]]:
+    if node is None:
+        return "", (), {}
+    fields = reader.mapping(node, "judge", _JUDGE_KEYS)
+    model = reader.optional_text(fields.get("model"), "judge: model").strip()
+    dimensions = []
+    if "dimensions" in fields:
+        for item in reader.sequence(fields["dimensions"], "judge: dimensions"):
+            entry = reader.mapping(item, "judge: a dimension", _DIMENSION_KEYS)
+            if "name" not in entry:
+                raise InvalidValue(item, "judge: a dimension needs a name")
+            dimension: dict[str, Any] = {
+                "name": reader.text(entry["name"], "judge: dimension name"),
+                "description": reader.optional_text(
+                    entry.get("description"), "judge: dimension description"
+                ),
+            }
+            if "scale" in entry:
+                scale = reader.json_value(entry["scale"], "judge: scale")
+                if (
+                    not isinstance(scale, list)
+                    or len(scale) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale)
+                    or scale[0] >= scale[1]
+                ):
+                    raise InvalidValue(entry["scale"], "judge: scale must be [low, high] integers")
+                dimension["scale"] = scale
+            dimensions.append(dimension)
+    return model, tuple(dimensions), _json_mapping(reader, fields.get("params"), "judge: params")
+
+
+def _read_tests(reader: NodeReader, node: Node | None) -> tuple[TestDoc, ...]:
+    if node is None:
+        return ()
+    try:
+        items = reader.sequence(node, "tests")
+    except InvalidValue as error:
+        reader.record(error.node, error.message)
+        return ()
+    tests = []
+    for item in items:
+        try:
+            fields = reader.mapping(item, "a test", _TEST_KEYS)
+            variables = _json_mapping(reader, fields.get("vars"), "a test: vars")
+            expected = None
+            if "expected" in fields:
+                value = reader.json_value(fields["expected"], "a test: expected")
+                expected = value if isinstance(value, str) or value is None else json.dumps(value)
+            tags = {
+                key: reader.text(value, f"a test: tag {key!r}")
+                for key, value in (
+                    reader.mapping(fields["tags"], "a test: tags") if "tags" in fields else {}
+                ).items()
+            }
+            if "description" in fields:
+                tags["description"] = reader.text(fields["description"], "a test: description")
+        except InvalidValue as error:
+            reader.record(error.node, error.message)
+            continue
+        checks = _read_checks(reader, fields.get("checks"), "a test: checks")
+        tests.append(
+            TestDoc(variables, expected, checks, tags, where=f"{reader.path}:{line_of(item)}")
+        )
+    return tuple(tests)
+
+
+# -- dataset files ---------------------------------------------------------------------------
+
+
+def read_dataset_file(path: Path, shown: str) -> list[TestDoc]:
+    """Cases from a CSV or JSONL file; SuiteError names the line of each bad row."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as error:
+        raise SuiteError([FileProblem(shown, 1, f"cannot read: {error.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise SuiteError([FileProblem(shown, 1, "not UTF-8 text")]) from None
+    if path.suffix.lower() == ".csv":
+        return _csv_tests(text, shown)
+    return _jsonl_tests(text, shown)
+
+
+def _csv_tests(text: str, shown: str) -> list[TestDoc]:
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise SuiteError([FileProblem(shown, 1, "the file is empty")]) from None
+    problems = []
+    tests = []
+    for row in rows:
+        line = rows.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(
+                FileProblem(shown, line, f"{len(row)} fields where the header has {len(header)}")
+            )
+            continue
+        values = dict(zip(header, row, strict=True))
+        expected = next((values[c] for c in EXPECTED_COLUMNS if values.get(c)), None)
+        tags: dict[str, str] = {}
+        if values.get("tags"):
+            try:
+                tags = {str(k): str(v) for k, v in json.loads(values["tags"]).items()}
+            except (ValueError, AttributeError):
+                problems.append(FileProblem(shown, line, "tags must be a JSON object"))
+                continue
+        if values.get("__description"):
+            tags["description"] = values["__description"]
+        variables = {
+            key: value
+            for key, value in values.items()
+            if key not in EXPECTED_COLUMNS and key != "tags" and not key.startswith("__")
+        }
+        tests.append(TestDoc(variables, expected, (), tags, where=f"{shown}:{line}"))
+    if problems:
+        raise SuiteError(problems)
+    return tests
+
+
+def _jsonl_tests(text: str, shown: str) -> list[TestDoc]:
+    problems = []
+    tests = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            problems.append(FileProblem(shown, number, f"not JSON: {error}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(FileProblem(shown, number, "each line must be a JSON object"))
+            continue
+        test = _json_test(data, f"{shown}:{number}")
+        if isinstance(test, str):
+            problems.append(FileProblem(shown, number, test))
+        else:
+            tests.append(test)
+    if problems:
+        raise SuiteError(problems)
+    return tests
+
+
+def _json_test(data: Mapping[str, Any], where: str) -> TestDoc | str:
+    if "vars" not in data:
+        flat = {k: v for k, v in data.items() if k not in ("expected", "tags")}
+        data = {"vars": flat, **{k: v for k, v in data.items() if k in ("expected", "tags")}}
+    variables, expected, tags = data["vars"], data.get("expected"), data.get("tags") or {}
+    if not isinstance(variables, dict):
+        return "vars must be an object"
+    if not isinstance(tags, dict):
+        return "tags must be an object"
+    if expected is not None and not isinstance(expected, str):
+        expected = json.dumps(expected)
+    return TestDoc(variables, expected, (), {str(k): str(v) for k, v in tags.items()}, where)
+
+
+def describe_refs(prompts: Sequence[PromptRef | InlinePrompt]) -> list[str]:
+    return [
+        str(item) if isinstance(item, PromptRef) else f"{item.name} (inline)" for item in prompts
+    ]
