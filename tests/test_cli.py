@@ -11,8 +11,13 @@ from llmbench.cli import cli
 
 
 def _all_command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, the lazily loaded subcommands included (list_commands/get_command,
+    as --help finds them)."""
     found = [prefix]
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found.extend(_all_command_paths(command, (*prefix, name)))
         else:
@@ -112,3 +117,18 @@ def test_keys_list_shows_sources_but_never_the_key(monkeypatch: pytest.MonkeyPat
         assert "sk-ant-x" not in refused.output
     finally:
         keyring.set_keyring(previous)
+
+
+def test_subcommands_load_only_when_run() -> None:
+    # Defining every command costs tens of milliseconds the TUI's first frame should not pay.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llmbench.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('llmbench.cli.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "['llmbench.cli.common']"

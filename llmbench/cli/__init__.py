@@ -1,0 +1,40 @@
+"""The `llmbench` command. With no subcommand it opens the TUI.
+
+Heavy modules (Textual screens, litellm, the demo builder) are imported inside commands, and the
+commands themselves load only when run (common.SUBCOMMANDS), so that `llmbench` reaches the
+TUI's first frame fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from llmbench import __version__
+from llmbench.cli.common import LLMBenchGroup, cli_settings, db_option, open_tui, resolve_db
+
+
+@click.group(
+    cls=LLMBenchGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="llmbench")
+@db_option
+@click.option("--reviewer", help="Grade as this reviewer (default: [general] reviewer).")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, reviewer: str | None) -> None:
+    """A keyboard-driven workbench for LLM prompts: version, compare, grade, cost, audit.
+
+    Run with no command to open the TUI on your database.
+    """
+    if ctx.invoked_subcommand is None:
+        settings = cli_settings()
+        if reviewer:
+            from dataclasses import replace
+
+            settings = replace(settings, general=replace(settings.general, reviewer=reviewer))
+        open_tui(resolve_db(ctx, db), settings, create=True)
+
+
+def main() -> None:
+    cli(prog_name="llmbench")

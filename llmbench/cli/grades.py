@@ -1,0 +1,65 @@
+"""`llmbench grades`: rubric files and grade exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from llmbench.cli.common import (
+    db_option,
+    resolve_db,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.group()
+def grades() -> None:
+    """Rubrics and the grades reviewers gave (F4 in the TUI)."""
+
+
+@grades.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+    help="Default: from OUT's extension (.jsonl, else csv).",
+)  # fmt: skip
+@click.option("--rubric", help="Only this rubric's grades.")
+@db_option
+@click.pass_context
+def grades_export(
+    ctx: click.Context, out: Path, fmt: str | None, rubric: str | None, db: str | None
+) -> None:
+    """Write every grade (regrades included) to OUT as CSV or JSONL."""
+    from llmbench.services.database import open_store
+    from llmbench.services.grading import export_grades
+
+    chosen = fmt or ("jsonl" if out.suffix.lower() == ".jsonl" else "csv")
+    with open_store(resolve_db(ctx, db), create=False) as store:
+        try:
+            written = export_grades(store, out, fmt=chosen, rubric=rubric)
+        except LookupError as error:
+            raise click.ClickException(str(error.args[0])) from None
+    click.echo(f"{written} grades written to {out} ({chosen})")
+
+
+@grades.command("rubric")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Update the rubric of that name if it exists.")
+@db_option
+@click.pass_context
+def grades_rubric(ctx: click.Context, path: Path, replace: bool, db: str | None) -> None:
+    """Add (or with --replace update) a rubric from a TOML or YAML file."""
+    from llmbench.core.rubrics import RubricError
+    from llmbench.services.database import open_store
+    from llmbench.services.grading import import_rubric
+
+    with open_store(resolve_db(ctx, db), create=True) as store:
+        try:
+            rubric_id = import_rubric(store, path, replace=replace)
+        except (RubricError, ValueError) as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"rubric #{rubric_id} saved from {path.name}")
