@@ -9,14 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from llmbench.cli import cli
+from llmbench.core.audit_query import parse
 from llmbench.services import budgets
 from llmbench.services.costs import audit_query_for
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import count, money, percent
+from llmbench.tui.screens.audit import AuditScreen
 from llmbench.tui.screens.costs import CHILD_INDENT, CostsScreen
 from llmbench.tui.widgets.metric import Metric
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, open_pane, settle
@@ -129,6 +131,10 @@ async def test_enter_opens_the_calls_behind_a_row_in_f6(
         await pilot.press("enter")
         await settle(pilot)
         assert app.current_mode == "audit"
+        audit = app.screen
+        assert isinstance(audit, AuditScreen)
+        assert audit.applied == parse(drill.query)  # F6 shows exactly the calls behind the row
+        assert audit.query_one("#audit-query", Input).value == drill.query
 
 
 async def test_trends_view_draws_the_month_projection(

@@ -8,6 +8,7 @@ good filter stays applied. Enter opens a call in full.
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -207,6 +208,23 @@ class AuditScreen(PaneScreen[int]):
         self._update_status()
 
     # -- the query bar -----------------------------------------------------------------------
+
+    def set_query(self, text: str) -> None:
+        """Filter by `text` as if it had been typed into the bar: other panes drill down here
+        (Costs opens the calls behind a row). Before the first read, that read starts filtered."""
+        self.query_text = text
+        if self.source is None:
+            with suppress(QueryError):
+                self.applied = parse(text)
+            self.call_after_refresh(self._show_query_text)
+            return
+        self._show_query_text()
+        self._apply_typed()
+
+    def _show_query_text(self) -> None:
+        bar = self.query_one("#audit-query", Input)
+        with bar.prevent(Input.Changed):
+            bar.value = self.query_text
 
     def action_focus_query(self) -> None:
         self.query_one("#audit-query", Input).focus()
