@@ -498,7 +498,8 @@ _RULES: list[Rule] = [
 
 # -- jailbreaks: personas, modes, "no restrictions" ---------------------------------------------
 
-_PERSONA_ADJECTIVES = _alt(
+# The words a persona jailbreak uses; the rule's triggers and its pattern share them.
+_PERSONA_WORDS = (
     "uncensored",
     "unrestricted",
     "unfiltered",
@@ -515,8 +516,11 @@ _PERSONA_ADJECTIVES = _alt(
     "lawless",
     "limitless",
     "uninhibited",
-    "no-limits?",
+    "no-limit",
     "unaligned",
+)
+_PERSONA_ADJECTIVES = _alt(
+    *(word + "s?" if word == "no-limit" else word for word in _PERSONA_WORDS)
 )
 
 _RULES += [
@@ -560,26 +564,7 @@ _RULES += [
         "jailbreak.persona",
         "jailbreak",
         0.8,
-        (
-            "uncensored",
-            "unrestricted",
-            "unfiltered",
-            "unlimited",
-            "unbound",
-            "unchained",
-            "evil",
-            "malicious",
-            "amoral",
-            "unethical",
-            "immoral",
-            "jailbroken",
-            "rogue",
-            "lawless",
-            "limitless",
-            "uninhibited",
-            "no-limit",
-            "unaligned",
-        ),
+        _PERSONA_WORDS,
         r"\b(?:you are|you're|act(?:ing)? as|pretend (?:to be|you are|you're)|role-?play as"
         r"|play the role of|behave (?:as|like)|imagine you(?: are|'re)|simulate|become) (?:now )?"
         r"(?:an? |the )?(?:\w+ )?" + _PERSONA_ADJECTIVES + r"\b",
