@@ -18,17 +18,28 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from llmbench.core.templates import Template, TemplateError, render_messages
 from llmbench.core.tokens import count_tokens
-from llmbench.gateway.engine import Gateway, GatewayError
+from llmbench.gateway.engine import Gateway, GatewayError, GatewayResult
 from llmbench.store.db import Store
 from llmbench.store.feedback import call_id_for_request
 from llmbench.store.runs import NewCheck, NewResult, add_checks, add_results
 
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
+
+
+class CellWatcher(Protocol):
+    """Follows cells as they run, for a view that shows them live. Called on the gateway's
+    event loop thread: implementations only record, they never block or touch widgets."""
+
+    def started(self, cell: Cell) -> None: ...
+
+    def chunk(self, cell: Cell, text: str) -> None: ...
+
+    def finished(self, outcome: CellOutcome) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,7 @@ class CellRunner:
         grader: Grader | None = None,
         progress: Progress | None = None,
         cancelled: Cancelled | None = None,
+        watcher: CellWatcher | None = None,
     ) -> None:
         self.gateway = gateway
         self.store = store
@@ -108,6 +120,8 @@ class CellRunner:
         self.grader = grader
         self.progress = progress
         self.cancelled = cancelled
+        # With a watcher the answers stream, so it sees the text arrive.
+        self.watcher = watcher
         self.outcomes: list[CellOutcome] = []
         self.total = 0
         self._tasks: list[asyncio.Task[CellOutcome | None]] = []
@@ -139,11 +153,15 @@ class CellRunner:
         async with limit:
             if self.stopping:
                 return None
+            if self.watcher is not None:
+                self.watcher.started(cell)
             answer = await self.answer(cell)
             grade = await self.grader(cell, answer) if self.grader and answer.ok else Grade()
             written = self._write(cell, answer, grade)
             outcome = CellOutcome(cell, answer, grade, await asyncio.wrap_future(written))
             self.outcomes.append(outcome)
+            if self.watcher is not None:
+                self.watcher.finished(outcome)
             # Still holding the slot: a cancel asked for here stops the next cell from starting.
             if self.progress is not None:
                 self.progress(len(self.outcomes), self.total)
@@ -159,15 +177,7 @@ class CellRunner:
         except TemplateError as error:
             return Answer(ok=False, output=f"template error: {error}")
         try:
-            result = await self.gateway.complete(
-                cell.model,
-                messages,
-                params=dict(cell.params),
-                tags=self.tags,
-                prompt_version_id=cell.version_id,
-                run_id=self.run_id,
-                route=False,
-            )
+            result = await self._call(cell, messages)
         except GatewayError as error:
             return Answer(
                 ok=False, output=str(error), messages=tuple(messages), request_id=error.request_id
@@ -183,6 +193,26 @@ class CellRunner:
             completion_tokens=completion.usage.completion_tokens,
             cost=completion.cost,
         )
+
+    async def _call(self, cell: Cell, messages: list[dict[str, Any]]) -> GatewayResult:
+        options: dict[str, Any] = {
+            "params": dict(cell.params),
+            "tags": self.tags,
+            "prompt_version_id": cell.version_id,
+            "run_id": self.run_id,
+            "route": False,
+        }
+        if self.watcher is None:
+            return await self.gateway.complete(cell.model, messages, **options)
+        final: GatewayResult | None = None
+        async for piece in self.gateway.stream(cell.model, messages, **options):
+            if isinstance(piece, GatewayResult):
+                final = piece
+            else:
+                self.watcher.chunk(cell, piece)
+        if final is None:  # the gateway always ends a stream with its result or raises
+            raise RuntimeError("the stream ended without a result")
+        return final
 
     def _write(self, cell: Cell, answer: Answer, grade: Grade) -> Future[int]:
         """Queue the cell's rows; the future gives its result id once they are committed."""

@@ -26,7 +26,7 @@ from llmbench.core.templates import template_of
 from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway
 from llmbench.gateway.recorder import AuditRecorder
-from llmbench.services.eval_cells import Cancelled, Cell, CellRunner, Progress
+from llmbench.services.eval_cells import Cancelled, Cell, CellRunner, CellWatcher, Progress
 from llmbench.services.eval_grading import CheckGrader, JudgeConfig, judge_dimensions, parse_checks
 from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store
@@ -187,9 +187,11 @@ def resume(
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
     concurrency: int | None = None,
+    watcher: CellWatcher | None = None,
 ) -> RunSummary:
     """Run the cells of `run_id` that have no result yet (all of them for a new run).
-    `concurrency` overrides the plan's for this time only."""
+    `concurrency` overrides the plan's for this time only; a `watcher` sees the cells start,
+    stream and finish (the answers stream when there is one)."""
     db = store.read()
     row = run_plan(db, run_id)
     if row is None:
@@ -215,6 +217,7 @@ def resume(
         grader=CheckGrader(gateway, run_id, judge),
         progress=progress,
         cancelled=lambda: stop.is_set() or (cancelled is not None and cancelled()),
+        watcher=watcher,
     )
     try:
         run_sync(runner.run(missing))
@@ -239,6 +242,15 @@ def resume(
         ran=len(runner.outcomes),
         errors=sum(not record.ok for record in records),
     )
+
+
+def run_layout(store: Store, settings: Settings, run_id: int) -> list[Cell]:
+    """Every cell the run plans, in order (version, model, case, repeat): what a view lays out
+    before, during and after the run."""
+    row = run_plan(store.read(), run_id)
+    if row is None:
+        raise EvalError(f"no run with id {run_id}")
+    return plan_cells(store, settings, EvalPlan.from_config(row.name, row.config))
 
 
 def _finish(store: Store, gateway: Gateway, run_id: int, status: str) -> None:

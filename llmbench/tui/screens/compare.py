@@ -1,19 +1,23 @@
-"""F3 Compare: runs with their size and pass rate; the highlighted run's pass rate per prompt
-version × model below."""
+"""F3 Compare: runs with their size and pass rate, and the highlighted run's scoreboard per
+prompt version × model. `n` starts a comparison, enter opens a run live (columns or grid),
+`m` shows its migration report."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from llmbench.tui.format import NOTHING, count, day, model_label, one_line, percent
+from llmbench.tui.format import NOTHING, count, day, millis, model_label, money, one_line, percent
 from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
-    from llmbench.store.views import MatrixCell, RunRow
+    from llmbench.core.scoreboard import GroupStats
+    from llmbench.services.compare_runs import Choices, Picks
+    from llmbench.store.views import RunRow
 
 
 def pass_rate_text(passed: int, checked: int, rate: float | None) -> str:
@@ -24,9 +28,14 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
     PANE_TITLE = "Compare"
     EMPTY_TEXT = (
         "No runs yet.\n\n"
-        "Run `llmbench demo` for example runs, or `llmbench eval` to compare prompt versions "
-        "across models."
+        "Press n to compare prompt versions across models, run `llmbench demo` for example "
+        "runs, or `llmbench eval` from CI."
     )
+    BINDINGS = [
+        Binding("n", "new_run", "New comparison", id="compare_new"),
+        Binding("enter", "open_run", "Open run", id="compare_open", show=False),
+        Binding("m", "report", "Migration report", id="compare_report"),
+    ]
 
     DEFAULT_CSS = """
     CompareScreen {
@@ -62,6 +71,11 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
             ("Model", "model"),
             ("Cells", "cells"),
             ("Pass rate", "pass_rate"),
+            ("Judge", "judge"),
+            ("Cost/case", "cost"),
+            ("p50", "p50"),
+            ("p95", "p95"),
+            ("Errors", "errors"),
         ):
             matrix.add_column(label, key=key)
 
@@ -93,29 +107,90 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         if event.data_table.id == "runs-table":
             self._read_matrix(event.row_key.value)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "runs-table" and event.row_key.value is not None:
+            self._open(int(event.row_key.value))
+
     def _read_matrix(self, key: str | None) -> None:
         if key is None:
             return
         table = self.query_one("#runs-table", DataTable)
         name = str(table.get_row(key)[0])
-        from llmbench.services import panes
+        from llmbench.services import evaluation
 
         store, run_id = self.bench.store, int(key)
-        self.query_one("#matrix-title", Static).update(f"{name}: pass rate per version × model")
+        self.query_one("#matrix-title", Static).update(
+            f"{name}: scoreboard per version × model (enter opens the run)"
+        )
         self.read_in_thread(
-            lambda: panes.run_matrix(store, run_id), self._show_matrix, group="matrix"
+            lambda: evaluation.scoreboard(store, run_id), self._show_matrix, group="matrix"
         )
 
-    def _show_matrix(self, cells: list[MatrixCell]) -> None:
+    def _show_matrix(self, groups: list[GroupStats]) -> None:
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
-        for cell in cells:
-            version = "unsaved draft"
-            if cell.version is not None:
-                version = f"{cell.prompt_name} v{cell.version}"
+        for group in groups:
             table.add_row(
-                version,
-                model_label(cell.model),
-                count(cell.cells),
-                pass_rate_text(cell.passed, cell.checked, cell.pass_rate),
+                group.version_label or "unsaved draft",
+                model_label(group.model),
+                count(group.cells),
+                pass_rate_text(group.passed, group.cells, group.pass_rate if group.cells else None),
+                NOTHING if group.mean_judge_score is None else f"{group.mean_judge_score:.2f}",
+                money(group.cost_per_case),
+                millis(group.latency_p50_ms),
+                millis(group.latency_p95_ms),
+                count(group.errors),
             )
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _selected_run(self) -> int | None:
+        key = highlighted_key(self.query_one("#runs-table", DataTable))
+        return None if key is None else int(key)
+
+    def _open(self, run_id: int, *, start: bool = False) -> None:
+        from llmbench.tui.screens.compare_run import RunScreen
+
+        self.app.push_screen(RunScreen(run_id, start=start))
+
+    def action_open_run(self) -> None:
+        run_id = self._selected_run()
+        if run_id is not None:
+            self._open(run_id)
+
+    def action_report(self) -> None:
+        run_id = self._selected_run()
+        if run_id is None:
+            self.notify("No run to report on yet.", severity="warning")
+            return
+        from llmbench.tui.screens.compare_report import MigrationReportScreen
+
+        self.app.push_screen(MigrationReportScreen(run_id))
+
+    def action_new_run(self) -> None:
+        from llmbench.services import compare_runs
+
+        store, settings = self.bench.store, self.bench.settings
+        self.act_in_thread(
+            lambda: compare_runs.choices(store, settings), self._ask_picks, what="New comparison"
+        )
+
+    def _ask_picks(self, choices: Choices) -> None:
+        if not choices.versions:
+            self.notify("Save a prompt version first (F2).", severity="warning")
+            return
+        from llmbench.tui.screens.compare_new import NewRunDialog
+
+        self.app.push_screen(NewRunDialog(choices), self._create)
+
+    def _create(self, picks: Picks | None) -> None:
+        if picks is None:
+            return
+        from llmbench.services import compare_runs
+
+        store = self.bench.store
+        self.act_in_thread(
+            lambda: compare_runs.new_comparison(store, picks),
+            lambda run_id: self._open(run_id, start=True),
+            what="New comparison",
+        )

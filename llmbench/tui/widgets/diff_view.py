@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 
 if TYPE_CHECKING:
-    from llmbench.core.diff import LineOp, Segment, VersionDiff
+    from llmbench.core.diff import LineOp, SectionDiff, Segment, VersionDiff
 
 Part = Content | tuple[str, str] | str
 
@@ -82,4 +82,24 @@ def render_diff(prompt_name: str, diff: VersionDiff, *, context: int = 2) -> Con
                 continue
             folded = False
             parts += _line(op)
+    return Content.assemble(*parts)
+
+
+def render_text_diff(old_title: str, new_title: str, diff: SectionDiff) -> Content:
+    """Two texts (outputs of one case) line by line, the changed words inside lines marked."""
+    parts: list[Part] = [
+        ("- ", REMOVED),
+        (old_title, f"bold {REMOVED}"),
+        "\n",
+        ("+ ", ADDED),
+        (new_title, f"bold {ADDED}"),
+        "\n",
+        (f"+{diff.words_added} words  −{diff.words_removed} words", "dim"),
+        "\n\n",
+    ]
+    if diff.status == "same":
+        parts.append(("The two outputs are identical.", "italic"))
+        return Content.assemble(*parts)
+    for op in diff.lines:
+        parts += _line(op)
     return Content.assemble(*parts)
