@@ -14,6 +14,7 @@ import asyncio
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from textual.pilot import Pilot
 
@@ -114,8 +115,45 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
             await _wait_for_pane(pilot)
             written.append(Path(app.save_screenshot("costs-trends.svg", str(out))))
             await pilot.press("b")
+            written += await _compare_screenshots(pilot, out)
     finally:
         store.close()
+    return written
+
+
+async def _compare_screenshots(pilot: Pilot[None], out: Path) -> list[Path]:
+    """F3: a comparison caught mid-run (cells streaming into four columns), then the demo's
+    support-reply run as a migration report."""
+    from llmbench.services.compare_runs import Picks, new_comparison
+    from llmbench.store.compare_cells import dataset_choices, version_choices
+    from llmbench.tui.screens.compare_report import MigrationReportScreen
+    from llmbench.tui.screens.compare_run import RunScreen
+
+    app = cast(LLMBenchApp, pilot.app)
+    db = app.store.read()
+    versions = [v.id for v in version_choices(db) if v.prompt == "support-reply"][:2]
+    dataset = next(id_ for id_, name, _ in dataset_choices(db) if name == "support-tickets")
+    picks = Picks(tuple(versions), ("llmbench/mock", "llmbench/echo"), dataset_id=dataset)
+    run_id = new_comparison(app.store, picks)
+    await pilot.press("f3")
+    await _wait_for_pane(pilot)
+    screen = RunScreen(run_id, start=True)
+    await app.push_screen(screen)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOAD_TIMEOUT_S
+    while screen.board is None or screen.board.progress().finished < 30:
+        if loop.time() > deadline:
+            raise TimeoutError("the comparison did not get going")
+        await pilot.pause(0.02)
+    written = [Path(app.save_screenshot("compare-run.svg", str(out)))]
+    while screen.running:
+        await pilot.pause(0.1)
+    app.clear_notifications()
+    await pilot.press("escape")
+    await app.push_screen(MigrationReportScreen(1))  # the demo's first run
+    await _wait_for_screen(pilot)
+    written.append(Path(app.save_screenshot("compare-report.svg", str(out))))
+    await pilot.press("escape")
     return written
 
 

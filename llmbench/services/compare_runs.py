@@ -45,6 +45,7 @@ class Picks:
     adhoc: Mapping[str, str] | None = None  # one input instead of a dataset
     repeats: int = 1
     name: str = ""
+    concurrency: int = CONCURRENCY
 
 
 def choices(store: Store, settings: Settings) -> Choices:
@@ -87,7 +88,7 @@ def new_comparison(store: Store, picks: Picks) -> int:
         case_ids=tuple(case_ids),
         models=picks.models,
         repeats=picks.repeats,
-        concurrency=CONCURRENCY,
+        concurrency=picks.concurrency,
         source="compare pane",
     )
     return create_eval_run(store, plan)
