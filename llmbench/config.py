@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
 from llmbench import paths
+from llmbench.core.guard_policy import DEFAULT_POLICY, GuardPolicy, PolicyError, parse_policy
 from llmbench.core.routing import Arm, Route, RouteError
 
 
@@ -101,12 +102,68 @@ class RetentionSettings:
     )
 
 
+# The config's starting point: the core defaults, except that nothing blocks until the user
+# says so (limits and banned phrases block in a prompt's own policy only when set to).
+CONFIG_GUARD_BASE = GuardPolicy(
+    actions={**DEFAULT_POLICY.actions, "token_limit": "flag", "banned_phrase": "flag"}
+)
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    enabled: bool = _doc("Run the input and output guards on every gateway call.", default=True)
+    actions: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "Finding kind or group (pii, injection_signals, unicode) = allow, flag, redact"
+            " or block, over the defaults: injection, invisible, bidi, pii, prompt_leak,"
+            " token_limit and banned_phrase flag; secret redacts; the single injection signals"
+            " allow; nothing blocks. `llmbench prompts guard NAME --set KIND=ACTION` sets a"
+            " prompt's own."
+        },
+    )
+    injection_threshold: float = _doc(
+        "Injection score (0-1) from which an input is an injection.", default=0.5
+    )
+    banned_phrases: tuple[str, ...] = _doc(
+        "Phrases no answer may contain (case, accents and spacing ignored).", default=()
+    )
+    max_tokens_per_request: int = _doc("Token limit of a whole request; 0: none.", default=0)
+    max_tokens_per_variable: int = _doc(
+        "Token limit of each fenced untrusted value in a request; 0: none.", default=0
+    )
+    leak_min_words: int = _doc(
+        "Words an answer must repeat in a row from the system prompt to be a leak.", default=8
+    )
+    redact_stored_bodies: bool = _doc(
+        "Replace personal data (emails, phones, cards, IBANs, SSNs, IPs) in the stored request"
+        " and response bodies; the model and the caller still see them.",
+        default=False,
+    )
+
+    def policy(self) -> GuardPolicy:
+        """The default policy of every call (a prompt's own is read over it). Raises
+        PolicyError naming the setting that is wrong."""
+        return parse_policy(
+            {
+                "actions": dict(self.actions),
+                "injection_threshold": self.injection_threshold,
+                "banned_phrases": list(self.banned_phrases),
+                "max_tokens_per_request": self.max_tokens_per_request or None,
+                "max_tokens_per_variable": self.max_tokens_per_variable or None,
+                "leak_min_words": self.leak_min_words,
+            },
+            base=CONFIG_GUARD_BASE,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     general: GeneralSettings = field(default_factory=GeneralSettings)
     models: ModelSettings = field(default_factory=ModelSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    guard: GuardSettings = field(default_factory=GuardSettings)
     prices: dict[str, PriceOverride] = field(
         default_factory=dict, metadata={"doc": 'Per-model price overrides: [prices."gpt-4o"].'}
     )
@@ -130,6 +187,7 @@ _SECTIONS = {
     "models": ModelSettings,
     "gateway": GatewaySettings,
     "retention": RetentionSettings,
+    "guard": GuardSettings,
 }
 
 _ENV_OVERRIDES = {
@@ -141,6 +199,14 @@ _ENV_OVERRIDES = {
 
 def _coerce(where: str, expected: Any, value: Any) -> Any:
     origin = get_origin(expected)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where} must be a table of strings")
+        return dict(value)
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return value
     if origin is tuple:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be a list of strings")
@@ -244,6 +310,10 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
             name: _build(ModelOptions, f'[model."{name}"]', value)
             for name, value in models_raw.items()
         }
+        try:
+            sections["guard"].policy()
+        except PolicyError as error:
+            raise ConfigError(f"[guard] {error}") from None
         routes = _routes(raw.get("routes", []))
         keymap_raw = raw.get("keymap", {})
         if not isinstance(keymap_raw, dict) or not all(
@@ -293,6 +363,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return repr(value)
 
 
@@ -326,4 +398,11 @@ def render_settings(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ConfigError", "Settings", "load_settings", "parse_settings", "render_settings"]
+__all__ = [
+    "ConfigError",
+    "GuardSettings",
+    "Settings",
+    "load_settings",
+    "parse_settings",
+    "render_settings",
+]

@@ -116,6 +116,7 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
             written.append(Path(app.save_screenshot("costs-trends.svg", str(out))))
             await pilot.press("b")
             written += await _compare_screenshots(pilot, out)
+            written.append(await _datasets_screenshot(pilot, out))
     finally:
         store.close()
     return written
@@ -132,7 +133,7 @@ async def _compare_screenshots(pilot: Pilot[None], out: Path) -> list[Path]:
     app = cast(LLMBenchApp, pilot.app)
     db = app.store.read()
     versions = [v.id for v in version_choices(db) if v.prompt == "support-reply"][:2]
-    dataset = next(id_ for id_, name, _ in dataset_choices(db) if name == "support-tickets")
+    dataset = next(d.id for d in dataset_choices(db) if d.name == "support-tickets")
     picks = Picks(tuple(versions), ("llmbench/mock", "llmbench/echo"), dataset_id=dataset)
     run_id = new_comparison(app.store, picks)
     await pilot.press("f3")
@@ -153,6 +154,19 @@ async def _compare_screenshots(pilot: Pilot[None], out: Path) -> list[Path]:
     await app.push_screen(MigrationReportScreen(1))  # the demo's first run
     await _wait_for_screen(pilot)
     written.append(Path(app.save_screenshot("compare-report.svg", str(out))))
+    await pilot.press("escape")
+    return written
+
+
+async def _datasets_screenshot(pilot: Pilot[None], out: Path) -> Path:
+    """The datasets screen over F3: the demo's datasets, the first one's cases beside them."""
+    from llmbench.tui.screens.datasets import DatasetsScreen
+
+    app = cast(LLMBenchApp, pilot.app)
+    app.clear_notifications()
+    await app.push_screen(DatasetsScreen())
+    await _wait_for_pane(pilot)
+    written = Path(app.save_screenshot("datasets.svg", str(out)))
     await pilot.press("escape")
     return written
 

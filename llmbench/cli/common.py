@@ -34,6 +34,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "prompts": ("prompts", "prompts"),
     "grades": ("grades", "grades"),
     "eval": ("evaluate", "eval_command"),
+    "datasets": ("datasets", "datasets"),
 }
 
 

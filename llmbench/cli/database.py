@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -65,3 +66,20 @@ def db_check(ctx: click.Context, db: str | None) -> None:
     for problem in report.foreign_key_problems:
         click.echo(f"foreign key: {problem}")
     sys.exit(FAILURE_EXIT)
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@click.pass_context
+def db_backup(ctx: click.Context, target: Path, db: str | None) -> None:
+    """Copy the database to TARGET (a new file) while it is in use, then check the copy.
+
+    To restore, stop llmbench and put the copy in place of the database file (or pass it with
+    --db). The audit chain's key stays where it was: it is kept outside the database.
+    """
+    from llmbench.services.database import backup_to, open_store
+
+    with open_store(resolve_db(ctx, db), create=False) as store:
+        written = backup_to(store, target)
+    click.echo(f"backed up to {written} (integrity ok)")

@@ -187,15 +187,26 @@ def _print_verdict(console: Any, verdict: Any) -> None:
     from rich.table import Table
 
     table = Table(title=verdict.summary.line(), title_justify="left")
-    for column in ("prompt", "model", "pass", "rate", "judge", "$/case", "p50 ms", "p95 ms", "err"):
+    # Golden similarity (ROUGE-L) and the pairwise win rate only when the run has them.
+    similar = any(group.mean_similarity is not None for group in verdict.board)
+    pairwise = any(group.pairwise_win_rate is not None for group in verdict.board)
+    extra = ("similar",) * similar + ("win",) * pairwise
+    columns = ("prompt", "model", "pass", "rate", "judge", *extra, "$/case", "p50 ms", "p95 ms")
+    for column in (*columns, "err"):
         table.add_column(column, justify="left" if column in ("prompt", "model") else "right")
     for group in verdict.board:
+        figures = []
+        if similar:
+            figures.append(_figure(group.mean_similarity, "{:.2f}"))
+        if pairwise:
+            figures.append(_figure(group.pairwise_win_rate, "{:.0%}"))
         table.add_row(
             group.version_label or "draft",
             group.model,
             f"{group.passed}/{group.cells}",
             f"{group.pass_rate:.0%}",
             "–" if group.mean_judge_score is None else f"{group.mean_judge_score:.2f}",
+            *figures,
             "–" if group.cost_per_case is None else f"{group.cost_per_case:.5f}",
             "–" if group.latency_p50_ms is None else f"{group.latency_p50_ms:.0f}",
             "–" if group.latency_p95_ms is None else f"{group.latency_p95_ms:.0f}",
@@ -207,3 +218,7 @@ def _print_verdict(console: Any, verdict: Any) -> None:
     reasons = verdict.reasons()
     status = "FAIL: " + "; ".join(reasons) if reasons else "PASS"
     console.print(f"{status} (pass rate {verdict.pass_rate:.1%})", markup=False)
+
+
+def _figure(value: float | None, shape: str) -> str:
+    return "–" if value is None else shape.format(value)

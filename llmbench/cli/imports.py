@@ -21,7 +21,8 @@ def import_group() -> None:
     """Bring other tools' logged calls into the audit log, to audit their spend offline.
 
     All or nothing: a file with a bad row is refused whole (each problem with its line) and
-    nothing is written. Importing the same file again adds nothing.
+    nothing is written. Importing the same file again adds nothing. `promptfoo` converts a
+    promptfoo config into an eval suite file instead.
     """
 
 
@@ -82,3 +83,100 @@ def import_jsonl(ctx: click.Context, path: Path, maps: tuple[str, ...], db: str 
 def import_usage_csv(ctx: click.Context, path: Path, db: str | None) -> None:
     """An OpenAI usage export (CSV): one call row per bucket, its request count in tags."""
     _run_import(ctx, "usage-csv", path, db, None)
+
+
+@import_group.command("promptfoo")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The suite file to write (default: CONFIG's name + .eval.yaml, beside it).",
+)
+@click.option("--run", "run_it", is_flag=True, help="Run the converted suite, as `llmbench eval`.")
+@click.option(
+    "--model-map",
+    "model_maps",
+    multiple=True,
+    metavar="FROM=TO",
+    help="Run a provider (id or label) on another model, e.g. "
+    "openai:gpt-4o-mini=llmbench/mock (repeatable).",
+)
+@click.option(
+    "--fail-under",
+    default="100%",
+    show_default=True,
+    help="With --run: least share of cells that must pass (0.9, 90 or 90%).",
+)
+@db_option
+@click.pass_context
+def import_promptfoo(
+    ctx: click.Context,
+    config: Path,
+    output: Path | None,
+    run_it: bool,
+    model_maps: tuple[str, ...],
+    fail_under: str,
+    db: str | None,
+) -> None:
+    """Convert a promptfoo config (promptfooconfig.yaml) into an llmbench eval suite.
+
+    Prompts, providers, tests (inline, CSV, YAML, JSONL), vars, defaultTest and the assertion
+    types llmbench checks convert; everything else is listed by name with its line, in the
+    output and as comments in the suite. An API key in the config is refused. Exit codes as
+    `llmbench eval`: 0 converted (and passed), 1 checks failed, 2 bad input.
+    """
+    from llmbench.cli.common import USAGE_EXIT, fail
+    from llmbench.importers.eval_suite import SuiteError
+    from llmbench.importers.promptfoo import (
+        PromptfooError,
+        check_suite_text,
+        convert_file,
+        default_output,
+        is_converted_suite,
+        parse_model_map,
+        suite_text,
+    )
+
+    try:
+        model_map = parse_model_map(model_maps)
+    except ValueError as error:
+        fail(str(error), USAGE_EXIT)
+    target = output or default_output(config)
+    if target.exists() and not is_converted_suite(target):
+        fail(f"{target} exists and was not written by this importer: give another -o", USAGE_EXIT)
+    try:
+        conversion = convert_file(config, model_map)
+    except PromptfooError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        fail(f"{config} was not converted; nothing was written", USAGE_EXIT)
+    text = suite_text(conversion, target)
+    try:
+        check_suite_text(text, target)  # read back as `llmbench eval` will, before writing
+    except SuiteError as error:
+        for problem in error.problems:
+            click.echo(f"the converted suite would not run: {problem}", err=True)
+        fail(f"{config} was not converted; nothing was written", USAGE_EXIT)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {target}: {error.strerror}", USAGE_EXIT)
+    for item in conversion.omitted:
+        click.echo(f"not converted: {item}", err=True)
+    for item in conversion.notes:
+        click.echo(f"approximated: {item}", err=True)
+    click.echo(f"{config} -> {target}: {conversion.summary()}", err=True)
+    if run_it:
+        from llmbench.cli.evaluate import eval_command
+
+        ctx.invoke(
+            eval_command,
+            suite=target,
+            baseline=None,
+            fail_under=fail_under,
+            output=None,
+            concurrency=None,
+            resume_run=None,
+            db=db,
+        )

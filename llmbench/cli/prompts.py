@@ -116,3 +116,10 @@ def _numbers(numbers: list[int]) -> str:
     if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"v{numbers[0]}–v{numbers[-1]}"
     return ", ".join(f"v{number}" for number in numbers)
+
+
+# The guard subcommand lives in its own module; registered here so `llmbench prompts guard`
+# loads with the group.
+from llmbench.cli.prompt_guard import prompts_guard  # noqa: E402
+
+prompts.add_command(prompts_guard)

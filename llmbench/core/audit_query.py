@@ -52,6 +52,8 @@ _KEY_ALIASES = {
     "task_type": "task",
 }
 KNOWN_KEYS = (*_LIST_KEYS, "version", "run", "since", "until")
+# Calls a guard flagged: the bare word, or written as a filter.
+_FLAGGED = frozenset({"flagged", "flagged:yes", "flagged:true", "flagged:1", "is:flagged"})
 _DURATION = re.compile(r"^(\d{1,6})(m|h|d|w)$")
 _UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -294,7 +296,7 @@ def parse(source: str) -> AuditQuery:
     query = AuditQuery()
     # NUL ends a string inside FTS5's query parser: treat it as the space it looks like.
     for token in _tokens(source.replace("\x00", " ")):
-        if not token.quoted and token.text.lower() == "flagged":
+        if not token.quoted and token.text.lower() in _FLAGGED:
             query = replace(query, flagged=True)
             continue
         comparison = None if token.text.startswith('"') else _comparison(token)

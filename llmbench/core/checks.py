@@ -54,6 +54,12 @@ JUDGE_KIND = "judge"
 judge model, not by run_check."""
 
 DEFAULT_SIMILARITY_THRESHOLD = 0.75  # promptfoo's default for `similar`
+EMBEDDING_METHOD = "embedding"
+# `similar` compares by embedding cosine (promptfoo's meaning) unless a lexical method is asked
+# for; where no embedding model is configured it falls back to ROUGE-L and says so.
+SIMILAR_METHODS: tuple[str, ...] = (EMBEDDING_METHOD, *SIMILARITY_METHODS)
+FALLBACK_SIMILARITY_METHOD = "rouge-l"
+NO_EMBEDDING_MODEL = "no embedding model configured ([models] embedding_model)"
 LENGTH_UNITS = ("chars", "tokens")
 PII_KINDS = ("email", "phone", "credit_card")
 
@@ -108,6 +114,9 @@ class CheckContext:
     cost: float | None = None
     model: str = ""
     variables: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # Why an embedding `similar` check falls back to lexical similarity here (run_check never
+    # embeds; the eval engine does when a model is configured and passes its problem, if any).
+    embedding_unavailable: str = NO_EMBEDDING_MODEL
 
 
 @dataclass(frozen=True)
@@ -209,8 +218,8 @@ def validate_check(spec: CheckSpec, *, prefix: str = "") -> None:
             _json_text(value, prefix)
         else:
             _text_value(value, prefix)
-        if kind == "similar" and options.get("method", "rouge-l") not in SIMILARITY_METHODS:
-            raise CheckError(f"{prefix}method must be one of {', '.join(SIMILARITY_METHODS)}")
+        if kind == "similar" and options.get("method", EMBEDDING_METHOD) not in SIMILAR_METHODS:
+            raise CheckError(f"{prefix}method must be one of {', '.join(SIMILAR_METHODS)}")
     elif kind in ("contains-any", "contains-all", "banned-phrases"):
         _phrases(value, prefix)
     elif kind == "regex":
@@ -851,12 +860,39 @@ def _refusal(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool,
     return _binary(True, f"refusal: {_short(match.group(0))}")
 
 
+def similar_method(spec: CheckSpec) -> str:
+    """How a `similar` check compares: "embedding" (the default) or a lexical method."""
+    return str(spec.options.get("method", EMBEDDING_METHOD))
+
+
+def similarity_reference(spec: CheckSpec, context: CheckContext) -> str:
+    """The text a `similar` check compares with: its value (rendered with the case's
+    variables) or the case's golden answer. CheckError or TemplateError when there is none."""
+    validate_check(spec)
+    return _reference(_rendered(spec, context), context)
+
+
+def similar_result(spec: CheckSpec, score: float, detail: str) -> CheckResult:
+    """A `similar` check's outcome from a score computed elsewhere (an embedding cosine):
+    passed at its threshold, then negated, as run_check does."""
+    threshold = spec.threshold if spec.threshold is not None else DEFAULT_SIMILARITY_THRESHOLD
+    passed = score >= threshold
+    detail = f"{detail} (threshold {threshold:g})"
+    if spec.negate:
+        passed, score, detail = not passed, 1.0 - score, f"not: {detail}"
+    return _result(spec, passed, score, detail)
+
+
 def _similar(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
     reference = _reference(spec, context)
-    method = str(spec.options.get("method", "rouge-l"))
+    method = similar_method(spec)
+    note = ""
+    if method == EMBEDDING_METHOD:
+        method = FALLBACK_SIMILARITY_METHOD
+        note = f"; {context.embedding_unavailable}: lexical {method} used instead of embeddings"
     score = golden_similarity(output, reference, method=method)
     threshold = spec.threshold if spec.threshold is not None else DEFAULT_SIMILARITY_THRESHOLD
-    return score >= threshold, score, f"{method} {score:.3f} (threshold {threshold:g})"
+    return score >= threshold, score, f"{method} {score:.3f} (threshold {threshold:g}{note})"
 
 
 _EVALUATORS = {

@@ -513,12 +513,18 @@ class Traffic:
         messages = json.loads(base["messages"])
         content = f"{messages[-1]['content']}\n\n{attack}" if rng.random() < 0.5 else attack
         messages[-1]["content"] = content
+        # The shape the gateway's guards write (gateway/guarding.py), plus the matched "span".
         flags = json.dumps(
             [
                 {
+                    "stage": "input",
+                    "action": "block" if blocked else "flag",
                     "rule": rule,
+                    "kind": "injection",
                     "score": round(rng.uniform(0.82, 0.99), 2),
+                    "where": f"messages[{len(messages) - 1}]",
                     "span": span,
+                    "excerpt": span,
                     "start": content.index(span),
                     "end": content.index(span) + len(span),
                 }
@@ -534,7 +540,7 @@ class Traffic:
                 tokens_estimated=1,
                 latency_ms=round(rng.uniform(1.0, 6.0), 1),
                 status="blocked",
-                error_kind="guard",
+                error_kind="guard_input",
                 error=f"blocked by the input guard: {rules[0][0]}",
                 guard_flags=flags,
                 flagged=1,

@@ -167,7 +167,9 @@ def judge_messages(
             "completeness; a response may differ in wording and still deserve full marks."
         )
     shape = ", ".join(
-        f'{json.dumps(name)}: {{"score": <integer>, "reason": "<one sentence>"}}' for name in names
+        f'{json.dumps(dimension.name)}: {{"score": <integer {dimension.scale[0]} to'
+        f' {dimension.scale[1]}>, "reason": "<one sentence>"}}'
+        for dimension in dimensions
     )
     lines += [
         "",
@@ -207,8 +209,8 @@ def pairwise_messages(
             _DATA_ONLY.format(tags=f"{INPUT_TAG}>, <{FIRST_TAG}>, <{SECOND_TAG}"),
             "The order of the responses says nothing about their quality, nor does their length.",
             "",
-            'Reply with one JSON object and nothing else: {"winner": "A" or "B" or "tie", '
-            '"reason": one sentence}.',
+            'Reply with one JSON object and nothing else: {"winner": "<A, B or tie>", '
+            '"reason": "<one sentence>"}.',
         ]
     )
     user = "\n\n".join(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 CallStatus = Literal["ok", "error", "timeout", "rate_limited", "blocked", "cache_hit"]
 NoteKind = Literal["pattern", "lesson", "failed-approach", "model-quirk"]
@@ -103,6 +104,7 @@ class Case:
     expected: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     source: str = "manual"
+    checks: tuple[Mapping[str, Any], ...] = ()  # the case's own, in core.checks' saved form
 
 
 @dataclass(frozen=True)

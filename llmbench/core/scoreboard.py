@@ -41,6 +41,8 @@ class CellRecord:
     latency_ms: float | None
     output: str = ""
     failures: tuple[str, ...] = ()  # "kind: detail" of each failed check, or the error
+    similarity: float | None = None  # ROUGE-L F1 against the case's golden answer, 0..1
+    pairwise: float | None = None  # the pairwise judge's verdict vs the baseline: 1 / 0.5 / 0
 
     @property
     def ok(self) -> bool:
@@ -75,6 +77,9 @@ class GroupStats:
     unpriced: int  # answered cells without a price
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    mean_similarity: float | None = None  # ROUGE-L vs golden answers, over cells that have one
+    pairwise_win_rate: float | None = None  # wins + half the ties, over pairwise verdicts
+    pairwise_judged: int = 0  # cells with a pairwise verdict vs the baseline group
 
     @property
     def name(self) -> str:
@@ -103,6 +108,8 @@ def scoreboard(cells: Iterable[CellRecord]) -> list[GroupStats]:
 def _group(cells: Sequence[CellRecord]) -> GroupStats:
     answered = [cell for cell in cells if cell.ok]
     judged = [cell.judge_score for cell in cells if cell.judge_score is not None]
+    similarities = [cell.similarity for cell in answered if cell.similarity is not None]
+    verdicts = [cell.pairwise for cell in answered if cell.pairwise is not None]
     p50, p95 = percentiles(
         (cell.latency_ms for cell in answered if cell.latency_ms is not None), (0.5, 0.95)
     )
@@ -119,6 +126,9 @@ def _group(cells: Sequence[CellRecord]) -> GroupStats:
         unpriced=sum(cell.cost is None for cell in answered),
         latency_p50_ms=p50,
         latency_p95_ms=p95,
+        mean_similarity=_mean(similarities),
+        pairwise_win_rate=_mean(verdicts),
+        pairwise_judged=len(verdicts),
     )
 
 
@@ -176,6 +186,10 @@ class MigrationReport:
     candidate_latency_p50_ms: float | None
     baseline_latency_p95_ms: float | None
     candidate_latency_p95_ms: float | None
+    # The candidate's pairwise verdicts against the baseline its run named (wins + half the
+    # ties), when its run had a pairwise judge.
+    candidate_win_rate: float | None = None
+    pairwise_judged: int = 0
 
     @property
     def cost_change(self) -> float | None:
@@ -206,6 +220,10 @@ class MigrationReport:
         parts.append(f"{count} regression{'s' if count != 1 else ''}")
         if self.fixes:
             parts.append(f"{len(self.fixes)} fixed")
+        if self.candidate_win_rate is not None:
+            parts.append(
+                f"pairwise win rate {self.candidate_win_rate:.0%} (n={self.pairwise_judged})"
+            )
         return ", ".join(part for part in parts if part)
 
 
@@ -236,8 +254,10 @@ def migration_report(
     baseline: Iterable[CellRecord], candidate: Iterable[CellRecord], *, seed: int = 0
 ) -> MigrationReport:
     """Pair the two sides by case. `seed` makes the bootstrap interval repeatable."""
+    candidate = list(candidate)
     before = case_outcomes(baseline)
     after = case_outcomes(candidate)
+    verdicts = [cell.pairwise for cell in candidate if cell.ok and cell.pairwise is not None]
     shared = [case_id for case_id in before if case_id in after]
     pairs = [(before[case_id], after[case_id]) for case_id in shared]
     differences = [(new.quality - old.quality) * 100 for old, new in pairs]
@@ -264,6 +284,8 @@ def migration_report(
         candidate_latency_p50_ms=new_latency[0],
         baseline_latency_p95_ms=old_latency[1],
         candidate_latency_p95_ms=new_latency[1],
+        candidate_win_rate=_mean(verdicts),
+        pairwise_judged=len(verdicts),
     )
 
 

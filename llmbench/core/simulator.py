@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from llmbench.core.json_template import fill_template, find_template
 from llmbench.core.tokens import count_tokens, truncate_to_tokens
 
 PROVIDER = "llmbench"
@@ -403,8 +404,11 @@ def _json_answer(
 ) -> str:
     topics = prompt_topics or _FALLBACK_TOPICS
     schema = _schema(params)
+    template = None if schema is not None else find_template(_prompt_text(messages))
     if schema is not None:
         value = _value_from_schema(schema, rng, topics)
+    elif template is not None:
+        value = fill_template(template, rng, lambda: _sentence(rng, topics))
     else:
         keys = json_keys(_prompt_text(messages), prompt_topics)
         value = {key: _value_for_key(key, rng, topics) for key in keys}

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmbench.core.models import Price, Usage
 from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
@@ -24,9 +24,13 @@ from llmbench.core.simulator import PROVIDER as SIMULATOR_PROVIDER
 from llmbench.gateway.client import price_in_table
 from llmbench.gateway.engine import TAG_COLUMNS
 from llmbench.gateway.errors import classify
+from llmbench.gateway.guarding import Guard, guard_columns
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.paths import resolve_db_path
 from llmbench.store.db import Store, open_db
+
+if TYPE_CHECKING:
+    from llmbench.config import GuardSettings
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +169,9 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
     already open is used as is and left open by close(). `tags` apply to every call; a call's
     litellm `metadata` adds or overrides them (feature, team, customer, task_type, user go to
     their own columns, anything else into the tags JSON).
+
+    The guards of the config's [guard] (or `guard` given) look at each logged call: the call
+    has happened already, so what they find is recorded as flags, never blocked or redacted.
     """
 
     def __init__(
@@ -173,8 +180,11 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         *,
         store: Store | None = None,
         tags: Mapping[str, str] | None = None,
+        guard: GuardSettings | None = None,
     ) -> None:
         super().__init__()
+        self._guard_settings = guard
+        self._guard: Guard | None = None
         self._db = db
         self._store = store
         self._owns_store = store is None
@@ -200,6 +210,21 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
     @property
     def store(self) -> Store:
         return self.recorder.store
+
+    @property
+    def guard(self) -> Guard:
+        if self._guard is None:
+            settings = self._guard_settings
+            if settings is None:
+                from llmbench.config import ConfigError, GuardSettings, load_settings
+
+                try:
+                    settings = load_settings().guard
+                except ConfigError as error:
+                    log.warning("llmbench guard: %s; using the default policy", error)
+                    settings = GuardSettings()
+            self._guard = Guard(settings)
+        return self._guard
 
     def flush(self) -> None:
         """Wait until every call recorded so far is on disk."""
@@ -257,6 +282,12 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
                 return
             row, secrets = self._row(kwargs, response, started, end_time, failed)
             row["attempt"] = attempt
+            messages = kwargs.get("messages")
+            if isinstance(messages, list):
+                sent = [message for message in messages if isinstance(message, Mapping)]
+                row.update(
+                    guard_columns(self.guard.flags_for_logged_call(sent, row.get("response")))
+                )
             recorder = self.recorder
             recorder.record(row, recorder.redactor(secrets))
         except Exception:  # the host app's call must never fail because of its audit log

@@ -30,6 +30,7 @@ from llmbench.core.routing import Route, RouteError, decide, merge_routes
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway import client
 from llmbench.gateway.errors import Failure, classify
+from llmbench.gateway.guarding import Guard, GuardContext, guard_columns
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.gateway.response_cache import CacheHit, CacheRequest, ResponseCache, cache_mode
 from llmbench.store.db import StoreError
@@ -97,7 +98,9 @@ class StreamBroken(Exception):
         self.cause = cause
 
 
-AttemptCall = Callable[[str, dict[str, Any], float], Awaitable[client.CompletionResult]]
+AttemptCall = Callable[
+    [str, Sequence[Mapping[str, Any]], dict[str, Any], float], Awaitable[client.CompletionResult]
+]
 
 
 class GatewayError(RuntimeError):
@@ -111,6 +114,32 @@ class GatewayError(RuntimeError):
         super().__init__(
             f"{last.kind}: {len(attempts)} attempt(s) on {tried} failed; last: {last.message}"
         )
+
+
+class GuardBlocked(GatewayError):
+    """A guard's policy blocked the request (stage "input": no provider call) or withheld the
+    answer (stage "output": the provider answered and billed). Recorded with status blocked."""
+
+    def __init__(
+        self,
+        request_id: str,
+        attempts: Sequence[Attempt],
+        stage: str,
+        reason: str,
+        flags: Sequence[Mapping[str, Any]],
+    ) -> None:
+        self.stage = stage
+        self.reason = reason
+        self.flags = tuple(flags)
+        message = (
+            f"blocked by the input guard: {reason}"
+            if stage == "input"
+            else f"the answer was withheld by the output guard: {reason}"
+        )
+        self.request_id = request_id
+        self.attempts = tuple(attempts)
+        self.failure = Failure("content_filter", message, None, None)
+        RuntimeError.__init__(self, message)
 
 
 def backoff_delay(retry: int, retry_after: float | None, rng: random.Random) -> float:
@@ -144,6 +173,7 @@ class Gateway:
         # When read, what the database held, and the merged routes in the order tried.
         self._stored_routes: tuple[float, tuple[Route, ...], tuple[Route, ...]] | None = None
         self.cache = ResponseCache(recorder.store, settings)
+        self.guard = Guard(settings.guard, recorder.store)
         self.limiter = RateLimiter(
             {
                 name: ModelLimits(
@@ -283,8 +313,13 @@ class Gateway:
         arm it chose. `cache`: False, True (exact and near-duplicate hits), "exact", or
         "semantic" (also similar last user messages, when an embedding model is configured)."""
 
-        async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
-            return await client.complete(candidate, messages, params=call_params, timeout=timeout)
+        async def call(
+            candidate: str,
+            sent: Sequence[Mapping[str, Any]],
+            call_params: dict[str, Any],
+            timeout: float,
+        ) -> Any:
+            return await client.complete(candidate, sent, params=call_params, timeout=timeout)
 
         return await self._run(model, messages, call, cache=cache, **options)
 
@@ -300,11 +335,16 @@ class Gateway:
         events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         received: list[str] = []  # the current attempt's text so far
 
-        async def call(candidate: str, call_params: dict[str, Any], timeout: float) -> Any:
+        async def call(
+            candidate: str,
+            sent: Sequence[Mapping[str, Any]],
+            call_params: dict[str, Any],
+            timeout: float,
+        ) -> Any:
             received.clear()
             # Closed on every way out (a cancel too), so the provider's response is released.
             async with contextlib.aclosing(
-                client.stream(candidate, messages, params=call_params, timeout=timeout)
+                client.stream(candidate, sent, params=call_params, timeout=timeout)
             ) as pieces:
                 try:
                     async for piece in pieces:
@@ -373,19 +413,36 @@ class Gateway:
             if decision is not None:
                 arm = decision.label
                 model = decision.arm.model or model
-        redactor = self.recorder.redactor(
-            [str(params["api_key"])] if params and params.get("api_key") else []
-        )
+        call_secrets = [str(params["api_key"])] if params and params.get("api_key") else []
+        redactor = self.recorder.redactor(call_secrets)
+        guard_context: GuardContext | None = None
+        stored_messages: Sequence[Mapping[str, Any]] = messages
+        input_flags: tuple[dict[str, Any], ...] = ()
+        blocked_because: str | None = None
+        guard_started = time.perf_counter()
+        if self.guard.enabled:
+            guard_context = self.guard.context(prompt_version_id)
+            verdict = self.guard.check_input(messages, guard_context, model)
+            messages, stored_messages = verdict.messages, verdict.stored_messages
+            input_flags = verdict.flags
+            blocked_because = verdict.reason if verdict.blocked else None
         base = {
             "request_id": request_id,
             "model_requested": model,
             "prompt_version_id": prompt_version_id,
             "run_id": run_id,
             "arm": arm,
-            "messages": json.dumps(list(messages), ensure_ascii=False),
+            "messages": json.dumps(list(stored_messages), ensure_ascii=False),
             **{column: tags.get(column) for column in TAG_COLUMNS},
+            **guard_columns(input_flags),
         }
         extra_tags = {k: v for k, v in tags.items() if k not in TAG_COLUMNS}
+        if blocked_because is not None:
+            public = {k: v for k, v in (params or {}).items() if k != "api_key"}
+            row = {**base, "params": json.dumps(public, sort_keys=True, default=str)}
+            self._record_blocked(row, extra_tags, model, blocked_because, guard_started, redactor)
+            attempt = Attempt(model, "blocked", "guard_input", blocked_because, 0.0)
+            raise GuardBlocked(request_id, [attempt], "input", blocked_because, input_flags)
         mode = cache_mode(cache)
         cached: CacheRequest | None = None
         if mode is not None:
@@ -429,7 +486,9 @@ class Gateway:
                 async with self.limiter.slot(candidate, estimate) as slot:
                     started = time.perf_counter()
                     try:
-                        result = await call(candidate, call_params, self._timeout(candidate))
+                        result = await call(
+                            candidate, messages, call_params, self._timeout(candidate)
+                        )
                     except asyncio.CancelledError:
                         # The caller gave up (closed a stream, cancelled a run): the attempt
                         # still happened and may be billed, so it is recorded before leaving.
@@ -455,9 +514,24 @@ class Gateway:
                     price = override or result.price
                     cost = cost_of(usage, override) if override else result.cost
                     result = replace(result, cost=cost, price=price)
+                    stored_response = result.text
+                    output = None
+                    if guard_context is not None:
+                        output = self.guard.check_output(
+                            result.text,
+                            messages,
+                            guard_context,
+                            # Provider keys are found by their formats; the call's own key by
+                            # its value (the recorder masks the environment's when storing).
+                            known_secrets=call_secrets,
+                            streamed=partial is not None,
+                        )
+                        result = replace(result, text=output.text)
+                        stored_response = output.stored_text
+                        row.update(guard_columns(input_flags + output.flags))
                     row.update(
                         model=result.model,
-                        response=result.text,
+                        response=stored_response,
                         finish_reason=result.finish_reason,
                         prompt_tokens=usage.prompt_tokens,
                         completion_tokens=usage.completion_tokens,
@@ -471,6 +545,20 @@ class Gateway:
                         ttft_ms=result.ttft_ms,
                         status="ok",
                     )
+                    if output is not None and output.blocked:
+                        # Billed, so tokens and cost stay; the answer never reaches the caller.
+                        row.update(
+                            status="blocked",
+                            error_kind="guard_output",
+                            error=f"output withheld by the guard: {output.reason}",
+                        )
+                        self.recorder.record(row, redactor)
+                        attempts.append(
+                            Attempt(candidate, "blocked", "guard_output", output.reason, 0.0)
+                        )
+                        raise GuardBlocked(
+                            request_id, attempts, "output", output.reason, output.flags
+                        )
                     ids = self.recorder.record(row, redactor)
                     if cached is not None:
                         self._store_in_cache(cached, candidate, result)
@@ -502,6 +590,32 @@ class Gateway:
                 await self._sleep(backoff_delay(retry + 1, failure.retry_after_s, self._rng))
         assert last is not None
         raise GatewayError(request_id, attempts, last)
+
+    def _record_blocked(
+        self,
+        base: Mapping[str, Any],
+        extra_tags: Mapping[str, Any],
+        model: str,
+        reason: str,
+        started: float,
+        redactor: Redactor,
+    ) -> None:
+        """The one row of a request the input guard blocked: no provider was called."""
+        self.recorder.record(
+            {
+                **base,
+                "ts": _now_iso(),
+                "attempt": 1,
+                "model": model,
+                "provider": model.split("/", 1)[0] if "/" in model else "",
+                "tags": json.dumps(dict(extra_tags), sort_keys=True),
+                "status": "blocked",
+                "error_kind": "guard_input",
+                "error": f"blocked by the input guard: {reason}",
+                "latency_ms": (time.perf_counter() - started) * 1000,
+            },
+            redactor,
+        )
 
     def _record_cancelled(
         self,

@@ -125,8 +125,9 @@ def _backend_name(backend: object) -> str:
 def _is_plaintext(backend: object) -> bool:
     """keyrings.alt's file backends keep secrets in a file under the user's data dir, either
     in plain text or behind a password llmbench would have to prompt for: neither is an OS
-    keyring."""
-    return type(backend).__module__.startswith("keyrings.alt")
+    keyring. Other packages' plaintext backends say so in their class name."""
+    cls = type(backend)
+    return cls.__module__.startswith("keyrings.alt") or "plaintext" in cls.__name__.lower()
 
 
 def _effective_backends(backend: object) -> list[object]:

@@ -19,7 +19,8 @@ from llmbench.gateway.keys import PROVIDERS
 from llmbench.store.audit import append_calls, database_id
 from llmbench.store.db import Store
 
-_REDACTED_FIELDS = ("messages", "params", "response", "error", "tags")
+# guard_flags too: its excerpts never hold a finding's secret, but may hold one nearby.
+_REDACTED_FIELDS = ("messages", "params", "response", "error", "tags", "guard_flags")
 
 
 def configured_secrets() -> list[str]:

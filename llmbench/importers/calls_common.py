@@ -46,7 +46,10 @@ def to_store_time(value: Any) -> str:
     """ISO text (with or without zone), or Unix seconds, as '2025-06-01T12:00:00.000Z'.
     Raises ValueError."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        moment = datetime.fromtimestamp(float(value), UTC)
+        try:
+            moment = datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError):
+            raise ValueError(f"time out of range: {value!r}") from None
     elif isinstance(value, str) and value.strip():
         text = value.strip().replace(" ", "T", 1)
         if text.endswith("Z"):
@@ -65,7 +68,7 @@ def tokens(value: Any, name: str) -> int:
         raise ValueError(f"{name} is not a count: {value!r}")
     try:
         number = int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} is not a count: {value!r}") from None
     if number < 0:
         raise ValueError(f"{name} is negative: {number}")
@@ -73,6 +76,9 @@ def tokens(value: Any, name: str) -> int:
 
 
 def messages_json(system: str | None, prompt: str | None) -> str | None:
+    for name, value in (("system", system), ("prompt", prompt)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} is not text: {type(value).__name__}")
     messages = []
     if system:
         messages.append({"role": "system", "content": system})

@@ -18,11 +18,15 @@
     checks:                            # run on every case (core.checks names; promptfoo's too)
       - {type: not-contains, value: "As an AI"}
       - {type: llm-rubric, value: Polite and answers the question}
+      - {type: similar, threshold: 0.8}  # to expected, by embedding cosine (else ROUGE-L)
     judge:                             # for llm-rubric / judge checks (all optional)
       model: llmbench/mock             #   default: [models] judge_model in the config
       params: {temperature: 0}
       dimensions:                      #   for `judge` checks without a rubric of their own
         - {name: accuracy, description: Is every claim correct?, scale: [1, 5]}
+      pairwise:                        #   after the cells: each case's output of every group
+        baseline: llmbench/mock        #   against the baseline's (one of the models above, or
+        criteria: Which reply helps more?  # a prompt of the suite: support-reply@production)
     repeat: 1                          # runs of each cell, for variance
     concurrency: 10                    # cells in flight at once
     params: {temperature: 0}           # over each prompt's own params
@@ -73,7 +77,9 @@ _TOP_KEYS = (
 )
 _PROMPT_KEYS = ("name", "sections", "text", "variables", "model", "params")
 _TEST_KEYS = ("vars", "expected", "checks", "tags", "description")
-_JUDGE_KEYS = ("model", "dimensions", "params")
+_JUDGE_KEYS = ("model", "dimensions", "params", "pairwise")
+_PAIRWISE_KEYS = ("baseline", "criteria")
+_BASELINE_KEYS = ("prompt", "model")
 _DIMENSION_KEYS = ("name", "description", "scale")
 _REF = re.compile(r"^(?P<name>[^@\s][^@]*?)(?:@(?P<ref>[\w.-]+))?$")
 DATASET_SUFFIXES = (".csv", ".jsonl")
@@ -127,6 +133,9 @@ class SuiteDoc:
     judge_model: str = ""
     judge_dimensions: tuple[dict[str, Any], ...] = ()
     judge_params: dict[str, Any] = field(default_factory=dict)
+    # {"baseline": "<model or prompt>" or {"prompt": ..., "model": ...}, "criteria": "..."}
+    pairwise: dict[str, Any] = field(default_factory=dict)
+    pairwise_line: int = 0
     repeat: int = 1
     concurrency: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -165,6 +174,7 @@ def parse_suite(node: Node, path: Path, shown: str) -> SuiteDoc:
     judge_model, dimensions, judge_params = guarded(
         lambda: _read_judge(reader, top.get("judge")), ("", (), {})
     )
+    pairwise, pairwise_line = guarded(lambda: _read_pairwise(reader, top.get("judge")), ({}, 0))
     repeat = guarded(lambda: _optional_int(reader, top.get("repeat"), "repeat") or 1, 1)
     concurrency = guarded(
         lambda: _optional_int(reader, top.get("concurrency"), "concurrency"), None
@@ -203,6 +213,8 @@ def parse_suite(node: Node, path: Path, shown: str) -> SuiteDoc:
         judge_model=judge_model,
         judge_dimensions=dimensions,
         judge_params=judge_params,
+        pairwise=pairwise,
+        pairwise_line=pairwise_line,
         repeat=repeat,
         concurrency=concurrency,
         params=params,
@@ -356,6 +368,34 @@ def _read_judge(
                 dimension["scale"] = scale
             dimensions.append(dimension)
     return model, tuple(dimensions), _json_mapping(reader, fields.get("params"), "judge: params")
+
+
+def _read_pairwise(reader: NodeReader, judge: Node | None) -> tuple[dict[str, Any], int]:
+    """judge: pairwise: {baseline: <model or prompt> | {prompt, model}, criteria: text}."""
+    if not isinstance(judge, MappingNode):
+        return {}, 0
+    node = reader.mapping(judge, "judge", _JUDGE_KEYS).get("pairwise")
+    if node is None:
+        return {}, 0
+    fields = reader.mapping(node, "judge: pairwise", _PAIRWISE_KEYS)
+    if "baseline" not in fields:
+        raise InvalidValue(node, "judge: pairwise needs a baseline (one of the models or prompts)")
+    baseline_node = fields["baseline"]
+    baseline: str | dict[str, str]
+    if isinstance(baseline_node, MappingNode):
+        parts = reader.mapping(baseline_node, "judge: pairwise: baseline", _BASELINE_KEYS)
+        baseline = {
+            key: reader.text(value, f"judge: pairwise: baseline {key}").strip()
+            for key, value in parts.items()
+        }
+        if not any(baseline.values()):
+            raise InvalidValue(baseline_node, "judge: pairwise: baseline needs a prompt or model")
+    else:
+        baseline = reader.text(baseline_node, "judge: pairwise: baseline").strip()
+        if not baseline:
+            raise InvalidValue(baseline_node, "judge: pairwise: baseline is empty")
+    criteria = reader.optional_text(fields.get("criteria"), "judge: pairwise: criteria").strip()
+    return {"baseline": baseline, "criteria": criteria}, line_of(node)
 
 
 def _read_tests(reader: NodeReader, node: Node | None) -> tuple[TestDoc, ...]:

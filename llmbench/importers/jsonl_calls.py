@@ -160,23 +160,26 @@ def read_jsonl_calls(
     size = max(path.stat().st_size, 1)
     read = 0
     with handle:
-        for number, line in enumerate(handle, 1):
-            read += len(line.encode("utf-8"))
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                parsed.problems.append(
-                    ImportProblem(f"{path.name}:{number}", f"not JSON ({error.msg})")
-                )
-                continue
-            try:
-                parsed.calls.append(_call(record, paths, line.strip()))
-            except ValueError as error:
-                parsed.problems.append(ImportProblem(f"{path.name}:{number}", str(error)))
-            if progress and number % 10_000 == 0:
-                progress(read, size)
+        try:
+            for number, line in enumerate(handle, 1):
+                read += len(line.encode("utf-8"))
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    parsed.problems.append(
+                        ImportProblem(f"{path.name}:{number}", f"not JSON ({error.msg})")
+                    )
+                    continue
+                try:
+                    parsed.calls.append(_call(record, paths, line.strip()))
+                except ValueError as error:
+                    parsed.problems.append(ImportProblem(f"{path.name}:{number}", str(error)))
+                if progress and number % 10_000 == 0:
+                    progress(read, size)
+        except UnicodeDecodeError:  # text is decoded a block at a time: no line to name
+            parsed.problems.append(ImportProblem(path.name, "not UTF-8 text"))
     if progress:
         progress(size, size)
     return parsed

@@ -37,6 +37,10 @@ def _call(
         raise ValueError("no model")
     answered = row.get("resolved_model") or row["model"]
     duration = row.get("duration_ms")
+    if response is not None and not isinstance(response, str):
+        raise ValueError(f"response is not text: {type(response).__name__}")
+    if duration is not None and not isinstance(duration, int | float):
+        raise ValueError(f"duration_ms is not a number: {duration!r}")
     return {
         "ts": to_store_time(row.get("datetime_utc")),
         "request_id": f"llm:{row['id']}",
@@ -78,7 +82,7 @@ def _turn_text(db: ForeignDatabase) -> dict[Any, tuple[str | None, str | None]]:
         if part["direction"] == "output":
             outputs.append(str(part["content"]))
         else:
-            inputs.append({"role": part["role"] or "user", "content": str(part["content"])})
+            inputs.append({"role": str(part["role"] or "user"), "content": str(part["content"])})
     return {
         turn: (json.dumps(inputs) if inputs else None, "".join(outputs) if outputs else None)
         for turn, (inputs, outputs) in found.items()

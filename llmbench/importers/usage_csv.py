@@ -69,27 +69,34 @@ def read_usage_csv(path: Path, progress: Progress | None = None) -> ParsedCalls:
         parsed.problems.append(ImportProblem(str(path), error.strerror or str(error)))
         return parsed
     with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [column for column in REQUIRED if column not in header]
-        if missing:
-            parsed.problems.append(
-                ImportProblem(f"{path.name}:1", f"no {', '.join(missing)} column")
-            )
+        try:
+            return _read_rows(csv.DictReader(handle), path, parsed, progress)
+        except UnicodeDecodeError:  # text is decoded a block at a time: no line to name
+            parsed.problems.append(ImportProblem(path.name, "not UTF-8 text"))
             return parsed
-        for row in reader:
-            line = reader.line_num
-            if None in row or any(value is None for value in row.values()):
-                parsed.problems.append(
-                    ImportProblem(f"{path.name}:{line}", f"expected {len(header)} columns")
-                )
-                continue
-            try:
-                parsed.calls.append(_call(row))
-            except ValueError as error:
-                parsed.problems.append(ImportProblem(f"{path.name}:{line}", str(error)))
-            if progress and line % 10_000 == 0:
-                progress(line, 0)
+
+
+def _read_rows(
+    reader: csv.DictReader[str], path: Path, parsed: ParsedCalls, progress: Progress | None
+) -> ParsedCalls:
+    header = reader.fieldnames or []
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        parsed.problems.append(ImportProblem(f"{path.name}:1", f"no {', '.join(missing)} column"))
+        return parsed
+    for row in reader:
+        line = reader.line_num
+        if None in row or any(value is None for value in row.values()):
+            parsed.problems.append(
+                ImportProblem(f"{path.name}:{line}", f"expected {len(header)} columns")
+            )
+            continue
+        try:
+            parsed.calls.append(_call(row))
+        except ValueError as error:
+            parsed.problems.append(ImportProblem(f"{path.name}:{line}", str(error)))
+        if progress and line % 10_000 == 0:
+            progress(line, 0)
     if progress:
         progress(len(parsed.calls), len(parsed.calls))
     return parsed

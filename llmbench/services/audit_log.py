@@ -42,6 +42,10 @@ def read_seek(store: Store, flt: Filter, moment: str, limit: int = 100) -> Page:
     return audit_browser.seek(store.read(), flt, moment, limit)
 
 
+def has_calls(store: Store) -> bool:
+    return audit_browser.has_calls(store.read())
+
+
 def read_count(store: Store, flt: Filter) -> tuple[int, bool]:
     return audit_browser.count(store.read(), flt)
 
@@ -131,13 +135,12 @@ def _write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     return written
 
 
-def _write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
-    writer: csv.DictWriter[str] | None = None
+def _write_csv(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str]) -> int:
+    # The header comes first, even when no call matches: an empty export still says its shape.
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
     written = 0
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(row))
-            writer.writeheader()
         writer.writerow(row)
         written += 1
     return written
@@ -156,27 +159,46 @@ def export_calls(
     and a row holds nothing else secret: what is stored is what is exported."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (jsonl or csv)")
-    rows = audit_browser.iter_rows(store.read(), flt)
+    db = store.read()
+    rows = audit_browser.iter_rows(db, flt)
     if progress is not None:
         rows = _counting(rows, progress)
-    return _write_jsonl(rows, out) if fmt == "jsonl" else _write_csv(rows, out)
+    if fmt == "jsonl":
+        return _write_jsonl(rows, out)
+    return _write_csv(rows, out, audit_browser.call_columns(db))
 
 
 def _counting(rows: Iterator[dict[str, Any]], progress: Callable[[int], None]) -> Iterator[dict]:
     for done, row in enumerate(rows, start=1):
         yield row
-        if done % 5000 == 0:
+        if done % PROGRESS_EVERY == 0:
             progress(done)
 
 
-def export_to_file(store: Store, flt: Filter, path: Path, fmt: ExportFormat) -> int:
-    """Export into `path` through a temporary file beside it, so a failed export leaves no
-    half-written file behind."""
+# How often (in calls written) an export reports progress, and so how soon it can be stopped.
+PROGRESS_EVERY = 5000
+
+
+class ExportCancelled(Exception):
+    """Raised by an export's progress callback to stop it; no file is left behind."""
+
+
+def export_to_file(
+    store: Store,
+    flt: Filter,
+    path: Path,
+    fmt: ExportFormat,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Export into `path` through a temporary file beside it, so a failed or cancelled export
+    (`progress`, told the calls written so far every few thousand, may raise ExportCancelled)
+    leaves no half-written file behind."""
     target = path.expanduser()
     partial = target.with_name(f".{target.name}.partial")
     try:
         with partial.open("w", encoding="utf-8", newline="") as out:
-            written = export_calls(store, flt, out, fmt)
+            written = export_calls(store, flt, out, fmt, progress=progress)
         partial.replace(target)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -96,6 +96,9 @@ class RunBoard:
         self._states: dict[CellKey, CellState] = dict(states)
         self._changed: set[CellKey] = set()
         self._lock = threading.Lock()
+        # The case × repeat on screen, whose cells stream; None when no output is on screen.
+        # Set by the screen, read by the run: one reference, so no lock is needed.
+        self.watched: tuple[int | None, int] | None = None
 
     @staticmethod
     def key(column: Column, row: Row) -> CellKey:
@@ -140,6 +143,9 @@ class RunBoard:
                     self._changed.add(key)
 
     # -- CellWatcher: called on the gateway's loop thread --------------------------------------
+
+    def streams(self, cell: Cell) -> bool:
+        return self.watched == (cell.case_id, cell.repeat)
 
     def started(self, cell: Cell) -> None:
         self._set(cell.key, CellState(status="running"))

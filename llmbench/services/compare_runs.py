@@ -17,6 +17,7 @@ from llmbench.services.compare_board import RunBoard
 from llmbench.services.evaluation import EvalError, EvalPlan, RunSummary, create_eval_run, resume
 from llmbench.store import datasets as datasets_repo
 from llmbench.store.compare_cells import (
+    DatasetChoice,
     VersionChoice,
     dataset_choices,
     recent_models,
@@ -34,7 +35,21 @@ MAX_REPEATS = 20
 class Choices:
     versions: list[VersionChoice]
     models: list[str]  # the configured defaults first, then what recent runs used
-    datasets: list[tuple[int, str, int]]  # id, name, cases
+    datasets: list[DatasetChoice]
+
+    def dataset_for(self, version_id: int) -> DatasetChoice | None:
+        """The first dataset whose cases fill in every variable of the version."""
+        version = next((choice for choice in self.versions if choice.id == version_id), None)
+        if version is None:
+            return None
+        return next(
+            (
+                dataset
+                for dataset in self.datasets
+                if dataset.cases and version.variables <= dataset.variables
+            ),
+            None,
+        )
 
 
 @dataclass(frozen=True)

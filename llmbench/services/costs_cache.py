@@ -1,4 +1,9 @@
-"""Daily cost sums kept in memory between reads, so F5 re-reads only what changed.
+"""Cost sums over a window, read from whole days where possible and from `calls` only for the
+window's partial first and last days.
+
+Breakdowns whose dimensions a daily rollup table holds (every F5 view, budgets, the CLI's usual
+filters) read its whole days from that table, kept exact by triggers on `calls`. Any other
+grouping (a CLI filter the rollups do not cover) keeps its daily sums in memory between reads:
 
 The audit log only grows at the end (ids ascend with every insert, imports included) and only
 loses its oldest calls (a purge raises the first id). So the sums of whole UTC days, once read,
@@ -14,10 +19,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from llmbench.store import costs as costs_repo
 from llmbench.store.costs import GroupedRow
 from llmbench.store.db import Store
+
+if TYPE_CHECKING:
+    from llmbench.store.db import Database
 
 Key = str | int | None
 
@@ -64,6 +73,10 @@ def _next_day(day: str) -> str:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
 
 
+def _previous_day(day: str) -> str:
+    return (datetime.fromisoformat(day) - timedelta(days=1)).date().isoformat()
+
+
 def _seconds(moment: str) -> float:
     return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
 
@@ -106,6 +119,65 @@ def _negated(row: GroupedRow) -> GroupedRow:
     )
 
 
+_HALF_DAY_S = 43_200
+Span = tuple[str, str, int]  # [start, end) of calls to add (+1) or take away (-1)
+
+
+def _first_edge(since: str, first_day: str) -> tuple[bool, Span | None]:
+    """Whether the window's first day is read whole from the rollup, and the span of calls
+    that corrects it to start at `since` (the smaller half of the day)."""
+    midnight = _iso_day(first_day)
+    if since == midnight:
+        return True, None
+    if _seconds(since) - _seconds(midnight) <= _HALF_DAY_S:
+        return True, (midnight, since, -1)
+    return False, (since, _iso_day(_next_day(first_day)), 1)
+
+
+def _last_edge(db: Database, until: str, last_day: str) -> tuple[bool, Span | None]:
+    """The same for the window's last day, ending at `until`. When no call is later than
+    `until` (the window ends now) the whole day is the window's part of it."""
+    midnight, next_midnight = _iso_day(last_day), _iso_day(_next_day(last_day))
+    if until == next_midnight or costs_repo.latest_ts(db) < until:
+        return True, None
+    if _seconds(until) - _seconds(midnight) >= _HALF_DAY_S:
+        return True, (until, next_midnight, -1)
+    return False, (midnight, until, 1)
+
+
+def _from_rollups(
+    store: Store,
+    columns: Sequence[str],
+    since: str,
+    until: str,
+    filters: Mapping[str, Key],
+    first_day: str,
+    last_day: str,
+) -> list[GroupedRow]:
+    """Whole days from the daily rollup, each partial edge day corrected by its smaller half
+    read from `calls`, in one read transaction so a call written meanwhile is counted in both
+    or neither."""
+    db = store.read()
+    net = _Sums("", 0, 0)
+    with costs_repo.snapshot(db):
+        first_whole, first_span = _first_edge(since, first_day)
+        last_whole, last_span = _last_edge(db, until, last_day)
+        low = first_day if first_whole else _next_day(first_day)
+        high = last_day if last_whole else _previous_day(last_day)
+        if low <= high:
+            # One row per keys and day already; only the edges' rows need adding up.
+            net.rows = {
+                (row.keys, row.day): row
+                for row in costs_repo.rolled_up(db, columns, low, high, filters)
+            }
+        for span in (first_span, last_span):
+            if span is not None:
+                start, end, sign = span
+                for row in costs_repo.grouped(db, columns, start, end, filters):
+                    net.add(row if sign > 0 else _negated(row))
+    return [row for row in net.rows.values() if row.calls]
+
+
 def grouped(
     store: Store,
     columns: Sequence[str],
@@ -113,7 +185,8 @@ def grouped(
     until: str,
     filters: Mapping[str, Key] | None = None,
 ) -> list[GroupedRow]:
-    """What `store.costs.grouped` returns for the window, from the held day sums where it can.
+    """What `store.costs.grouped` returns for the window, from daily rollups or held day sums
+    where it can.
 
     The window's first day is partial: the smaller of its two parts is read directly (the part
     inside the window added, or the part before it taken from the held day). Its last day is
@@ -126,6 +199,8 @@ def grouped(
         last_day = (datetime.fromisoformat(last_day) - timedelta(days=1)).date().isoformat()
     if first_day >= last_day:
         return costs_repo.grouped(db, columns, since, until, filters)
+    if costs_repo.rollup_table(columns, filters) is not None:
+        return _from_rollups(store, columns, since, until, filters, first_day, last_day)
     with _lock:
         held = _held(store, columns, filters, first_day)
         bound = (0, held.last_id)

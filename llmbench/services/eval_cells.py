@@ -37,6 +37,11 @@ class CellWatcher(Protocol):
 
     def started(self, cell: Cell) -> None: ...
 
+    def streams(self, cell: Cell) -> bool:
+        """Whether to stream this cell's answer (someone is looking at it); streaming costs a
+        few times the CPU of a plain call, so cells out of sight are answered whole."""
+        ...
+
     def chunk(self, cell: Cell, text: str) -> None: ...
 
     def finished(self, outcome: CellOutcome) -> None: ...
@@ -120,7 +125,7 @@ class CellRunner:
         self.grader = grader
         self.progress = progress
         self.cancelled = cancelled
-        # With a watcher the answers stream, so it sees the text arrive.
+        # The watcher sees cells start and finish, and the text of those it watches arrive.
         self.watcher = watcher
         self.outcomes: list[CellOutcome] = []
         self.total = 0
@@ -202,7 +207,7 @@ class CellRunner:
             "run_id": self.run_id,
             "route": False,
         }
-        if self.watcher is None:
+        if self.watcher is None or not self.watcher.streams(cell):
             return await self.gateway.complete(cell.model, messages, **options)
         final: GatewayResult | None = None
         async for piece in self.gateway.stream(cell.model, messages, **options):

@@ -1,5 +1,8 @@
 """An evaluation run written out for CI: JSON (everything), CSV (one row per cell) or JUnit XML
-(one testcase per cell, one testsuite per prompt version × model), chosen by file suffix."""
+(one testcase per cell, one testsuite per prompt version × model), chosen by file suffix.
+
+Golden-answer similarity (ROUGE-L) and the pairwise judge's verdict go with each cell (JSON,
+CSV) and their means with each group (JSON; JUnit testsuite properties)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ CSV_COLUMNS = (
     "passed",
     "score",
     "judge_score",
+    "similarity",
+    "pairwise",
     "cost",
     "latency_ms",
     "failures",
@@ -48,7 +53,7 @@ def write_report(
     elif suffix == ".csv":
         text = to_csv(cells)
     elif suffix == ".xml":
-        text = to_junit(str(run.get("name", "")), cells)
+        text = to_junit(str(run.get("name", "")), cells, board)
     else:
         raise ValueError(f"cannot write {path.name}: use .json, .csv or .xml (JUnit)")
     path.write_text(text, encoding="utf-8")
@@ -102,6 +107,8 @@ def to_csv(cells: Sequence[CellRecord]) -> str:
                 "" if cell.passed is None else int(cell.succeeded),
                 "" if cell.score is None else cell.score,
                 "" if cell.judge_score is None else cell.judge_score,
+                "" if cell.similarity is None else cell.similarity,
+                "" if cell.pairwise is None else cell.pairwise,
                 "" if cell.cost is None else cell.cost,
                 "" if cell.latency_ms is None else round(cell.latency_ms, 1),
                 " | ".join(cell.failures),
@@ -111,9 +118,11 @@ def to_csv(cells: Sequence[CellRecord]) -> str:
     return buffer.getvalue()
 
 
-def to_junit(name: str, cells: Sequence[CellRecord]) -> str:
+def to_junit(name: str, cells: Sequence[CellRecord], board: Sequence[GroupStats] = ()) -> str:
     """JUnit XML as CI servers read it: a failed check is a <failure>, a cell the model did
-    not answer an <error>."""
+    not answer an <error>; a group's mean similarity and pairwise win rate are properties of
+    its testsuite."""
+    figures = {(group.version_label or "draft", group.model): group for group in board}
     groups: dict[tuple[str, str], list[CellRecord]] = defaultdict(list)
     for cell in cells:
         groups[(cell.version_label or "draft", cell.model)].append(cell)
@@ -121,6 +130,7 @@ def to_junit(name: str, cells: Sequence[CellRecord]) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
     for (label, model), members in groups.items():
         suite = ET.SubElement(root, "testsuite", name=_xml_text(f"{label} × {model}"))
+        _properties(suite, figures.get((label, model)))
         counts = {"tests": len(members), "failures": 0, "errors": 0, "time": 0.0}
         for cell in members:
             seconds = (cell.latency_ms or 0.0) / 1000
@@ -155,6 +165,24 @@ def to_junit(name: str, cells: Sequence[CellRecord]) -> str:
     root.set("time", f"{totals['time']:.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _properties(suite: ET.Element, group: GroupStats | None) -> None:
+    """<properties> first in the testsuite, as the JUnit schemas want; none when empty."""
+    if group is None:
+        return
+    values = {
+        "mean_similarity": group.mean_similarity,
+        "pairwise_win_rate": group.pairwise_win_rate,
+    }
+    shown: dict[str, float] = {name: value for name, value in values.items() if value is not None}
+    if group.pairwise_win_rate is not None:
+        shown["pairwise_judged"] = group.pairwise_judged
+    if not shown:
+        return
+    properties = ET.SubElement(suite, "properties")
+    for name, value in shown.items():
+        ET.SubElement(properties, "property", name=_xml_text(name), value=f"{value:.6g}")
 
 
 def _first_line(text: str, limit: int = 200) -> str:

@@ -1,5 +1,13 @@
-"""Grading an evaluation cell: its deterministic checks, and its judge checks through the
-configured judge model (one repair retry when the verdict does not parse).
+"""Grading an evaluation cell: its deterministic checks, its judge checks through the
+configured judge model (one repair retry when the verdict does not parse), and its similarity
+to the case's golden answer.
+
+Every cell with an expected answer gets three measurements beside its checks, stored as checks
+with a score and no pass/fail (passed NULL, weight 0): `similarity-rouge-l`,
+`similarity-token-f1` and `similarity-levenshtein`. They never change whether the cell passes;
+a suite that wants a bar uses a `similar` check with a threshold. A `similar` check compares by
+embedding cosine through the configured embedding model ([models] embedding_model); without
+one, or when the model fails, it falls back to ROUGE-L and its detail says so.
 
 Everything the engine knows about checks goes through `parse_checks` and `CheckGrader`, so
 the check catalogue (core.checks) and the judge's prompt and parser (core.judge) stay pure.
@@ -7,11 +15,13 @@ the check catalogue (core.checks) and the judge's prompt and parser (core.judge)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmbench.core.checks import (
+    EMBEDDING_METHOD,
     JUDGE_KIND,
     CheckContext,
     CheckError,
@@ -20,22 +30,34 @@ from llmbench.core.checks import (
     aggregate,
     parse_check,
     run_check,
+    similar_method,
+    similar_result,
+    similarity_reference,
 )
+from llmbench.core.fewshot import Embed
 from llmbench.core.judge import (
     DEFAULT_DIMENSIONS,
     JudgeDimension,
-    JudgeParseError,
     Verdict,
     judge_messages,
     parse_verdict,
-    repair_messages,
 )
-from llmbench.gateway.engine import Gateway, GatewayError
+from llmbench.core.similarity import cosine, levenshtein_similarity, rouge_l, token_f1
+from llmbench.core.templates import TemplateError
+from llmbench.gateway.engine import Gateway
 from llmbench.services.eval_cells import Answer, Cell, Grade
+from llmbench.services.judge_calls import JudgeFailure, ask_judge
+from llmbench.services.similarity import embedder_for
 from llmbench.store.runs import NewCheck
 
 DEFAULT_JUDGE_THRESHOLD = 0.5
 JUDGE_TAGS = {"run": "eval-judge"}
+# Golden-answer measurements stored on every cell with an expected answer: (kind, function).
+GOLDEN_MEASURES = (
+    ("similarity-rouge-l", rouge_l),
+    ("similarity-token-f1", token_f1),
+    ("similarity-levenshtein", levenshtein_similarity),
+)
 
 
 def parse_checks(items: Sequence[Mapping[str, Any]], where: str = "") -> tuple[CheckSpec, ...]:
@@ -72,17 +94,32 @@ class JudgeConfig:
 
 
 class CheckGrader:
-    """Grades answered cells; judge checks call the judge model through the gateway."""
+    """Grades answered cells; judge checks call the judge model through the gateway, and
+    `similar` checks the embedding model of the gateway's settings (unless `embed` is given)."""
 
-    def __init__(self, gateway: Gateway, run_id: int, judge: JudgeConfig) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        run_id: int,
+        judge: JudgeConfig,
+        *,
+        embed: Embed | None = None,
+        embedding_model: str = "",
+    ) -> None:
         self.gateway = gateway
         self.run_id = run_id
         self.judge = judge
+        if embed is None:
+            embed = embedder_for(gateway.settings)
+            embedding_model = gateway.settings.models.embedding_model
+        self.embed = embed
+        self.embedding_model = embedding_model or "the embedding model"
 
     async def __call__(self, cell: Cell, answer: Answer) -> Grade:
         specs: Sequence[CheckSpec] = cell.checks
+        golden = golden_measures(answer.output, cell.expected)
         if not specs:
-            return Grade()
+            return Grade(checks=golden)
         context = CheckContext(
             expected=cell.expected,
             latency_ms=answer.latency_ms,
@@ -94,12 +131,34 @@ class CheckGrader:
         for spec in specs:
             if spec.kind == JUDGE_KIND:
                 results.append(await self._judge(spec, cell, answer))
+            elif spec.kind == "similar" and similar_method(spec) == EMBEDDING_METHOD:
+                results.append(await self._similar(spec, answer.output, context))
             else:
                 results.append(_deterministic(spec, answer.output, context))
         passed, score = aggregate(results)
         return Grade(
-            checks=tuple(_stored(result) for result in results), passed=passed, score=score
+            checks=tuple(_stored(result) for result in results) + golden,
+            passed=passed,
+            score=score,
         )
+
+    async def _similar(self, spec: CheckSpec, output: str, context: CheckContext) -> CheckResult:
+        """Embedding cosine of output and the reference; lexical (with a note) when no
+        embedding model is configured or it fails."""
+        if self.embed is None:
+            return _deterministic(spec, output, context)
+        try:
+            reference = similarity_reference(spec, context)
+        except (CheckError, TemplateError, ValueError) as error:
+            return _failed(spec, f"cannot run: {error}")
+        # The embedding call blocks (litellm's sync API): off the event loop.
+        vectors = await asyncio.to_thread(self.embed, [output, reference])
+        problem = getattr(self.embed, "problem", None)
+        if problem or len(vectors) != 2 or not all(any(vector) for vector in vectors):
+            why = problem or f"{self.embedding_model} gave no usable vectors"
+            return _deterministic(spec, output, replace(context, embedding_unavailable=why))
+        score = cosine(vectors[0], vectors[1])
+        return similar_result(spec, score, f"embedding cosine {score:.3f} ({self.embedding_model})")
 
     async def _judge(self, spec: CheckSpec, cell: Cell, answer: Answer) -> CheckResult:
         dimensions = (
@@ -111,27 +170,18 @@ class CheckGrader:
             output=answer.output,
             expected=cell.expected,
         )
-        for attempt in range(2):
-            try:
-                reply = await self.gateway.complete(
-                    self.judge.model,
-                    messages,
-                    params=dict(self.judge.params),
-                    tags=JUDGE_TAGS,
-                    run_id=self.run_id,
-                    route=False,
-                )
-            except GatewayError as error:
-                return _failed(spec, f"the judge {self.judge.model} failed: {error}")
-            try:
-                verdict = parse_verdict(reply.text, dimensions)
-            except JudgeParseError as error:
-                if attempt:
-                    return _failed(spec, f"unreadable verdict after one repair: {error}")
-                messages = repair_messages(messages, reply.text, str(error))
-                continue
-            return verdict_result(spec, verdict)
-        raise AssertionError("unreachable: the loop returns on its second attempt")
+        verdict = await ask_judge(
+            self.gateway,
+            self.judge.model,
+            messages,
+            lambda text: parse_verdict(text, dimensions),
+            params=self.judge.params,
+            tags=JUDGE_TAGS,
+            run_id=self.run_id,
+        )
+        if isinstance(verdict, JudgeFailure):
+            return _failed(spec, verdict.reason)
+        return verdict_result(spec, verdict)
 
 
 def verdict_result(spec: CheckSpec, verdict: Verdict) -> CheckResult:
@@ -158,6 +208,22 @@ def _deterministic(spec: CheckSpec, output: str, context: CheckContext) -> Check
 
 def _failed(spec: CheckSpec, detail: str) -> CheckResult:
     return CheckResult(spec.kind, False, 0.0, detail, spec.weight)
+
+
+def golden_measures(output: str, expected: str | None) -> tuple[NewCheck, ...]:
+    """The output's lexical similarity to the golden answer, as checks without pass/fail."""
+    if expected is None:
+        return ()
+    return tuple(
+        NewCheck(
+            kind=kind,
+            passed=None,
+            score=round(measure(output, expected), 6),
+            detail="against the golden answer (a measurement, not a check)",
+            weight=0.0,
+        )
+        for kind, measure in GOLDEN_MEASURES
+    )
 
 
 def _stored(result: CheckResult) -> NewCheck:

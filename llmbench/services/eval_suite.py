@@ -24,6 +24,7 @@ from llmbench.importers.eval_suite import (
     TestDoc,
     load_suite,
 )
+from llmbench.services.eval_pairwise import DEFAULT_CRITERIA, PairwiseConfig
 from llmbench.services.evaluation import DEFAULT_CONCURRENCY, EvalPlan
 from llmbench.services.prompts import Draft, reconcile_variables
 from llmbench.store import datasets
@@ -55,6 +56,12 @@ def prepare_suite(
     then."""
     doc = load_suite(path)
     problems = _check_references(store, doc)
+    baseline: tuple[int | None, str | None] = (None, None)
+    if doc.pairwise and not problems:
+        try:
+            baseline = _pairwise_baseline(store, doc)
+        except ValueError as error:
+            problems.append(FileProblem(doc.path, doc.pairwise_line, str(error)))
     if problems:
         raise SuiteError(problems)
 
@@ -82,11 +89,11 @@ def prepare_suite(
                 if test.checks:
                     case_checks[case_id] = case_checks.get(case_id, ()) + test.checks
             case_ids.extend(ids)
+        if not case_ids:  # raised inside the job, so the inline prompts saved above roll back
+            raise SuiteError([FileProblem(doc.path, doc.dataset_line or 1, "the dataset is empty")])
         return version_ids, saved, list(dict.fromkeys(case_ids)), case_checks, added
 
     version_ids, saved, case_ids, case_checks, added = store.write(job)
-    if not case_ids:
-        raise SuiteError([FileProblem(doc.path, doc.dataset_line or 1, "the dataset is empty")])
     plan = EvalPlan(
         name=doc.name,
         version_ids=tuple(dict.fromkeys(version_ids)),
@@ -101,6 +108,7 @@ def prepare_suite(
         judge_params=doc.judge_params,
         concurrency=concurrency or doc.concurrency or DEFAULT_CONCURRENCY,
         source=doc.path,
+        pairwise=_pairwise_data(doc, baseline, version_ids),
     )
     labels = _labels(store, plan.version_ids)
     return PreparedSuite(doc, plan, labels, tuple(saved), added)
@@ -125,6 +133,82 @@ def _check_references(store: Store, doc: SuiteDoc) -> list[FileProblem]:
             FileProblem(doc.path, doc.dataset_line, f"no dataset named {doc.dataset!r}")
         )
     return problems
+
+
+def _pairwise_baseline(store: Store, doc: SuiteDoc) -> tuple[int | None, str | None]:
+    """The pairwise baseline as (index into the suite's prompts, model); ValueError when it
+    names neither one of the suite's prompts nor one of its models."""
+    baseline = doc.pairwise["baseline"]
+    if isinstance(baseline, str):
+        index = _prompt_index(doc.prompts, baseline)
+        if index is not None:
+            return index, None
+        prompt, model = "", baseline
+    else:
+        prompt, model = baseline.get("prompt", ""), baseline.get("model", "")
+    index = None
+    if prompt:
+        index = _prompt_index(doc.prompts, prompt)
+        if index is None:
+            names = ", ".join(_prompt_names(doc.prompts))
+            raise ValueError(f"pairwise baseline {prompt!r} is not one of the prompts ({names})")
+    if model:
+        models = _suite_models(store, doc)
+        if model not in models:
+            prompts = ", ".join(_prompt_names(doc.prompts))
+            raise ValueError(
+                f"pairwise baseline {model!r} is neither one of the models"
+                f" ({', '.join(models) or 'none named'}) nor one of the prompts ({prompts})"
+            )
+    return index, model or None
+
+
+def _prompt_names(prompts: Sequence[PromptRef | InlinePrompt]) -> list[str]:
+    return [str(item) if isinstance(item, PromptRef) else item.name for item in prompts]
+
+
+def _prompt_index(prompts: Sequence[PromptRef | InlinePrompt], name: str) -> int | None:
+    """The prompt `name` stands for: name@ref exactly, or a name only one prompt has."""
+    exact = [
+        i for i, item in enumerate(prompts) if isinstance(item, PromptRef) and str(item) == name
+    ]
+    if exact:
+        return exact[0]
+    named = [i for i, item in enumerate(prompts) if item.name == name]
+    if len(named) > 1:
+        raise ValueError(f"pairwise baseline {name!r} is ambiguous: give name@version")
+    return named[0] if named else None
+
+
+def _suite_models(store: Store, doc: SuiteDoc) -> list[str]:
+    if doc.models:
+        return list(doc.models)
+    db = store.read()
+    models = []
+    for item in doc.prompts:
+        model = (
+            prompts_repo.resolve_version(db, item.name, item.ref).model
+            if isinstance(item, PromptRef)
+            else item.model
+        )
+        if model and model not in models:
+            models.append(model)
+    return models
+
+
+def _pairwise_data(
+    doc: SuiteDoc, baseline: tuple[int | None, str | None], version_ids: Sequence[int]
+) -> dict[str, Any]:
+    if not doc.pairwise:
+        return {}
+    index, model = baseline
+    raw = doc.pairwise["baseline"]
+    return PairwiseConfig(
+        baseline=raw if isinstance(raw, str) else " × ".join(v for v in raw.values() if v),
+        baseline_version_id=None if index is None else version_ids[index],
+        baseline_model=model,
+        criteria=doc.pairwise.get("criteria") or DEFAULT_CRITERIA,
+    ).to_data()
 
 
 def _save_inline(db: Any, prompt: InlinePrompt, source: str) -> tuple[int, bool]:

@@ -28,6 +28,7 @@ from llmbench.gateway.engine import Gateway
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.services.eval_cells import Cancelled, Cell, CellRunner, CellWatcher, Progress
 from llmbench.services.eval_grading import CheckGrader, JudgeConfig, judge_dimensions, parse_checks
+from llmbench.services.eval_pairwise import judge_run_pairs
 from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store
 from llmbench.store.run_cells import (
@@ -68,6 +69,7 @@ class EvalPlan:
     judge_params: Mapping[str, Any] = field(default_factory=dict)
     concurrency: int = DEFAULT_CONCURRENCY
     source: str = ""  # the suite file, for people reading the run later
+    pairwise: Mapping[str, Any] = field(default_factory=dict)  # eval_pairwise.PairwiseConfig
 
     def to_config(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class EvalPlan:
                 "params": dict(self.judge_params),
             },
             "concurrency": self.concurrency,
+            "pairwise": dict(self.pairwise),
         }
 
     @classmethod
@@ -113,6 +116,7 @@ class EvalPlan:
             judge_params=dict(judge.get("params") or {}),
             concurrency=int(config.get("concurrency") or DEFAULT_CONCURRENCY),
             source=str(config.get("source") or ""),
+            pairwise=dict(config.get("pairwise") or {}),
         )
 
 
@@ -200,6 +204,10 @@ def resume(
     cells = plan_cells(store, settings, plan)
     done = cell_keys(db, run_id)
     missing = [cell for cell in cells if cell.key not in done]
+    # Case by case across every version × model: a side-by-side view fills row by row, and a
+    # cancelled run leaves whole rows to compare.
+    case_order = {case_id: index for index, case_id in enumerate(plan.case_ids)}
+    missing.sort(key=lambda cell: (case_order.get(cell.case_id or 0, 0), cell.repeat))
     store.write(lambda db: reopen_run(db, run_id))
     gateway = Gateway(AuditRecorder(store), settings)
     judge = JudgeConfig(
@@ -219,8 +227,20 @@ def resume(
         cancelled=lambda: stop.is_set() or (cancelled is not None and cancelled()),
         watcher=watcher,
     )
+    pairs_complete = True
     try:
         run_sync(runner.run(missing))
+        if plan.pairwise and len(runner.outcomes) == len(missing):
+            pairs_complete = judge_run_pairs(
+                store,
+                gateway,
+                run_id,
+                cells,
+                plan.pairwise,
+                judge,
+                concurrency=concurrency or plan.concurrency,
+                cancelled=runner.cancelled,
+            )
     except KeyboardInterrupt:
         # ctrl+c: no new cell starts, the ones in flight finish and are kept.
         stop.set()
@@ -230,7 +250,8 @@ def resume(
     except BaseException:
         _finish(store, gateway, run_id, "failed")
         raise
-    status: RunStatus = "cancelled" if len(runner.outcomes) < len(missing) else "done"
+    finished_all = len(runner.outcomes) == len(missing) and pairs_complete
+    status: RunStatus = "done" if finished_all else "cancelled"
     _finish(store, gateway, run_id, status)
     records = cell_records(store.read(), run_id)
     return RunSummary(
@@ -286,6 +307,8 @@ def _validate(store: Store, plan: EvalPlan) -> None:
         parse_checks(plan.checks, "default")
         for case_id, checks in plan.case_checks.items():
             parse_checks(checks, f"case {case_id}")
+        for case_id, case in found.items():
+            parse_checks(case.checks, f"case {case_id}")
     except CheckError as error:
         raise EvalError(str(error)) from None
 
@@ -306,6 +329,10 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
         case_checks = {
             case_id: parse_checks(checks, f"case {case_id}")
             for case_id, checks in plan.case_checks.items()
+        }
+        # A case's own checks (saved with it in its dataset) run beside the plan's.
+        own_checks = {
+            case_id: parse_checks(case.checks, f"case {case_id}") for case_id, case in cases.items()
         }
     except CheckError as error:
         raise EvalError(str(error)) from None
@@ -329,7 +356,9 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
                             case_id=case_id,
                             repeat=repeat,
                             expected=case.expected,
-                            checks=default_checks + case_checks.get(case_id, ()),
+                            checks=default_checks
+                            + case_checks.get(case_id, ())
+                            + own_checks.get(case_id, ()),
                             group=labels[version.id],
                         )
                     )

@@ -156,6 +156,8 @@ def run_purge(
     plan, alert_id = store.write(job)
     if vacuum:
         retention_repo.vacuum(store.read())
+    elif alert_id is not None:
+        retention_repo.checkpoint(store.read())
     return PurgeOutcome(
         plan=plan,
         alert_id=alert_id,

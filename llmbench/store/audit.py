@@ -201,6 +201,9 @@ def purge(db: Database, key: bytes, plan: PurgePlan, reason: str) -> PurgePlan:
                     anchor.digest(key),
                 ],
             )
+        # FTS5 deletes only add tombstones: the purged words stay in the index's older segments
+        # until they are merged. Merging them all now is what makes the bodies leave the file.
+        db.execute("INSERT INTO calls_fts(calls_fts) VALUES ('optimize')")
     finally:
         db.execute("DELETE FROM purge_window")
     return plan

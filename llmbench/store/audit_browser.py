@@ -192,7 +192,8 @@ def compile_filter(db: Database, query: AuditQuery, now: datetime) -> Filter:
         # Guard findings mark the call flagged: the partial calls_flagged index finds them.
         where.append(
             "c.flagged = 1 AND EXISTS (SELECT 1 FROM json_each(c.guard_flags) g"
-            " WHERE g.value = ? OR (g.type = 'object' AND json_extract(g.value, '$.rule') = ?))"
+            " WHERE g.value = ? OR (g.type = 'object' AND ? IN (json_extract(g.value, '$.rule'),"
+            " json_extract(g.value, '$.kind'), json_extract(g.value, '$.action'))))"
         )
         params.extend([rule, rule])
     return Filter(query, tuple(where), tuple(params), split_column, split_values, query.fts_match())
@@ -312,6 +313,16 @@ def seek(db: Database, flt: Filter, moment: str, limit: int = 100) -> Page:
     else:
         after = CallKey(moment, 0)
     return page(db, flt, after=after, direction="older", limit=limit)
+
+
+def call_columns(db: Database) -> list[str]:
+    """Every column of `calls`, in the order `iter_rows` gives them (an export's header)."""
+    return [d[0] for d in db.execute("SELECT * FROM calls LIMIT 0").description]
+
+
+def has_calls(db: Database) -> bool:
+    """Whether the log holds any call (one row read, where a count reads them all)."""
+    return db.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
 
 
 def count(db: Database, flt: Filter, cap: int = COUNT_CAP) -> tuple[int, bool]:

@@ -87,6 +87,7 @@ class VersionChoice:
     version: int
     model: str
     labels: tuple[str, ...]
+    variables: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -99,24 +100,45 @@ def version_choices(db: Database) -> list[VersionChoice]:
     rows = db.execute(
         """
         SELECT pv.id, p.name, pv.version, pv.model,
-               (SELECT json_group_array(l.label) FROM prompt_labels l WHERE l.version_id = pv.id)
+               (SELECT json_group_array(l.label) FROM prompt_labels l WHERE l.version_id = pv.id),
+               pv.variables
         FROM prompt_versions pv JOIN prompts p ON p.id = pv.prompt_id
         ORDER BY p.name, pv.version DESC
         """
     ).fetchall()
     return [
-        VersionChoice(row[0], row[1], row[2], row[3] or "", tuple(sorted(json.loads(row[4]))))
+        VersionChoice(
+            row[0],
+            row[1],
+            row[2],
+            row[3] or "",
+            tuple(sorted(json.loads(row[4]))),
+            frozenset(variable["name"] for variable in json.loads(row[5] or "[]")),
+        )
         for row in rows
     ]
 
 
-def dataset_choices(db: Database) -> list[tuple[int, str, int]]:
-    """(id, name, number of cases) of every dataset, by name."""
+@dataclass(frozen=True)
+class DatasetChoice:
+    id: int
+    name: str
+    cases: int
+    variables: frozenset[str]  # the first case's: what the dataset's cases fill in
+
+
+def dataset_choices(db: Database) -> list[DatasetChoice]:
+    """Every dataset, by name."""
     rows = db.execute(
-        "SELECT d.id, d.name, (SELECT count(*) FROM cases c WHERE c.dataset_id = d.id)"
-        " FROM datasets d ORDER BY d.name"
+        """
+        SELECT d.id, d.name, (SELECT count(*) FROM cases c WHERE c.dataset_id = d.id),
+               (SELECT c.vars FROM cases c WHERE c.dataset_id = d.id ORDER BY c.id LIMIT 1)
+        FROM datasets d ORDER BY d.name
+        """
     ).fetchall()
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [
+        DatasetChoice(row[0], row[1], row[2], frozenset(json.loads(row[3] or "{}"))) for row in rows
+    ]
 
 
 def recent_models(db: Database, limit: int = 12) -> list[str]:

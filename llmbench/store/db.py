@@ -25,6 +25,10 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m001_initial",
     "m002_prompt_versions",
     "m003_cache_kinds_and_routes",
+    "m004_daily_rollups",
+    "m005_case_checks",
+    "m006_guard_policies",
+    "m007_informational_checks",
 )
 MIGRATION_SET = "llmbench"
 
@@ -47,6 +51,38 @@ class NotAnLLMBenchDatabase(StoreError):
 
 class DatabaseTooNew(StoreError):
     pass
+
+
+class DatabaseReadOnly(StoreError):
+    """The file (or its folder) cannot be written."""
+
+
+class DatabaseFull(StoreError):
+    """The disk (or the file's size limit) is full; the change was not written."""
+
+
+def plain_error(error: BaseException, path: Path) -> BaseException:
+    """A write that failed because of the file rather than the job, as a StoreError that says
+    what happened and what to do; any other error as it was."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return error
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF  # the primary result code
+    if code == sqlite3.SQLITE_READONLY:
+        return DatabaseReadOnly(
+            f"{path} is read-only, so nothing was changed; make the file and its folder "
+            "writable, or work on a copy (--db)"
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return StoreError(
+            f"{path} cannot be opened ({error}); the file and its folder must be writable, "
+            f"as SQLite keeps {path.name}-wal and {path.name}-shm beside it"
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return DatabaseFull(
+            f"{path}: the disk is full, so this change was not written (the database is "
+            "unharmed); free some space and try again"
+        )
+    return error
 
 
 def _apply_pragmas(conn: sqlite3.Connection) -> None:
@@ -214,32 +250,38 @@ class Store:
         finally:
             db.close()
 
-    @staticmethod
     def _run_batch(
-        db: Database, batch: list[tuple[Callable[[Database], Any], Future[Any]]]
+        self, db: Database, batch: list[tuple[Callable[[Database], Any], Future[Any]]]
     ) -> None:
         outcomes: list[tuple[Future[Any], bool, Any]] = []
         try:
             db.conn.execute("BEGIN IMMEDIATE")
             for index, (job, future) in enumerate(batch):
+                # A job whose caller cancelled it (a torn-down asyncio task awaiting it) does not
+                # run; setting a result on its future would raise and end this thread.
+                if not future.set_running_or_notify_cancel():
+                    continue
                 savepoint = f"job_{index}"
                 db.conn.execute(f"SAVEPOINT {savepoint}")
                 try:
                     outcomes.append((future, True, job(db)))
                 except BaseException as error:  # the job failed: undo only its own writes
-                    if db.conn.in_transaction:
-                        db.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                    outcomes.append((future, False, error))
+                    if not db.conn.in_transaction:
+                        # SQLite rolled the whole batch back itself (SQLITE_FULL, IOERR...):
+                        # no later job may run outside the transaction, none of it landed.
+                        raise
+                    db.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    outcomes.append((future, False, plain_error(error, self.path)))
                 finally:
                     if db.conn.in_transaction:
                         db.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
             db.conn.execute("COMMIT")
-        except BaseException as error:  # BEGIN or COMMIT failed: nothing in the batch landed
+        except BaseException as error:  # BEGIN, COMMIT or the whole batch failed: none landed
             if db.conn.in_transaction:
                 db.conn.rollback()
             for _job, future in batch:
                 if not future.done():
-                    future.set_exception(error)
+                    future.set_exception(plain_error(error, self.path))
             return
         for future, ok, value in outcomes:
             if ok:
@@ -279,5 +321,8 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Store:
     try:
         migrate(path)
     except sqlite3.DatabaseError as error:
+        plain = plain_error(error, path)
+        if isinstance(plain, StoreError):
+            raise plain from None
         raise NotAnLLMBenchDatabase(f"{path} cannot be read as a database: {error}") from None
     return Store(path)

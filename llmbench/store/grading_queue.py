@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlite_utils import Database
 
@@ -50,6 +50,7 @@ class ItemBody:
     expected: str | None
     output: str
     checks: tuple[tuple[str, bool, str], ...]  # (kind, passed, detail)
+    guard_flags: tuple[str, ...] = ()  # "rule (action)" of each guard finding on its call
 
     @property
     def key(self) -> str:
@@ -204,7 +205,43 @@ def item_bodies(db: Database, keys: Iterable[str]) -> dict[str, ItemBody]:
                 output=row[2],
                 checks=checks.get(key, ()),
             )
+    for key, flags in _guard_flags(db, result_ids, call_ids).items():
+        if key in bodies:
+            bodies[key] = replace(bodies[key], guard_flags=flags)
     return bodies
+
+
+def _guard_flags(
+    db: Database, result_ids: Sequence[int], call_ids: Sequence[int]
+) -> dict[str, tuple[str, ...]]:
+    """What the guards found on each item's call, for flagged calls only."""
+    found: dict[str, tuple[str, ...]] = {}
+    queries = (
+        ("result", result_ids, "SELECT res.id, c.guard_flags FROM results res"
+         " JOIN calls c ON c.id = res.call_id WHERE c.flagged = 1 AND res.id IN ({})"),
+        ("call", call_ids, "SELECT id, guard_flags FROM calls WHERE flagged = 1 AND id IN ({})"),
+    )  # fmt: skip
+    for kind, ids, sql in queries:
+        if not ids:
+            continue
+        for item_id, flags_json in db.execute(sql.format(",".join("?" * len(ids))), list(ids)):
+            found[f"{kind}:{item_id}"] = _flag_names(flags_json)
+    return found
+
+
+def _flag_names(flags_json: str | None) -> tuple[str, ...]:
+    try:
+        flags = json.loads(flags_json) if flags_json else []
+    except json.JSONDecodeError:
+        return ("unreadable guard flags",)
+    names = []
+    for flag in flags if isinstance(flags, list) else []:
+        if isinstance(flag, dict):
+            action = f" ({flag['action']})" if flag.get("action") else ""
+            names.append(f"{flag.get('rule', '?')}{action}")
+        else:
+            names.append(str(flag))
+    return tuple(dict.fromkeys(names))
 
 
 def _checks(
@@ -216,7 +253,7 @@ def _checks(
             continue
         for item_id, check_kind, passed, detail in db.execute(
             f"SELECT {column}, kind, passed, detail FROM checks"
-            f" WHERE {column} IN ({','.join('?' * len(ids))}) ORDER BY id",
+            f" WHERE {column} IN ({','.join('?' * len(ids))}) AND passed IS NOT NULL ORDER BY id",
             list(ids),
         ).fetchall():
             found.setdefault(f"{kind}:{item_id}", []).append((check_kind, bool(passed), detail))

@@ -1,8 +1,11 @@
-"""Whole-file facts and checks: schema version, row counts, integrity."""
+"""Whole-file facts and checks: schema version, row counts, integrity; online backups."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,3 +72,19 @@ def check_integrity(db: Database) -> IntegrityReport:
         integrity=[row[0] for row in db.execute("PRAGMA integrity_check").fetchall()],
         foreign_key_problems=[tuple(row) for row in db.execute("PRAGMA foreign_key_check")],
     )
+
+
+def backup(db: Database, target: Path) -> None:
+    """Copy the database into `target` (a new file, mode 0600) with SQLite's online backup
+    API, while other connections go on writing. The copy is taken in one step inside one read
+    transaction, so it is the file as of one commit, never a mix of two."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    destination = sqlite3.connect(target)
+    try:
+        db.conn.backup(destination)
+    except BaseException:
+        destination.close()
+        target.unlink(missing_ok=True)
+        raise
+    destination.close()

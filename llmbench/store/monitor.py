@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlite_utils import Database
+
+from llmbench.store.views import to_iso
 
 SAMPLE_COLUMNS = (
     "ts",
@@ -46,13 +49,64 @@ def has_calls(db: Database) -> bool:
     return db.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
 
 
-def _count(db: Database, since: str, until: str) -> int:
+def _count_calls(db: Database, since: str, until: str) -> int:
     return int(
         db.execute(
             "SELECT count(*) FROM calls INDEXED BY calls_ts WHERE ts >= ? AND ts < ?",
             [since, until],
         ).fetchone()[0]
     )
+
+
+def _day_calls(db: Database, first_day: str, last_day: str) -> int:
+    """Calls on the whole UTC days first_day … last_day, from the daily rollup."""
+    row = db.execute(
+        "SELECT coalesce(sum(calls), 0) FROM rollup_daily WHERE day >= ? AND day <= ?",
+        [first_day, last_day],
+    ).fetchone()
+    return int(row[0])
+
+
+def _day_after(day: str) -> str:
+    return (date.fromisoformat(day) + _DAY).isoformat()
+
+
+def _day_before(day: str) -> str:
+    return (date.fromisoformat(day) - _DAY).isoformat()
+
+
+_DAY = timedelta(days=1)
+_HALF_DAY = timedelta(hours=12)
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _count(db: Database, since: str, until: str) -> int:
+    """Calls in [since, until), exactly: whole days from the daily rollup, and of each partial
+    edge day the smaller half counted on the `calls_ts` index (a month's count then walks at
+    most a day of index entries rather than all of them)."""
+    start, end = _moment(since), _moment(until)
+    first_day = start.date().isoformat()
+    last_day = (end - timedelta(microseconds=1)).date().isoformat()
+    if first_day >= last_day:
+        return _count_calls(db, since, until)
+    total = _day_calls(db, _day_after(first_day), _day_before(last_day))
+    first_midnight = datetime.combine(start.date(), time(), UTC)
+    if start - first_midnight <= _HALF_DAY:
+        total += _day_calls(db, first_day, first_day)
+        total -= _count_calls(db, to_iso(first_midnight), since)
+    else:
+        total += _count_calls(db, since, to_iso(first_midnight + _DAY))
+    last_midnight = datetime.combine(date.fromisoformat(last_day), time(), UTC)
+    if end - last_midnight >= _HALF_DAY:
+        total += _day_calls(db, last_day, last_day)
+        total -= _count_calls(db, until, to_iso(last_midnight + _DAY))
+    else:
+        total += _count_calls(db, to_iso(last_midnight), until)
+    return total
 
 
 def _edge_ids(db: Database, since: str, until: str) -> tuple[int, int]:
@@ -155,7 +209,7 @@ def daily_checks(db: Database, since: str, until: str) -> list[DailyChecks]:
     checks on eval results through the call that produced them."""
     rows = db.execute(
         """
-        SELECT substr(c.ts, 1, 10) AS day, count(*), coalesce(sum(k.passed), 0)
+        SELECT substr(c.ts, 1, 10) AS day, count(k.passed), coalesce(sum(k.passed), 0)
         FROM checks k
         LEFT JOIN results r ON r.id = k.result_id
         JOIN calls c ON c.id = coalesce(k.call_id, r.call_id)

@@ -198,7 +198,7 @@ def version_metrics(db: Database, version_id: int) -> VersionMetrics:
     ).fetchone()
     checked, passed = db.execute(
         """
-        SELECT count(*), coalesce(sum(passed), 0) FROM (
+        SELECT count(passed), coalesce(sum(passed), 0) FROM (
             SELECT min(ch.passed) AS passed
             FROM results r JOIN checks ch ON ch.result_id = r.id
             WHERE r.version_id = ? GROUP BY r.id

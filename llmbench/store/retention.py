@@ -25,6 +25,13 @@ def vacuum(db: Database) -> None:
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def checkpoint(db: Database) -> bool:
+    """Copy the WAL into the file and truncate it, so pages a purge replaced are not left in the
+    WAL's bytes. False when a reader still holds an older snapshot and the WAL was kept."""
+    busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
+
+
 def file_mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 

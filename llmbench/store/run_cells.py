@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from llmbench.core.models import Case
 from llmbench.core.scoreboard import CellRecord
+from llmbench.store.runs import NewCheck, add_checks
 
 CellKey = tuple[int | None, str, int | None, int]  # version id, model, case id, repeat
 
@@ -58,7 +59,8 @@ def cases_by_id(db: Database, case_ids: Sequence[int]) -> dict[int, Case]:
         chunk = list(case_ids[start : start + 500])
         marks = ", ".join("?" * len(chunk))
         rows = db.execute(
-            f"SELECT id, dataset_id, vars, expected, tags, source FROM cases WHERE id IN ({marks})",
+            "SELECT id, dataset_id, vars, expected, tags, source, checks FROM cases"
+            f" WHERE id IN ({marks})",
             chunk,
         ).fetchall()
         for row in rows:
@@ -69,6 +71,7 @@ def cases_by_id(db: Database, case_ids: Sequence[int]) -> dict[int, Case]:
                 expected=row[3],
                 tags=json.loads(row[4]),
                 source=row[5],
+                checks=tuple(json.loads(row[6])),
             )
     return found
 
@@ -97,6 +100,8 @@ def cell_records(db: Database, run_id: int) -> list[CellRecord]:
             SELECT result_id,
                    min(passed) AS passed,
                    avg(CASE WHEN kind = 'judge' THEN score END) AS judge_score,
+                   avg(CASE WHEN kind = 'similarity-rouge-l' THEN score END) AS similarity,
+                   avg(CASE WHEN kind = 'pairwise' THEN score END) AS pairwise,
                    json_group_array(CASE WHEN passed = 0 THEN kind || ': ' || detail END)
                        AS failures
             FROM checks WHERE result_id IN (SELECT id FROM results WHERE run_id = ?)
@@ -106,7 +111,7 @@ def cell_records(db: Database, run_id: int) -> list[CellRecord]:
                r.repeat, r.status, v.passed, r.score, v.judge_score,
                CASE WHEN r.status = 'ok' THEN c.cost END,
                CASE WHEN r.status = 'ok' THEN c.latency_ms END,
-               coalesce(r.output, ''), v.failures
+               coalesce(r.output, ''), v.failures, v.similarity, v.pairwise
         FROM results r
         LEFT JOIN verdicts v ON v.result_id = r.id
         LEFT JOIN calls c ON c.id = r.call_id
@@ -138,6 +143,26 @@ def cell_records(db: Database, run_id: int) -> list[CellRecord]:
                 latency_ms=row[11],
                 output=row[12],
                 failures=failures,
+                similarity=row[14],
+                pairwise=row[15],
             )
         )
     return records
+
+
+def scored_check_results(db: Database, run_id: int, kind: str) -> set[int]:
+    """Results of the run that have a check of `kind` with a score (a verdict, not an
+    error)."""
+    rows = db.execute(
+        "SELECT DISTINCT k.result_id FROM checks k JOIN results r ON r.id = k.result_id"
+        " WHERE r.run_id = ? AND k.kind = ? AND k.score IS NOT NULL",
+        [run_id, kind],
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def replace_result_check(db: Database, check: NewCheck) -> None:
+    """Write check on its result in place of that result's earlier checks of the same kind
+    (a verdict retried after an error replaces the error)."""
+    db.execute("DELETE FROM checks WHERE result_id = ? AND kind = ?", [check.result_id, check.kind])
+    add_checks(db, [check])

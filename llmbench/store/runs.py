@@ -33,7 +33,7 @@ class NewResult:
 @dataclass(frozen=True)
 class NewCheck:
     kind: str
-    passed: bool
+    passed: bool | None  # None: a measurement with no pass/fail (similarity, pairwise)
     score: float | None = None
     detail: str = ""
     weight: float = 1.0
@@ -113,7 +113,7 @@ def add_checks(db: Database, checks: Iterable[NewCheck]) -> int:
             check.result_id,
             check.call_id,
             check.kind,
-            int(check.passed),
+            None if check.passed is None else int(check.passed),
             check.score,
             check.weight,
             check.detail,

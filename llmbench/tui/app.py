@@ -53,6 +53,18 @@ PANES: tuple[Pane, ...] = (
          "MonitorScreen"),
 )  # fmt: skip
 PANES_BY_MODE = {pane.mode: pane for pane in PANES}
+# What the panes' first reads import in their workers, beside the screens themselves.
+PANE_SERVICES = (
+    "llmbench.services.audit_log",
+    "llmbench.services.costs_pane",
+    "llmbench.services.monitor",
+    "llmbench.services.panes",
+)
+
+
+def _import_panes() -> None:
+    for name in (*(f"llmbench.tui.screens.{pane.module}" for pane in PANES), *PANE_SERVICES):
+        importlib.import_module(name)
 
 
 def _screen_factory(pane: Pane) -> Callable[[], Screen]:
@@ -107,6 +119,7 @@ class LLMBenchApp(App[None]):
         self.settings = settings
         self.db_label = db_label or _default_label(store.path)
         self._clock = clock
+        self._panes_imported = False
         self.sub_title = f"llmbench — {self.db_label}"
         self._theme_problem: str | None = None
         wanted_theme = settings.general.theme or DEFAULT_THEME
@@ -142,12 +155,29 @@ class LLMBenchApp(App[None]):
         self.add_mode(PANES[0].mode, _screen_factory(PANES[0]))
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning")
+        # Loading keyring's backends can take a while (D-Bus): off the first frame's path.
+        self.run_worker(self._warn_about_key_storage, thread=True, group="key-storage")
+
+    def _warn_about_key_storage(self) -> None:
+        from llmbench.services.key_storage import key_storage_notice
+
+        notice = key_storage_notice()
+        if notice:
+            self.call_from_thread(self.notify, notice, severity="warning", timeout=10)
 
     def format_title(self, title: str, sub_title: str) -> Content:
         # "Costs · llmbench — ~/data/llmbench.db": the pane first, then which file it shows.
         if not sub_title:
             return Content(title)
         return Content.assemble((title, "bold"), ("  ·  ", "dim"), (sub_title, "dim"))
+
+    def import_panes(self) -> None:
+        """Import every pane's code in a thread, once the first pane is on screen: the first
+        visit of another pane then starts it without first loading its modules (~20–100 ms).
+        Nothing is read or built ahead; each pane still does all its work when opened."""
+        if not self._panes_imported:
+            self._panes_imported = True
+            self.run_worker(_import_panes, thread=True, group="import-panes")
 
     def action_show_pane(self, mode: str) -> None:
         if mode in PANES_BY_MODE:

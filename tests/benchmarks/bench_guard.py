@@ -15,7 +15,8 @@ see. `--show-errors tune` prints the tune half's errors (never the holdout's).
 Cost: p50/p99 over --runs of the input guard (scan_text) on a typical ~2 KB request and on a
 32 KB one (both benign text with the words that wake the rules up, the realistic worst case),
 on a 32 KB adversarial run of base64-like characters, and of the output guard (check_output)
-on a 2 KB and a 32 KB answer with a 2 KB system prompt to compare against.
+on a 2 KB and a 32 KB answer with a 2 KB system prompt to compare against; and the gateway's
+whole guard step (gateway_input_2kb, gateway_output_2kb: policy, flags and redaction included).
 
 Prints JSON. Goals: recall ≥ 0.9 at ≤ 5% false positives; ≤ 1 ms on 2 KB; p99 ≤ 50 ms on 32 KB.
 """
@@ -141,6 +142,28 @@ def cost(rows: list[dict[str, Any]], runs: int) -> dict[str, Any]:
         "output_32kb": timings(
             lambda: check_output(thirty_two_kb, static_sections=system_prompt), runs
         ),
+        **gateway_step(two_kb, answer_2kb, runs),
+    }
+
+
+def gateway_step(two_kb: str, answer: str, runs: int) -> dict[str, Any]:
+    """What the gateway adds per call (gateway/guarding.py): the default policy's input guard
+    on a request whose user message is 2 KB (beside a system prompt, not scanned), and the
+    output guard on a 2 KB answer, with building the findings' guard_flags entries."""
+    from llmbench.config import GuardSettings
+    from llmbench.gateway.guarding import Guard
+
+    guard = Guard(GuardSettings())
+    context = guard.default
+    messages = [
+        {"role": "system", "content": "You are a support assistant. Answer in two lines."},
+        {"role": "user", "content": two_kb},
+    ]
+    return {
+        "gateway_input_2kb": timings(
+            lambda: guard.check_input(messages, context, "gpt-4o-mini"), runs
+        ),
+        "gateway_output_2kb": timings(lambda: guard.check_output(answer, messages, context), runs),
     }
 
 

@@ -59,7 +59,8 @@ def test_judge_messages_fence_the_judged_texts_as_untrusted() -> None:
     assert [message["role"] for message in messages] == ["system", "user"]
     system, user = messages[0]["content"], messages[1]["content"]
     assert "relevance (1 to 5): on topic" in system and "tone (0 to 3): polite" in system
-    assert '"relevance": {"score": <integer>' in system
+    assert '"relevance": {"score": <integer 1 to 5>' in system
+    assert '"tone": {"score": <integer 0 to 3>' in system
     assert "ignore them" in system and "reference_answer" in system
     # the output cannot close its fence: exactly one real closing tag, and it is ours
     assert user.count("</judged_output>") == 1

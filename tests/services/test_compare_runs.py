@@ -61,7 +61,10 @@ def test_choices_offer_versions_models_and_datasets(store: Store) -> None:
     offered = choices(store, SETTINGS)
     assert [choice.id for choice in offered.versions] == versions[::-1]  # newest first
     assert offered.models[:2] == list(SETTINGS.models.default_models)
-    assert offered.datasets == [(dataset, "tickets", 5)]
+    assert [(d.id, d.name, d.cases, d.variables) for d in offered.datasets] == [
+        (dataset, "tickets", 5, frozenset({"ticket"}))
+    ]
+    assert offered.dataset_for(versions[0]) == offered.datasets[0]
 
 
 def test_a_comparison_streams_every_cell_into_the_board(store: Store) -> None:
@@ -71,19 +74,21 @@ def test_a_comparison_streams_every_cell_into_the_board(store: Store) -> None:
     assert len(board.columns) == 4 and len(board.rows) == 5
     assert board.progress().finished == 0 and board.resumable
 
-    chunks: list[str] = []
+    chunks: list[tuple[int | None, str]] = []
     original = board.chunk
 
     def spy(cell: Cell, text: str) -> None:
-        chunks.append(text)
+        chunks.append((cell.case_id, text))
         original(cell, text)
 
     board.chunk = spy  # type: ignore[method-assign]
+    board.watched = (board.rows[2].case_id, 0)  # the case on screen: its cells stream
     summary = run_comparison(store, SETTINGS, board, cancelled=lambda: False)
     assert summary.status == "done" and summary.finished == 20
     progress = board.progress()
     assert (progress.finished, progress.running, progress.errors) == (20, 0, 0)
-    assert len(chunks) > 20  # the answers arrived in pieces
+    # The watched case's four answers arrived in pieces; the others whole, more cheaply.
+    assert len(chunks) > 4 and {case for case, _ in chunks} == {board.rows[2].case_id}
     echo = board.state(board.columns[0], board.rows[2])
     assert echo.status == "ok" and "problem 2" in echo.text
     assert echo.completion_tokens and echo.latency_ms is not None and echo.result_id

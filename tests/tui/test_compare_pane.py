@@ -23,6 +23,7 @@ from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.compare_new import NewRunDialog
 from llmbench.tui.screens.compare_report import MigrationReportScreen
 from llmbench.tui.screens.compare_run import RunScreen
+from llmbench.tui.screens.dialogs import FormDialog
 from llmbench.tui.screens.output_diff import OutputDiffScreen
 from llmbench.tui.widgets.cell_grid import CellGrid
 from llmbench.tui.widgets.output_columns import OutputColumn
@@ -86,6 +87,15 @@ async def _start_comparison(pilot: Pilot[None]) -> RunScreen:
     return screen
 
 
+def _promoted(store: Store) -> tuple[str, str, str] | None:
+    row = store.read().execute(
+        "SELECT c.vars, c.tags, c.source FROM cases c JOIN datasets d ON d.id = c.dataset_id"
+        " WHERE d.name = 'from comparisons'"
+    )
+    found = row.fetchone()
+    return None if found is None else (found[0], found[1], found[2])
+
+
 def _status(screen: RunScreen) -> str:
     return str(screen.query_one("#run-status", Static).render())
 
@@ -137,6 +147,15 @@ async def test_a_comparison_on_the_built_in_models_fills_every_cell(store: Store
         await _until(pilot, lambda: bool(report.found))  # type: ignore[attr-defined]
         text = str(report.query_one("#report-text", Static).render())
         assert "baseline" in text and "candidate is" in text and "Regressions" in text
+        await pilot.press("escape")
+
+        await pilot.press("p")  # keep this case, as the first column answered it
+        await _until(pilot, lambda: isinstance(app.screen, FormDialog))
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: _promoted(store) is not None)
+        vars_, tags, source = _promoted(store)  # type: ignore[misc]
+        assert TICKETS[1] in vars_ and f'"promoted_from": "run {board.run_id}"' in tags
+        assert source == "promoted-from-call"
 
 
 async def test_escape_cancels_and_r_resumes_only_the_missing_cells(
@@ -176,3 +195,16 @@ async def test_escape_cancels_and_r_resumes_only_the_missing_cells(
         assert f"{CELLS}/{CELLS} cells" in _status(screen)
         first = [text for text in _column_texts(screen)]
         assert all(text.strip() for text in first)
+
+
+async def test_shift_d_opens_the_datasets_from_compare(store: Store) -> None:
+    from llmbench.tui.screens.datasets import DatasetsScreen
+
+    app = _app(store, Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("D")
+        await _until(pilot, lambda: isinstance(app.screen, DatasetsScreen))
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, DatasetsScreen))

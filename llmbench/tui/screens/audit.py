@@ -20,10 +20,11 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
+from textual.worker import Worker, get_current_worker
 
 from llmbench.core.audit_query import AuditQuery, QueryError, parse, parse_moment
 from llmbench.tui.format import count, timestamp
-from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.screens.base import ActionFailed, PaneScreen
 from llmbench.tui.screens.call_detail import CallDetailScreen, OpenVersion
 from llmbench.tui.screens.dialogs import DIALOG_CSS, Field, FormDialog
 from llmbench.tui.widgets.call_log import COLUMNS, DEFAULT_COLUMNS, CallLog, Direction
@@ -108,7 +109,7 @@ class ColumnsDialog(ModalScreen[list[str] | None]):
         self.dismiss(None)
 
 
-class AuditScreen(PaneScreen[int]):
+class AuditScreen(PaneScreen[bool]):
     PANE_TITLE = "Audit"
     EMPTY_TEXT = (
         "The audit log is empty.\n\n"
@@ -140,6 +141,10 @@ class AuditScreen(PaneScreen[int]):
         self.source: FilteredCalls | None = None
         self._typing: Timer | None = None
         self._restart = False
+        self.exporting: Worker[None] | None = None
+        """The export running in a worker, if any; escape cancels it."""
+        self.exported: tuple[int, int | None] = (0, None)
+        """Calls written by the running export so far, and how many it will write if known."""
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=f"/ filter: {QUERY_HINT}", id="audit-query")
@@ -153,15 +158,21 @@ class AuditScreen(PaneScreen[int]):
 
     # -- reading -----------------------------------------------------------------------------
 
-    def fetch(self) -> int:
+    def fetch(self) -> bool:
         from llmbench.services import audit_log
 
-        return audit_log.read_count(
-            self.bench.store, audit_log.compile_query(self.bench.store, AuditQuery())
-        )[0]
+        # Whether there is any call: the total is counted beside the first page (_start), so
+        # the first screen does not wait for a count of every call.
+        return audit_log.has_calls(self.bench.store)
 
-    def show(self, data: int) -> None:
-        self.set_empty(data == 0)
+    def on_mount(self) -> None:
+        # The first page is read at once, beside `fetch` (is the log empty?), not after it.
+        # (PaneScreen.on_mount runs too: Textual calls each class's handler.)
+        if self.source is None:
+            self._start(self.applied)
+
+    def show(self, data: bool) -> None:
+        self.set_empty(not data)
         if self.source is None or self._restart:
             self._restart = False
             self._start(self.applied)
@@ -202,6 +213,10 @@ class AuditScreen(PaneScreen[int]):
             parts.append(f"row {count(row)}" if row is not None else "row ?")
             parts.append(f"#{current.id} at {timestamp(current.ts)}")
         parts.append("newest first")
+        if self.exporting is not None:
+            done, of = self.exported
+            written = f"{count(done)} of {count(of)}" if of else count(done)
+            parts.insert(0, f"exporting {written} (esc cancels)")
         self.query_one("#audit-status", Static).update("  ·  ".join(parts))
 
     def on_call_log_highlighted(self, event: CallLog.Highlighted) -> None:
@@ -244,7 +259,9 @@ class AuditScreen(PaneScreen[int]):
 
     def key_escape(self) -> None:
         bar = self.query_one("#audit-query", Input)
-        if bar.has_focus:
+        if self.exporting is not None:
+            self.exporting.cancel()
+        elif bar.has_focus:
             self.log_view.focus()
 
     def _apply_typed(self) -> None:
@@ -343,9 +360,39 @@ class AuditScreen(PaneScreen[int]):
 
         path = Path(values["path"]).expanduser()
         fmt = audit_log.format_for(path, values["format"])
-        self.notify(f"Exporting to {path}…")
-        self.act_in_thread(
-            lambda: audit_log.export_to_file(source.store, source.filter(), path, fmt),
-            lambda written: self.notify(f"Exported {count(written)} calls to {path}."),
-            what="Export",
-        )
+        known = self.matches if source is self.source else None
+        self.exported = (0, known[0] if known and known[1] else None)
+        self.notify(f"Exporting to {path}… (escape cancels)")
+
+        def progress(done: int) -> None:  # in the worker, every few thousand calls
+            if get_current_worker().is_cancelled:
+                raise audit_log.ExportCancelled
+            self.app.call_from_thread(self._export_progress, done)
+
+        def work() -> None:
+            try:
+                written = audit_log.export_to_file(
+                    source.store, source.filter(), path, fmt, progress=progress
+                )
+            except audit_log.ExportCancelled:
+                self.app.call_from_thread(self._export_done, "Export cancelled: no file written.")
+            except Exception as error:  # a failed export is told, never fatal
+                self.app.call_from_thread(self._export_done, None)
+                self.post_message(ActionFailed("Export", str(error) or type(error).__name__))
+            else:
+                self.app.call_from_thread(
+                    self._export_done, f"Exported {count(written)} calls to {path}."
+                )
+
+        self.exporting = self.run_worker(work, thread=True, group="export", name="Export")
+        self._update_status()
+
+    def _export_progress(self, done: int) -> None:
+        self.exported = (done, self.exported[1])
+        self._update_status()
+
+    def _export_done(self, message: str | None) -> None:
+        self.exporting = None
+        self._update_status()
+        if message:
+            self.notify(message)

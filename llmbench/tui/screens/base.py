@@ -17,8 +17,10 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
+
+from llmbench.tui.widgets.pane_footer import PaneFooter
 
 if TYPE_CHECKING:
     from llmbench.tui.app import LLMBenchApp
@@ -82,7 +84,7 @@ class PaneScreen(Screen[None], Generic[T]):
         yield Static(self.EMPTY_TEXT, id="pane-empty", classes="empty-state", markup=False)
         with Container(id="pane-body"):
             yield from self.compose_body()
-        yield Footer()
+        yield PaneFooter()
 
     # The three hooks every pane defines (Textual's metaclass rules out abc.abstractmethod).
     def compose_body(self) -> ComposeResult:
@@ -163,6 +165,7 @@ class PaneScreen(Screen[None], Generic[T]):
     def _show_pane(self, data: T) -> None:
         self.show(data)
         if not self.loaded:
+            self.bench.import_panes()
             self.loaded = True
             self.query_one("#pane-body").loading = False
             if self.focused is None:

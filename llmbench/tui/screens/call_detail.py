@@ -150,16 +150,7 @@ def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
         _section(text, "ERROR")
         _body(text, f"{call['error_kind'] or 'error'}: {call['error']}", terms)
 
-    _section(text, "GUARD FLAGS")
-    if not detail.guard_flags:
-        text.append("  none\n")
-    for flag in detail.guard_flags:
-        if isinstance(flag, dict):
-            score = flag.get("score")
-            span = f"  “{flag['span']}”" if flag.get("span") else ""
-            text.append(f"  {flag.get('rule', '?')}  score {score}{span}\n")
-        else:
-            text.append(f"  {flag}\n")
+    _guard_section(text, call, detail.guard_flags)
     _section(text, "TAGS")
     tags = {k: v for k, v in detail.tags.items()} if isinstance(detail.tags, dict) else {}
     if call["arm"]:
@@ -172,6 +163,41 @@ def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
     text.append(f"  previous      {call['prev_hash'] or NOTHING}\n")
     text.append(f"  chain hash    {call['hash'] or NOTHING}\n")
     return text
+
+
+def _guard_section(text: Text, call: Any, flags: list[Any]) -> None:
+    """Each finding of the input and output guards (stage, action, rule, kind, where, excerpt)
+    and, for a blocked call, why."""
+    _section(text, f"GUARD ({len(flags)} finding{'s' if len(flags) != 1 else ''})")
+    if call["status"] == "blocked":
+        text.append("  BLOCKED  ", style="bold red")
+        text.append(f"{call['error'] or 'by the guard'}\n")
+    if not flags:
+        text.append("  no findings\n")
+    for flag in flags:
+        if not isinstance(flag, dict):
+            text.append(f"  ⚑ {flag}\n")
+            continue
+        action = str(flag.get("action") or "flag")
+        style = {"block": "bold red", "redact": "bold yellow"}.get(action, "bold")
+        text.append("  ⚑ ")
+        text.append(f"{action:<6}", style=style)
+        stage = f"{flag['stage']} " if flag.get("stage") else ""
+        kind = f"  {flag['kind']}" if flag.get("kind") else ""
+        where = f"  in {flag['where']}" if flag.get("where") else ""
+        span = f" [{flag['start']}:{flag['end']}]" if "start" in flag and "end" in flag else ""
+        text.append(f" {stage}{flag.get('rule', '?')}", style="bold")
+        text.append(f"{kind}{where}{span}\n")
+        excerpt = flag.get("excerpt") or flag.get("span")
+        if excerpt:
+            text.append(f"      “{excerpt}”\n")
+        notes = [
+            str(flag[key]) for key in ("detail", "note") if flag.get(key) and flag[key] != excerpt
+        ]
+        if flag.get("score") is not None:
+            notes.insert(0, f"score {flag['score']}")
+        if notes:
+            text.append(f"      {'  ·  '.join(notes)}\n", style="dim")
 
 
 def request_text(detail: CallDetail) -> str:

@@ -35,6 +35,7 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         Binding("n", "new_run", "New comparison", id="compare_new"),
         Binding("enter", "open_run", "Open run", id="compare_open", show=False),
         Binding("m", "report", "Migration report", id="compare_report"),
+        Binding("D", "datasets", "Datasets", id="compare_datasets"),
     ]
 
     DEFAULT_CSS = """
@@ -167,9 +168,17 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
 
         self.app.push_screen(MigrationReportScreen(run_id))
 
+    def action_datasets(self) -> None:
+        from llmbench.tui.screens.datasets import DatasetsScreen
+
+        self.app.push_screen(DatasetsScreen())
+
     def action_new_run(self) -> None:
         from llmbench.services import compare_runs
+        from llmbench.services.evaluation import prefetch_gateway
 
+        # litellm takes seconds to import: let it load while the comparison is being picked.
+        prefetch_gateway()
         store, settings = self.bench.store, self.bench.settings
         self.act_in_thread(
             lambda: compare_runs.choices(store, settings), self._ask_picks, what="New comparison"

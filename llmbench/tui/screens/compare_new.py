@@ -69,10 +69,18 @@ class NewRunDialog(ModalScreen["Picks | None"]):
                     )
             yield Label("Cases")
             options = [
-                (f"{name} ({cases} cases)", id_) for id_, name, cases in self.choices.datasets
+                (f"{dataset.name} ({dataset.cases} cases)", dataset.id)
+                for dataset in self.choices.datasets
             ]
             options.append(("one input, typed below", ADHOC))
-            yield Select(options, value=options[0][1], allow_blank=False, id="new-run-dataset")
+            # The dataset that fills in the first picked version's variables, when one does.
+            fitting = self.choices.dataset_for(versions[0].id) if versions else None
+            yield Select(
+                options,
+                value=fitting.id if fitting else options[0][1],
+                allow_blank=False,
+                id="new-run-dataset",
+            )
             yield Input(
                 placeholder="the input: name=value; name=value (or plain text for `input`)",
                 id="new-run-adhoc",

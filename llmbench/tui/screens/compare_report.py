@@ -87,6 +87,11 @@ def render_comparison(comparison: Comparison, index: int, total: int) -> Content
         + "\n",
         f"  McNemar p      {_p_value(report)}  (on the cases that flipped)\n",
     ]
+    if report.candidate_win_rate is not None:
+        parts.append(
+            f"  pairwise wins  {percent(report.candidate_win_rate)}"
+            f" of {report.pairwise_judged} judged\n"
+        )
     parts += ["\n", table, "\n"]
     for title, cases, style in (
         ("Regressions: passed in the baseline, fail now", report.regressions, "$text-error"),

@@ -21,15 +21,20 @@ from textual.worker import get_current_worker
 
 from llmbench.tui.format import model_label
 from llmbench.tui.screens.base import ActionFailed, DataRead, ReadFailed
+from llmbench.tui.screens.dialogs import Field, FormDialog
 from llmbench.tui.widgets.cell_grid import CellGrid, row_key
 from llmbench.tui.widgets.output_columns import MAX_COLUMNS, OutputColumns
 
 if TYPE_CHECKING:
     from llmbench.services.compare_board import CellState, Column, RunBoard
     from llmbench.services.evaluation import RunSummary
+    from llmbench.store.run_cells import CellKey
     from llmbench.tui.app import LLMBenchApp
 
 REFRESH_S = 0.1
+PROMOTED_DATASET = "from comparisons"
+KEEP_GOLDEN = "keep the case's expected answer"
+USE_OUTPUT = "use this output as the expected answer"
 
 
 class RunScreen(Screen[None]):
@@ -55,6 +60,7 @@ class RunScreen(Screen[None]):
         Binding("d", "diff", "Diff outputs", id="run_diff"),
         Binding("r", "resume", "Resume", id="run_resume"),
         Binding("m", "report", "Migration report", id="run_report"),
+        Binding("p", "promote", "To test case", id="run_promote"),
     ]
     DEFAULT_CSS = """
     RunScreen {
@@ -73,6 +79,7 @@ class RunScreen(Screen[None]):
         self.first_column = 0
         self.running = False
         self.stop = threading.Event()
+        self.grid_behind: set[CellKey] = set()  # changed cells the hidden grid has not shown
         self.title = f"Run {run_id}"
 
     @property
@@ -157,11 +164,20 @@ class RunScreen(Screen[None]):
         changed = board.take_changes()
         if not changed:
             return
-        self.query_one(CellGrid).refresh_cells(board, changed)
+        # A hidden grid is brought up to date when it is shown: while the columns stream,
+        # every redraw spared keeps keys answering quickly.
+        self.grid_behind |= changed
+        if self.query_one(ContentSwitcher).current == "run-grid":
+            self._catch_up_grid()
         row = board.rows[self.row_index] if board.rows else None
         if row is not None and any(key[2:] == (row.case_id, row.repeat) for key in changed):
             self._show_columns()
         self._show_status()
+
+    def _catch_up_grid(self) -> None:
+        if self.board is not None and self.grid_behind:
+            self.query_one(CellGrid).refresh_cells(self.board, self.grid_behind)
+            self.grid_behind = set()
 
     def _show_status(self) -> None:
         board = self.board
@@ -216,6 +232,16 @@ class RunScreen(Screen[None]):
 
     def _show_columns(self) -> None:
         self.query_one(OutputColumns).show(self._visible())
+        self._watch()
+
+    def _watch(self) -> None:
+        """Tell the run which cells are on screen: those stream, the rest are answered whole."""
+        board = self.board
+        if board is None or not board.rows:
+            return
+        row = board.rows[self.row_index]
+        showing_columns = self.query_one(ContentSwitcher).current == "run-columns"
+        board.watched = (row.case_id, row.repeat) if showing_columns else None
 
     def _move_to(self, index: int) -> None:
         board = self.board
@@ -247,7 +273,9 @@ class RunScreen(Screen[None]):
         switcher = self.query_one(ContentSwitcher)
         switcher.current = "run-grid" if switcher.current == "run-columns" else "run-columns"
         if switcher.current == "run-grid":
+            self._catch_up_grid()
             self.query_one(CellGrid).focus()
+        self._watch()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         board = self.board
@@ -260,6 +288,7 @@ class RunScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.query_one(ContentSwitcher).current = "run-columns"
+        self._watch()
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -303,6 +332,63 @@ class RunScreen(Screen[None]):
         from llmbench.tui.screens.compare_report import MigrationReportScreen
 
         self.app.push_screen(MigrationReportScreen(self.run_id))
+
+    def action_promote(self) -> None:
+        """Keep the case on screen, as one column answered it, as a test case: a failure
+        worth guarding against, tagged with why."""
+        finished = [
+            (column, state)
+            for column, state in self._visible()
+            if state.finished and state.result_id is not None
+        ]
+        if not finished:
+            self.notify("No finished output of this case to promote yet.", severity="warning")
+            return
+        labels = {
+            f"{column.label} · {model_label(column.model)}": state.result_id
+            for column, state in finished
+        }
+        fields = [
+            Field("column", "Output", choices=list(labels)),
+            Field("dataset", "Dataset (created if new)", value=PROMOTED_DATASET),
+            Field("why", "Why (failure mode)", placeholder="e.g. wrong refund window"),
+            Field("expected", "Expected answer", choices=[KEEP_GOLDEN, USE_OUTPUT]),
+        ]
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values:
+                self._promote(labels[values["column"]], values)
+
+        dialog = FormDialog("Promote to a test case", fields, submit="Promote")
+        self.app.push_screen(dialog, chosen)
+
+    def _promote(self, result_id: int | None, values: dict[str, str]) -> None:
+        if result_id is None:
+            return
+        from llmbench.services.datasets import promote_result
+
+        store = self.bench.store
+
+        def work() -> None:
+            try:
+                promoted = promote_result(
+                    store,
+                    result_id,
+                    values["dataset"],
+                    values["why"],
+                    output_as_expected=values["expected"] == USE_OUTPUT,
+                )
+            except Exception as error:  # a refused promotion is told, never fatal
+                self.post_message(ActionFailed("Promote", str(error)))
+                return
+            note = f"Case {promoted.case_id} added to {promoted.dataset}"
+            self.post_message(
+                DataRead(
+                    self.notify, note + ("" if not promoted.created_dataset else " (new dataset)")
+                )
+            )
+
+        self.run_worker(work, thread=True, group="promote", name="promote result")
 
     def on_action_failed(self, message: ActionFailed) -> None:
         self.notify(message.error, title=f"{message.what}: not done", severity="error")

@@ -364,7 +364,11 @@ def _text(value: object) -> str:
 
 
 def _io_parts(body: ItemBody, *, blind: bool) -> list[Part]:
-    parts: list[Part] = [("INPUT", "bold $text-accent"), "\n"]
+    parts: list[Part] = []
+    if body.guard_flags:
+        # What the guards found on the call that produced this output (details in F6).
+        parts += [("⚑ guard  ", "bold $warning"), ", ".join(body.guard_flags), "\n\n"]
+    parts += [("INPUT", "bold $text-accent"), "\n"]
     for name, value in body.inputs.items():
         parts += [(f"{name}: ", "dim"), _text(value), "\n"]
     parts += ["\n", ("OUTPUT", "bold $text-accent"), "\n", body.output, "\n"]

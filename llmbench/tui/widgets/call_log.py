@@ -69,6 +69,8 @@ COLUMNS: tuple[LogColumn, ...] = (
     LogColumn("time", "Time (UTC)", 19, lambda c: timestamp(c.ts)),
     LogColumn("model", "Model", 27, lambda c: model_label(c.model)),
     LogColumn("status", "Status", 12, lambda c: c.status),
+    # Right after the status, so a guard's flag shows on narrow terminals too.
+    LogColumn("flagged", "⚑", 1, lambda c: "⚑" if c.flagged else ""),
     LogColumn("tokens", "Tokens in/out", 13, _tokens, align_right=True),
     LogColumn("cost", "Cost", 9, lambda c: money(c.cost), align_right=True),
     LogColumn("latency", "Latency", 8, lambda c: millis(c.latency_ms), align_right=True),
@@ -82,12 +84,11 @@ COLUMNS: tuple[LogColumn, ...] = (
     LogColumn("attempt", "Try", 3, lambda c: str(c.attempt), align_right=True),
     LogColumn("provider", "Provider", 10, lambda c: c.provider or NOTHING),
     LogColumn("finish", "Finish", 8, lambda c: c.finish_reason or NOTHING),
-    LogColumn("flagged", "⚑", 1, lambda c: "⚑" if c.flagged else ""),
     LogColumn("preview", "Response / match", None, _preview),
 )
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
-DEFAULT_COLUMNS = ("id", "time", "model", "status", "tokens", "cost", "latency", "feature",
-                   "prompt", "flagged", "preview")  # fmt: skip
+DEFAULT_COLUMNS = ("id", "time", "model", "status", "flagged", "tokens", "cost", "latency",
+                   "feature", "prompt", "preview")  # fmt: skip
 _PROBLEM_STATUSES = frozenset({"error", "timeout", "rate_limited", "blocked"})
 
 

@@ -22,7 +22,7 @@ def verdict_mark(state: CellState) -> str:
     if state.status == "pending":
         return "· waiting"
     if state.status == "running":
-        return "▸ streaming"
+        return "▸ streaming" if state.text else "▸ asking the model"
     if state.status == "error":
         return "⚠ error"
     flag = " ⚑" if state.flagged else ""
