@@ -95,12 +95,13 @@ def _run_eval(
     from llmbench.services.evaluation import (
         EvalError,
         create_eval_run,
+        needs_litellm,
         prefetch_gateway,
         require_run,
         resume,
+        run_eval_plan,
     )
 
-    prefetch_gateway()
     try:
         for run in (baseline, resume_run):
             if run is not None:
@@ -110,9 +111,13 @@ def _run_eval(
             for name in prepared.saved_versions:
                 click.echo(f"saved a new version of {name}", err=True)
             run_id = create_eval_run(store, prepared.plan, baseline_run_id=baseline)
+            plan = prepared.plan
         else:
             assert resume_run is not None
             run_id = resume_run
+            plan = run_eval_plan(store, run_id)
+        if needs_litellm(store, settings, plan):
+            prefetch_gateway()  # seconds of import, beside the run's first writes
     except SuiteError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)

@@ -2,7 +2,8 @@
 
 litellm is imported on the first call (it takes seconds), never when this module is imported.
 litellm's own retries are off: callers that retry do so above complete(), so each attempt
-can be seen and recorded.
+can be seen and recorded. With `transport="direct"`, openai/... models are called with the
+OpenAI SDK instead (gateway.openai_direct), and litellm is not imported for them at all.
 """
 
 from __future__ import annotations
@@ -10,17 +11,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
+import importlib.util
+import json
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from llmbench.core.models import Price, Usage
 from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.simulator import PROVIDER
 from llmbench.core.tokens import count_message_tokens, count_tokens
+from llmbench.gateway import openai_direct
 from llmbench.gateway.keys import get_key, provider_for_litellm
 from llmbench.gateway.litellm_setup import gateway_pricing
 
@@ -33,6 +40,7 @@ RESERVED_PARAMS = frozenset(
 
 Message = Mapping[str, Any]
 T = TypeVar("T")
+Transport = Literal["direct", "litellm"]
 
 
 @dataclass(frozen=True)
@@ -98,12 +106,16 @@ def _provider_of(model: str) -> str | None:
     return provider
 
 
-def _keyring_api_key(model: str) -> str | None:
+def _direct(model: str, transport: Transport) -> bool:
+    return transport == "direct" and openai_direct.handles(model)
+
+
+def _keyring_api_key(model: str, provider: str | None = None) -> str | None:
     """A key from the OS keyring when the provider's environment variable is not set;
-    litellm reads the environment itself."""
+    litellm (and the OpenAI SDK) read the environment themselves."""
     if model.startswith(f"{PROVIDER}/"):
         return None
-    provider = _provider_of(model)
+    provider = provider or _provider_of(model)
     spec = provider_for_litellm(provider) if provider else None
     if spec is None:
         return None
@@ -149,7 +161,23 @@ def price_in_table(
     return None
 
 
+@functools.cache
+def _bundled_price_table() -> dict[str, Any]:
+    """litellm's price table, read from the file it ships without importing litellm (the
+    same file litellm loads, as LITELLM_LOCAL_MODEL_COST_MAP is set)."""
+    spec = importlib.util.find_spec("litellm")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "model_prices_and_context_window_backup.json"
+        if path.exists():
+            table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return table
+    return {}
+
+
 def litellm_price(model: str, answered_model: str | None = None) -> Price | None:
+    if openai_direct.handles(model) and "litellm" not in sys.modules:
+        return price_in_table(_bundled_price_table(), model, "openai", answered_model)
     provider = _provider_of(model)
     if provider is None:
         return None
@@ -176,7 +204,8 @@ def _usage(reported: Any, model: str, messages: Sequence[Message], text: str) ->
             estimated=True,
         )
     details = getattr(reported, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) or 0
+    # litellm's usage nests the cached count; openai_direct's Usage carries it flat.
+    cached = getattr(details, "cached_tokens", None) or getattr(reported, "cached_tokens", 0)
     return Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
 
 
@@ -223,9 +252,12 @@ async def complete(
     *,
     params: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    transport: Transport = "litellm",
 ) -> CompletionResult:
-    """One attempt at a chat completion. litellm's exceptions (RateLimitError, Timeout, ...)
-    propagate unchanged for the caller to classify."""
+    """One attempt at a chat completion. litellm's exceptions (RateLimitError, Timeout, ...),
+    or the OpenAI SDK's of the same names, propagate unchanged for the caller to classify."""
+    if _direct(model, transport):
+        return await _complete_direct(model, messages, params, timeout)
     litellm = _litellm()
     kwargs = _call_kwargs(model, messages, params, timeout)
     price = price_for(model)
@@ -249,14 +281,89 @@ async def complete(
     )
 
 
+async def _complete_direct(
+    model: str, messages: Sequence[Message], params: Mapping[str, Any] | None, timeout: float
+) -> CompletionResult:
+    client, body = _direct_request(model, messages, params)
+    price = price_for(model)
+    started = time.perf_counter()
+    answer = await openai_direct.create(client, body, timeout)
+    return _result(
+        model=model,
+        answered_model=answer.model,
+        messages=messages,
+        text=answer.text,
+        finish_reason=answer.finish_reason,
+        reported_usage=answer.usage,
+        latency_ms=_elapsed_ms(started),
+        ttft_ms=None,
+        known_price=price,
+    )
+
+
+def _direct_request(
+    model: str, messages: Sequence[Message], params: Mapping[str, Any] | None
+) -> tuple[Any, dict[str, Any]]:
+    params = dict(params or {})
+    reserved = sorted(RESERVED_PARAMS.intersection(params))
+    if reserved:
+        raise ValueError(f"params may not set {', '.join(reserved)}: the gateway sets them")
+    api_key = None if "api_key" in params else _keyring_api_key(model, "openai")
+    return openai_direct.request(model, messages, params, api_key)
+
+
+async def _stream_direct(
+    model: str, messages: Sequence[Message], params: Mapping[str, Any] | None, timeout: float
+) -> AsyncIterator[str | CompletionResult]:
+    client, body = _direct_request(model, messages, params)
+    body.setdefault("stream_options", {"include_usage": True})
+    price = price_for(model)
+    started = time.perf_counter()
+    ttft_ms: float | None = None
+    pieces: list[str] = []
+    finish_reason: str | None = None
+    answered_model: str | None = None
+    reported_usage: Any = None
+    async for chunk in openai_direct.chunks(client, body, timeout):
+        answered_model = chunk.model or answered_model
+        if chunk.usage is not None:
+            reported_usage = chunk.usage
+        if not chunk.choices:
+            continue
+        choice = chunk.choices[0]
+        finish_reason = choice.finish_reason or finish_reason
+        text = choice.delta.content if choice.delta is not None else None
+        if text:
+            if ttft_ms is None:
+                ttft_ms = _elapsed_ms(started)
+            pieces.append(text)
+            yield text
+    yield _result(
+        model=model,
+        answered_model=answered_model,
+        messages=messages,
+        text="".join(pieces),
+        finish_reason=finish_reason,
+        reported_usage=reported_usage,
+        latency_ms=_elapsed_ms(started),
+        ttft_ms=ttft_ms,
+        known_price=price,
+    )
+
+
 async def stream(
     model: str,
     messages: Sequence[Message],
     *,
     params: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    transport: Transport = "litellm",
 ) -> AsyncIterator[str | CompletionResult]:
     """Yield the answer's text chunks as they arrive, then one CompletionResult."""
+    if _direct(model, transport):
+        async for piece in _stream_direct(model, messages, params, timeout):
+            yield piece
+        return
     litellm = _litellm()
     kwargs = _call_kwargs(model, messages, params, timeout)
     kwargs["stream"] = True
@@ -322,6 +429,7 @@ async def shutdown() -> None:
     closes. Does nothing if no call was ever made."""
     from llmbench.gateway.litellm_setup import stop_background_work
 
+    await openai_direct.close_clients()
     await stop_background_work()
 
 

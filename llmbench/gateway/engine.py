@@ -167,6 +167,9 @@ class Gateway:
     ) -> None:
         self.recorder = recorder
         self.settings = settings
+        self.transport: client.Transport = (
+            "litellm" if settings.gateway.openai_transport == "litellm" else "direct"
+        )
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._overrides: tuple[float, PriceTable] | None = None
@@ -319,7 +322,9 @@ class Gateway:
             call_params: dict[str, Any],
             timeout: float,
         ) -> Any:
-            return await client.complete(candidate, sent, params=call_params, timeout=timeout)
+            return await client.complete(
+                candidate, sent, params=call_params, timeout=timeout, transport=self.transport
+            )
 
         return await self._run(model, messages, call, cache=cache, **options)
 
@@ -344,7 +349,9 @@ class Gateway:
             received.clear()
             # Closed on every way out (a cancel too), so the provider's response is released.
             async with contextlib.aclosing(
-                client.stream(candidate, sent, params=call_params, timeout=timeout)
+                client.stream(
+                    candidate, sent, params=call_params, timeout=timeout, transport=self.transport
+                )
             ) as pieces:
                 try:
                     async for piece in pieces:

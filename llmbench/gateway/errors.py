@@ -64,6 +64,33 @@ def _retry_after(error: BaseException) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
+# Connection failures an HTTP transport may report as a timeout: the OpenAI SDK's aiohttp
+# transport maps every aiohttp.ClientConnectionError to httpx.ConnectTimeout, keeping the
+# original as the cause.
+_CONNECTION_CAUSES = frozenset(
+    {
+        "ServerDisconnectedError",
+        "ClientConnectorError",
+        "ClientOSError",
+        "ClientPayloadError",
+        "ClientConnectionResetError",
+        "RemoteProtocolError",
+        "ConnectionResetError",
+        "ConnectionRefusedError",
+    }
+)
+
+
+def _caused_by_lost_connection(error: BaseException) -> bool:
+    seen = 0
+    cause = error.__cause__
+    while cause is not None and seen < 10:
+        if type(cause).__name__ in _CONNECTION_CAUSES:
+            return True
+        cause, seen = cause.__cause__, seen + 1
+    return False
+
+
 def classify(error: BaseException) -> Failure:
     kind: ErrorKind | None = None
     for cls in type(error).__mro__:
@@ -74,6 +101,8 @@ def classify(error: BaseException) -> Failure:
     status = getattr(error, "status_code", None)
     if kind == "server" and "connection error" in message.lower():
         kind = "connection"  # a dropped connection surfaces as a 500 with this text
+    if kind == "timeout" and _caused_by_lost_connection(error):
+        kind = "connection"
     if kind is None:
         if isinstance(status, int) and status == 429:
             kind = "rate_limited"

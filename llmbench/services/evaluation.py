@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmbench.config import Settings
-from llmbench.core.checks import CheckError
+from llmbench.core.checks import JUDGE_KIND, CheckError
 from llmbench.core.models import Case, PromptVersion
 from llmbench.core.scoreboard import CellRecord, GroupStats, MigrationReport, migration_report
 from llmbench.core.scoreboard import scoreboard as build_scoreboard
@@ -138,13 +138,28 @@ class RunSummary:
 
 
 def prefetch_gateway() -> threading.Thread:
-    """Start importing litellm (seconds) in the background while the caller reads the suite
-    and writes its cases; the first call waits for whatever is left of it."""
+    """Start importing litellm (seconds) in the background while the caller prepares the run;
+    the first call waits for whatever is left of it."""
     from llmbench.gateway.litellm_setup import litellm_module
 
     thread = threading.Thread(target=litellm_module, name="llmbench-prefetch", daemon=True)
     thread.start()
     return thread
+
+
+def needs_litellm(store: Store, settings: Settings, plan: EvalPlan) -> bool:
+    """Whether the run will call a model through litellm: a model the OpenAI SDK does not
+    answer directly, or a judge or embedding model (judged and `similar` checks, a pairwise
+    judge), which may be any model. When not, litellm's seconds of import are spared."""
+    from llmbench.gateway.openai_direct import handles
+
+    if settings.gateway.openai_transport != "direct" or plan.pairwise:
+        return True
+    cells = plan_cells(store, settings, plan)
+    if any(not handles(cell.model) for cell in cells):
+        return True
+    kinds = {getattr(check, "kind", "") for cell in cells for check in cell.checks}
+    return bool(kinds & {JUDGE_KIND, "similar"})
 
 
 def create_eval_run(store: Store, plan: EvalPlan, *, baseline_run_id: int | None = None) -> int:
@@ -265,13 +280,18 @@ def resume(
     )
 
 
-def run_layout(store: Store, settings: Settings, run_id: int) -> list[Cell]:
-    """Every cell the run plans, in order (version, model, case, repeat): what a view lays out
-    before, during and after the run."""
+def run_eval_plan(store: Store, run_id: int) -> EvalPlan:
+    """The plan a run was created with (EvalError for a run the engine did not make)."""
     row = run_plan(store.read(), run_id)
     if row is None:
         raise EvalError(f"no run with id {run_id}")
-    return plan_cells(store, settings, EvalPlan.from_config(row.name, row.config))
+    return EvalPlan.from_config(row.name, row.config)
+
+
+def run_layout(store: Store, settings: Settings, run_id: int) -> list[Cell]:
+    """Every cell the run plans, in order (version, model, case, repeat): what a view lays out
+    before, during and after the run."""
+    return plan_cells(store, settings, run_eval_plan(store, run_id))
 
 
 def _finish(store: Store, gateway: Gateway, run_id: int, status: str) -> None:
