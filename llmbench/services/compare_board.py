@@ -133,13 +133,19 @@ class RunBoard:
         progress = self.progress()
         return progress.total - progress.finished
 
-    def settle(self) -> None:
+    def settle(self, stored: Sequence[StoredCell] = ()) -> None:
         """After a run stops: cells left running were never acknowledged, so they are pending
-        again (a resume runs them)."""
+        again (a resume runs them); the finished ones take what was stored with them, such as
+        a guard's flag on their call, which the live answer does not carry."""
+        found = {cell.key: _state(cell) for cell in stored}
         with self._lock:
             for key, state in self._states.items():
                 if state.status == "running":
                     self._states[key] = CellState()
+                    self._changed.add(key)
+            for key, state in found.items():
+                if self._states.get(key) != state:
+                    self._states[key] = state
                     self._changed.add(key)
 
     # -- CellWatcher: called on the gateway's loop thread --------------------------------------

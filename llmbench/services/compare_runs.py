@@ -21,6 +21,7 @@ from llmbench.store.compare_cells import (
     VersionChoice,
     dataset_choices,
     recent_models,
+    stored_cells,
     version_choices,
 )
 from llmbench.store.db import Store
@@ -120,7 +121,7 @@ def run_comparison(
     try:
         return resume(store, settings, board.run_id, cancelled=cancelled, watcher=board)
     finally:
-        board.settle()
+        board.settle(stored_cells(store.read(), board.run_id))
 
 
 def _case_ids(store: Store, picks: Picks) -> Sequence[int]:
