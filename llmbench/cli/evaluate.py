@@ -100,8 +100,10 @@ def _run_eval(
         require_run,
         resume,
         run_eval_plan,
+        warm_up_gateway,
     )
 
+    warm_up_gateway()
     try:
         for run in (baseline, resume_run):
             if run is not None:

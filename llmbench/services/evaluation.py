@@ -137,6 +137,14 @@ class RunSummary:
         return head + (" (cancelled)" if self.status == "cancelled" else "")
 
 
+def warm_up_gateway() -> threading.Thread:
+    """Load in the background what the first call would wait for (gateway.warmup), while the
+    caller reads its suite and writes its cases."""
+    from llmbench.gateway.warmup import warm_up
+
+    return warm_up()
+
+
 def prefetch_gateway() -> threading.Thread:
     """Start importing litellm (seconds) in the background while the caller prepares the run;
     the first call waits for whatever is left of it."""
