@@ -284,10 +284,10 @@ async def complete(
 async def _complete_direct(
     model: str, messages: Sequence[Message], params: Mapping[str, Any] | None, timeout: float
 ) -> CompletionResult:
-    client, body = _direct_request(model, messages, params)
+    endpoint, body = _direct_request(model, messages, params)
     price = price_for(model)
     started = time.perf_counter()
-    answer = await openai_direct.create(client, body, timeout)
+    answer = await openai_direct.create(endpoint, body, timeout)
     return _result(
         model=model,
         answered_model=answer.model,
@@ -303,7 +303,7 @@ async def _complete_direct(
 
 def _direct_request(
     model: str, messages: Sequence[Message], params: Mapping[str, Any] | None
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[openai_direct.Endpoint, dict[str, Any]]:
     params = dict(params or {})
     reserved = sorted(RESERVED_PARAMS.intersection(params))
     if reserved:
@@ -315,7 +315,7 @@ def _direct_request(
 async def _stream_direct(
     model: str, messages: Sequence[Message], params: Mapping[str, Any] | None, timeout: float
 ) -> AsyncIterator[str | CompletionResult]:
-    client, body = _direct_request(model, messages, params)
+    endpoint, body = _direct_request(model, messages, params)
     body.setdefault("stream_options", {"include_usage": True})
     price = price_for(model)
     started = time.perf_counter()
@@ -324,7 +324,7 @@ async def _stream_direct(
     finish_reason: str | None = None
     answered_model: str | None = None
     reported_usage: Any = None
-    async for chunk in openai_direct.chunks(client, body, timeout):
+    async for chunk in openai_direct.chunks(endpoint, body, timeout):
         answered_model = chunk.model or answered_model
         if chunk.usage is not None:
             reported_usage = chunk.usage

@@ -30,6 +30,10 @@ _BY_CLASS: dict[str, ErrorKind] = {
     "InternalServerError": "server",
     "BadGatewayError": "server",
     "APIError": "server",
+    # aiohttp's, for the direct openai/... path (gateway.openai_direct).
+    "ServerTimeoutError": "timeout",
+    "ClientConnectionError": "connection",
+    "ClientPayloadError": "connection",
 }
 
 
@@ -106,6 +110,8 @@ def classify(error: BaseException) -> Failure:
     if kind is None:
         if isinstance(status, int) and status == 429:
             kind = "rate_limited"
+        elif isinstance(status, int) and status in (401, 403):
+            kind = "auth"
         elif isinstance(status, int) and 400 <= status < 500:
             kind = "bad_request"
         else:

@@ -1,30 +1,64 @@
-"""`openai/...` models called with the OpenAI SDK itself rather than through litellm.
+"""`openai/...` models called directly rather than through litellm.
 
 For OpenAI and every OpenAI-compatible server (vLLM, llama.cpp, LM Studio, a proxy) litellm
-only wraps the same SDK, at a price: importing it takes seconds and its request path costs
+only wraps the OpenAI SDK, at a price: importing it takes seconds and its request path costs
 about 3 ms of CPU per call (see README, Performance), which caps a gateway on two cores at
-about 2× the ideal wall time for many concurrent calls. The SDK alone imports in 0.4 s and
-costs about 1.5 ms. The wire protocol is the same, the SDK's exceptions have the names
-gateway.errors classifies (RateLimitError, APITimeoutError, InternalServerError, ...), and
-they carry the response, so Retry-After is read as before. `[gateway] openai_transport =
-"litellm"` sends these models through litellm like every other provider.
+about 2× the ideal wall time for many concurrent calls.
+
+A whole answer is one JSON POST, made with aiohttp (0.2 ms of CPU per call, 0.2 s to
+import): the SDK would add 0.45 s of import and 0.5 ms per call for nothing the gateway uses.
+A failed status raises ProviderError with the status code and the response's headers, which
+gateway.errors classifies (429 rate limited, 401/403 auth, other 4xx bad request, 5xx server)
+and reads Retry-After from; aiohttp's own exceptions are classified by name (timeouts,
+dropped connections). Streams use the OpenAI SDK itself, for its server-sent-events parsing.
+`[gateway] openai_transport = "litellm"` sends these models through litellm like every other
+provider.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import os
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 PREFIX = "openai/"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-# Parameters litellm takes for OpenAI that the SDK spells differently or takes elsewhere.
+# Parameters litellm takes for OpenAI that choose the server or key rather than the answer.
 _CLIENT_PARAMS = frozenset({"api_base", "base_url", "api_key", "organization"})
 _DROPPED_PARAMS = frozenset({"num_retries", "max_retries", "custom_llm_provider"})
+MAX_ERROR_CHARS = 2000
 
-_clients: dict[tuple[str, str, int], Any] = {}
+_sessions: dict[int, Any] = {}  # one aiohttp session (connection pool) per event loop
+_sdk_clients: dict[tuple[str, str, int], Any] = {}
+
+
+class ProviderError(Exception):
+    """The server answered with a failure status. `response.headers` is kept for Retry-After."""
+
+    def __init__(self, status_code: int, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(f"Error code: {status_code} - {message}")
+        self.status_code = status_code
+        self.response = SimpleNamespace(headers=headers)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    api_key: str
+    organization: str | None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+        if self.organization:
+            headers["OpenAI-Organization"] = self.organization
+        return headers
 
 
 @dataclass(frozen=True)
@@ -46,55 +80,14 @@ def handles(model: str) -> bool:
     return model.startswith(PREFIX) and len(model) > len(PREFIX)
 
 
-def _client(base_url: str, api_key: str, organization: str | None) -> Any:
-    """One SDK client (and connection pool) per server, key and event loop."""
-    import asyncio
-
-    import openai
-
-    key = (base_url, api_key, id(asyncio.get_running_loop()))
-    client = _clients.get(key)
-    if client is None:
-        if len(_clients) > 64:  # base URLs and keys come from config: a handful
-            _clients.clear()
-        # The gateway owns retries: the SDK's own (2 by default) would hide attempts.
-        client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            organization=organization,
-            max_retries=0,
-            **_aiohttp_transport(openai),
-        )
-        _clients[key] = client
-    return client
-
-
-def _aiohttp_transport(openai: Any) -> dict[str, Any]:
-    """The SDK over aiohttp (its own DefaultAioHttpClient): about 0.5 ms less CPU per call
-    than over httpx's transport. SDK versions without it use httpx."""
-    try:
-        return {"http_client": openai.DefaultAioHttpClient()}
-    except (AttributeError, ImportError, RuntimeError):
-        return {}
-
-
-async def close_clients() -> None:
-    """Close this event loop's clients (their connection pools), before the loop closes."""
-    import asyncio
-
-    loop = id(asyncio.get_running_loop())
-    for key in [key for key in _clients if key[2] == loop]:
-        await _clients.pop(key).close()
-
-
 def request(
     model: str,
     messages: Sequence[Mapping[str, Any]],
     params: Mapping[str, Any],
     api_key: str | None,
-) -> tuple[Any, dict[str, Any]]:
-    """The SDK client and the JSON body of one call: the params as given (as litellm sends
-    them), bar those that choose the server and key."""
+) -> tuple[Endpoint, dict[str, Any]]:
+    """Where to send one call and its JSON body: the params as given (as litellm sends them),
+    bar those that choose the server and key."""
     base_url = (
         params.get("api_base")
         or params.get("base_url")
@@ -102,11 +95,9 @@ def request(
         or os.environ.get("OPENAI_API_BASE")
         or DEFAULT_BASE_URL
     )
-    key = params.get("api_key") or api_key or os.environ.get("OPENAI_API_KEY") or ""
-    if not key:
-        # The SDK refuses to start without one; local servers ignore it, hosted ones say why.
-        key = "no-key-set"
-    client = _client(str(base_url), str(key), params.get("organization"))
+    # Local servers ignore the key; a hosted one answers 401, which names the problem.
+    key = params.get("api_key") or api_key or os.environ.get("OPENAI_API_KEY") or "no-key-set"
+    endpoint = Endpoint(str(base_url).rstrip("/"), str(key), params.get("organization"))
     body: dict[str, Any] = {
         name: value
         for name, value in params.items()
@@ -115,19 +106,41 @@ def request(
     body.update(params.get("extra_body") or {})
     body["model"] = model.removeprefix(PREFIX)
     body["messages"] = [dict(message) for message in messages]
-    return client, body
+    return endpoint, body
 
 
-async def create(client: Any, body: Mapping[str, Any], timeout: float) -> Answer:
-    """POST the body as it is and read the JSON answer. The SDK's typed create() would
-    re-validate every message and answer with pydantic, a third of its CPU per call; its
-    errors (status codes, timeouts, connections) are raised all the same."""
-    import httpx
+def _session() -> Any:
+    import aiohttp
 
-    response = await client.post(
-        "/chat/completions", cast_to=httpx.Response, body=body, options={"timeout": timeout}
-    )
-    data = json.loads(response.content)
+    loop = id(asyncio.get_running_loop())
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        # No cap on connections: the gateway's own per-model limits decide what is in flight.
+        # trust_env would re-read ~/.netrc and the proxy variables on every request (a third
+        # of the call's CPU): the proxy is looked up once per server instead (_proxy_for).
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        _sessions[loop] = session
+    return session
+
+
+async def create(endpoint: Endpoint, body: Mapping[str, Any], timeout: float) -> Answer:
+    import aiohttp
+
+    try:
+        async with _session().post(
+            f"{endpoint.base_url}/chat/completions",
+            data=json.dumps(body).encode(),
+            headers=endpoint.headers(),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            proxy=_proxy_for(endpoint.base_url),
+        ) as response:
+            raw = await response.read()
+            if response.status >= 400:
+                raise ProviderError(response.status, _error_message(raw), response.headers)
+    except TimeoutError:
+        # aiohttp's timeout says nothing; the audit row should say what happened.
+        raise TimeoutError(f"no answer from {endpoint.base_url} within {timeout:g} s") from None
+    data = json.loads(raw)
     choice = data["choices"][0]
     message = choice.get("message") or {}
     return Answer(
@@ -138,14 +151,67 @@ async def create(client: Any, body: Mapping[str, Any], timeout: float) -> Answer
     )
 
 
-async def chunks(client: Any, body: Mapping[str, Any], timeout: float) -> AsyncIterator[Any]:
+@functools.cache
+def _proxy_for(base_url: str) -> str | None:
+    """The proxy the environment names for this server (HTTPS_PROXY, NO_PROXY, ...)."""
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def _error_message(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:MAX_ERROR_CHARS]
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"][:MAX_ERROR_CHARS]
+    return text[:MAX_ERROR_CHARS]
+
+
+def _sdk_client(endpoint: Endpoint) -> Any:
+    """One SDK client per server, key and event loop, for streams."""
+    import openai
+
+    key = (endpoint.base_url, endpoint.api_key, id(asyncio.get_running_loop()))
+    client = _sdk_clients.get(key)
+    if client is None:
+        if len(_sdk_clients) > 64:  # base URLs and keys come from config: a handful
+            _sdk_clients.clear()
+        # The gateway owns retries: the SDK's own (2 by default) would hide attempts.
+        client = openai.AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            organization=endpoint.organization,
+            max_retries=0,
+        )
+        _sdk_clients[key] = client
+    return client
+
+
+async def chunks(endpoint: Endpoint, body: Mapping[str, Any], timeout: float) -> AsyncIterator[Any]:
     """The stream's chunks; closed on every way out, so the connection is released."""
-    stream = await client.chat.completions.create(**body, stream=True, timeout=timeout)
+    stream = await _sdk_client(endpoint).chat.completions.create(
+        **body, stream=True, timeout=timeout
+    )
     try:
         async for chunk in stream:
             yield chunk
     finally:
         await stream.close()
+
+
+async def close_clients() -> None:
+    """Close this event loop's sessions and clients, before the loop closes."""
+    loop = id(asyncio.get_running_loop())
+    session = _sessions.pop(loop, None)
+    if session is not None:
+        await session.close()
+    for key in [key for key in _sdk_clients if key[2] == loop]:
+        await _sdk_clients.pop(key).close()
 
 
 def _usage(usage: object) -> Usage | None:

@@ -109,6 +109,19 @@ async def test_faults_are_classified_the_same_either_way(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(("code", "kind"), [(401, "auth"), (400, "bad_request"), (503, "server")])
+async def test_status_codes_are_classified_the_same_either_way(
+    store: Store, server: OpenAICompatibleServer, transport: str, code: int, kind: str
+) -> None:
+    name = server.scenario(f"status-{code}-{transport}", fault="status", status=code)
+    gateway = _gateway(store, server, f"openai/{name}", transport)
+    with pytest.raises(GatewayError) as error:
+        await gateway.complete(f"openai/{name}", MESSAGES)
+    assert error.value.failure.kind == kind and error.value.failure.status_code == code
+    assert str(code) in str(error.value)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_429_is_rate_limited_and_retried_after_its_retry_after(
     store: Store, server: OpenAICompatibleServer, transport: str
 ) -> None:
