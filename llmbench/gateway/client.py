@@ -312,43 +312,62 @@ def _direct_request(
     return openai_direct.request(model, messages, params, api_key)
 
 
+class _StreamReader:
+    """What a stream's chunks add up to, whichever client produced them (litellm's and the
+    OpenAI SDK's chunks have the same shape)."""
+
+    def __init__(self, model: str, messages: Sequence[Message], price: Price | None) -> None:
+        self.model = model
+        self.messages = messages
+        self.price = price
+        self.started = time.perf_counter()
+        self.ttft_ms: float | None = None
+        self.pieces: list[str] = []
+        self.finish_reason: str | None = None
+        self.answered_model: str | None = None
+        self.reported_usage: Any = None
+
+    def read(self, chunk: Any) -> str | None:
+        """The chunk's text, if any, after noting its model, usage and finish reason."""
+        self.answered_model = getattr(chunk, "model", None) or self.answered_model
+        if getattr(chunk, "usage", None) is not None:
+            self.reported_usage = chunk.usage
+        if not chunk.choices:
+            return None
+        choice = chunk.choices[0]
+        self.finish_reason = choice.finish_reason or self.finish_reason
+        text: str | None = choice.delta.content if choice.delta is not None else None
+        if text:
+            if self.ttft_ms is None:
+                self.ttft_ms = _elapsed_ms(self.started)
+            self.pieces.append(text)
+        return text or None
+
+    def result(self) -> CompletionResult:
+        return _result(
+            model=self.model,
+            answered_model=self.answered_model,
+            messages=self.messages,
+            text="".join(self.pieces),
+            finish_reason=self.finish_reason,
+            reported_usage=self.reported_usage,
+            latency_ms=_elapsed_ms(self.started),
+            ttft_ms=self.ttft_ms,
+            known_price=self.price,
+        )
+
+
 async def _stream_direct(
     model: str, messages: Sequence[Message], params: Mapping[str, Any] | None, timeout: float
 ) -> AsyncIterator[str | CompletionResult]:
     endpoint, body = _direct_request(model, messages, params)
     body.setdefault("stream_options", {"include_usage": True})
-    price = price_for(model)
-    started = time.perf_counter()
-    ttft_ms: float | None = None
-    pieces: list[str] = []
-    finish_reason: str | None = None
-    answered_model: str | None = None
-    reported_usage: Any = None
+    reader = _StreamReader(model, messages, price_for(model))
     async for chunk in openai_direct.chunks(endpoint, body, timeout):
-        answered_model = chunk.model or answered_model
-        if chunk.usage is not None:
-            reported_usage = chunk.usage
-        if not chunk.choices:
-            continue
-        choice = chunk.choices[0]
-        finish_reason = choice.finish_reason or finish_reason
-        text = choice.delta.content if choice.delta is not None else None
+        text = reader.read(chunk)
         if text:
-            if ttft_ms is None:
-                ttft_ms = _elapsed_ms(started)
-            pieces.append(text)
             yield text
-    yield _result(
-        model=model,
-        answered_model=answered_model,
-        messages=messages,
-        text="".join(pieces),
-        finish_reason=finish_reason,
-        reported_usage=reported_usage,
-        latency_ms=_elapsed_ms(started),
-        ttft_ms=ttft_ms,
-        known_price=price,
-    )
+    yield reader.result()
 
 
 async def stream(
@@ -369,28 +388,13 @@ async def stream(
     kwargs["stream"] = True
     kwargs.setdefault("stream_options", {"include_usage": True})
     price = price_for(model)
-    started = time.perf_counter()
-    ttft_ms: float | None = None
-    pieces: list[str] = []
-    finish_reason: str | None = None
-    answered_model: str | None = None
-    reported_usage: Any = None
+    reader = _StreamReader(model, messages, price)
     with gateway_pricing(price):  # entered and left before the first yield: one context
         response = await litellm.acompletion(**kwargs)
     try:
         async for chunk in response:
-            answered_model = getattr(chunk, "model", None) or answered_model
-            if getattr(chunk, "usage", None) is not None:
-                reported_usage = chunk.usage
-            if not chunk.choices:
-                continue
-            choice = chunk.choices[0]
-            finish_reason = choice.finish_reason or finish_reason
-            text = choice.delta.content if choice.delta is not None else None
+            text = reader.read(chunk)
             if text:
-                if ttft_ms is None:
-                    ttft_ms = _elapsed_ms(started)
-                pieces.append(text)
                 yield text
     except litellm.exceptions.MidStreamFallbackError as error:
         # An error before any content is the request's own failure (a 429, a timeout):
@@ -400,18 +404,8 @@ async def stream(
             raise original from None
         raise
     if not _provider_sent_usage(response):
-        reported_usage = None  # litellm's estimate: count offline and mark it estimated
-    yield _result(
-        model=model,
-        answered_model=answered_model,
-        messages=messages,
-        text="".join(pieces),
-        finish_reason=finish_reason,
-        reported_usage=reported_usage,
-        latency_ms=_elapsed_ms(started),
-        ttft_ms=ttft_ms,
-        known_price=price,
-    )
+        reader.reported_usage = None  # litellm's estimate: count offline and mark it estimated
+    yield reader.result()
 
 
 def _provider_sent_usage(response: Any) -> bool:
