@@ -238,3 +238,29 @@ async def test_a_guard_flag_on_a_cells_call_shows_in_its_column(tmp_path: Path) 
             ]
             assert len(figures) == 2 and all("⚑" in line for line in figures)
         shutdown_sync()
+
+
+async def test_quitting_mid_run_stops_it_and_keeps_it_resumable(
+    store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
+    names = [server.scenario(f"quit-{side}", latency_ms=300) for side in ("a", "b")]
+    models = tuple(f"openai/{name}" for name in names)
+    settings = Settings(
+        gateway=GatewaySettings(max_retries=0),
+        models=ModelSettings(default_models=models),
+        model={model: ModelOptions(api_base=server.base_url) for model in models},  # type: ignore[arg-type]
+    )
+    app = _app(store, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _start_comparison(pilot)
+        await _until(pilot, lambda: screen.running)
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        status = store.read().execute("SELECT status FROM runs").fetchone()[0]
+        if status != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert status == "cancelled"
+    finished = store.read().execute("SELECT count(*) FROM results").fetchone()[0]
+    assert finished < CELLS  # it stopped rather than running every cell to the end

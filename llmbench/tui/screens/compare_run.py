@@ -113,6 +113,11 @@ class RunScreen(Screen[None]):
         self.run_worker(work, thread=True, group="board", name="read run")
         self.set_interval(REFRESH_S, self._tick)
 
+    def on_unmount(self) -> None:
+        # Leaving the app mid-run: no new cell starts, so the process can end once the cells
+        # in flight are written (the run stays resumable).
+        self.stop.set()
+
     def _loaded(self, board: RunBoard) -> None:
         self.board = board
         self.title = board.name
