@@ -59,6 +59,21 @@ def _seed(store: Store) -> None:
     store.write(job)
 
 
+def _loopback_models(
+    server: OpenAICompatibleServer, prefix: str, *, latency_ms: float
+) -> tuple[list[str], Settings]:
+    """Two loopback scenarios as the default models of the settings, so the new-comparison
+    dialog picks them."""
+    names = [server.scenario(f"{prefix}-{side}", latency_ms=latency_ms) for side in ("a", "b")]
+    models = tuple(f"openai/{name}" for name in names)
+    settings = Settings(
+        gateway=GatewaySettings(max_retries=0),
+        models=ModelSettings(default_models=models),
+        model={model: ModelOptions(api_base=server.base_url) for model in models},  # type: ignore[arg-type]
+    )
+    return names, settings
+
+
 def _app(store: Store, settings: Settings) -> LLMBenchApp:
     return LLMBenchApp(store, settings, db_label="compare.db")
 
@@ -162,13 +177,7 @@ async def test_escape_cancels_and_r_resumes_only_the_missing_cells(
     store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
-    names = [server.scenario(f"compare-{side}", latency_ms=150) for side in ("a", "b")]
-    models = tuple(f"openai/{name}" for name in names)
-    settings = Settings(
-        gateway=GatewaySettings(max_retries=0),
-        models=ModelSettings(default_models=models),
-        model={model: ModelOptions(api_base=server.base_url) for model in models},  # type: ignore[arg-type]
-    )
+    names, settings = _loopback_models(server, "compare", latency_ms=150)
     app = _app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _start_comparison(pilot)
@@ -244,13 +253,7 @@ async def test_quitting_mid_run_stops_it_and_keeps_it_resumable(
     store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
-    names = [server.scenario(f"quit-{side}", latency_ms=300) for side in ("a", "b")]
-    models = tuple(f"openai/{name}" for name in names)
-    settings = Settings(
-        gateway=GatewaySettings(max_retries=0),
-        models=ModelSettings(default_models=models),
-        model={model: ModelOptions(api_base=server.base_url) for model in models},  # type: ignore[arg-type]
-    )
+    _, settings = _loopback_models(server, "quit", latency_ms=300)
     app = _app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _start_comparison(pilot)
