@@ -60,6 +60,12 @@ METADATA_FIELDS: dict[str, FieldKind] = {
 CONTENT_FIELDS: tuple[str, ...] = ("messages", "response", "error")
 
 _COERCE = {"int": int, "real": float, "text": str}
+# The fields in sorted order with their coercion: building the dict already sorted gives the
+# same text as sort_keys=True without sorting 35 keys per call (sealing runs once per call).
+_SORTED_FIELDS: tuple[tuple[str, type], ...] = tuple(
+    (name, _COERCE[kind]) for name, kind in sorted(METADATA_FIELDS.items())
+)
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _canonical(value: Any) -> str:
@@ -67,21 +73,27 @@ def _canonical(value: Any) -> str:
 
 
 def canonical_metadata(row: Mapping[str, Any]) -> str:
-    values: dict[str, Any] = {}
-    for name, kind in METADATA_FIELDS.items():
-        value = row.get(name)
-        values[name] = None if value is None else _COERCE[kind](value)
-    return _canonical(values)
+    """The metadata as sorted, compact JSON (the same text as `_canonical` of the coerced
+    fields)."""
+    get = row.get
+    return _encode(
+        {
+            name: None if (value := get(name)) is None else (
+                value if type(value) is coerce else coerce(value)
+            )
+            for name, coerce in _SORTED_FIELDS
+        }
+    )  # fmt: skip
 
 
 def content_hash(row: Mapping[str, Any]) -> str:
     body = [row.get(name) for name in CONTENT_FIELDS]
-    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+    return hashlib.sha256(_encode(body).encode()).hexdigest()
 
 
 def link_hash(key: bytes, prev_hash: str, metadata: str, content: str) -> str:
     message = f"{prev_hash}\n{metadata}\n{content}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def seal(key: bytes, prev_hash: str, row: dict[str, Any]) -> dict[str, Any]:

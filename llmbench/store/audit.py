@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,23 +75,37 @@ def _checked(call: Mapping[str, Any]) -> dict[str, Any]:
     return {**_DEFAULTS, **known}
 
 
+def seal_calls(
+    key: bytes, head: tuple[int, str], calls: Iterable[Mapping[str, Any]]
+) -> tuple[list[tuple[Any, ...]], tuple[int, str]]:
+    """The calls as sealed rows for `insert_sealed`, ids ascending from the chain head (last
+    id, last hash), and the head after them. Pure computation: an importer seals in another
+    process while this one writes."""
+    last_id, prev_hash = head
+    rows = []
+    for call in calls:
+        row = _checked(call)
+        last_id += 1
+        row["id"] = last_id
+        prev_hash = seal(key, prev_hash, row)["hash"]
+        rows.append(tuple(row.get(column) for column in _INSERT_COLUMNS))
+    return rows, (last_id, prev_hash)
+
+
+def insert_sealed(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows from `seal_calls`, sealed on this database's chain head."""
+    db.conn.executemany(_INSERT_SQL, rows)
+
+
 def append_calls(db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert calls in order (ids ascend with it), each sealed onto the chain, and return their
     ids. JSON columns must already be JSON text; unknown keys are ignored. Run inside a writer
     job: the write lock held by BEGIN IMMEDIATE makes the chain's order the insert order,
     across processes too."""
-    last_id, prev_hash = chain_head(db)
-    rows = []
-    ids = []
-    for offset, call in enumerate(calls, start=1):
-        row = _checked(call)
-        row["id"] = last_id + offset
-        sealed = seal(key, prev_hash, row)
-        prev_hash = sealed["hash"]
-        ids.append(row["id"])
-        rows.append(tuple(sealed.get(column) for column in _INSERT_COLUMNS))
-    db.conn.executemany(_INSERT_SQL, rows)
-    return ids
+    head = chain_head(db)
+    rows, _after = seal_calls(key, head, calls)
+    insert_sealed(db, rows)
+    return list(range(head[0] + 1, head[0] + 1 + len(rows)))
 
 
 def _anchors(db: Database) -> dict[int, tuple[Anchor, str]]:
