@@ -32,6 +32,7 @@ def _run_import(
     from llmbench.importers.calls_common import CallImportError
     from llmbench.services.costs_import import import_file
     from llmbench.services.database import open_store
+    from llmbench.services.import_process import ImportProcessError
 
     def progress(done: int, total: int) -> None:
         if total:
@@ -43,6 +44,9 @@ def _run_import(
         except CallImportError as error:
             click.echo("", err=True)
             raise click.ClickException(f"import refused, nothing was written — {error}") from None
+        except ImportProcessError as error:
+            click.echo("", err=True)
+            raise click.ClickException(str(error)) from None
     click.echo("", err=True)
     click.echo(
         f"{path.name}: {outcome.read:,} calls read, {outcome.added:,} added, "

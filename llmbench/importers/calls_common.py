@@ -4,6 +4,7 @@ error that names the file and line, and timestamp parsing into the store's forma
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,19 @@ class ParsedCalls:
     problems: list[ImportProblem] = field(default_factory=list)
 
 
+CallOrProblem = dict[str, Any] | ImportProblem
+
+
+def collect(source: str, items: Iterable[CallOrProblem]) -> ParsedCalls:
+    parsed = ParsedCalls(source=source)
+    for item in items:
+        if isinstance(item, ImportProblem):
+            parsed.problems.append(item)
+        else:
+            parsed.calls.append(item)
+    return parsed
+
+
 def to_store_time(value: Any) -> str:
     """ISO text (with or without zone), or Unix seconds, as '2025-06-01T12:00:00.000Z'.
     Raises ValueError."""
@@ -55,10 +69,11 @@ def to_store_time(value: Any) -> str:
         if text.endswith("Z"):
             text = text[:-1] + "+00:00"
         moment = datetime.fromisoformat(text)
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
     else:
         raise ValueError(f"no time in {value!r}")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.replace(tzinfo=None).isoformat(sep="T", timespec="milliseconds") + "Z"
 
 
 def tokens(value: Any, name: str) -> int:

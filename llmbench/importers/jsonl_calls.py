@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmbench.importers.calls_common import ImportProblem, ParsedCalls, to_store_time, tokens
+from llmbench.importers.calls_common import (
+    CallOrProblem,
+    ImportProblem,
+    ParsedCalls,
+    collect,
+    to_store_time,
+    tokens,
+)
 
 SOURCE_TAG = "jsonl"
 Progress = Callable[[int, int], None]
@@ -147,7 +154,13 @@ def read_jsonl_calls(
     path: Path, mapping: Mapping[str, str] | None = None, progress: Progress | None = None
 ) -> ParsedCalls:
     """One call per non-blank line; a problem (with its line number) per line it cannot read."""
-    parsed = ParsedCalls(source=str(path))
+    return collect(str(path), iter_jsonl_calls(path, mapping, progress))
+
+
+def iter_jsonl_calls(
+    path: Path, mapping: Mapping[str, str] | None = None, progress: Progress | None = None
+) -> Iterator[CallOrProblem]:
+    """The calls and problems of `read_jsonl_calls` one at a time, in file order."""
     paths = {
         name: ((mapping[name],) if mapping and name in mapping else ()) + defaults
         for name, defaults in DEFAULT_PATHS.items()
@@ -155,8 +168,8 @@ def read_jsonl_calls(
     try:
         handle = path.open(encoding="utf-8")
     except OSError as error:
-        parsed.problems.append(ImportProblem(str(path), error.strerror or str(error)))
-        return parsed
+        yield ImportProblem(str(path), error.strerror or str(error))
+        return
     size = max(path.stat().st_size, 1)
     read = 0
     with handle:
@@ -168,18 +181,15 @@ def read_jsonl_calls(
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as error:
-                    parsed.problems.append(
-                        ImportProblem(f"{path.name}:{number}", f"not JSON ({error.msg})")
-                    )
+                    yield ImportProblem(f"{path.name}:{number}", f"not JSON ({error.msg})")
                     continue
                 try:
-                    parsed.calls.append(_call(record, paths, line.strip()))
+                    yield _call(record, paths, line.strip())
                 except ValueError as error:
-                    parsed.problems.append(ImportProblem(f"{path.name}:{number}", str(error)))
+                    yield ImportProblem(f"{path.name}:{number}", str(error))
                 if progress and number % 10_000 == 0:
                     progress(read, size)
         except UnicodeDecodeError:  # text is decoded a block at a time: no line to name
-            parsed.problems.append(ImportProblem(path.name, "not UTF-8 text"))
+            yield ImportProblem(path.name, "not UTF-8 text")
     if progress:
         progress(size, size)
-    return parsed

@@ -11,13 +11,15 @@ again adds nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from llmbench.importers.calls_common import (
+    CallOrProblem,
     ImportProblem,
     ParsedCalls,
+    collect,
     messages_json,
     to_store_time,
     tokens,
@@ -26,6 +28,7 @@ from llmbench.store.foreign import ForeignDatabase, ForeignDatabaseError
 
 SOURCE_TAG = "llm-logs"
 Progress = Callable[[int, int], None]
+_TAGS = {kind: json.dumps({"source": SOURCE_TAG, "table": kind}) for kind in ("responses", "turns")}
 
 
 def _call(
@@ -52,12 +55,12 @@ def _call(
         "completion_tokens": tokens(row.get("output_tokens"), "output_tokens"),
         "latency_ms": float(duration) if duration is not None else None,
         "status": "ok",
-        "tags": json.dumps({"source": SOURCE_TAG, "table": kind}),
+        "tags": _TAGS[kind],
     }
 
 
 def _params(value: Any) -> str:
-    if not value:
+    if not value or value == "{}":
         return "{}"
     try:
         parsed = json.loads(value)
@@ -91,22 +94,25 @@ def _turn_text(db: ForeignDatabase) -> dict[Any, tuple[str | None, str | None]]:
 
 def read_llm_logs(path: Path, progress: Progress | None = None) -> ParsedCalls:
     """Every logged exchange as a call (not yet priced), with a problem per unreadable row."""
-    parsed = ParsedCalls(source=str(path))
+    return collect(str(path), iter_llm_logs(path, progress))
+
+
+def iter_llm_logs(path: Path, progress: Progress | None = None) -> Iterator[CallOrProblem]:
+    """The calls of `read_llm_logs` one at a time, in file order, so a large file is imported
+    while it is read."""
     try:
         db = ForeignDatabase(path)
     except ForeignDatabaseError as error:
-        parsed.problems.append(ImportProblem(str(path), str(error)))
-        return parsed
+        yield ImportProblem(str(path), str(error))
+        return
     with db:
         has_turns = "id" in db.columns("turns")
         has_responses = "id" in db.columns("responses")
         if not has_turns and not has_responses:
-            parsed.problems.append(
-                ImportProblem(
-                    str(path), "neither a `turns` nor a `responses` table: not llm's logs.db"
-                )
+            yield ImportProblem(
+                str(path), "neither a `turns` nor a `responses` table: not llm's logs.db"
             )
-            return parsed
+            return
         total = (db.count("turns") if has_turns else 0) + (
             db.count("responses") if has_responses else 0
         )
@@ -119,11 +125,9 @@ def read_llm_logs(path: Path, progress: Progress | None = None) -> ParsedCalls:
                         row.get("response"), "responses",
                     )  # fmt: skip
                     call["params"] = _params(row.get("options_json"))
-                    parsed.calls.append(call)
+                    yield call
                 except ValueError as error:
-                    parsed.problems.append(
-                        ImportProblem(f"{path.name}: responses row {number}", str(error))
-                    )
+                    yield ImportProblem(f"{path.name}: responses row {number}", str(error))
                 done += 1
                 if progress and done % 10_000 == 0:
                     progress(done, total)
@@ -134,14 +138,11 @@ def read_llm_logs(path: Path, progress: Progress | None = None) -> ParsedCalls:
                 try:
                     call = _call(row, messages, response, "turns")
                     call["params"] = _params(row.get("options_json"))
-                    parsed.calls.append(call)
+                    yield call
                 except ValueError as error:
-                    parsed.problems.append(
-                        ImportProblem(f"{path.name}: turns row {number}", str(error))
-                    )
+                    yield ImportProblem(f"{path.name}: turns row {number}", str(error))
                 done += 1
                 if progress and done % 10_000 == 0:
                     progress(done, total)
         if progress:
             progress(done, total)
-    return parsed

@@ -11,11 +11,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from llmbench.importers.calls_common import ImportProblem, ParsedCalls, to_store_time, tokens
+from llmbench.importers.calls_common import (
+    CallOrProblem,
+    ImportProblem,
+    ParsedCalls,
+    collect,
+    to_store_time,
+    tokens,
+)
 
 SOURCE_TAG = "openai-usage"
 Progress = Callable[[int, int], None]
@@ -62,41 +69,43 @@ def _call(row: dict[str, str]) -> dict[str, Any]:
 
 def read_usage_csv(path: Path, progress: Progress | None = None) -> ParsedCalls:
     """One call per data row; a problem (with its line number) per row it cannot read."""
-    parsed = ParsedCalls(source=str(path))
+    return collect(str(path), iter_usage_csv(path, progress))
+
+
+def iter_usage_csv(path: Path, progress: Progress | None = None) -> Iterator[CallOrProblem]:
+    """The calls and problems of `read_usage_csv` one at a time, in file order."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as error:
-        parsed.problems.append(ImportProblem(str(path), error.strerror or str(error)))
-        return parsed
+        yield ImportProblem(str(path), error.strerror or str(error))
+        return
     with handle:
         try:
-            return _read_rows(csv.DictReader(handle), path, parsed, progress)
+            yield from _read_rows(csv.DictReader(handle), path, progress)
         except UnicodeDecodeError:  # text is decoded a block at a time: no line to name
-            parsed.problems.append(ImportProblem(path.name, "not UTF-8 text"))
-            return parsed
+            yield ImportProblem(path.name, "not UTF-8 text")
 
 
 def _read_rows(
-    reader: csv.DictReader[str], path: Path, parsed: ParsedCalls, progress: Progress | None
-) -> ParsedCalls:
+    reader: csv.DictReader[str], path: Path, progress: Progress | None
+) -> Iterator[CallOrProblem]:
     header = reader.fieldnames or []
     missing = [column for column in REQUIRED if column not in header]
     if missing:
-        parsed.problems.append(ImportProblem(f"{path.name}:1", f"no {', '.join(missing)} column"))
-        return parsed
+        yield ImportProblem(f"{path.name}:1", f"no {', '.join(missing)} column")
+        return
+    read = 0
     for row in reader:
         line = reader.line_num
         if None in row or any(value is None for value in row.values()):
-            parsed.problems.append(
-                ImportProblem(f"{path.name}:{line}", f"expected {len(header)} columns")
-            )
+            yield ImportProblem(f"{path.name}:{line}", f"expected {len(header)} columns")
             continue
         try:
-            parsed.calls.append(_call(row))
+            yield _call(row)
+            read += 1
         except ValueError as error:
-            parsed.problems.append(ImportProblem(f"{path.name}:{line}", str(error)))
+            yield ImportProblem(f"{path.name}:{line}", str(error))
         if progress and line % 10_000 == 0:
             progress(line, 0)
     if progress:
-        progress(len(parsed.calls), len(parsed.calls))
-    return parsed
+        progress(read, read)

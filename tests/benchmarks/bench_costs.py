@@ -100,7 +100,9 @@ def import_llm_logs(rows: int, folder: Path) -> dict[str, float]:
     import sqlite3
 
     from llmbench.core.models import Price
+    from llmbench.core.pricing import DatedPrice
     from llmbench.services.costs_import import import_file
+    from llmbench.store.prices import set_prices
 
     source = folder / "logs.db"
     conn = sqlite3.connect(source)
@@ -125,8 +127,15 @@ def import_llm_logs(rows: int, folder: Path) -> dict[str, float]:
     price = Price(input=2.5, output=10.0, cached=1.25)
     store = open_db(folder / "imported.db")
     try:
+        # The user's own prices, as `llmbench prices set` stores them: the import prices from
+        # the store, as the command does, so a large file takes the two-process path.
+        store.write(
+            lambda db: set_prices(
+                db, ((DatedPrice(model, "2020-01-01", price), "user") for model in MODELS)
+            )
+        )
         started, cpu = time.perf_counter(), time.process_time()
-        outcome = import_file(store, "llm-logs", source, prices=lambda _m, _t: price)
+        outcome = import_file(store, "llm-logs", source)
         seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     finally:
         store.close()
