@@ -1,11 +1,12 @@
 """simonw/llm's logs.db as calls for the audit log.
 
-The file has two shapes. llm 0.36 and later log each exchange into `turns` (model,
-resolved_model, input/output tokens, duration_ms, datetime_utc) with its text in `messages`
-and `parts`, and leave `responses` empty; older files have only `responses` (prompt, system,
-response, input_tokens, output_tokens, duration_ms, datetime_utc). Both are read, and a file
-with rows in both yields both. Each call's request id is `llm:<id>`, so importing the same file
-again adds nothing.
+Every version of llm logs one row per model call in `responses` (model, resolved_model,
+prompt, system, response, options_json, input/output tokens, duration_ms, datetime_utc). Files
+written since llm's node-tree schema also keep each call's whole conversation: `nodes` chains
+the messages a call sent (`responses.input_node_id` is the last one), each message is stored
+once in `messages` with its typed content in `parts`. When those tables are there a call's
+messages are its whole conversation by role; otherwise they are its system prompt and prompt.
+Each call's request id is `llm:<id>`, so importing the same file again adds nothing.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from llmbench.store.foreign import ForeignDatabase, ForeignDatabaseError
 
 SOURCE_TAG = "llm-logs"
 Progress = Callable[[int, int], None]
-_TAGS = {kind: json.dumps({"source": SOURCE_TAG, "table": kind}) for kind in ("responses", "turns")}
+_TAGS = json.dumps({"source": SOURCE_TAG, "table": "responses"})
 
 
-def _call(
-    row: dict[str, Any], messages: str | None, response: str | None, kind: str
-) -> dict[str, Any]:
+def _call(row: dict[str, Any], messages: str | None, response: str | None) -> dict[str, Any]:
     if not row.get("id"):
         raise ValueError("no id")
     if not row.get("model"):
@@ -55,7 +54,7 @@ def _call(
         "completion_tokens": tokens(row.get("output_tokens"), "output_tokens"),
         "latency_ms": float(duration) if duration is not None else None,
         "status": "ok",
-        "tags": _TAGS[kind],
+        "tags": _TAGS,
     }
 
 
@@ -69,27 +68,62 @@ def _params(value: Any) -> str:
     return json.dumps(parsed if isinstance(parsed, dict) else {})
 
 
-def _turn_text(db: ForeignDatabase) -> dict[Any, tuple[str | None, str | None]]:
-    """Each turn's input and output text from `parts`, when the file links parts to turns."""
-    columns = set(db.columns("parts"))
-    if not {"turn_id", "direction", "content"} <= columns:
-        return {}
-    order = '"order"' if "order" in columns else "rowid"
-    role = "role" if "role" in columns else "NULL"
-    found: dict[Any, tuple[list[dict[str, str]], list[str]]] = {}
-    for part in db.rows(
-        f"SELECT turn_id, direction, {role} AS role, content FROM parts"
-        f" WHERE content IS NOT NULL ORDER BY turn_id, {order}"
-    ):
-        inputs, outputs = found.setdefault(part["turn_id"], ([], []))
-        if part["direction"] == "output":
-            outputs.append(str(part["content"]))
-        else:
-            inputs.append({"role": str(part["role"] or "user"), "content": str(part["content"])})
-    return {
-        turn: (json.dumps(inputs) if inputs else None, "".join(outputs) if outputs else None)
-        for turn, (inputs, outputs) in found.items()
-    }
+class _Conversations:
+    """The messages each call sent, read from llm's node tree (nodes → messages → parts)."""
+
+    def __init__(self, db: ForeignDatabase) -> None:
+        self._parents: dict[Any, tuple[Any, Any]] = {
+            row["id"]: (row["parent_id"], row["message_id"])
+            for row in db.rows("SELECT id, parent_id, message_id FROM nodes")
+        }
+        self._roles = {row["id"]: row["role"] for row in db.rows("SELECT id, role FROM messages")}
+        texts: dict[Any, list[str]] = {}
+        for part in db.rows(
+            "SELECT message_id, type, text, name, arguments, output FROM parts"
+            ' ORDER BY message_id, "order"'
+        ):
+            text = _part_text(part)
+            if text is not None:
+                texts.setdefault(part["message_id"], []).append(text)
+        self._texts = {message: "\n".join(pieces) for message, pieces in texts.items()}
+
+    @staticmethod
+    def available(db: ForeignDatabase) -> bool:
+        return (
+            {"input_node_id"} <= set(db.columns("responses"))
+            and {"id", "parent_id", "message_id"} <= set(db.columns("nodes"))
+            and {"id", "role"} <= set(db.columns("messages"))
+            and {"message_id", "type", "text", "name", "arguments", "output", "order"}
+            <= set(db.columns("parts"))
+        )
+
+    def messages(self, leaf: Any) -> str | None:
+        """The chain ending at node `leaf`, oldest first, as chat messages; None without one."""
+        chain: list[dict[str, str]] = []
+        seen: set[Any] = set()
+        node = leaf
+        while node is not None and node in self._parents and node not in seen:
+            seen.add(node)  # a damaged file could loop; each node is visited once
+            parent, message = self._parents[node]
+            chain.append(
+                {"role": str(self._roles.get(message) or "user"),
+                 "content": self._texts.get(message, "")}
+            )  # fmt: skip
+            node = parent
+        return json.dumps(chain[::-1]) if chain else None
+
+
+def _part_text(part: dict[str, Any]) -> str | None:
+    """A part as text for the audit log: text as it is, a tool call as name(arguments), a
+    tool result as its output; reasoning and attachments are not part of what was sent."""
+    kind = part["type"]
+    if kind == "text":
+        return None if part["text"] is None else str(part["text"])
+    if kind == "tool_call":
+        return f"{part['name']}({part['arguments'] or ''})"
+    if kind == "tool_result":
+        return None if part["output"] is None else str(part["output"])
+    return None
 
 
 def read_llm_logs(path: Path, progress: Progress | None = None) -> ParsedCalls:
@@ -106,43 +140,21 @@ def iter_llm_logs(path: Path, progress: Progress | None = None) -> Iterator[Call
         yield ImportProblem(str(path), str(error))
         return
     with db:
-        has_turns = "id" in db.columns("turns")
-        has_responses = "id" in db.columns("responses")
-        if not has_turns and not has_responses:
-            yield ImportProblem(
-                str(path), "neither a `turns` nor a `responses` table: not llm's logs.db"
-            )
+        if "id" not in db.columns("responses"):
+            yield ImportProblem(str(path), "no `responses` table: not llm's logs.db")
             return
-        total = (db.count("turns") if has_turns else 0) + (
-            db.count("responses") if has_responses else 0
-        )
-        done = 0
-        if has_responses:
-            for number, row in enumerate(db.rows("SELECT * FROM responses ORDER BY rowid"), 1):
-                try:
-                    call = _call(
-                        row, messages_json(row.get("system"), row.get("prompt")),
-                        row.get("response"), "responses",
-                    )  # fmt: skip
-                    call["params"] = _params(row.get("options_json"))
-                    yield call
-                except ValueError as error:
-                    yield ImportProblem(f"{path.name}: responses row {number}", str(error))
-                done += 1
-                if progress and done % 10_000 == 0:
-                    progress(done, total)
-        if has_turns:
-            texts = _turn_text(db)
-            for number, row in enumerate(db.rows("SELECT * FROM turns ORDER BY rowid"), 1):
-                messages, response = texts.get(row.get("id"), (None, None))
-                try:
-                    call = _call(row, messages, response, "turns")
-                    call["params"] = _params(row.get("options_json"))
-                    yield call
-                except ValueError as error:
-                    yield ImportProblem(f"{path.name}: turns row {number}", str(error))
-                done += 1
-                if progress and done % 10_000 == 0:
-                    progress(done, total)
+        total = db.count("responses")
+        conversations = _Conversations(db) if _Conversations.available(db) else None
+        for number, row in enumerate(db.rows("SELECT * FROM responses ORDER BY rowid"), 1):
+            try:
+                sent = conversations.messages(row["input_node_id"]) if conversations else None
+                messages = sent or messages_json(row.get("system"), row.get("prompt"))
+                call = _call(row, messages, row.get("response"))
+                call["params"] = _params(row.get("options_json"))
+                yield call
+            except ValueError as error:
+                yield ImportProblem(f"{path.name}: responses row {number}", str(error))
+            if progress and number % 10_000 == 0:
+                progress(number, total)
         if progress:
-            progress(done, total)
+            progress(total, total)

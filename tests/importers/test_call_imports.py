@@ -102,31 +102,60 @@ def test_llm_logs_responses_shape_imports_priced_and_only_once(
     assert len(_calls(store)) == 3
 
 
-def test_llm_logs_turns_shape_of_llm_0_36(store: Store, tmp_path: Path) -> None:
-    path = _responses_db(tmp_path / "logs.db", [])  # 0.36 leaves `responses` empty
+# llm's node-tree schema, as its docs/logging.md prints it (the tables a call's import reads).
+NODE_TREE_SCHEMA = """
+CREATE TABLE [conversations] ([id] TEXT PRIMARY KEY, [name] TEXT, [model] TEXT);
+CREATE TABLE [responses] (
+  [id] TEXT PRIMARY KEY, [model] TEXT, [resolved_model] TEXT,
+  [conversation_id] TEXT REFERENCES [conversations]([id]),
+  [input_node_id] TEXT REFERENCES [nodes]([id]),
+  [first_input_node_id] TEXT REFERENCES [nodes]([id]),
+  [output_node_id] TEXT REFERENCES [nodes]([id]),
+  [prompt] TEXT, [system] TEXT, [response] TEXT, [reasoning] TEXT, [options_json] TEXT,
+  [schema_id] TEXT, [prompt_json] TEXT, [response_json] TEXT, [duration_ms] INTEGER,
+  [datetime_utc] TEXT, [input_tokens] INTEGER, [output_tokens] INTEGER, [token_details] TEXT
+);
+CREATE TABLE [messages] ([id] TEXT PRIMARY KEY, [role] TEXT, [provider_metadata] TEXT);
+CREATE TABLE [parts] (
+  [id] INTEGER PRIMARY KEY, [message_id] TEXT REFERENCES [messages]([id]), [order] INTEGER,
+  [type] TEXT, [text] TEXT, [redacted] INTEGER, [name] TEXT, [arguments] TEXT, [output] TEXT,
+  [tool_call_id] TEXT, [server_executed] INTEGER, [exception] TEXT, [instance_id] INTEGER,
+  [attachment_id] TEXT, [provider_metadata] TEXT
+);
+CREATE TABLE [nodes] (
+  [id] TEXT PRIMARY KEY, [parent_id] TEXT REFERENCES [nodes]([id]),
+  [message_id] TEXT REFERENCES [messages]([id]), [depth] INTEGER
+);
+"""
+
+
+def test_llm_logs_node_tree_keeps_each_calls_whole_conversation(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "logs.db"
     conn = sqlite3.connect(path)
     conn.executescript(
-        """
-        CREATE TABLE threads (id TEXT PRIMARY KEY, name TEXT);
-        CREATE TABLE turns (
-            id TEXT PRIMARY KEY, thread_id TEXT REFERENCES threads(id), model TEXT,
-            resolved_model TEXT, input_tokens INTEGER, output_tokens INTEGER,
-            duration_ms INTEGER, datetime_utc TEXT
-        );
-        CREATE TABLE messages (id INTEGER PRIMARY KEY, turn_id TEXT, role TEXT);
-        CREATE TABLE parts (
-            id INTEGER PRIMARY KEY, turn_id TEXT, direction TEXT, role TEXT, part_type TEXT,
-            "order" INTEGER, content TEXT
-        );
-        INSERT INTO threads VALUES ('t1', 'chat');
-        INSERT INTO turns VALUES
-            ('02a', 't1', 'gpt-4o-mini', 'gpt-4o-mini-2024-07-18', 300, 40, 900,
-             '2025-05-04T08:00:00'),
-            ('02b', 't1', 'gpt-4o-mini', NULL, 500, 60, 1100, '2025-05-04T08:01:00');
-        INSERT INTO parts (turn_id, direction, role, part_type, "order", content) VALUES
-            ('02a', 'input', 'system', 'text', 0, 'Be kind'),
-            ('02a', 'input', 'user', 'text', 1, 'Hello'),
-            ('02a', 'output', 'assistant', 'text', 0, 'Hi there');
+        NODE_TREE_SCHEMA
+        + """
+        INSERT INTO conversations VALUES ('c1', 'chat', 'gpt-4o-mini');
+        INSERT INTO messages VALUES ('m-sys', 'system', NULL), ('m-u1', 'user', NULL),
+            ('m-a1', 'assistant', NULL), ('m-u2', 'user', NULL), ('m-a2', 'assistant', NULL);
+        INSERT INTO parts (message_id, [order], type, text, name, arguments, output) VALUES
+            ('m-sys', 0, 'text', 'Be kind', NULL, NULL, NULL),
+            ('m-u1', 0, 'text', 'Weather in Oslo?', NULL, NULL, NULL),
+            ('m-a1', 0, 'reasoning', 'think', NULL, NULL, NULL),
+            ('m-a1', 1, 'tool_call', NULL, 'weather', '{"city": "Oslo"}', NULL),
+            ('m-u2', 0, 'tool_result', NULL, 'weather', NULL, '4°C'),
+            ('m-a2', 0, 'text', 'It is 4°C.', NULL, NULL, NULL);
+        INSERT INTO nodes VALUES ('n0', NULL, 'm-sys', 0), ('n1', 'n0', 'm-u1', 1),
+            ('n2', 'n1', 'm-a1', 2), ('n3', 'n2', 'm-u2', 3), ('n4', 'n3', 'm-a2', 4);
+        INSERT INTO responses (id, model, resolved_model, conversation_id, input_node_id,
+            first_input_node_id, output_node_id, prompt, system, response, options_json,
+            duration_ms, datetime_utc, input_tokens, output_tokens) VALUES
+            ('03a', 'gpt-4o-mini', 'gpt-4o-mini-2024-07-18', 'c1', 'n1', 'n0', 'n2',
+             'Weather in Oslo?', 'Be kind', '', '{}', 900, '2025-05-04T08:00:00', 300, 40),
+            ('03b', 'gpt-4o-mini', NULL, 'c1', 'n3', 'n3', 'n4', NULL, 'Be kind',
+             'It is 4°C.', NULL, 1100, '2025-05-04T08:01:00', 500, 60);
         """
     )
     conn.commit()
@@ -135,13 +164,20 @@ def test_llm_logs_turns_shape_of_llm_0_36(store: Store, tmp_path: Path) -> None:
     assert (outcome.read, outcome.added) == (2, 2)
     first, second = _calls(store)
     assert first[:6] == (
-        "llm:02a", "2025-05-04T08:00:00.000Z", "gpt-4o-mini", "gpt-4o-mini-2024-07-18", 300, 40
+        "llm:03a", "2025-05-04T08:00:00.000Z", "gpt-4o-mini", "gpt-4o-mini-2024-07-18", 300, 40
     )  # fmt: skip
     assert json.loads(first[9]) == [
         {"role": "system", "content": "Be kind"},
-        {"role": "user", "content": "Hello"},
+        {"role": "user", "content": "Weather in Oslo?"},
     ]
-    assert first[10] == "Hi there"
+    # The second call sent the whole conversation so far, its tool call and result included.
+    assert json.loads(second[9]) == [
+        {"role": "system", "content": "Be kind"},
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": 'weather({"city": "Oslo"})'},
+        {"role": "user", "content": "4°C"},
+    ]
+    assert second[10] == "It is 4°C."
     assert second[7] == pytest.approx((500 * 0.15 + 60 * 0.6) / 1e6)
 
 

@@ -170,7 +170,14 @@ def test_usage_csv(store: Store, folder: Path, data: bytes) -> None:
 
 
 LLM_COLUMNS = ("id", "model", "resolved_model", "prompt", "system", "response", "options_json",
-               "datetime_utc", "duration_ms", "input_tokens", "output_tokens")  # fmt: skip
+               "datetime_utc", "duration_ms", "input_tokens", "output_tokens",
+               "input_node_id")  # fmt: skip
+LLM_TABLES = {
+    "responses": LLM_COLUMNS,
+    "nodes": ("id", "parent_id", "message_id"),
+    "messages": ("id", "role"),
+    "parts": ("message_id", "order", "type", "text", "name", "arguments", "output"),
+}
 sql_values = st.one_of(
     st.none(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False), text, raw_bytes
 )
@@ -178,24 +185,26 @@ sql_values = st.one_of(
 
 @st.composite
 def llm_logs_files(draw: st.DrawFn, path: Path) -> None:
-    """Not SQLite at all, or a logs.db with `responses` and/or `turns` of any values."""
+    """Not SQLite at all, or a logs.db with `responses` and the node tree's tables (any of
+    them, with any of their columns) of any values."""
     if draw(st.booleans()) and draw(st.booleans()):
         path.write_bytes(draw(raw_bytes))
         return
     conn = sqlite3.connect(path)
-    for table in draw(st.lists(st.sampled_from(("responses", "turns")), min_size=1, unique=True)):
-        columns = draw(st.lists(st.sampled_from(LLM_COLUMNS), min_size=1, unique=True))
-        conn.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+    for table, names in draw(
+        st.lists(st.sampled_from(tuple(LLM_TABLES.items())), min_size=1, unique=True)
+    ):
+        # The node tree's tables whole or not at all, so a fuzzed file can reach its reading.
+        columns = (
+            draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+            if table == "responses"
+            else names
+        )
+        conn.execute(f"CREATE TABLE {table} ({', '.join(f'[{c}]' for c in columns)})")
         for _ in range(draw(st.integers(0, 4))):
             values = [draw(sql_values) for _ in columns]
             marks = ", ".join("?" * len(columns))
             conn.execute(f"INSERT INTO {table} VALUES ({marks})", values)
-    if draw(st.booleans()):
-        conn.execute("CREATE TABLE parts (turn_id, direction, role, content, [order])")
-        for _ in range(draw(st.integers(0, 3))):
-            conn.execute(
-                "INSERT INTO parts VALUES (?, ?, ?, ?, ?)", [draw(sql_values) for _ in range(5)]
-            )
     conn.commit()
     conn.close()
 
