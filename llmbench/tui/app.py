@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
+from textual.widget import AwaitMount
 
 from llmbench.config import Settings
 from llmbench.store.db import Store
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from llmbench.tui.screens.help import KeyHelp
 
 DEFAULT_THEME = "textual-dark"
+READY_POLL_S = 0.004
+"""How often a pane switch checks whether the new pane is ready to be shown."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ def _screen_factory(pane: Pane) -> Callable[[], Screen]:
     def make() -> Screen:
         module = importlib.import_module(f"llmbench.tui.screens.{pane.module}")
         screen: Screen = getattr(module, pane.screen_class)()
+        # A new screen is styled from the current stylesheet as it mounts, yet Textual takes its
+        # "never styled" count (-1) for stale CSS and re-parses every stylesheet, twice, when it
+        # starts a mode (~20 ms). Nothing can be stale in a screen that does not exist yet.
+        screen._css_update_count = screen.app._css_update_count
         return screen
 
     return make
@@ -120,6 +127,7 @@ class LLMBenchApp(App[None]):
         self.db_label = db_label or _default_label(store.path)
         self._clock = clock
         self._panes_imported = False
+        self._switching = False
         self.sub_title = f"llmbench — {self.db_label}"
         self._theme_problem: str | None = None
         wanted_theme = settings.general.theme or DEFAULT_THEME
@@ -178,6 +186,42 @@ class LLMBenchApp(App[None]):
         if not self._panes_imported:
             self._panes_imported = True
             self.run_worker(_import_panes, thread=True, group="import-panes")
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        self._switching = True
+        try:
+            return super().switch_mode(mode)
+        finally:
+            self._switching = False
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        """Textual holds every frame for `delay` after a mode switch, so the new screen is not
+        seen building itself. A pane ready sooner (built, resumed, its data on it: a later visit
+        at once) is shown sooner; other screens, and other holds, keep Textual's."""
+        if not self._switching:
+            super().delay_update(delay)
+            return
+        self._begin_batch()  # the hold Textual's delay_update begins; released once below
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            poll.stop()
+            limit.stop()
+            self._end_batch()
+            if not self._batch_count:
+                self.screen.refresh()
+
+        def check() -> None:
+            stack = self.screen_stack
+            if stack and getattr(stack[-1], "ready_to_show", False):
+                release()
+
+        poll = self.set_interval(READY_POLL_S, check, name="pane-ready")
+        limit = self.set_timer(delay, release, name="delay_update")
 
     def action_show_pane(self, mode: str) -> None:
         if mode in PANES_BY_MODE:

@@ -127,7 +127,7 @@ class AuditScreen(PaneScreen[bool]):
         #audit-query { margin: 0; }
         #query-error { color: $text-error; height: auto; padding: 0 1; display: none; }
         &.-query-error #query-error { display: block; }
-        #audit-status { height: 1; padding: 0 1; color: $text-muted; }
+        #audit-status { width: 1fr; height: 1; padding: 0 1; color: $text-muted; }
     }
     """
 
@@ -155,6 +155,10 @@ class AuditScreen(PaneScreen[bool]):
     @property
     def log_view(self) -> CallLog:
         return self.query_one("#call-log", CallLog)
+
+    @property
+    def ready_to_show(self) -> bool:
+        return super().ready_to_show and self.log_view.loaded
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -217,7 +221,8 @@ class AuditScreen(PaneScreen[bool]):
             done, of = self.exported
             written = f"{count(done)} of {count(of)}" if of else count(done)
             parts.insert(0, f"exporting {written} (esc cancels)")
-        self.query_one("#audit-status", Static).update("  ·  ".join(parts))
+        # One line whatever it says: no layout of the screen (which would redraw all of it).
+        self.query_one("#audit-status", Static).update("  ·  ".join(parts), layout=False)
 
     def on_call_log_highlighted(self, event: CallLog.Highlighted) -> None:
         self._update_status()

@@ -74,6 +74,7 @@ class PaneScreen(Screen[None], Generic[T]):
         self.title = self.PANE_TITLE
         self.loaded = False
         """True once the first read of the pane's data has been shown."""
+        self._resumed = False
 
     @property
     def bench(self) -> LLMBenchApp:
@@ -106,9 +107,19 @@ class PaneScreen(Screen[None], Generic[T]):
         if not self.loaded:
             self.query_one("#pane-body").loading = True
 
+    @property
+    def ready_to_show(self) -> bool:
+        """Built, in front, and showing its data: the app shows a switch to this pane as soon
+        as this holds, rather than after Textual's fixed hold of the frames."""
+        return self._resumed and self.loaded
+
     def on_screen_resume(self) -> None:
+        self._resumed = True
         # Every visit re-reads, so a pane never shows numbers older than the last switch.
         self.reload()
+
+    def on_screen_suspend(self) -> None:
+        self._resumed = False
 
     def action_reload(self) -> None:
         self.reload()
