@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -95,13 +96,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
                     yield Static("", id="version-detail-text")
 
     def on_mount(self) -> None:
-        versions = self.query_one("#versions-table", DataTable)
-        versions.add_column("Ver", key="version")
-        versions.add_column("Labels", key="labels")
-        versions.add_column("By", key="author")
-        versions.add_column("Date", key="date")
-        versions.add_column("Calls", key="calls")
-        versions.add_column("Message", key="message")
+        _fit_version_columns(self.query_one("#versions-table", DataTable), [])
 
     def fetch(self) -> list[LibraryRow]:
         from llmbench.services import prompts
@@ -194,17 +189,20 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
             return
         if not same_prompt and self.marked is not None:
             self.marked = None
-        for row in history.versions:
-            mark = "◆ " if self.marked and self.marked[0] == row.id else ""
-            table.add_row(
-                f"{mark}v{row.version}",
+        cells = [
+            (
+                f"{'◆ ' if self.marked and self.marked[0] == row.id else ''}v{row.version}",
                 " ".join(row.labels),
                 row.author or NOTHING,
                 day(row.created_at),
                 count(row.calls),
                 one_line(row.message, 40),
-                key=str(row.id),
             )
+            for row in history.versions
+        ]
+        _fit_version_columns(table, cells)
+        for row, values in zip(history.versions, cells, strict=True):
+            table.add_row(*values, key=str(row.id))
         if selected is None:
             selected = next(
                 (str(row.id) for row in history.versions if PRODUCTION in row.labels), None
@@ -502,3 +500,23 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def _noted(self) -> None:
         self.notify("Note saved.")
         self.reload()
+
+
+VERSION_COLUMNS = (
+    ("Ver", "version"),
+    ("Labels", "labels"),
+    ("By", "author"),
+    ("Date", "date"),
+    ("Calls", "calls"),
+    ("Message", "message"),
+)
+
+
+def _fit_version_columns(table: DataTable[str], cells: list[tuple[str, ...]]) -> None:
+    """Columns as wide as their widest cell, set before the rows go in. A DataTable that sizes
+    its columns itself can draw a frame between add_row and the sizing, and then keeps the
+    cells it cached at the old width (the header's) until it next changes."""
+    table.clear(columns=True)
+    for index, (label, key) in enumerate(VERSION_COLUMNS):
+        width = max([cell_len(label), *(cell_len(values[index]) for values in cells)])
+        table.add_column(label, key=key, width=width)
