@@ -32,10 +32,13 @@ LOADING_DELAY_S = 0.25
 class DataRead(Message):
     """A worker finished reading; `apply` runs on the main thread with what it read."""
 
-    def __init__(self, apply: Callable[[Any], None], payload: Any) -> None:
+    def __init__(
+        self, apply: Callable[[Any], None], payload: Any, read: tuple[str, int] | None = None
+    ) -> None:
         super().__init__()
         self.apply = apply
         self.payload = payload
+        self.read = read  # (group, number) of a replaceable read: only the newest is applied
 
 
 class ReadFailed(Message):
@@ -75,6 +78,7 @@ class PaneScreen(Screen[None], Generic[T]):
         self.loaded = False
         """True once the first read of the pane's data has been shown."""
         self._resumed = False
+        self._reads_started: dict[str, int] = {}
 
     @property
     def bench(self) -> LLMBenchApp:
@@ -133,6 +137,9 @@ class PaneScreen(Screen[None], Generic[T]):
         """Run `read` in a thread worker (a newer read of the same group replaces an older one)
         and hand its result to `apply` on the main thread."""
 
+        number = self._reads_started.get(group, 0) + 1
+        self._reads_started[group] = number
+
         def work() -> None:
             try:
                 payload = read()
@@ -140,7 +147,7 @@ class PaneScreen(Screen[None], Generic[T]):
                 self.post_message(ReadFailed(self.PANE_TITLE, f"{type(error).__name__}: {error}"))
                 return
             if not get_current_worker().is_cancelled:
-                self.post_message(DataRead(apply, payload))
+                self.post_message(DataRead(apply, payload, (group, number)))
 
         self.run_worker(work, thread=True, exclusive=True, group=group, name=f"read {group}")
 
@@ -164,6 +171,12 @@ class PaneScreen(Screen[None], Generic[T]):
         self.notify(message.error, title=f"{message.what}: not done", severity="error")
 
     def on_data_read(self, message: DataRead) -> None:
+        # A replaced read can pass its cancelled check just before the newer one starts and
+        # post after it: counting reads on this thread is what makes "newest wins" certain.
+        if message.read is not None:
+            group, number = message.read
+            if number != self._reads_started.get(group):
+                return
         message.apply(message.payload)
 
     def on_read_failed(self, message: ReadFailed) -> None:
