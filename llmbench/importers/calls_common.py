@@ -4,7 +4,6 @@ error that names the file and line, and timestamp parsing into the store's forma
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,16 +43,6 @@ class ParsedCalls:
 
 
 CallOrProblem = dict[str, Any] | ImportProblem
-
-
-def collect(source: str, items: Iterable[CallOrProblem]) -> ParsedCalls:
-    parsed = ParsedCalls(source=source)
-    for item in items:
-        if isinstance(item, ImportProblem):
-            parsed.problems.append(item)
-        else:
-            parsed.calls.append(item)
-    return parsed
 
 
 def to_store_time(value: Any) -> str:

@@ -17,8 +17,6 @@ from typing import Any
 from llmbench.importers.calls_common import (
     CallOrProblem,
     ImportProblem,
-    ParsedCalls,
-    collect,
     to_store_time,
     tokens,
 )
@@ -150,17 +148,11 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
     }
 
 
-def read_jsonl_calls(
-    path: Path, mapping: Mapping[str, str] | None = None, progress: Progress | None = None
-) -> ParsedCalls:
-    """One call per non-blank line; a problem (with its line number) per line it cannot read."""
-    return collect(str(path), iter_jsonl_calls(path, mapping, progress))
-
-
 def iter_jsonl_calls(
     path: Path, mapping: Mapping[str, str] | None = None, progress: Progress | None = None
 ) -> Iterator[CallOrProblem]:
-    """The calls and problems of `read_jsonl_calls` one at a time, in file order."""
+    """One call per non-blank line, or a problem (with its line number) per line it cannot
+    read, one at a time in file order."""
     paths = {
         name: ((mapping[name],) if mapping and name in mapping else ()) + defaults
         for name, defaults in DEFAULT_PATHS.items()

@@ -19,8 +19,6 @@ from typing import Any
 from llmbench.importers.calls_common import (
     CallOrProblem,
     ImportProblem,
-    ParsedCalls,
-    collect,
     messages_json,
     to_store_time,
     tokens,
@@ -126,14 +124,9 @@ def _part_text(part: dict[str, Any]) -> str | None:
     return None
 
 
-def read_llm_logs(path: Path, progress: Progress | None = None) -> ParsedCalls:
-    """Every logged exchange as a call (not yet priced), with a problem per unreadable row."""
-    return collect(str(path), iter_llm_logs(path, progress))
-
-
 def iter_llm_logs(path: Path, progress: Progress | None = None) -> Iterator[CallOrProblem]:
-    """The calls of `read_llm_logs` one at a time, in file order, so a large file is imported
-    while it is read."""
+    """Every logged call (not yet priced), or a problem per unreadable row, one at a time in
+    file order, so a large file is imported while it is read."""
     try:
         db = ForeignDatabase(path)
     except ForeignDatabaseError as error:

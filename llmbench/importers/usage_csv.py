@@ -18,8 +18,6 @@ from typing import Any
 from llmbench.importers.calls_common import (
     CallOrProblem,
     ImportProblem,
-    ParsedCalls,
-    collect,
     to_store_time,
     tokens,
 )
@@ -67,13 +65,9 @@ def _call(row: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def read_usage_csv(path: Path, progress: Progress | None = None) -> ParsedCalls:
-    """One call per data row; a problem (with its line number) per row it cannot read."""
-    return collect(str(path), iter_usage_csv(path, progress))
-
-
 def iter_usage_csv(path: Path, progress: Progress | None = None) -> Iterator[CallOrProblem]:
-    """The calls and problems of `read_usage_csv` one at a time, in file order."""
+    """One call per data row, or a problem (with its line number) per row it cannot read, one
+    at a time in file order."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as error:
