@@ -172,13 +172,8 @@ class PromptReading(ConfigReader):
                 f"{suffix or 'a file without suffix'} prompt files are not read",
             )
             return []
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except OSError as error:
-            self.fail(node, f"{where}: cannot read {reference}: {error.strerror}")
-            return []
-        except UnicodeDecodeError:
-            self.fail(node, f"{where}: {reference} is not UTF-8 text")
+        text = self.file_text(node, where, reference, path)
+        if text is None:
             return []
         stem = label or path.stem
         if suffix in DATA_SUFFIXES:

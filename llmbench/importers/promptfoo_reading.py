@@ -73,6 +73,16 @@ class ConfigReader:
     def fail(self, node: Node, message: str, *, path: str = "") -> None:
         self.reader.problems.append(FileProblem(path or self.shown, line_of(node), message))
 
+    def file_text(self, node: Node, where: str, reference: str, path: Path) -> str | None:
+        """A referenced file's UTF-8 text, or None with the problem recorded at `node`."""
+        try:
+            return path.read_bytes().decode("utf-8-sig")
+        except OSError as error:
+            self.fail(node, f"{where}: cannot read {reference}: {error.strerror}")
+        except UnicodeDecodeError:
+            self.fail(node, f"{where}: {reference} is not UTF-8 text")
+        return None
+
     def mapping(self, node: Node, what: str) -> dict[str, Node] | None:
         try:
             return self.reader.mapping(node, what)

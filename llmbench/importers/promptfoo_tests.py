@@ -208,13 +208,8 @@ class CaseReading(ConfigReader):
             for index, item in enumerate(items):
                 tests += self._test_node(item, f"{target}[{index}]", default_vars, shown)
             return tests
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except OSError as error:
-            self.fail(node, f"{where}: cannot read {reference}: {error.strerror}")
-            return []
-        except UnicodeDecodeError:
-            self.fail(node, f"{where}: {reference} is not UTF-8 text")
+        text = self.file_text(node, where, reference, path)
+        if text is None:
             return []
         if suffix == ".jsonl":
             return self._jsonl_tests(text, shown, target, default_vars)

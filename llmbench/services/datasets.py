@@ -286,19 +286,23 @@ def add_to_dataset(store: Store, name: str, case: repo.NewCase, *, description: 
 # -- the case form's text --------------------------------------------------------------------
 
 
+def _typed_json(text: str, what: str, kind: type, named: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise DatasetError(f"{what}: not JSON ({error})") from None
+    if not isinstance(value, kind):
+        raise DatasetError(f"{what}: JSON must be {named}")
+    return value
+
+
 def parse_vars_text(text: str) -> dict[str, Any]:
     """Variables typed as a JSON object, or as `name=value` pairs between `;` or newlines."""
     text = text.strip()
     if not text:
         return {}
     if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise DatasetError(f"variables: not JSON ({error})") from None
-        if not isinstance(value, dict):
-            raise DatasetError("variables: JSON must be an object")
-        return value
+        return _typed_json(text, "variables", dict, "an object")
     found: dict[str, Any] = {}
     for part in text.replace("\n", ";").split(";"):
         if not part.strip():
@@ -344,13 +348,7 @@ def parse_checks_text(text: str) -> list[dict[str, Any]]:
     if not text:
         return []
     if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise DatasetError(f"checks: not JSON ({error})") from None
-        if not isinstance(value, list):
-            raise DatasetError("checks: JSON must be a list")
-        return value
+        return _typed_json(text, "checks", list, "a list")
     try:
         check = check_from_form(text)
     except (FormError, CheckError) as error:
