@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
 from llmbench import paths
-from llmbench.core.guard_policy import DEFAULT_POLICY, GuardPolicy, PolicyError, parse_policy
-from llmbench.core.routing import Arm, Route, RouteError
+from llmbench.core.guard.policy import DEFAULT_POLICY, GuardPolicy, PolicyError, parse_policy
+from llmbench.core.traffic.routing import Arm, Route, RouteError
 
 
 class ConfigError(ValueError):

@@ -19,7 +19,7 @@ from typing import cast
 from textual.pilot import Pilot
 
 from llmbench.config import GeneralSettings, Settings
-from llmbench.services.demo import build_demo
+from llmbench.demo.build import build_demo
 from llmbench.store.db import open_db
 from llmbench.tui.app import PANES, LLMBenchApp
 
@@ -125,10 +125,10 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
 async def _compare_screenshots(pilot: Pilot[None], out: Path) -> list[Path]:
     """F3: a comparison caught mid-run (cells streaming into four columns), then the demo's
     support-reply run as a migration report."""
-    from llmbench.services.compare_runs import Picks, new_comparison
-    from llmbench.store.compare_cells import dataset_choices, version_choices
-    from llmbench.tui.screens.compare_report import MigrationReportScreen
-    from llmbench.tui.screens.compare_run import RunScreen
+    from llmbench.services.compare.runs import Picks, new_comparison
+    from llmbench.store.evaluation.compare_cells import dataset_choices, version_choices
+    from llmbench.tui.screens.compare.report import MigrationReportScreen
+    from llmbench.tui.screens.compare.run import RunScreen
 
     app = cast(LLMBenchApp, pilot.app)
     db = app.store.read()

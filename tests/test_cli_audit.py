@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from keyring.backends import null
 
 from llmbench.cli import cli
-from llmbench.services.demo import build_demo
+from llmbench.demo.build import build_demo
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from llmbench.cli import cli
 from llmbench.store.db import open_db
-from llmbench.store.grades import NewGrade, insert_grade
+from llmbench.store.grading.grades import NewGrade, insert_grade
 
 RUBRIC = """
 name = "support"

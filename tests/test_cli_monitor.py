@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from keyring.backends import null
 
 from llmbench.cli import cli
-from llmbench.services.demo import build_demo
+from llmbench.demo.build import build_demo
 from llmbench.store.db import open_db
 from llmbench.store.views import to_iso
 from tests.support.traffic import add_thumbs, daily_calls, write_calls

@@ -38,7 +38,7 @@ def audit_verify(
 ) -> None:
     """Prove no call was edited, removed or reordered; exit 1 naming the first bad row."""
     from llmbench.gateway.chain_key import ChainKeyMissing
-    from llmbench.services.audit import BadCheckpoint, verify
+    from llmbench.services.audit.verify import BadCheckpoint, verify
     from llmbench.services.database import open_store
 
     with open_store(resolve_db(ctx, db), create=False) as store:
@@ -64,7 +64,7 @@ def audit_verify(
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, db: str | None) -> None:
     """Print the chain's head (ID:HASH) to keep elsewhere; verify --checkpoint uses it."""
-    from llmbench.services.audit import checkpoint
+    from llmbench.services.audit.verify import checkpoint
     from llmbench.services.database import open_store
 
     with open_store(resolve_db(ctx, db), create=False) as store:
@@ -108,14 +108,14 @@ def audit_purge(
     when) that `llmbench monitor alerts` and the Monitor pane list.
     """
     from llmbench.gateway.chain_key import ChainKeyMissing
-    from llmbench.services.database import open_store
-    from llmbench.services.retention import (
+    from llmbench.services.audit.retention import (
         NoRetentionPolicy,
         RetentionPolicy,
         describe_plan,
         preview,
         run_purge,
     )
+    from llmbench.services.database import open_store
 
     settings = cli_settings()
     configured = settings.retention

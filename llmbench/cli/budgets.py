@@ -31,7 +31,7 @@ def budgets_set(
     ctx: click.Context, scope: str, period: str, limit_usd: float, db: str | None
 ) -> None:
     """Set a budget on SCOPE: global, or model=…, feature=…, team=…, customer=…."""
-    from llmbench.services import budgets as budget_service
+    from llmbench.services.costs import budgets as budget_service
     from llmbench.services.database import open_store
 
     with open_store(resolve_db(ctx, db)) as store:
@@ -49,7 +49,7 @@ def budgets_list(ctx: click.Context, db: str | None) -> None:
     """Every budget with what its current period has spent and where it is heading."""
     from datetime import UTC, datetime
 
-    from llmbench.services import budgets as budget_service
+    from llmbench.services.costs import budgets as budget_service
     from llmbench.services.database import open_store
 
     with open_store(resolve_db(ctx, db), create=False) as store:
@@ -70,7 +70,7 @@ def budgets_list(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def budgets_delete(ctx: click.Context, budget_id: int, db: str | None) -> None:
     """Remove budget BUDGET_ID (its past alerts stay)."""
-    from llmbench.services import budgets as budget_service
+    from llmbench.services.costs import budgets as budget_service
     from llmbench.services.database import open_store
 
     with open_store(resolve_db(ctx, db), create=False) as store:
@@ -88,7 +88,7 @@ def budgets_check(ctx: click.Context, days: int, db: str | None) -> None:
     last DAYS; print each new alert. Acknowledge with `llmbench monitor ack ID` or in F5."""
     from datetime import UTC, datetime
 
-    from llmbench.services import budgets as budget_service
+    from llmbench.services.costs import budgets as budget_service
     from llmbench.services.database import open_store
 
     with open_store(resolve_db(ctx, db), create=False) as store:

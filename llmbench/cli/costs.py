@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def _cost_filters(where: tuple[str, ...]) -> dict[str, str | None]:
-    from llmbench.services.costs import UNTAGGED
-    from llmbench.store.costs import FILTER_COLUMNS
+    from llmbench.services.costs.breakdowns import UNTAGGED
+    from llmbench.store.costs.breakdowns import FILTER_COLUMNS
 
     filters: dict[str, str | None] = {}
     for item in where:
@@ -59,7 +59,7 @@ def costs(
     import json
     from datetime import UTC, datetime
 
-    from llmbench.services import costs as cost_service
+    from llmbench.services.costs import breakdowns as cost_service
     from llmbench.services.database import open_store
 
     try:
@@ -81,7 +81,7 @@ def costs(
 
 
 def _cost_table(data: Any, unpriced: list[tuple[str, int, int, int]]) -> str:
-    from llmbench.services.costs import rows_flat
+    from llmbench.services.costs.breakdowns import rows_flat
     from llmbench.tui.format import count, money, percent
 
     repriced = data.total.repriced is not None

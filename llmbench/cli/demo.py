@@ -37,7 +37,7 @@ def demo(
     ctx: click.Context, db: str | None, no_tui: bool, calls: int, seed: int, rebuild: bool
 ) -> None:
     """Build a realistic demo database (offline models, no API key) and open it."""
-    from llmbench.services.demo import build_demo
+    from llmbench.demo.build import build_demo
 
     explicit = db or ctx.find_root().params.get("db")
     path = paths.resolve_db_path(explicit) if explicit else paths.demo_db_path()

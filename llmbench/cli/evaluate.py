@@ -73,8 +73,8 @@ def eval_command(
     Exit 0 when every cell passes (or --fail-under of them) and no case that passed in the
     --baseline run fails now; 1 when checks fail or a case regressed; 2 for bad input.
     """
-    from llmbench.services.eval_export import EXPORT_SUFFIXES
-    from llmbench.services.eval_verdict import parse_rate
+    from llmbench.services.evaluation.export import EXPORT_SUFFIXES
+    from llmbench.services.evaluation.verdict import parse_rate
 
     if (suite is None) == (resume_run is None):
         fail("give a suite file, or --resume RUN (not both)", USAGE_EXIT)
@@ -107,10 +107,7 @@ def _run_eval(
 
     from llmbench.gateway.client import shutdown_sync
     from llmbench.importers.eval_suite import SuiteError
-    from llmbench.services.eval_export import write_report
-    from llmbench.services.eval_suite import prepare_suite
-    from llmbench.services.eval_verdict import verdict_of
-    from llmbench.services.evaluation import (
+    from llmbench.services.evaluation.engine import (
         EvalError,
         create_eval_run,
         needs_litellm,
@@ -120,6 +117,9 @@ def _run_eval(
         run_eval_plan,
         warm_up_gateway,
     )
+    from llmbench.services.evaluation.export import write_report
+    from llmbench.services.evaluation.suite import prepare_suite
+    from llmbench.services.evaluation.verdict import verdict_of
 
     warm_up_gateway()
     try:
@@ -171,7 +171,7 @@ def _run_eval(
         finally:
             shutdown_sync()
     if baseline is None and resume_run is not None:
-        from llmbench.store.run_cells import run_plan
+        from llmbench.store.evaluation.run_cells import run_plan
 
         row = run_plan(store.read(), run_id)
         baseline = row.baseline_run_id if row else None

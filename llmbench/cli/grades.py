@@ -35,7 +35,7 @@ def grades_export(
 ) -> None:
     """Write every grade (regrades included) to OUT as CSV or JSONL."""
     from llmbench.services.database import open_store
-    from llmbench.services.grading import export_grades
+    from llmbench.services.grading.queues import export_grades
 
     chosen = fmt or ("jsonl" if out.suffix.lower() == ".jsonl" else "csv")
     with open_store(resolve_db(ctx, db), create=False) as store:
@@ -53,9 +53,9 @@ def grades_export(
 @click.pass_context
 def grades_rubric(ctx: click.Context, path: Path, replace: bool, db: str | None) -> None:
     """Add (or with --replace update) a rubric from a TOML or YAML file."""
-    from llmbench.core.rubrics import RubricError
+    from llmbench.core.grading.rubrics import RubricError
     from llmbench.services.database import open_store
-    from llmbench.services.grading import import_rubric
+    from llmbench.services.grading.queues import import_rubric
 
     with open_store(resolve_db(ctx, db), create=True) as store:
         try:

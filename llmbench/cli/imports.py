@@ -29,10 +29,10 @@ def import_group() -> None:
 def _run_import(
     ctx: click.Context, kind: str, path: Path, db: str | None, mapping: dict[str, str] | None
 ) -> None:
-    from llmbench.importers.calls_common import CallImportError
-    from llmbench.services.costs_import import import_file
+    from llmbench.importers.calls.common import CallImportError
     from llmbench.services.database import open_store
-    from llmbench.services.import_process import ImportProcessError
+    from llmbench.services.imports.calls import import_file
+    from llmbench.services.imports.reader_process import ImportProcessError
 
     def progress(done: int, total: int) -> None:
         if total:
@@ -71,7 +71,7 @@ def import_llm_logs(ctx: click.Context, path: Path, db: str | None) -> None:
 @click.pass_context
 def import_jsonl(ctx: click.Context, path: Path, maps: tuple[str, ...], db: str | None) -> None:
     """JSON lines: OpenAI-style request/response pairs, batch output, litellm spend logs."""
-    from llmbench.importers.jsonl_calls import parse_map
+    from llmbench.importers.calls.jsonl import parse_map
 
     try:
         mapping = parse_map(maps)
@@ -132,7 +132,7 @@ def import_promptfoo(
     """
     from llmbench.cli.common import USAGE_EXIT, fail
     from llmbench.importers.eval_suite import SuiteError
-    from llmbench.importers.promptfoo import (
+    from llmbench.importers.promptfoo.config import (
         PromptfooError,
         check_suite_text,
         convert_file,

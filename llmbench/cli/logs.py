@@ -62,8 +62,8 @@ def logs_export(
     Rows stream from the database, so any size exports in little memory. Bodies were
     redacted when the calls were recorded; no key is ever in an export.
     """
-    from llmbench.core.audit_query import QueryError
-    from llmbench.services import audit_log
+    from llmbench.core.audit.query import QueryError
+    from llmbench.services.audit import browser as audit_log
     from llmbench.services.database import open_store
 
     text = _logs_query(

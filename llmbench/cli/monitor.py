@@ -34,7 +34,7 @@ def monitor_check(ctx: click.Context, db: str | None, days: int) -> None:
     Exit 0 either way; the alerts name the series, baseline, current level, change and onset.
     """
     from llmbench.services.database import open_store
-    from llmbench.services.monitor import check_drift, list_alerts
+    from llmbench.services.monitoring.health import check_drift, list_alerts
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         result = check_drift(store, days=days)
@@ -82,7 +82,7 @@ def monitor_sample(
     """
     from llmbench.importers.eval_suite import SuiteError
     from llmbench.services.database import open_store
-    from llmbench.services.quality_sample import SampleError, sample_production
+    from llmbench.services.monitoring.quality_sample import SampleError, sample_production
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         try:
@@ -109,7 +109,7 @@ def monitor_sample(
 def monitor_alerts(ctx: click.Context, db: str | None, only_open: bool) -> None:
     """List alerts, open ones first."""
     from llmbench.services.database import open_store
-    from llmbench.services.monitor import list_alerts
+    from llmbench.services.monitoring.health import list_alerts
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         alerts = list_alerts(store)
@@ -130,7 +130,7 @@ def monitor_alerts(ctx: click.Context, db: str | None, only_open: bool) -> None:
 def monitor_ack(ctx: click.Context, alert_id: int, db: str | None) -> None:
     """Acknowledge alert ALERT_ID (recorded with the configured reviewer's name)."""
     from llmbench.services.database import open_store
-    from llmbench.services.monitor import ack_alert
+    from llmbench.services.monitoring.health import ack_alert
 
     who = cli_settings().general.reviewer
     with open_store(resolve_db(ctx, db), create=False) as store:

@@ -43,8 +43,8 @@ def prices_set(
 ) -> None:
     """Set MODEL's price from a day on; earlier calls keep the price they were charged."""
     from llmbench.core.models import Price
+    from llmbench.services.costs.prices import set_price
     from llmbench.services.database import open_store
-    from llmbench.services.prices import set_price
 
     price = Price(input_price, output_price, input_price if cached_price is None else cached_price)
     with open_store(resolve_db(ctx, db)) as store:
@@ -63,8 +63,8 @@ def prices_set(
 @click.pass_context
 def prices_list(ctx: click.Context, db: str | None) -> None:
     """Prices in the database, and models whose calls are still unpriced."""
+    from llmbench.services.costs.prices import listing
     from llmbench.services.database import open_store
-    from llmbench.services.prices import listing
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         rows, unpriced = listing(store)

@@ -9,7 +9,7 @@ import click
 from llmbench.cli.common import cli_settings, db_option, resolve_db
 
 if TYPE_CHECKING:
-    from llmbench.core.guard_policy import GuardPolicy
+    from llmbench.core.guard.policy import GuardPolicy
 
 
 @click.command("guard")
@@ -45,14 +45,14 @@ def prompts_guard(
     """Show or change prompt NAME's guard policy. Without options it shows the policy its calls
     get: each kind's action and where it comes from (the prompt or the config). Running
     gateways pick changes up within 30 s."""
-    from llmbench.core.guard_policy import PolicyError, parse_policy
+    from llmbench.core.guard.policy import PolicyError, parse_policy
     from llmbench.services.database import open_store
-    from llmbench.store.guard_policies import (
+    from llmbench.store.prompts.guard_policies import (
         delete_guard_policy,
         get_guard_policy,
         set_guard_policy,
     )
-    from llmbench.store.prompts import get_prompt
+    from llmbench.store.prompts.versions import get_prompt
 
     config = cli_settings()
     base = config.guard.policy()
@@ -116,7 +116,7 @@ def _changed(
 
 
 def _describe(name: str, own: dict[str, Any], policy: GuardPolicy, reset: bool) -> str:
-    from llmbench.core.guard_policy import GROUPS, KINDS
+    from llmbench.core.guard.policy import GROUPS, KINDS
 
     own_actions = own.get("actions") or {}
 

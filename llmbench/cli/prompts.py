@@ -14,7 +14,7 @@ from llmbench.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from llmbench.services.prompt_files import FileOutcome
+    from llmbench.services.prompts.files import FileOutcome
 
 
 @click.group()
@@ -28,7 +28,7 @@ def prompts() -> None:
 def prompts_list(ctx: click.Context, db: str | None) -> None:
     """Every prompt with its version count and where production and staging point."""
     from llmbench.services.database import open_store
-    from llmbench.services.prompt_files import list_prompts
+    from llmbench.services.prompts.files import list_prompts
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         rows = list_prompts(store)
@@ -51,7 +51,7 @@ def prompts_export(
 ) -> None:
     """Write FOLDER/<name>.yaml for every prompt (or the NAMES given): versions, labels, notes."""
     from llmbench.services.database import open_store
-    from llmbench.services.prompt_files import ExportError, export_prompts
+    from llmbench.services.prompts.files import ExportError, export_prompts
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         try:
@@ -75,7 +75,7 @@ def prompts_import(ctx: click.Context, source: Path, author: str | None, db: str
     written. Identical versions are skipped, new ones appended, labels moved (and audited).
     """
     from llmbench.services.database import open_store
-    from llmbench.services.prompt_files import PromptFileError, import_prompts
+    from llmbench.services.prompts.files import PromptFileError, import_prompts
 
     who = author or cli_settings().general.reviewer
     with open_store(resolve_db(ctx, db)) as store:

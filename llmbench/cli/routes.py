@@ -13,7 +13,7 @@ from llmbench.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from llmbench.core.routing import Route
+    from llmbench.core.traffic.routing import Route
 
 
 @click.group()
@@ -26,7 +26,7 @@ def routes() -> None:
 @click.pass_context
 def routes_list(ctx: click.Context, db: str | None) -> None:
     """Every route in the order tried: the database's, then the config's."""
-    from llmbench.core.routing import RouteError, merge_routes
+    from llmbench.core.traffic.routing import RouteError, merge_routes
     from llmbench.services.database import open_store
     from llmbench.store.routes import load_routes
 
@@ -90,7 +90,7 @@ def routes_set(
     replaces a config route of the same name."""
     from datetime import UTC, datetime
 
-    from llmbench.core.routing import Route, RouteError, parse_arm
+    from llmbench.core.traffic.routing import Route, RouteError, parse_arm
     from llmbench.services.database import open_store
     from llmbench.store.routes import set_route
 

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmbench.builtin_models.simulator import PROVIDER as SIMULATOR_PROVIDER
+from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
-from llmbench.core.simulator import PROVIDER as SIMULATOR_PROVIDER
 from llmbench.gateway.client import price_in_table
 from llmbench.gateway.engine import TAG_COLUMNS
 from llmbench.gateway.errors import classify

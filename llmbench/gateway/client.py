@@ -23,9 +23,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
+from llmbench.builtin_models.simulator import PROVIDER
+from llmbench.core.costs.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
-from llmbench.core.simulator import PROVIDER
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway import openai_direct
 from llmbench.gateway.keys import get_key, provider_for_litellm

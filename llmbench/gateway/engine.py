@@ -22,19 +22,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 from llmbench.config import Settings
+from llmbench.core.audit.redact import Redactor
+from llmbench.core.costs.pricing import DatedPrice, PriceTable, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import DatedPrice, PriceTable, cost_of
-from llmbench.core.ratelimit import ModelLimits, RateLimiter
-from llmbench.core.redact import Redactor
-from llmbench.core.routing import Route, RouteError, decide, merge_routes
 from llmbench.core.tokens import count_message_tokens, count_tokens
+from llmbench.core.traffic.ratelimit import ModelLimits, RateLimiter
+from llmbench.core.traffic.routing import Route, RouteError, decide, merge_routes
 from llmbench.gateway import client
 from llmbench.gateway.errors import Failure, classify
 from llmbench.gateway.guarding import Guard, GuardContext, guard_columns
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.gateway.response_cache import CacheHit, CacheRequest, ResponseCache, cache_mode
+from llmbench.store.costs.prices import load_price_table
 from llmbench.store.db import StoreError
-from llmbench.store.prices import load_price_table
 from llmbench.store.routes import load_routes
 
 TAG_COLUMNS = ("feature", "team", "customer", "task_type", "user")

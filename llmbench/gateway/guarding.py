@@ -34,9 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from llmbench.core.guard_input import scan_text, token_limit_finding
-from llmbench.core.guard_output import check_output, pii_findings
-from llmbench.core.guard_policy import (
+from llmbench.core.guard.input_guard import scan_text, token_limit_finding
+from llmbench.core.guard.output_guard import check_output, pii_findings
+from llmbench.core.guard.policy import (
     PII_KINDS,
     Finding,
     GuardPolicy,
@@ -46,10 +46,10 @@ from llmbench.core.guard_policy import (
     redact_spans,
     redaction_mark,
 )
-from llmbench.core.templates import SYSTEM_SECTIONS
+from llmbench.core.prompts.templates import SYSTEM_SECTIONS
 from llmbench.core.tokens import count_message_tokens
-from llmbench.store.guard_policies import policy_of_version
-from llmbench.store.prompts import get_version
+from llmbench.store.prompts.guard_policies import policy_of_version
+from llmbench.store.prompts.versions import get_version
 
 if TYPE_CHECKING:
     from llmbench.config import GuardSettings

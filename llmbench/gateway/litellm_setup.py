@@ -29,9 +29,9 @@ from types import ModuleType
 from typing import Any
 
 import llmbench  # noqa: F401  # sets the offline environment before litellm is imported
+from llmbench.builtin_models.simulator import PROVIDER
+from llmbench.core.costs.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
-from llmbench.core.simulator import PROVIDER
 
 _lock = threading.Lock()
 _configured: ModuleType | None = None

@@ -21,7 +21,7 @@ from litellm import CustomLLM
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from llmbench.core.simulator import (
+from llmbench.builtin_models.simulator import (
     PROVIDER,
     FailureKind,
     SimulatedReply,

@@ -13,10 +13,10 @@ from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
 
-from llmbench.core.redact import Redactor
+from llmbench.core.audit.redact import Redactor
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.gateway.keys import PROVIDERS
-from llmbench.store.audit import append_calls, database_id
+from llmbench.store.audit.log import append_calls, database_id
 from llmbench.store.db import Store
 
 # guard_flags too: its excerpts never hold a finding's secret, but may hold one nearby.

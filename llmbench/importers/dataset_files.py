@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from llmbench.core.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
 from llmbench.core.models import Case
-from llmbench.importers.assertion_forms import FormError, check_from_form, form_of
-from llmbench.importers.prompt_files import FileProblem, PromptFileError
+from llmbench.importers.promptfoo.assertion_strings import FormError, check_from_form, form_of
+from llmbench.importers.prompts.files import FileProblem, PromptFileError
 
 DatasetFormat = Literal["csv", "jsonl"]
 DATASET_FORMATS: tuple[DatasetFormat, ...] = ("csv", "jsonl")

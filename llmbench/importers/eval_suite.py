@@ -50,9 +50,9 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from llmbench.core.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
 from llmbench.core.models import SECTION_NAMES
-from llmbench.importers.prompt_files import (
+from llmbench.importers.prompts.files import (
     FileProblem,
     InvalidValue,
     NodeReader,

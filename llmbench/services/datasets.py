@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmbench.core.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
 from llmbench.core.models import Case
-from llmbench.importers.assertion_forms import FormError, check_from_form, form_of
 from llmbench.importers.dataset_files import (
     DatasetFileError,
     ExportRefused,
@@ -24,11 +23,12 @@ from llmbench.importers.dataset_files import (
     write_csv,
     write_jsonl,
 )
-from llmbench.services.audit_log import PROMOTED, Promoted
+from llmbench.importers.promptfoo.assertion_strings import FormError, check_from_form, form_of
+from llmbench.services.audit.browser import PROMOTED, Promoted
 from llmbench.store import datasets as repo
 from llmbench.store.datasets import DatasetError, DatasetRow
 from llmbench.store.db import Store
-from llmbench.store.run_cells import canonical_json
+from llmbench.store.evaluation.run_cells import canonical_json
 
 __all__ = [
     "DatasetError",

@@ -17,17 +17,17 @@ from typing import Any
 
 from llmbench.config import Settings, load_settings
 from llmbench.core.models import PromptVersion
-from llmbench.core.routing import decide
-from llmbench.core.templates import render_messages, template_of
+from llmbench.core.prompts.templates import render_messages, template_of
 from llmbench.core.tokens import count_tokens
+from llmbench.core.traffic.routing import decide
 from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway, GatewayResult, RequestOptions
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.paths import resolve_db_path
-from llmbench.services.similarity import embedder_for
-from llmbench.store import prompts as prompts_repo
+from llmbench.services.evaluation.similarity import embedder_for
+from llmbench.store.audit.feedback import add_feedback, call_id_for_request
 from llmbench.store.db import Store, open_db
-from llmbench.store.feedback import add_feedback, call_id_for_request
+from llmbench.store.prompts import versions as prompts_repo
 
 EXPLICIT_FEEDBACK = ("thumbs", "rating", "comment")
 IMPLICIT_FEEDBACK = ("retried", "copied", "task_completed", "time_spent")

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from llmbench.core.models import Case
 from llmbench.store.migrations import CASE_SOURCES
-from llmbench.store.prompts import utc_now
+from llmbench.store.prompts.versions import utc_now
 
 _CASE_COLUMNS = "id, dataset_id, vars, expected, tags, source, checks"
 

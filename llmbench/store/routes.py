@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from llmbench.core.routing import Arm, Route, RouteError
+from llmbench.core.traffic.routing import Arm, Route, RouteError
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

@@ -46,21 +46,22 @@ class Pane:
 
 
 PANES: tuple[Pane, ...] = (
-    Pane("prompts", "Prompts", "f2", "Prompts, versions and labels", "prompts", "PromptsScreen"),
-    Pane("compare", "Compare", "f3", "Runs and pass rates per version × model", "compare",
+    Pane("prompts", "Prompts", "f2", "Prompts, versions and labels", "prompts.pane",
+         "PromptsScreen"),
+    Pane("compare", "Compare", "f3", "Runs and pass rates per version × model", "compare.pane",
          "CompareScreen"),
-    Pane("grade", "Grade", "f4", "Grading queue per rubric", "grade", "GradeScreen"),
+    Pane("grade", "Grade", "f4", "Grading queue per rubric", "grade.pane", "GradeScreen"),
     Pane("costs", "Costs", "f5", "Spend over the last 30 days", "costs", "CostsScreen"),
-    Pane("audit", "Audit", "f6", "The latest calls in the audit log", "audit", "AuditScreen"),
+    Pane("audit", "Audit", "f6", "The latest calls in the audit log", "audit.pane", "AuditScreen"),
     Pane("monitor", "Monitor", "f7", "Health per model, drift alerts, retention", "monitor",
          "MonitorScreen"),
 )  # fmt: skip
 PANES_BY_MODE = {pane.mode: pane for pane in PANES}
 # What the panes' first reads import in their workers, beside the screens themselves.
 PANE_SERVICES = (
-    "llmbench.services.audit_log",
-    "llmbench.services.costs_pane",
-    "llmbench.services.monitor",
+    "llmbench.services.audit.browser",
+    "llmbench.services.costs.pane",
+    "llmbench.services.monitoring.health",
     "llmbench.services.panes",
 )
 

@@ -57,8 +57,8 @@ def _median_ms(action: Callable[[], Any], tries: int = TRIES) -> float:
 
 
 def _store_figures(path: Path) -> dict[str, float]:
-    from llmbench.core.audit_query import parse
-    from llmbench.store import audit_browser
+    from llmbench.core.audit.query import parse
+    from llmbench.store.audit import browser as audit_browser
     from llmbench.store.db import open_db
 
     started = time.perf_counter()
@@ -102,7 +102,7 @@ async def _tui_figures(path: Path) -> dict[str, float]:
     from llmbench.config import GeneralSettings, Settings
     from llmbench.store.db import open_db
     from llmbench.tui.app import LLMBenchApp
-    from llmbench.tui.screens.audit import AuditScreen
+    from llmbench.tui.screens.audit.pane import AuditScreen
     from llmbench.tui.widgets.call_log import CallLog
 
     store = open_db(path, create=False)
@@ -245,7 +245,7 @@ def main() -> None:
         path = options.db
         build_s = None
         if path is None:
-            from llmbench.services.demo import build_demo
+            from llmbench.demo.build import build_demo
 
             path = Path(folder) / "audit.db"
             started = time.perf_counter()

@@ -40,7 +40,7 @@ MODELS = tuple(f"openai/bench-column-{n}" for n in range(1, 5))
 def _seed(store: Any, cases: int) -> tuple[int, int]:
     from llmbench.core.models import Variable
     from llmbench.store import datasets
-    from llmbench.store import prompts as prompts_repo
+    from llmbench.store.prompts import versions as prompts_repo
 
     def job(db: Any) -> tuple[int, int]:
         prompt = prompts_repo.create_prompt(db, "bench-support")
@@ -67,10 +67,10 @@ async def measure(args: argparse.Namespace, base_url: str, folder: Path) -> dict
     from textual.app import App
 
     from llmbench.config import GatewaySettings, ModelOptions, ModelSettings, Settings
-    from llmbench.services.compare_runs import Picks, new_comparison
+    from llmbench.services.compare.runs import Picks, new_comparison
     from llmbench.store.db import open_db
     from llmbench.tui.app import LLMBenchApp
-    from llmbench.tui.screens.compare_run import RunScreen
+    from llmbench.tui.screens.compare.run import RunScreen
 
     frames: list[float] = []
     shown: list[float] = []

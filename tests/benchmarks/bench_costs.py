@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.services import costs, costs_cache
-from llmbench.services.costs_pane import read_costs_pane
-from llmbench.store.audit import append_calls, database_id
+from llmbench.services.costs import breakdowns as costs
+from llmbench.services.costs import window_sums as costs_cache
+from llmbench.services.costs.pane import read_costs_pane
+from llmbench.store.audit.log import append_calls, database_id
 from llmbench.store.db import Store, open_db
 from llmbench.store.views import to_iso
 
@@ -99,10 +100,10 @@ def build(path: Path, total: int) -> Store:
 def import_llm_logs(rows: int, folder: Path) -> dict[str, float]:
     import sqlite3
 
+    from llmbench.core.costs.pricing import DatedPrice
     from llmbench.core.models import Price
-    from llmbench.core.pricing import DatedPrice
-    from llmbench.services.costs_import import import_file
-    from llmbench.store.prices import set_prices
+    from llmbench.services.imports.calls import import_file
+    from llmbench.store.costs.prices import set_prices
 
     source = folder / "logs.db"
     conn = sqlite3.connect(source)

@@ -21,8 +21,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from llmbench.core import demo_content
-from llmbench.services.demo import build_demo
+from llmbench.demo import content as demo_content
+from llmbench.demo.build import build_demo
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 GOAL_S = 10.0  # for the default 20,000 calls

@@ -225,7 +225,7 @@ def _settings(base_url: str) -> Any:
 def _seed(store: Any, cells: int) -> tuple[int, list[int]]:
     from llmbench.core.models import Variable
     from llmbench.store import datasets
-    from llmbench.store import prompts as prompts_repo
+    from llmbench.store.prompts import versions as prompts_repo
 
     def job(db: Any) -> tuple[int, list[int]]:
         prompt = prompts_repo.create_prompt(db, "bench-support")
@@ -256,7 +256,7 @@ def main_child(args: argparse.Namespace) -> None:
     from llmbench.gateway.client import run_sync
     from llmbench.gateway.engine import Gateway
     from llmbench.gateway.recorder import AuditRecorder
-    from llmbench.services.evaluation import EvalPlan, plan_cells, run_eval
+    from llmbench.services.evaluation.engine import EvalPlan, plan_cells, run_eval
     from llmbench.store.db import open_db
 
     settings = _settings(os.environ["BENCH_BASE_URL"])
@@ -274,7 +274,7 @@ def main_child(args: argparse.Namespace) -> None:
         _warm_up(gateway)
         figures: dict[str, Any] = {}
         if args.variant == "gateway":
-            from llmbench.core.templates import render_messages
+            from llmbench.core.prompts.templates import render_messages
 
             messages = [
                 render_messages(cell.template, cell.values)  # type: ignore[arg-type]

@@ -36,9 +36,9 @@ OUTPUT = (
 
 
 def build(path: Path, items: int) -> int:
-    from llmbench.core.rubrics import rubric_from_mapping
+    from llmbench.core.grading.rubrics import rubric_from_mapping
     from llmbench.store.db import open_db
-    from llmbench.store.grades import save_rubric
+    from llmbench.store.grading.grades import save_rubric
 
     rubric = rubric_from_mapping(
         {
@@ -93,7 +93,7 @@ async def time_ui(path: Path, grades: int) -> dict[str, float]:
     from llmbench.config import GeneralSettings, Settings
     from llmbench.services.database import open_store
     from llmbench.tui.app import LLMBenchApp
-    from llmbench.tui.screens.grade_session import GradeSessionScreen
+    from llmbench.tui.screens.grade.session import GradeSessionScreen
 
     shown: list[tuple[float, str]] = []
     frames: list[float] = []

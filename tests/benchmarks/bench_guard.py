@@ -56,7 +56,7 @@ def split_of(row_id: str) -> str:
 
 
 def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from llmbench.core.guard_input import scan_text
+    from llmbench.core.guard.input_guard import scan_text
 
     def figures(subset: list[dict[str, Any]]) -> dict[str, Any]:
         attacks = [row for row in subset if row["label"] == "malicious"]
@@ -125,8 +125,8 @@ def sample_text(rows: list[dict[str, Any]], size: int) -> str:
 
 
 def cost(rows: list[dict[str, Any]], runs: int) -> dict[str, Any]:
-    from llmbench.core.guard_input import scan_text
-    from llmbench.core.guard_output import check_output
+    from llmbench.core.guard.input_guard import scan_text
+    from llmbench.core.guard.output_guard import check_output
 
     two_kb, thirty_two_kb = sample_text(rows, 2048), sample_text(rows, 32768)
     adversarial = ("QWxhZGRpbjpvcGVuIHNlc2FtZQ" * 1300)[:32768]

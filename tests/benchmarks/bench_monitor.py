@@ -96,7 +96,7 @@ def _calls(rng: random.Random, start: datetime, count: int, first: int, total: i
 def build(path: Path, total: int) -> float:
     from llmbench.gateway.chain_key import load_chain_key
     from llmbench.services.database import open_store
-    from llmbench.store.audit import append_calls, database_id
+    from llmbench.store.audit.log import append_calls, database_id
 
     began = time.perf_counter()
     rng = random.Random(5)
@@ -110,8 +110,8 @@ def build(path: Path, total: int) -> float:
 
 
 def _time(path: Path, window: str, runs: int) -> dict[str, Any]:
-    from llmbench.services import monitor
     from llmbench.services.database import open_store
+    from llmbench.services.monitoring import health as monitor
 
     with open_store(path, create=False) as store:
         began = time.perf_counter()

@@ -59,8 +59,8 @@ def build_library(path: Path, prompts: int, versions: int, calls: int) -> None:
     from llmbench.core.models import Variable
     from llmbench.gateway.chain_key import load_chain_key
     from llmbench.services.database import open_store
-    from llmbench.store import prompts as repo
-    from llmbench.store.audit import append_calls, database_id
+    from llmbench.store.audit.log import append_calls, database_id
+    from llmbench.store.prompts import versions as repo
 
     rng = random.Random(11)
     store = open_store(path)
@@ -131,8 +131,8 @@ def build_library(path: Path, prompts: int, versions: int, calls: int) -> None:
 
 
 def time_queries(path: Path, runs: int) -> dict[str, float]:
-    from llmbench.services import prompts
     from llmbench.services.database import open_store
+    from llmbench.services.prompts import library as prompts
 
     store = open_store(path, create=False)
     try:
@@ -162,7 +162,7 @@ async def time_ui(path: Path, runs: int) -> dict[str, float]:
     from llmbench.config import Settings
     from llmbench.services.database import open_store
     from llmbench.tui.app import LLMBenchApp
-    from llmbench.tui.screens.prompts import PromptsScreen
+    from llmbench.tui.screens.prompts.pane import PromptsScreen
 
     # When data reaches the widgets, and when frames reach the terminal driver: a figure is
     # the key press to the first frame painted after the data it waits for.

@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000, help="calls in the demo database")
     options = parser.parse_args()
 
-    from llmbench.services.demo import build_demo
+    from llmbench.demo.build import build_demo
 
     with tempfile.TemporaryDirectory(prefix="llmbench-bench-") as folder:
         work = Path(folder)

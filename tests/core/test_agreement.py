@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmbench.core.agreement import (
+from llmbench.core.grading.agreement import (
     cohen_kappa,
     disagreement_weights,
     distances_for,

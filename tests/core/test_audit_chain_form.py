@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.audit_chain import METADATA_FIELDS, canonical_metadata, content_hash, seal
+from llmbench.core.audit.chain import METADATA_FIELDS, canonical_metadata, content_hash, seal
 
 KEY = b"k" * 32
 ROW: dict[str, Any] = {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.audit_query import (
+from llmbench.core.audit.query import (
     AuditQuery,
     Comparison,
     PromptRef,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.checks import (
+from llmbench.core.evaluation.checks import (
     CHECK_KINDS,
     JUDGE_KIND,
     CheckContext,

@@ -6,7 +6,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.diff import (
+from llmbench.core.models import Example, PromptVersion, Variable
+from llmbench.core.prompts.diff import (
     FieldDiff,
     LineOp,
     Segment,
@@ -14,7 +15,6 @@ from llmbench.core.diff import (
     diff_versions,
     diff_words,
 )
-from llmbench.core.models import Example, PromptVersion, Variable
 
 V1 = PromptVersion(
     id=1,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from llmbench.core.drift import DriftSettings, SeriesSpec, detect_drift
+from llmbench.core.monitoring.drift import DriftSettings, SeriesSpec, detect_drift
 
 QUALITY = SeriesSpec("pass_rate", "Check pass rate", True, "ratio", "grade a sample")
 LATENCY = SeriesSpec("latency_p95", "Latency p95", False, "ms", "compare providers")

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from llmbench.core.fewshot import (
+from llmbench.core.models import Example
+from llmbench.core.prompts.fewshot import (
     EMBEDDING_WEIGHT,
     format_examples,
     lexical_scores,
@@ -12,7 +13,6 @@ from llmbench.core.fewshot import (
     similarity,
     words,
 )
-from llmbench.core.models import Example
 
 POOL = [
     Example("My card was charged twice for one order", "Refund the duplicate."),

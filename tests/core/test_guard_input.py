@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core import guard_input
-from llmbench.core.guard_input import (
+from llmbench.core.guard import input_guard as guard_input
+from llmbench.core.guard.input_guard import (
     WINDOW_MARGIN,
     check_input,
     combine,
@@ -21,8 +21,8 @@ from llmbench.core.guard_input import (
     token_limit_finding,
     unicode_findings,
 )
-from llmbench.core.guard_policy import Finding
-from llmbench.core.guard_rules import RULES
+from llmbench.core.guard.policy import Finding
+from llmbench.core.guard.rules import RULES
 from llmbench.core.models import Variable
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "guard"

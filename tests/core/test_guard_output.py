@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.guard_output import (
+from llmbench.core.audit.redact import MASK, Redactor
+from llmbench.core.guard.output_guard import (
     banned_phrase_findings,
     check_output,
     iban_valid,
@@ -14,7 +15,6 @@ from llmbench.core.guard_output import (
     luhn_valid,
     redact,
 )
-from llmbench.core.redact import MASK, Redactor
 
 
 def _found(text: str, **options: object) -> list[tuple[str, str]]:

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmbench.core.guard_input import scan_text
-from llmbench.core.guard_output import check_output
-from llmbench.core.guard_policy import (
+from llmbench.core.guard.input_guard import scan_text
+from llmbench.core.guard.output_guard import check_output
+from llmbench.core.guard.policy import (
     DEFAULT_POLICY,
     KINDS,
     PII_KINDS,

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmbench.core.json_template import fill_template, find_template, placeholder_value
-from llmbench.core.judge import (
+from llmbench.builtin_models.json_template import fill_template, find_template, placeholder_value
+from llmbench.builtin_models.simulator import mock_text
+from llmbench.core.evaluation.judge import (
     JudgeDimension,
     judge_messages,
     pairwise_messages,
     parse_pairwise,
     parse_verdict,
 )
-from llmbench.core.simulator import mock_text
 
 
 def _sentence() -> str:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.judge import (
+from llmbench.core.evaluation.judge import (
     DEFAULT_DIMENSIONS,
     JudgeDimension,
     JudgeParseError,

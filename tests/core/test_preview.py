@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from llmbench.core.fewshot import format_examples
+from llmbench.core.costs.pricing import DatedPrice, PriceTable, simulator_price_table
 from llmbench.core.models import Example, Price, PromptVersion, Variable
-from llmbench.core.preview import estimate_cost, placeholder, preview, preview_version
-from llmbench.core.pricing import DatedPrice, PriceTable, simulator_price_table
-from llmbench.core.templates import Template, render
+from llmbench.core.prompts.fewshot import format_examples
+from llmbench.core.prompts.preview import estimate_cost, placeholder, preview, preview_version
+from llmbench.core.prompts.templates import Template, render
 from llmbench.core.tokens import count_message_tokens, count_tokens
 
 POOL = (

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from llmbench.core.ratelimit import ModelLimits, RateLimiter, TokenBucket
+from llmbench.core.traffic.ratelimit import ModelLimits, RateLimiter, TokenBucket
 
 
 async def test_unlimited_models_do_not_wait() -> None:

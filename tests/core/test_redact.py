@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmbench.core.redact import MASK, Redactor, redact
+from llmbench.core.audit.redact import MASK, Redactor, redact
 
 SECRETS = [
     "sk-proj-AbCdEf0123456789AbCdEf0123456789",

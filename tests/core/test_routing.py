@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmbench.core.routing import Arm, Route, RouteError, decide
+from llmbench.core.traffic.routing import Arm, Route, RouteError, decide
 
 CANARY = Route(
     "support-canary",

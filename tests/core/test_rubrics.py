@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmbench.core.rubrics import (
+from llmbench.core.grading.rubrics import (
     RubricError,
     dimensions_from_text,
     rubric_from_mapping,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmbench.core.scoreboard import (
+from llmbench.core.evaluation.scoreboard import (
     CellRecord,
     bootstrap_interval,
     mcnemar_exact,

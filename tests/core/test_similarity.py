@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.similarity import (
+from llmbench.core.evaluation.similarity import (
     SIMILARITY_METHODS,
     cosine,
     golden_similarity,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmbench.core.simulator import (
+from llmbench.builtin_models.simulator import (
     ECHO_MODEL,
     MOCK_MODEL,
     SimulatorParamError,
@@ -42,7 +42,7 @@ def test_mock_is_deterministic_and_prompt_dependent() -> None:
 def test_answers_are_the_same_in_another_process() -> None:
     """Seeds come from sha256, not from hash(), which changes with PYTHONHASHSEED."""
     script = (
-        "from llmbench.core.simulator import simulate, MOCK_MODEL\n"
+        "from llmbench.builtin_models.simulator import simulate, MOCK_MODEL\n"
         f"print(simulate(MOCK_MODEL, {QUESTION!r}, {{}}).text)"
     )
     completed = subprocess.run(

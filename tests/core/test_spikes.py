@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from llmbench.core.spikes import SpikeSettings, daily_spikes, hourly_spikes
+from llmbench.core.costs.spikes import SpikeSettings, daily_spikes, hourly_spikes
 
 
 def _hours(days: int, seed: int = 3) -> dict[str, float]:

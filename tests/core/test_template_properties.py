@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.fewshot import EXAMPLE_TAG, format_examples
 from llmbench.core.models import SECTION_NAMES, Example, Variable
-from llmbench.core.preview import preview
-from llmbench.core.templates import Template, TemplateError, render
+from llmbench.core.prompts.fewshot import EXAMPLE_TAG, format_examples
+from llmbench.core.prompts.preview import preview
+from llmbench.core.prompts.templates import Template, TemplateError, render
 
 FENCE_NAMES = ("user_input", "retrieved_context", "conversation_history")
 FENCED_KINDS = {
@@ -360,7 +360,7 @@ def test_rendering_is_deterministic(
 DETERMINISM_SCRIPT = """
 import json
 from llmbench.core.models import Example, Variable
-from llmbench.core.templates import Template, render
+from llmbench.core.prompts.templates import Template, render
 pool = tuple(Example(f"order {i} arrived late and broken", f"reply {i}") for i in range(6)) + (
     Example("late delivery refund", "r"), Example("broken item refund", "s"))
 template = Template({"role": "Be kind.", "examples": "Examples:", "task": "{{ q }}"},

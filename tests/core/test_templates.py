@@ -6,9 +6,9 @@ import unicodedata
 
 import pytest
 
-from llmbench.core.fences import strip_invisible
 from llmbench.core.models import Example, PromptVersion
-from llmbench.core.templates import (
+from llmbench.core.prompts.fences import strip_invisible
+from llmbench.core.prompts.templates import (
     Template,
     TemplateError,
     Variable,

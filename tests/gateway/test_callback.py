@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Usage
-from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.gateway.callback import LLMBenchLogger
 from llmbench.gateway.litellm_setup import litellm_module
-from llmbench.store.audit import verify_chain
+from llmbench.store.audit.log import verify_chain
 from llmbench.store.db import Store, open_db
 from tests.support.openai_server import OpenAICompatibleServer
 

@@ -13,8 +13,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.client import CompletionResult, complete, price_for, stream
 from llmbench.gateway.keys import set_key

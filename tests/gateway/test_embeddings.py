@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmbench.core.fewshot import select_examples
 from llmbench.core.models import Example
+from llmbench.core.prompts.fewshot import select_examples
 from llmbench.gateway.embeddings import Embedder, EmbeddingUnavailable, FallbackEmbedder
 from tests.support.openai_server import OpenAICompatibleServer
 

@@ -12,7 +12,7 @@ import pytest
 from llmbench.config import GatewaySettings, ModelOptions, Settings
 from llmbench.gateway.engine import Gateway, GatewayError
 from llmbench.gateway.recorder import AuditRecorder
-from llmbench.store.audit import database_id, verify_chain
+from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import Store, open_db
 from tests.support.openai_server import OpenAICompatibleServer
 

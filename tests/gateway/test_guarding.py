@@ -22,15 +22,15 @@ from llmbench.config import (
     Settings,
     parse_settings,
 )
-from llmbench.core.fences import fence
+from llmbench.core.prompts.fences import fence
 from llmbench.gateway.callback import LLMBenchLogger
 from llmbench.gateway.engine import Gateway, GatewayError, GuardBlocked
 from llmbench.gateway.litellm_setup import litellm_module
 from llmbench.gateway.recorder import AuditRecorder
-from llmbench.store.audit import database_id, verify_chain
+from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import Store, open_db
-from llmbench.store.guard_policies import get_guard_policy, set_guard_policy
-from llmbench.store.prompts import add_version, create_prompt
+from llmbench.store.prompts.guard_policies import get_guard_policy, set_guard_policy
+from llmbench.store.prompts.versions import add_version, create_prompt
 from tests.support.openai_server import OpenAICompatibleServer
 
 API_KEY = "sk-test-Gu4rdKey0Lq2Wn9Xr4Ty1Uv6"

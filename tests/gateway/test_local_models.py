@@ -10,8 +10,8 @@ import time
 import litellm
 import pytest
 
+from llmbench.core.costs.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Usage
-from llmbench.core.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.client import CompletionResult, complete, complete_sync, stream
 from llmbench.gateway.litellm_setup import litellm_module

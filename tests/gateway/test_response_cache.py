@@ -14,7 +14,7 @@ from llmbench.config import GatewaySettings, ModelOptions, ModelSettings, Settin
 from llmbench.gateway.engine import Gateway
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.gateway.response_cache import cache_key, normalise_text, normalised_key
-from llmbench.store.audit import verify_chain
+from llmbench.store.audit.log import verify_chain
 from llmbench.store.db import Store, open_db
 from tests.support.openai_server import OpenAICompatibleServer
 

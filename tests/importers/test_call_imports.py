@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from llmbench.core.models import Price
-from llmbench.importers.calls_common import CallImportError
-from llmbench.importers.jsonl_calls import parse_map
-from llmbench.services.costs_import import import_file
+from llmbench.importers.calls.common import CallImportError
+from llmbench.importers.calls.jsonl import parse_map
+from llmbench.services.imports.calls import import_file
 from llmbench.store.db import Store, open_db
 
 PRICES = {"gpt-4o-mini": Price(input=0.15, output=0.6, cached=0.075)}

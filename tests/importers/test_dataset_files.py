@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmbench.core.models import Case
-from llmbench.importers.assertion_forms import FormError, check_from_form, form_of
 from llmbench.importers.dataset_files import (
     CaseRecord,
     DatasetFileError,
@@ -22,6 +21,7 @@ from llmbench.importers.dataset_files import (
     write_csv,
     write_jsonl,
 )
+from llmbench.importers.promptfoo.assertion_strings import FormError, check_from_form, form_of
 
 
 def _read(tmp_path: Path, name: str, text: str | bytes) -> list[CaseRecord]:

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmbench.core.models import Variable
-from llmbench.core.templates import render_section
-from llmbench.importers.llm_templates import parse_llm_template
-from llmbench.importers.prompt_files import PromptDoc, PromptFileError, load_document
+from llmbench.core.prompts.templates import render_section
+from llmbench.importers.prompts.files import PromptDoc, PromptFileError, load_document
+from llmbench.importers.prompts.llm_templates import parse_llm_template
 
 
 def _template(tmp_path: Path, text: str, name: str = "summarize.yaml") -> PromptDoc:

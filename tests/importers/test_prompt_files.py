@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmbench.core.models import Example, Variable
-from llmbench.importers.prompt_files import (
+from llmbench.importers.prompts.files import (
     HEADER,
     LabelDoc,
     NoteDoc,

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from llmbench.core.checks import EMBEDDING_METHOD, parse_check
+from llmbench.core.evaluation.checks import EMBEDDING_METHOD, parse_check
 from llmbench.importers.eval_suite import load_suite
-from llmbench.importers.promptfoo import (
+from llmbench.importers.promptfoo.assertions import assertion_from_string
+from llmbench.importers.promptfoo.config import (
     HEADER,
     Conversion,
     PromptfooError,
@@ -23,8 +24,7 @@ from llmbench.importers.promptfoo import (
     parse_model_map,
     suite_text,
 )
-from llmbench.importers.promptfoo_assertions import assertion_from_string
-from llmbench.importers.promptfoo_providers import litellm_model
+from llmbench.importers.promptfoo.providers import litellm_model
 
 FIXTURE = Path(__file__).parents[1] / "data" / "promptfoo" / "getting-started"
 MINIMAL = """\

@@ -27,8 +27,8 @@ RUN_SETTINGS: dict[str, Any] = {"max_retries": 0}
 
 def _resume(db_path: str, run_id: int) -> None:
     from llmbench.config import GatewaySettings, Settings
-    from llmbench.services import evaluation
-    from llmbench.services.eval_cells import CellRunner
+    from llmbench.services.evaluation import engine as evaluation
+    from llmbench.services.evaluation.cells import CellRunner
     from llmbench.store.db import open_db
 
     runners: list[CellRunner] = []
@@ -99,7 +99,7 @@ def main() -> None:
     from llmbench.gateway.litellm_setup import litellm_module
 
     litellm_module()
-    import llmbench.services.evaluation  # noqa: F401
+    import llmbench.services.evaluation.engine  # noqa: F401
 
     print("ready", flush=True)
     for line in sys.stdin:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from llmbench.config import Settings
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.services.audit import verify
-from llmbench.store.audit import database_id
+from llmbench.services.audit.verify import verify
+from llmbench.store.audit.log import database_id
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
 from tests.reliability.conftest import ROOT, assert_sound, count

@@ -34,8 +34,8 @@ from click.testing import CliRunner, Result
 
 from llmbench.cli import cli
 from llmbench.store import db as db_module
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import DatabaseFull, DatabaseReadOnly, StoreError, open_db
+from llmbench.store.prompts import versions as prompts_repo
 from tests.reliability.conftest import assert_sound, count
 
 BIG = "lorem ipsum dolor sit amet " * 80  # ~2 KB a body: a few hundred calls need new pages

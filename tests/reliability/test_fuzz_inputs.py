@@ -32,12 +32,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmbench.core.models import SECTION_NAMES, Variable, VariableKind
-from llmbench.core.templates import Template, TemplateError, render_messages
-from llmbench.importers.calls_common import CallImportError
-from llmbench.importers.prompt_files import PromptFileError
-from llmbench.services.costs_import import import_file
-from llmbench.services.eval_suite import prepare_suite
-from llmbench.services.prompt_files import import_prompts
+from llmbench.core.prompts.templates import Template, TemplateError, render_messages
+from llmbench.importers.calls.common import CallImportError
+from llmbench.importers.prompts.files import PromptFileError
+from llmbench.services.evaluation.suite import prepare_suite
+from llmbench.services.imports.calls import import_file
+from llmbench.services.prompts.files import import_prompts
 from llmbench.store.datasets import DatasetError
 from llmbench.store.db import Store, open_db
 
@@ -282,7 +282,7 @@ PROMPTFOO_KEYS = ("description", "prompts", "providers", "targets", "tests", "de
 @given(document=yaml_text(PROMPTFOO_KEYS))
 @FUZZ
 def test_promptfoo_configs(folder: Path, document: str) -> None:
-    from llmbench.importers.promptfoo import convert_file
+    from llmbench.importers.promptfoo.config import convert_file
 
     path = folder / "promptfooconfig.yaml"
     path.write_text(document, encoding="utf-8")

@@ -34,7 +34,7 @@ from llmbench.cli import cli
 from llmbench.config import Settings
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.gateway.keys import PROVIDERS, keyring_status
-from llmbench.store.audit import database_id
+from llmbench.store.audit.log import database_id
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
 

@@ -41,11 +41,11 @@ from llmbench.config import GatewaySettings, Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.evaluation import EvalPlan, create_eval_run, resume
+from llmbench.services.evaluation.engine import EvalPlan, create_eval_run, resume
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
-from llmbench.store.audit import database_id
+from llmbench.store.audit.log import database_id
 from llmbench.store.db import open_db
+from llmbench.store.prompts import versions as prompts_repo
 from tests.reliability.conftest import ROOT, assert_sound, count
 
 CELLS = 40

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from llmbench.cli import cli
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.services.database import backup_to
-from llmbench.store.audit import append_calls, database_id, verify_chain
+from llmbench.store.audit.log import append_calls, database_id, verify_chain
 from llmbench.store.db import Store, StoreError, open_db
 from llmbench.store.maintenance import pragma_values
 from tests.reliability.conftest import assert_sound, count

@@ -32,11 +32,11 @@ import pytest
 from llmbench.config import GatewaySettings, ModelOptions, Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.eval_cells import Cell, CellOutcome
-from llmbench.services.evaluation import EvalPlan, create_eval_run, resume
+from llmbench.services.evaluation.cells import Cell, CellOutcome
+from llmbench.services.evaluation.engine import EvalPlan, create_eval_run, resume
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts_repo
 from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 CASES = 3

@@ -23,10 +23,10 @@ from pathlib import Path
 from llmbench.config import Settings
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.audit import verify
-from llmbench.services.retention import RetentionPolicy, run_purge
+from llmbench.services.audit.retention import RetentionPolicy, run_purge
+from llmbench.services.audit.verify import verify
 from llmbench.services.sdk import Bench
-from llmbench.store.audit import append_calls, database_id
+from llmbench.store.audit.log import append_calls, database_id
 from tests.reliability.conftest import assert_sound, count
 
 REDACTED_CANARY = "zqxredactcanary7f3e9a1b"

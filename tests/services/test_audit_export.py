@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.services import audit_log
-from llmbench.store.audit import append_calls
+from llmbench.services.audit import browser as audit_log
+from llmbench.store.audit.log import append_calls
 from llmbench.store.db import Store, open_db
 
 KEY = b"k" * 32

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.services import budgets, costs
+from llmbench.services.costs import breakdowns as costs
+from llmbench.services.costs import budgets
 from llmbench.store.db import Store, open_db
 from llmbench.store.views import to_iso
 from tests.support.traffic import daily_calls, write_calls

@@ -13,8 +13,8 @@ import pytest
 from llmbench.config import GatewaySettings, Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.compare_board import load_board
-from llmbench.services.compare_runs import (
+from llmbench.services.compare.board import load_board
+from llmbench.services.compare.runs import (
     ADHOC_DATASET,
     Picks,
     choices,
@@ -22,11 +22,11 @@ from llmbench.services.compare_runs import (
     parse_adhoc,
     run_comparison,
 )
-from llmbench.services.eval_cells import Cell
-from llmbench.services.evaluation import EvalError
+from llmbench.services.evaluation.cells import Cell
+from llmbench.services.evaluation.engine import EvalError
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts_repo
 
 SETTINGS = Settings(gateway=GatewaySettings(max_retries=0))
 MODELS = ("llmbench/echo", "llmbench/mock")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmbench.core.models import Price
-from llmbench.services import costs
+from llmbench.services.costs import breakdowns as costs
 from llmbench.store.db import Store
 from tests.support import cost_fixture
 from tests.support.cost_fixture import SINCE, UNTIL

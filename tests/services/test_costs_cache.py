@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.services import costs, costs_cache
-from llmbench.store import costs as costs_repo
-from llmbench.store.audit import database_id, plan_purge, purge
+from llmbench.services.costs import breakdowns as costs
+from llmbench.services.costs import window_sums as costs_cache
+from llmbench.store.audit.log import database_id, plan_purge, purge
+from llmbench.store.costs import breakdowns as costs_repo
 from llmbench.store.db import Store
 from tests.support import cost_fixture
 from tests.support.traffic import write_calls

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from llmbench.services import datasets as service
-from llmbench.store import datasets, prompts, runs
+from llmbench.store import datasets
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.prompts import versions as prompts
 
 
 @pytest.fixture
@@ -180,7 +182,7 @@ def test_the_case_form_reads_pairs_or_json_and_writes_back_what_it_read() -> Non
 
 def test_a_case_s_own_checks_join_the_run_s_checks_on_its_cells(store: Store) -> None:
     from llmbench.config import Settings
-    from llmbench.services.evaluation import EvalError, EvalPlan, create_eval_run, plan_cells
+    from llmbench.services.evaluation.engine import EvalError, EvalPlan, create_eval_run, plan_cells
 
     def job(db) -> tuple[int, list[int]]:
         dataset = datasets.create_dataset(db, "d")

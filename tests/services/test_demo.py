@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.core.pricing import SIMULATOR_PRICES, cost_of
-from llmbench.services.demo import DemoExists, DemoSummary, build_demo
+from llmbench.demo.build import DemoExists, DemoSummary, build_demo
 from llmbench.store.db import StoreError, open_db
 from llmbench.store.maintenance import check_integrity
 
@@ -507,7 +507,7 @@ def test_the_default_size_is_mostly_successful_calls(tmp_path: Path) -> None:
 
 def test_the_demo_audit_log_is_sealed_and_verifies(tmp_path: Path) -> None:
     from llmbench.gateway.chain_key import load_chain_key
-    from llmbench.store.audit import database_id, verify_chain
+    from llmbench.store.audit.log import database_id, verify_chain
 
     summary = build_demo(tmp_path / "sealed.db", calls=500, now=NOW)
     with open_db(summary.path, create=False) as store:

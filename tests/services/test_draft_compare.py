@@ -14,12 +14,13 @@ from llmbench.config import GatewaySettings, Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.draft_compare import DraftCompareError, compare_draft
-from llmbench.services.prompts import Draft
-from llmbench.store import datasets, runs, views
-from llmbench.store import prompts as prompts_repo
-from llmbench.store.audit import database_id, verify_chain
+from llmbench.services.compare.draft_run import DraftCompareError, compare_draft
+from llmbench.services.prompts.library import Draft
+from llmbench.store import datasets, views
+from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.prompts import versions as prompts_repo
 
 # No retries: a simulated server error fails its cell at once instead of backing off.
 SETTINGS = Settings(gateway=GatewaySettings(max_retries=0))

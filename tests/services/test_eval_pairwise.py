@@ -15,15 +15,11 @@ from rich.console import Console
 
 from llmbench.cli.evaluate import _print_verdict
 from llmbench.config import GatewaySettings, ModelOptions, Settings
-from llmbench.core.judge import order_for
+from llmbench.core.evaluation.judge import order_for
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
 from llmbench.importers.eval_suite import SuiteError
-from llmbench.services.eval_export import to_csv, to_json, to_junit
-from llmbench.services.eval_pairwise import PairwiseConfig, order_seed
-from llmbench.services.eval_suite import prepare_suite
-from llmbench.services.eval_verdict import verdict_of
-from llmbench.services.evaluation import (
+from llmbench.services.evaluation.engine import (
     EvalPlan,
     compare_groups,
     create_eval_run,
@@ -32,9 +28,13 @@ from llmbench.services.evaluation import (
     run_eval,
     scoreboard,
 )
+from llmbench.services.evaluation.export import to_csv, to_json, to_junit
+from llmbench.services.evaluation.pairwise import PairwiseConfig, order_seed
+from llmbench.services.evaluation.suite import prepare_suite
+from llmbench.services.evaluation.verdict import verdict_of
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts_repo
 from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 KEY = "sk-test-pairwise-0123456789"

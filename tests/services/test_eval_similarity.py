@@ -12,14 +12,14 @@ import pytest
 from sqlite_utils import Database
 
 from llmbench.config import GatewaySettings, ModelOptions, ModelSettings, Settings
+from llmbench.core.evaluation.similarity import levenshtein_similarity, rouge_l, token_f1
 from llmbench.core.models import Variable
-from llmbench.core.similarity import levenshtein_similarity, rouge_l, token_f1
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.evaluation import EvalPlan, run_cells, run_eval, scoreboard
+from llmbench.services.evaluation.engine import EvalPlan, run_cells, run_eval, scoreboard
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
 from llmbench.store.migrations import migrations
+from llmbench.store.prompts import versions as prompts_repo
 from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 OFFLINE = Settings(gateway=GatewaySettings(max_retries=0))

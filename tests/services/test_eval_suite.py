@@ -10,10 +10,10 @@ import pytest
 
 from llmbench.gateway.client import shutdown_sync
 from llmbench.importers.eval_suite import SuiteError
-from llmbench.services.eval_suite import prepare_suite
+from llmbench.services.evaluation.suite import prepare_suite
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts_repo
 
 SUITE = """\
 name: tickets

@@ -14,7 +14,7 @@ import pytest
 from llmbench.config import GatewaySettings, ModelOptions, Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
-from llmbench.services.evaluation import (
+from llmbench.services.evaluation.engine import (
     EvalError,
     EvalPlan,
     compare_groups,
@@ -24,9 +24,10 @@ from llmbench.services.evaluation import (
     run_eval,
     scoreboard,
 )
-from llmbench.store import datasets, runs
-from llmbench.store import prompts as prompts_repo
+from llmbench.store import datasets
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.prompts import versions as prompts_repo
 from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 SETTINGS = Settings(gateway=GatewaySettings(max_retries=0))

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.core.rubrics import RubricError
-from llmbench.services import grading
-from llmbench.services.grading import QueueSpec
-from llmbench.services.grading_session import Delete, GradingSession, Write
-from llmbench.store import grades as grades_repo
+from llmbench.core.grading.rubrics import RubricError
+from llmbench.services.grading import queues as grading
+from llmbench.services.grading.queues import QueueSpec
+from llmbench.services.grading.session import Delete, GradingSession, Write
 from llmbench.store.db import Store, open_db
-from llmbench.store.grades import NewGrade, insert_grade
+from llmbench.store.grading import grades as grades_repo
+from llmbench.store.grading.grades import NewGrade, insert_grade
 from tests.support.traffic import add_thumbs, daily_calls, write_calls
 
 RUBRIC_TOML = """

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from llmbench.core.costs.pricing import DatedPrice
 from llmbench.core.models import Price
-from llmbench.core.pricing import DatedPrice
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.importers.calls_common import CallImportError
-from llmbench.services import costs_import
-from llmbench.services.costs_import import import_file
-from llmbench.services.import_process import ImportProcessError, import_in_two_processes
-from llmbench.store.audit import append_calls, database_id, verify_chain
-from llmbench.store.bulk_index import FTS_INSERT_TRIGGER
+from llmbench.importers.calls.common import CallImportError
+from llmbench.services.imports import calls as costs_import
+from llmbench.services.imports.calls import import_file
+from llmbench.services.imports.reader_process import ImportProcessError, import_in_two_processes
+from llmbench.store.audit.bulk_index import FTS_INSERT_TRIGGER
+from llmbench.store.audit.log import append_calls, database_id, verify_chain
+from llmbench.store.costs.prices import set_price
 from llmbench.store.db import Store, open_db
-from llmbench.store.prices import set_price
 
 ROWS = 2_500
 PRICE = Price(input=2.5, output=10.0, cached=1.25)

@@ -11,16 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.services.demo import build_demo
-from llmbench.services.monitor import WINDOWS_BY_KEY, ack_alert, list_alerts, monitor_report
-from llmbench.services.retention import (
+from llmbench.demo.build import build_demo
+from llmbench.services.audit.retention import (
     NoRetentionPolicy,
     RetentionPolicy,
     preview,
     run_purge,
 )
+from llmbench.services.monitoring.health import (
+    WINDOWS_BY_KEY,
+    ack_alert,
+    list_alerts,
+    monitor_report,
+)
 from llmbench.store.db import Store, open_db
-from llmbench.store.runs import NewCheck, add_checks
+from llmbench.store.evaluation.runs import NewCheck, add_checks
 from llmbench.store.views import to_iso
 from tests.support.traffic import add_thumbs, daily_calls, write_calls
 

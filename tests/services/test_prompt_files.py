@@ -13,15 +13,15 @@ from click.testing import CliRunner
 
 from llmbench.cli import cli
 from llmbench.core.models import Example, Variable
-from llmbench.services.prompt_files import (
+from llmbench.services.prompts.files import (
     ExportError,
     PromptFileError,
     export_prompts,
     import_prompts,
 )
-from llmbench.store import prompt_library
-from llmbench.store import prompts as repo
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import library as prompt_library
+from llmbench.store.prompts import versions as repo
 
 TRICKY_TASK = (
     "Classify: {{ ticket }}\n"

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from llmbench.core.models import Variable
-from llmbench.services import prompts
-from llmbench.services.prompts import Draft, PromptsError
-from llmbench.store import grades, runs
-from llmbench.store import prompts as prompts_repo
-from llmbench.store.audit import append_calls
+from llmbench.services.prompts import library as prompts
+from llmbench.services.prompts.library import Draft, PromptsError
+from llmbench.store.audit.log import append_calls
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.grading import grades
+from llmbench.store.prompts import versions as prompts_repo
 
 KEY = b"test-chain-key-0123456789"
 

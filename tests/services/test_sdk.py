@@ -12,8 +12,8 @@ from llmbench.config import Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
 from llmbench.gateway.engine import GatewayResult
-from llmbench.store import prompts
-from llmbench.store.audit import verify_chain
+from llmbench.store.audit.log import verify_chain
+from llmbench.store.prompts import versions as prompts
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_a_model_without_messages_is_refused(bench: Bench) -> None:
 
 
 def test_a_canary_route_splits_users_between_versions_and_records_the_arm(tmp_path: Path) -> None:
-    from llmbench.core.routing import Arm, Route
+    from llmbench.core.traffic.routing import Arm, Route
 
     canary = Route(
         "faq-canary",

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.audit_query import CALL_STATUSES, QueryError, parse
-from llmbench.store import audit_browser
-from llmbench.store.audit import append_calls
+from llmbench.core.audit.query import CALL_STATUSES, QueryError, parse
+from llmbench.store.audit import browser as audit_browser
+from llmbench.store.audit.log import append_calls
 from llmbench.store.db import Store, open_db
 from llmbench.store.migrations import CALL_STATUSES as STORED_STATUSES
 

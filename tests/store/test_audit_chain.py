@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.core.audit_chain import GENESIS
-from llmbench.store.audit import append_calls, chain_head, plan_purge, purge, verify_chain
+from llmbench.core.audit.chain import GENESIS
+from llmbench.store.audit.log import append_calls, chain_head, plan_purge, purge, verify_chain
 from llmbench.store.db import Store, open_db
 
 KEY = b"k" * 32

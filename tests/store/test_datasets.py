@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.store import datasets, prompts, runs
+from llmbench.store import datasets
 from llmbench.store.datasets import DatasetError
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.prompts import versions as prompts
 
 
 @pytest.fixture

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from llmbench.core.costs.pricing import DatedPrice
 from llmbench.core.models import Price, Usage, Variable
-from llmbench.core.pricing import DatedPrice
-from llmbench.store import calls, datasets, grades, prices, prompts, runs
-from llmbench.store.audit import append_calls
+from llmbench.store import datasets
+from llmbench.store.audit import calls
+from llmbench.store.audit.log import append_calls
+from llmbench.store.costs import prices
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.grading import grades
+from llmbench.store.prompts import versions as prompts
 
 
 @pytest.fixture

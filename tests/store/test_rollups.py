@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.importers.calls_common import ParsedCalls
-from llmbench.services import costs_cache
-from llmbench.services.costs_import import import_parsed
-from llmbench.store import costs as costs_repo
+from llmbench.importers.calls.common import ParsedCalls
+from llmbench.services.costs import window_sums as costs_cache
+from llmbench.services.imports.calls import import_parsed
 from llmbench.store import monitor as monitor_repo
-from llmbench.store.audit import append_calls, database_id, plan_purge, purge, verify_chain
+from llmbench.store.audit.log import append_calls, database_id, plan_purge, purge, verify_chain
+from llmbench.store.costs import breakdowns as costs_repo
 from llmbench.store.db import APPLICATION_ID, Store, connect, open_db
 from llmbench.store.migrations import ROLLUP_SUMS, ROLLUP_TABLES, migrations
 from llmbench.store.views import to_iso

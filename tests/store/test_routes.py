@@ -13,7 +13,7 @@ from llmbench import Bench, paths
 from llmbench.cli import cli
 from llmbench.config import Settings
 from llmbench.core.models import Variable
-from llmbench.core.routing import (
+from llmbench.core.traffic.routing import (
     Arm,
     Route,
     RouteError,
@@ -25,8 +25,8 @@ from llmbench.gateway import engine
 from llmbench.gateway.client import shutdown_sync
 from llmbench.gateway.engine import Gateway
 from llmbench.gateway.recorder import AuditRecorder
-from llmbench.store import prompts
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts
 from llmbench.store.routes import delete_route, load_routes, set_route
 
 NOW = "2026-11-27T10:00:00.000Z"

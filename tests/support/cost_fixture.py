@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from llmbench.store.db import Store, open_db
-from llmbench.store.prompts import add_version, create_prompt
+from llmbench.store.prompts.versions import add_version, create_prompt
 from tests.support.traffic import write_calls
 
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)

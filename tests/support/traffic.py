@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.store.audit import append_calls, database_id
+from llmbench.store.audit.feedback import add_feedback
+from llmbench.store.audit.log import append_calls, database_id
 from llmbench.store.db import Store
-from llmbench.store.feedback import add_feedback
 from llmbench.store.views import to_iso
 
 

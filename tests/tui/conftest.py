@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from llmbench.config import GeneralSettings, Settings
-from llmbench.services.demo import build_demo
+from llmbench.demo.build import build_demo
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
 

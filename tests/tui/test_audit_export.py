@@ -14,10 +14,10 @@ import pytest
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from llmbench.services import audit_log
+from llmbench.services.audit import browser as audit_log
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.screens.audit import AuditScreen
+from llmbench.tui.screens.audit.pane import AuditScreen
 from llmbench.tui.screens.dialogs import FormDialog
 from tests.tui.conftest import DEMO_NOW, SIZE, demo_settings, open_pane, settle
 

@@ -17,14 +17,14 @@ from llmbench.config import GatewaySettings, ModelOptions, ModelSettings, Settin
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
 from llmbench.store import datasets
-from llmbench.store import prompts as prompts_repo
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts_repo
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.screens.compare_new import NewRunDialog
-from llmbench.tui.screens.compare_report import MigrationReportScreen
-from llmbench.tui.screens.compare_run import RunScreen
+from llmbench.tui.screens.compare.new_run import NewRunDialog
+from llmbench.tui.screens.compare.output_diff import OutputDiffScreen
+from llmbench.tui.screens.compare.report import MigrationReportScreen
+from llmbench.tui.screens.compare.run import RunScreen
 from llmbench.tui.screens.dialogs import FormDialog
-from llmbench.tui.screens.output_diff import OutputDiffScreen
 from llmbench.tui.widgets.cell_grid import CellGrid
 from llmbench.tui.widgets.output_columns import OutputColumn
 from tests.support.openai_server import OpenAICompatibleServer, running_server

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from textual.widgets import DataTable, Input, Static
 
 from llmbench.cli import cli
-from llmbench.core.audit_query import parse
-from llmbench.services import budgets
-from llmbench.services.costs import audit_query_for
+from llmbench.core.audit.query import parse
+from llmbench.services.costs import budgets
+from llmbench.services.costs.breakdowns import audit_query_for
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import count, money, percent
-from llmbench.tui.screens.audit import AuditScreen
+from llmbench.tui.screens.audit.pane import AuditScreen
 from llmbench.tui.screens.costs import CHILD_INDENT, CostsScreen
 from llmbench.tui.widgets.metric import Metric
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, open_pane, settle

@@ -12,8 +12,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from llmbench.store import datasets, prompts, runs
+from llmbench.store import datasets
 from llmbench.store.db import Store, open_db
+from llmbench.store.evaluation import runs
+from llmbench.store.prompts import versions as prompts
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.datasets import DatasetsScreen
 from llmbench.tui.screens.dialogs import ConfirmDialog, FormDialog

@@ -13,13 +13,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from llmbench.services.grading import Pair
+from llmbench.services.grading.queues import Pair
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.dialogs import FormDialog
-from llmbench.tui.screens.grade import GradeScreen
-from llmbench.tui.screens.grade_agreement import AgreementScreen
-from llmbench.tui.screens.grade_session import AnchorsScreen, GradeSessionScreen
+from llmbench.tui.screens.grade.agreement import AgreementScreen
+from llmbench.tui.screens.grade.pane import GradeScreen
+from llmbench.tui.screens.grade.session import AnchorsScreen, GradeSessionScreen
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, settle
 
 

@@ -17,11 +17,11 @@ from llmbench.config import GuardSettings, Settings
 from llmbench.gateway.engine import Gateway, GuardBlocked
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.store.db import Store, open_db
-from llmbench.store.grading_queue import item_bodies
+from llmbench.store.grading.queue import item_bodies
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.screens.audit import AuditScreen
-from llmbench.tui.screens.call_detail import CallDetailScreen
-from llmbench.tui.screens.grade_session import _io_parts
+from llmbench.tui.screens.audit.call_detail import CallDetailScreen
+from llmbench.tui.screens.audit.pane import AuditScreen
+from llmbench.tui.screens.grade.session import _io_parts
 from llmbench.tui.widgets.call_log import CallLog
 from tests.tui.conftest import SIZE, demo_settings, open_pane, settle
 
@@ -142,8 +142,8 @@ def test_f4_shows_a_flag_line_for_a_flagged_calls_output(guarded) -> None:
 def test_the_query_language_finds_calls_by_guard_rule_kind_and_action(guarded) -> None:
     from datetime import UTC, datetime
 
-    from llmbench.core.audit_query import parse
-    from llmbench.store.audit_browser import compile_filter, iter_rows
+    from llmbench.core.audit.query import parse
+    from llmbench.store.audit.browser import compile_filter, iter_rows
 
     store, ids = guarded
     db = store.read()

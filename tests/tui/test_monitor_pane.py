@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from llmbench.config import GeneralSettings, RetentionSettings, Settings
-from llmbench.services.demo import build_demo
+from llmbench.demo.build import build_demo
 from llmbench.store.alerts import add_alert
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp

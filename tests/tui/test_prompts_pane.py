@@ -16,9 +16,9 @@ from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.dialogs import ConfirmDialog, FormDialog
 from llmbench.tui.screens.help import HelpScreen
-from llmbench.tui.screens.prompt_diff import DiffScreen
-from llmbench.tui.screens.prompt_editor import EditorScreen
-from llmbench.tui.screens.prompts import PromptsScreen
+from llmbench.tui.screens.prompts.diff import DiffScreen
+from llmbench.tui.screens.prompts.editor import EditorScreen
+from llmbench.tui.screens.prompts.pane import PromptsScreen
 from llmbench.tui.widgets.virtual_table import VirtualTable
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, settle
 

@@ -8,8 +8,8 @@
   enter opens a spike's calls, c checks now).
 - Savings: the cache's saving and where money could be saved next.
 
-Figures come from `llmbench.services.costs`, the same code as `llmbench costs`, so the pane and
-the command agree. Trends and savings are read when their view is first shown.
+Figures come from `llmbench.services.costs.breakdowns`, the same code as `llmbench costs`, so
+the pane and the command agree. Trends and savings are read when their view is first shown.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from llmbench.tui.widgets.costs_spark import spark_text
 from llmbench.tui.widgets.metric import Metric
 
 if TYPE_CHECKING:
-    from llmbench.services.costs import Breakdown, BreakdownRow
-    from llmbench.services.costs_pane import CostsPane
-    from llmbench.services.costs_savings import Savings
-    from llmbench.services.costs_trends import Trends
+    from llmbench.services.costs.breakdowns import Breakdown, BreakdownRow
+    from llmbench.services.costs.pane import CostsPane
+    from llmbench.services.costs.savings import Savings
+    from llmbench.services.costs.trends import Trends
     from llmbench.store.alerts import AlertRow
 
 DEFAULT_VIEW = ("feature", "model")
@@ -151,7 +151,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
     # -- reading -----------------------------------------------------------------------------
 
     def fetch(self) -> CostsPane:
-        from llmbench.services.costs_pane import read_costs_pane
+        from llmbench.services.costs.pane import read_costs_pane
 
         return read_costs_pane(
             self.bench.store, self.view, self.bench.now(), self.window, reprice=self.reprice
@@ -164,15 +164,15 @@ class CostsScreen(PaneScreen["CostsPane"]):
     def _read_view(self) -> None:
         store, now, window = self.bench.store, self.bench.now(), self.window
         if self.current == "trends":
-            from llmbench.services.costs_trends import trends
+            from llmbench.services.costs.trends import trends
 
             stacked_by = self.stacked_by
             self.read_in_thread(
                 lambda: trends(store, now, stacked_by, window), self._show_trends, group="view"
             )
         elif self.current == "savings":
-            from llmbench.services import costs
-            from llmbench.services.costs_savings import savings
+            from llmbench.services.costs import breakdowns as costs
+            from llmbench.services.costs.savings import savings
 
             since, until = costs.window(window, None, now)
             self.read_in_thread(
@@ -273,7 +273,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
     # -- keys --------------------------------------------------------------------------------
 
     def _switch_view(self, step: int) -> None:
-        from llmbench.services.costs_pane import VIEWS
+        from llmbench.services.costs.pane import VIEWS
 
         position = VIEWS.index(self.view) if self.view in VIEWS else -1
         self.view = VIEWS[(position + step) % len(VIEWS)]
@@ -310,7 +310,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         restore_cursor(table, parent)
 
     def action_drill_down(self) -> None:
-        from llmbench.services.costs import audit_query_for
+        from llmbench.services.costs.breakdowns import audit_query_for
 
         if self.current == "alerts":
             alert = self.selected_alert()
@@ -484,7 +484,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         detail.update("\n".join(lines))
 
     def action_acknowledge(self) -> None:
-        from llmbench.services.budgets import ack_alert
+        from llmbench.services.costs.budgets import ack_alert
 
         alert = self.selected_alert() if self.current == "alerts" else None
         if alert is None or not alert.open:
@@ -495,7 +495,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         )
 
     def action_check(self) -> None:
-        from llmbench.services.budgets import check_costs
+        from llmbench.services.costs.budgets import check_costs
 
         store, now = self.bench.store, self.bench.now()
 

@@ -22,9 +22,9 @@ from llmbench.tui.screens.base import PaneScreen
 from llmbench.tui.screens.dialogs import DIALOG_CSS
 
 if TYPE_CHECKING:
-    from llmbench.core.audit_chain import ChainReport
-    from llmbench.services.retention import PurgeOutcome
-    from llmbench.store.audit import PurgePlan
+    from llmbench.core.audit.chain import ChainReport
+    from llmbench.services.audit.retention import PurgeOutcome
+    from llmbench.store.audit.log import PurgePlan
 
 T = TypeVar("T")
 
@@ -110,7 +110,7 @@ class MaintenancePane(PaneScreen[T], Generic[T]):
         self.read_in_thread(self._purge_preview, self._ask_to_purge, group="purge-preview")
 
     def _purge_preview(self) -> PurgePreview:
-        from llmbench.services.retention import (
+        from llmbench.services.audit.retention import (
             NoRetentionPolicy,
             RetentionPolicy,
             describe_plan,
@@ -138,7 +138,7 @@ class MaintenancePane(PaneScreen[T], Generic[T]):
     def _purge_answered(self, answer: str | None) -> None:
         if answer is None:
             return
-        from llmbench.services.retention import RetentionPolicy, run_purge
+        from llmbench.services.audit.retention import RetentionPolicy, run_purge
 
         policy = RetentionPolicy.from_settings(self.bench.settings.retention)
         store, who, now = self.bench.store, self.bench.reviewer, self.bench.now()
@@ -150,7 +150,7 @@ class MaintenancePane(PaneScreen[T], Generic[T]):
         )
 
     def _purged(self, outcome: PurgeOutcome) -> None:
-        from llmbench.services.retention import describe_plan
+        from llmbench.services.audit.retention import describe_plan
 
         done = describe_plan(outcome.plan, done=True)
         space = (
@@ -171,7 +171,7 @@ class MaintenancePane(PaneScreen[T], Generic[T]):
         store, now = self.bench.store, self.bench.now
 
         def verify() -> tuple[ChainReport, datetime]:
-            from llmbench.services.audit import verify as verify_chain
+            from llmbench.services.audit.verify import verify as verify_chain
 
             return verify_chain(store), now()
 

@@ -19,7 +19,7 @@ from llmbench.tui.widgets.metric import Metric
 
 if TYPE_CHECKING:
     from llmbench.core.stats import Histogram
-    from llmbench.services.monitor import DriftCheck, Health, MonitorReport, QualityDay
+    from llmbench.services.monitoring.health import DriftCheck, Health, MonitorReport, QualityDay
     from llmbench.store.alerts import AlertRow
 
 # (key, window id, label): mirrors services.monitor.WINDOWS, which loads in the worker.
@@ -192,7 +192,7 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
 
     # -- reading ---------------------------------------------------------------------------------
     def fetch(self) -> MonitorReport:
-        from llmbench.services import monitor
+        from llmbench.services.monitoring import health as monitor
 
         return monitor.monitor_report(self.bench.store, self.window, now=self.bench.now())
 
@@ -346,7 +346,7 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         store, who = self.bench.store, self.bench.reviewer
 
         def ack() -> bool:
-            from llmbench.services.monitor import ack_alert
+            from llmbench.services.monitoring.health import ack_alert
 
             return ack_alert(store, alert.id, who)
 
@@ -356,7 +356,7 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         store, now = self.bench.store, self.bench.now()
 
         def check() -> DriftCheck:
-            from llmbench.services.monitor import check_drift
+            from llmbench.services.monitoring.health import check_drift
 
             return check_drift(store, now=now)
 

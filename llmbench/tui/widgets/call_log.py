@@ -28,7 +28,7 @@ from textual.worker import get_current_worker
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, timestamp
 
 if TYPE_CHECKING:
-    from llmbench.store.audit_browser import CallKey, CallSummary, Page
+    from llmbench.store.audit.browser import CallKey, CallSummary, Page
 
 Direction = Literal["older", "newer"]
 PAGE_ROWS = 100

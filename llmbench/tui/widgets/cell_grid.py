@@ -11,8 +11,8 @@ from llmbench.tui.format import model_label, one_line
 from llmbench.tui.widgets.output_columns import verdict_mark
 
 if TYPE_CHECKING:
-    from llmbench.services.compare_board import RunBoard
-    from llmbench.store.run_cells import CellKey
+    from llmbench.services.compare.board import RunBoard
+    from llmbench.store.evaluation.run_cells import CellKey
 
 CASE_WIDTH = 36
 

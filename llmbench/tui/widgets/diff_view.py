@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 
 if TYPE_CHECKING:
-    from llmbench.core.diff import LineOp, SectionDiff, Segment, VersionDiff
+    from llmbench.core.prompts.diff import LineOp, SectionDiff, Segment, VersionDiff
 
 Part = Content | tuple[str, str] | str
 

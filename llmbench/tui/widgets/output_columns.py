@@ -12,7 +12,7 @@ from textual.widgets import Static
 from llmbench.tui.format import NOTHING, millis, model_label, money
 
 if TYPE_CHECKING:
-    from llmbench.services.compare_board import CellState, Column
+    from llmbench.services.compare.board import CellState, Column
 
 MAX_COLUMNS = 4
 

@@ -10,7 +10,7 @@ from textual.content import Content
 from llmbench.tui.format import NOTHING, count, model_label, money
 
 if TYPE_CHECKING:
-    from llmbench.core.preview import Preview
+    from llmbench.core.prompts.preview import Preview
 
 Part = Content | tuple[str, str] | str
 

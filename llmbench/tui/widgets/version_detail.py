@@ -11,7 +11,7 @@ from textual.content import Content
 from llmbench.tui.format import NOTHING, count, day, millis, model_label, money, one_line, percent
 
 if TYPE_CHECKING:
-    from llmbench.services.prompts import PromptHistory, VersionView
+    from llmbench.services.prompts.library import PromptHistory, VersionView
 
 Part = Content | tuple[str, str] | str
 

@@ -1,0 +1,1 @@
+"""The built-in offline models (llmbench/echo, llmbench/mock) as pure functions."""

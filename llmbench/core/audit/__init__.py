@@ -1,0 +1,1 @@
+"""The audit log's rules: the hash chain, the query language, redaction."""

@@ -1,0 +1,1 @@
+"""Money: dated prices and spend spikes."""

@@ -1,0 +1,1 @@
+"""Judging outputs: deterministic checks, LLM-as-judge, similarity, scoreboards."""

@@ -1,0 +1,1 @@
+"""Human grading: rubrics and inter-rater agreement."""

@@ -1,0 +1,1 @@
+"""Guardrails: the input and output guards, their rules and policies."""

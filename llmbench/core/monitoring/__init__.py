@@ -1,0 +1,1 @@
+"""Watching production over time: drift on daily series."""

@@ -1,0 +1,1 @@
+"""Prompts as data: structured templates, fencing, few-shot, preview and diffs."""

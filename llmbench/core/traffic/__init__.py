@@ -1,0 +1,1 @@
+"""Which model serves a request and how fast: routes and rate limits."""

@@ -1,0 +1,1 @@
+"""The demo database: its story, its generated content and the builder that writes it."""

@@ -1,0 +1,380 @@
+"""Build the demo database: realistic prompts, datasets, runs, grades and a month of calls.
+
+All-or-nothing: the file is built beside the target under a temporary name, in one writer job
+(one transaction), and renamed onto the target only once it is complete. A failure at any
+point leaves no target file (or, with replace=True, the old one untouched).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmbench.demo import content as demo_content
+from llmbench.demo.content import DemoContent
+from llmbench.gateway.chain_key import load_chain_key
+from llmbench.store import datasets as datasets_repo
+from llmbench.store import meta as meta_repo
+from llmbench.store.audit import calls as calls_repo
+from llmbench.store.audit import log as audit_repo
+from llmbench.store.costs import prices as prices_repo
+from llmbench.store.db import StoreError, open_db
+from llmbench.store.evaluation import runs as runs_repo
+from llmbench.store.grading import grades as grades_repo
+from llmbench.store.prompts import versions as prompts_repo
+
+if TYPE_CHECKING:
+    from llmbench.store.db import Database
+
+Progress = Callable[[int, int], None]
+_INSERT_CHUNK = 2000
+# The meta key that marks a file as a demo, which is what makes replacing it safe.
+DEMO_MARK = "origin"
+
+
+class DemoExists(StoreError):
+    """The target file exists and replace was not asked for."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    path: Path
+    prompts: int
+    versions: int
+    label_moves: int
+    notes: int
+    datasets: int
+    cases: int
+    runs: int
+    results: int
+    checks: int
+    rubrics: int
+    grades: int
+    calls: int
+    total_cost: float
+    first_call: str | None
+    last_call: str | None
+    seconds: float
+
+    def describe(self) -> str:
+        window = f" from {self.first_call[:10]} to {self.last_call[:10]}" if self.first_call else ""
+        return "\n".join(
+            (
+                f"  {self.prompts} prompts with {self.versions} versions, "
+                f"{self.label_moves} label moves and {self.notes} notes",
+                f"  {self.datasets} datasets with {self.cases} cases",
+                f"  {self.runs} comparison runs with {self.results} results and "
+                f"{self.checks} checks",
+                f"  {self.grades} grades on {self.rubrics} "
+                f"{'rubric' if self.rubrics == 1 else 'rubrics'}",
+                f"  {self.calls:,} calls{window}, ${self.total_cost:,.2f} in total",
+                f"  built in {self.seconds:.1f} s",
+            )
+        )
+
+
+def build_demo(
+    path: str | os.PathLike[str],
+    *,
+    seed: int = 7,
+    calls: int = 20_000,
+    days: int = 30,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    replace: bool = False,
+) -> DemoSummary:
+    """Write a demo database to `path`. Same seed and `now`, same content.
+
+    `progress(done, total)` counts calls: the first half while they are generated (in the
+    caller's thread), the second while they are written (in the store's writer thread).
+    """
+    started = time.perf_counter()
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise StoreError(f"{target} is a folder, not a database file")
+    if target.exists():
+        if not replace:
+            raise DemoExists(f"{target} already exists; rebuild it with --rebuild (replace=True)")
+        if target.stat().st_size and meta_repo.peek_meta(target, DEMO_MARK) != "demo":
+            raise DemoExists(f"{target} is not a demo database; refusing to replace it")
+    # Progress counts calls: the first half of the bar is generating them, the second writing.
+    expected = max(calls, demo_content.run_call_count())
+
+    def generated(done: int, _of: int) -> None:
+        if progress:
+            progress(min(done, expected) // 2, expected)
+
+    content = demo_content.generate(seed=seed, calls=calls, days=days, now=now, progress=generated)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(f".{target.name}.{os.getpid()}.building")
+    _remove_database(building)
+    try:
+        store = open_db(building)
+        try:
+            chain_key = load_chain_key(audit_repo.database_id(store.read()))
+            counts = store.write(
+                lambda db: _write(db, content, seed, progress, expected, chain_key)
+            )
+        finally:
+            store.close()
+        if Path(f"{building}-wal").exists():
+            raise StoreError(f"{building}: the write-ahead log was not checkpointed")
+        if replace:
+            _remove_database(target, keep_main=True)
+        os.replace(building, target)
+    except BaseException:
+        _remove_database(building)
+        raise
+    return DemoSummary(path=target, seconds=round(time.perf_counter() - started, 3), **counts)
+
+
+def _remove_database(path: Path, *, keep_main: bool = False) -> None:
+    """Delete a database file's -wal and -shm (and the file itself unless keep_main)."""
+    names = [f"{path}-wal", f"{path}-shm", f"{path}-journal"]
+    if not keep_main:
+        names.append(str(path))
+    for name in names:
+        with suppress(FileNotFoundError):
+            os.remove(name)
+
+
+def _write(
+    db: Database,
+    content: DemoContent,
+    seed: int,
+    progress: Progress | None,
+    total: int,
+    chain_key: bytes,
+) -> dict[str, Any]:
+    meta_repo.set_meta(db, DEMO_MARK, "demo")
+    meta_repo.set_meta(db, "demo_seed", str(seed))
+    meta_repo.set_meta(db, "demo_now", content.now)
+    prices_repo.set_prices(db, content.prices)
+    version_ids = _write_prompts(db, content)
+    case_ids = _write_datasets(db, content)
+    run_ids = {
+        run.key: runs_repo.create_run(
+            db,
+            "compare",
+            name=run.name,
+            config={
+                **run.config,
+                "version_ids": [version_ids[(run.prompt, number)] for number in run.versions],
+                "dataset_id": case_ids[run.dataset][0],
+            },
+            status="running",
+            created_at=run.created_at,
+        )
+        for run in content.runs
+    }
+    call_ids = _write_calls(db, content, version_ids, run_ids, progress, total, chain_key)
+    result_ids = _write_results(db, content, version_ids, case_ids, run_ids, call_ids)
+    rubric = content.rubric
+    rubric_id = grades_repo.create_rubric(
+        db,
+        rubric.name,
+        rubric.dimensions,
+        description=rubric.description,
+        created_at=rubric.created_at,
+    )
+    grades_repo.add_grades(
+        db,
+        (
+            grades_repo.NewGrade(
+                rubric_id=rubric_id,
+                reviewer=grade.reviewer,
+                scores=grade.scores,
+                verdict=grade.verdict,
+                note=grade.note,
+                seconds=grade.seconds,
+                result_id=result_ids[grade.run_key][grade.result_index],
+                created_at=grade.created_at,
+            )
+            for grade in content.grades
+        ),
+    )
+    if progress:
+        progress(total, total)
+    return _counts(db)
+
+
+def _write_prompts(db: Database, content: DemoContent) -> dict[tuple[str, int], int]:
+    version_ids: dict[tuple[str, int], int] = {}
+    for prompt in content.prompts:
+        prompt_id = prompts_repo.create_prompt(
+            db,
+            prompt.name,
+            description=prompt.description,
+            tags=prompt.tags,
+            created_at=prompt.created_at,
+        )
+        for version in prompt.versions:
+            version_ids[(prompt.name, version.number)] = prompts_repo.add_version(
+                db,
+                prompt_id,
+                version.sections,
+                variables=version.variables,
+                model=version.model,
+                params=version.params,
+                author=version.author,
+                message=version.message,
+                parent_id=(
+                    None if version.parent is None else version_ids[(prompt.name, version.parent)]
+                ),
+                created_at=version.created_at,
+            )
+        for move in sorted(prompt.label_moves, key=lambda item: item.moved_at):
+            prompts_repo.set_label(
+                db,
+                prompt_id,
+                move.label,
+                version_ids[(prompt.name, move.to_version)],
+                moved_by=move.moved_by,
+                moved_at=move.moved_at,
+            )
+        for note in prompt.notes:
+            prompts_repo.add_note(
+                db,
+                prompt_id,
+                note.kind,
+                note.text,
+                version_id=(
+                    None if note.version is None else version_ids[(prompt.name, note.version)]
+                ),
+                author=note.author,
+                created_at=note.created_at,
+            )
+    return version_ids
+
+
+def _write_datasets(db: Database, content: DemoContent) -> dict[str, list[int]]:
+    """Dataset name -> [dataset id, case ids...]."""
+    found: dict[str, list[int]] = {}
+    for dataset in content.datasets:
+        dataset_id = datasets_repo.create_dataset(
+            db, dataset.name, description=dataset.description, created_at=dataset.created_at
+        )
+        case_ids = datasets_repo.add_cases(
+            db,
+            dataset_id,
+            (
+                datasets_repo.NewCase(
+                    vars=case.vars,
+                    expected=case.expected,
+                    tags=case.tags,
+                    source=case.source,
+                    created_at=case.created_at,
+                )
+                for case in dataset.cases
+            ),
+        )
+        found[dataset.name] = [dataset_id, *case_ids]
+    return found
+
+
+def _write_calls(
+    db: Database,
+    content: DemoContent,
+    version_ids: dict[tuple[str, int], int],
+    run_ids: dict[str, int],
+    progress: Progress | None,
+    total: int,
+    chain_key: bytes,
+) -> dict[str, int]:
+    """Insert every call in time order; returns request_id -> call id for the runs' calls."""
+    run_call_ids: dict[str, int] = {}
+    rows = content.calls
+    with calls_repo.deferred_search_index(db):
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[start : start + _INSERT_CHUNK]
+            for row in chunk:
+                reference = row["prompt_version"]
+                row["prompt_version_id"] = None if reference is None else version_ids[reference]
+                row["run_id"] = None if row["run"] is None else run_ids[row["run"]]
+            ids = audit_repo.append_calls(db, chain_key, chunk)
+            for row, call_id in zip(chunk, ids, strict=True):
+                if row["run"] is not None:
+                    run_call_ids[row["request_id"]] = call_id
+            if progress:
+                written = min(start + len(chunk), total)
+                progress(total // 2 + written // 2, total)
+    return run_call_ids
+
+
+def _write_results(
+    db: Database,
+    content: DemoContent,
+    version_ids: dict[tuple[str, int], int],
+    case_ids: dict[str, list[int]],
+    run_ids: dict[str, int],
+    call_ids: dict[str, int],
+) -> dict[str, list[int]]:
+    """Run key -> result ids in the run's result order."""
+    found: dict[str, list[int]] = {}
+    for run in content.runs:
+        cases = case_ids[run.dataset][1:]
+        ids = runs_repo.add_results(
+            db,
+            run_ids[run.key],
+            (
+                runs_repo.NewResult(
+                    version_id=version_ids[(run.prompt, result.version)],
+                    model=result.model,
+                    case_id=cases[result.case_index],
+                    call_id=call_ids[result.request_id],
+                    output=result.output,
+                    status=result.status,
+                    score=result.score,
+                    created_at=result.created_at,
+                )
+                for result in run.results
+            ),
+        )
+        runs_repo.add_checks(
+            db,
+            (
+                runs_repo.NewCheck(
+                    kind=check.kind,
+                    passed=check.passed,
+                    score=check.score,
+                    detail=check.detail,
+                    result_id=result_id,
+                    created_at=result.created_at,
+                )
+                for result, result_id in zip(run.results, ids, strict=True)
+                for check in result.checks
+            ),
+        )
+        runs_repo.finish_run(db, run_ids[run.key], "done", finished_at=run.finished_at)
+        found[run.key] = ids
+    return found
+
+
+def _counts(db: Database) -> dict[str, Any]:
+    def count(table: str) -> int:
+        return int(db[table].count)
+
+    first, last, cost = calls_repo.call_window(db)
+    return {
+        "prompts": count("prompts"),
+        "versions": count("prompt_versions"),
+        "label_moves": count("label_moves"),
+        "notes": count("prompt_notes"),
+        "datasets": count("datasets"),
+        "cases": count("cases"),
+        "runs": count("runs"),
+        "results": count("results"),
+        "checks": count("checks"),
+        "rubrics": count("rubrics"),
+        "grades": count("grades"),
+        "calls": count("calls"),
+        "total_cost": round(float(cost), 4),
+        "first_call": first,
+        "last_call": last,
+    }

@@ -1,0 +1,212 @@
+"""promptfoo prompts as llmbench inline prompts: Nunjucks text (Jinja reads the same
+`{{ var }}` and `{% tags %}`; `dump` becomes `tojson`), `file://` text files (a .txt split on
+`---` lines), chat-format JSON/YAML with a system and a user message, {id, raw, label} objects.
+Prompt functions (.js, .py), globs and longer conversations are listed as not converted."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node
+
+from llmbench.core.prompts.templates import TemplateError, detect_variables
+from llmbench.importers.promptfoo.reading import DATA_SUFFIXES, ConfigReader, first_line
+
+TEXT_PROMPT_SUFFIXES = (".txt", ".md", ".j2", ".prompt")
+_PROMPT_SPLIT = re.compile(r"^-{3,}\s*$", re.MULTILINE)
+_NUNJUCKS_DUMP = re.compile(r"\|\s*dump\b")
+_SLUG = re.compile(r"[^a-z0-9]+")
+_PROMPT_FIELD_WHY = {
+    "config": "per-prompt provider config is not converted",
+    "function": "runs code",
+}
+
+
+class PromptReading(ConfigReader):
+    """Reads `prompts` into the suite's inline prompts."""
+
+    def _prompts(self, node: Node | None, root: Node, suite_name: str) -> list[dict[str, Any]]:
+        """The suite's inline prompts. Names start with the suite's (`getting-started/translate`)
+        so a converted prompt never adds versions to an unrelated prompt of the same name."""
+        if node is None:
+            self.fail(root, "the config has no prompts")
+            return []
+        prompts: list[dict[str, Any]] = []
+        names: set[str] = set()
+        slug = _SLUG.sub("-", suite_name.lower()).strip("-") or "promptfoo"
+        if isinstance(node, MappingNode):
+            # {prompt or file://path: label}
+            fields = self.mapping(node, "prompts") or {}
+            entries = [(key, value) for key, value in fields.items()]
+            items: list[tuple[Node | None, str, str, Node]] = []
+            for key, value in entries:
+                items.append((None, key, self._text(value, f"prompts[{key!r}]"), value))
+        else:
+            items = []
+            for item in self._listed(node, "prompts"):
+                items.append((item, "", "", item))
+        for index, (item, raw, label, line_node) in enumerate(items):
+            where = f"prompts[{index}]"
+            for prompt in self._prompt(item, raw, label, where, line_node):
+                name_hint, sections, text_note = prompt
+                hint = name_hint or f"prompt-{len(prompts) + 1}"
+                base_name = f"{slug}/{hint}".replace("@", " at ")
+                name, counter = base_name, 2
+                while name in names:
+                    name = f"{base_name}-{counter}"
+                    counter += 1
+                try:
+                    variables = detect_variables(sections)
+                except TemplateError as error:
+                    self.omit(
+                        line_node, where, name, f"not a template llmbench can render: {error}"
+                    )
+                    continue
+                if text_note:
+                    self.note(line_node, where, name, text_note)
+                names.add(name)
+                entry: dict[str, Any] = {"name": name}
+                if set(sections) == {"task"}:
+                    entry["text"] = sections["task"]
+                else:
+                    entry["sections"] = sections
+                if variables:
+                    entry["variables"] = [{"name": v, "kind": "trusted"} for v in variables]
+                prompts.append(entry)
+        return prompts
+
+    def _prompt(
+        self, item: Node | None, raw: str, label: str, where: str, line_node: Node
+    ) -> list[tuple[str, dict[str, str], str]]:
+        """(name hint, sections, note) for each prompt an entry stands for."""
+        if item is not None and isinstance(item, MappingNode):
+            fields = self.mapping(item, where) or {}
+            label = self._text(fields.get("label"), f"{where}.label").strip()
+            for key, value in fields.items():
+                if key not in ("id", "raw", "label"):
+                    self.omit(value, where, key, _PROMPT_FIELD_WHY.get(key, "no place in a suite"))
+            if "raw" in fields:
+                raw = self._text(fields["raw"], f"{where}.raw")
+            elif "id" in fields:
+                raw = self._text(fields["id"], f"{where}.id")
+            else:
+                self.fail(item, f"{where}: a prompt object needs raw or id")
+                return []
+        elif item is not None:
+            raw = self._text(item, where)
+        if not raw.strip():
+            self.fail(line_node, f"{where}: an empty prompt")
+            return []
+        if raw.startswith("file://"):
+            return self._file_prompts(raw, label, where, line_node)
+        return self._text_prompt(raw, label, where, line_node)
+
+    def _text_prompt(
+        self, text: str, label: str, where: str, node: Node
+    ) -> list[tuple[str, dict[str, str], str]]:
+        stripped = text.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            try:
+                messages = json.loads(stripped)
+            except ValueError:
+                messages = None
+            if isinstance(messages, list):
+                sections = self._chat_sections(messages, where, node)
+                return [(label, sections, "")] if sections else []
+        converted, note = _jinja(text)
+        return [(label, {"task": converted}, note)]
+
+    def _chat_sections(self, messages: list[Any], where: str, node: Node) -> dict[str, str] | None:
+        """A system message and a user message as the role and task sections."""
+        roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
+        contents = [m.get("content") if isinstance(m, dict) else None for m in messages]
+        simple = roles in (["user"], ["system", "user"]) and all(
+            isinstance(c, str) for c in contents
+        )
+        if not simple:
+            shape = ", ".join(str(role) for role in roles)
+            self.omit(
+                node,
+                where,
+                f"chat prompt ({shape})",
+                "only a system message and one user message convert (llmbench prompts are "
+                "a system part and a user part)",
+            )
+            return None
+        sections: dict[str, str] = {}
+        notes = []
+        for role, content in zip(roles, contents, strict=True):
+            text, note = _jinja(str(content))
+            sections["role" if role == "system" else "task"] = text
+            if note:
+                notes.append(note)
+        if notes:
+            self.note(node, where, "chat prompt", notes[0])
+        return sections
+
+    def _file_prompts(
+        self, reference: str, label: str, where: str, node: Node
+    ) -> list[tuple[str, dict[str, str], str]]:
+        target = reference[len("file://") :]
+        if any(char in target for char in "*?[") or re.search(
+            r"\.(js|ts|mjs|cjs|py)(:\w+)?$", target
+        ):
+            why = (
+                "a glob; list the files"
+                if any(c in target for c in "*?[")
+                else "a prompt function runs code"
+            )
+            self.omit(node, where, reference, why)
+            return []
+        path = (self.base / target).resolve() if not Path(target).is_absolute() else Path(target)
+        suffix = path.suffix.lower()
+        if suffix not in TEXT_PROMPT_SUFFIXES + DATA_SUFFIXES:
+            self.omit(
+                node,
+                where,
+                reference,
+                f"{suffix or 'a file without suffix'} prompt files are not read",
+            )
+            return []
+        text = self.file_text(node, where, reference, path)
+        if text is None:
+            return []
+        stem = label or path.stem
+        if suffix in DATA_SUFFIXES:
+            try:
+                data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+            except (ValueError, yaml.YAMLError) as error:
+                self.fail(node, f"{where}: {reference} cannot be read: {first_line(error)}")
+                return []
+            if isinstance(data, str):
+                return self._text_prompt(data, stem, where, node)
+            if isinstance(data, list):
+                sections = self._chat_sections(data, where, node)
+                return [(stem, sections, "")] if sections else []
+            self.omit(node, where, reference, "neither a prompt text nor a list of chat messages")
+            return []
+        parts = (
+            [part.strip() for part in _PROMPT_SPLIT.split(text)]
+            if suffix == ".txt"
+            else [text.strip()]
+        )
+        parts = [part for part in parts if part]
+        prompts = []
+        for number, part in enumerate(parts, start=1):
+            name = stem if len(parts) == 1 else f"{stem}-{number}"
+            converted, note = _jinja(part)
+            prompts.append((name, {"task": converted}, note))
+        if not prompts:
+            self.fail(node, f"{where}: {reference} is empty")
+        return prompts
+
+
+def _jinja(text: str) -> tuple[str, str]:
+    """Nunjucks text as Jinja: the same {{ var }} and {% tags %}; `dump` is Jinja's `tojson`."""
+    if _NUNJUCKS_DUMP.search(text):
+        return _NUNJUCKS_DUMP.sub("| tojson", text), "Nunjucks' dump filter is written as tojson"
+    return text, ""

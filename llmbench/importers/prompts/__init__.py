@@ -1,0 +1,1 @@
+"""Prompt files (ours and simonw/llm's templates) as prompts."""

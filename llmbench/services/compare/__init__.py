@@ -1,0 +1,1 @@
+"""The Compare pane's use cases: runs started, laid out and reported."""

@@ -1,0 +1,1 @@
+"""Cost use cases: breakdowns, window sums, trends, savings, budgets, prices."""

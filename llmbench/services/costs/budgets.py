@@ -1,0 +1,314 @@
+"""Budgets per scope and period with alerts at 50 / 80 / 100 %, and spend-spike detection per
+scope on hourly and daily spend. Both write into the alerts table the Monitor also uses (kinds
+'budget' and 'spike'); an alert names its finding by a key, so a check run twice raises it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from llmbench.core.costs.spikes import Spike, SpikeSettings, daily_spikes, hourly_spikes
+from llmbench.services.costs import window_sums as costs_cache
+from llmbench.store import alerts as alerts_repo
+from llmbench.store.costs import breakdowns as costs_repo
+from llmbench.store.costs.breakdowns import BUDGET_SCOPES, BudgetRow
+from llmbench.store.db import Store
+from llmbench.store.views import to_iso
+
+if TYPE_CHECKING:
+    from llmbench.store.db import Database
+
+COST_ALERT_KINDS = ("budget", "spike")
+PERIODS = ("day", "week", "month")
+THRESHOLDS = ((1.0, "critical"), (0.8, "warning"), (0.5, "info"))
+SPIKE_SCOPES = ("global", "model", "feature", "team", "customer")
+
+
+def parse_scope(text: str) -> tuple[str, str]:
+    """'global', 'feature=search' → (scope, value). Raises ValueError."""
+    scope, _, value = text.partition("=")
+    scope = scope.strip()
+    if scope not in BUDGET_SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; use {', '.join(BUDGET_SCOPES)}")
+    if (scope == "global") != (not value.strip()):
+        raise ValueError("global takes no value; other scopes need one, e.g. feature=search")
+    return scope, value.strip()
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
+    """The UTC day, ISO week (from Monday) or calendar month `now` is in."""
+    today = now.astimezone(UTC).date()
+    if period == "day":
+        first, following = today, today + timedelta(days=1)
+    elif period == "week":
+        first = today - timedelta(days=today.weekday())
+        following = first + timedelta(days=7)
+    elif period == "month":
+        first = today.replace(day=1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    else:
+        raise ValueError(f"unknown period {period!r}; use day, week or month")
+
+    def at(day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+    return at(first), at(following)
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: BudgetRow
+    period_start: str
+    spent: float
+    projected: float  # the period's spend if the rest goes at the pace so far
+
+    @property
+    def used(self) -> float:
+        return self.spent / self.budget.limit_usd
+
+    @property
+    def label(self) -> str:
+        scope = self.budget.scope
+        return scope if scope == "global" else f"{scope}={self.budget.scope_value}"
+
+
+def set_budget(store: Store, scope_text: str, period: str, limit_usd: float) -> int:
+    scope, value = parse_scope(scope_text)
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; use day, week or month")
+    if limit_usd <= 0:
+        raise ValueError("a budget's limit is above $0")
+    created = to_iso(datetime.now(UTC))
+    return store.write(
+        lambda db: costs_repo.set_budget(db, scope, value, period, limit_usd, created)
+    )
+
+
+def delete_budget(store: Store, budget_id: int) -> bool:
+    return store.write(lambda db: costs_repo.delete_budget(db, budget_id))
+
+
+def budget_status(store: Store, now: datetime) -> list[BudgetStatus]:
+    db = store.read()
+    found = []
+    for budget in costs_repo.budgets(db):
+        start, end = period_bounds(budget.period, now)
+        filters = {} if budget.scope == "global" else {budget.scope: budget.scope_value}
+        spent = sum(
+            row.cost for row in costs_cache.grouped(store, [], to_iso(start), to_iso(now), filters)
+        )
+        elapsed = max((now - start).total_seconds(), 1.0)
+        projected = spent * (end - start).total_seconds() / elapsed
+        found.append(BudgetStatus(budget, to_iso(start), spent, projected))
+    return found
+
+
+def _budget_alerts(statuses: Sequence[BudgetStatus]) -> list[dict[str, Any]]:
+    raised = []
+    for status in statuses:
+        for threshold, severity in THRESHOLDS:
+            if status.used < threshold:
+                continue
+            limit = status.budget.limit_usd
+            raised.append(
+                {
+                    "kind": "budget",
+                    "severity": severity,
+                    "message": (
+                        f"{status.label} spent ${status.spent:,.2f} of its {status.budget.period}"
+                        f"ly ${limit:,.2f} budget ({status.used:.0%})"
+                    ),
+                    "context": {
+                        "key": f"budget:{status.budget.id}:{status.period_start}:{threshold}",
+                        "scope": status.budget.scope,
+                        "scope_value": status.budget.scope_value,
+                        "period": status.budget.period,
+                        "period_start": status.period_start,
+                        "spent": status.spent,
+                        "limit": limit,
+                        "threshold": threshold,
+                        "projected": status.projected,
+                        "suggestion": (
+                            "Open the breakdown (F5) on this scope to see which prompts and "
+                            "models drive it; move cheap tasks to a smaller model or raise the "
+                            "budget with `llmbench budgets set`."
+                        ),
+                    },
+                }
+            )
+            break  # only the highest threshold crossed: 100 % supersedes 80 % and 50 %
+    return raised
+
+
+# -- spikes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopedSpike:
+    scope: str
+    scope_value: str | None
+    granularity: str  # 'hour' or 'day'
+    spike: Spike
+
+    @property
+    def label(self) -> str:
+        return self.scope if self.scope == "global" else f"{self.scope}={self.scope_value}"
+
+    @property
+    def window(self) -> tuple[str, str]:
+        """The spike's bucket as [since, until) in the store's format."""
+        if self.granularity == "hour":
+            start = datetime.strptime(self.spike.bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+            return to_iso(start), to_iso(start + timedelta(hours=1))
+        start = datetime.strptime(self.spike.bucket, "%Y-%m-%d").replace(tzinfo=UTC)
+        return to_iso(start), to_iso(start + timedelta(days=1))
+
+
+# A spike must matter to the whole bill: add at least a usual hour of all spend (mean over the
+# window), or a quarter of a usual day. Sparse scopes otherwise "spike" on one costly call.
+HOUR_FLOOR_SHARE = 1.0
+DAY_FLOOR_SHARE = 0.25
+
+
+def find_spikes(
+    store: Store,
+    now: datetime,
+    days: int = 30,
+    scopes: Sequence[str] = SPIKE_SCOPES,
+    settings: SpikeSettings | None = None,
+) -> list[ScopedSpike]:
+    """Hourly and daily spikes of every scope's spend over the last `days` whole UTC days and
+    today, each bucket judged against the scope's own history before it and big enough to
+    matter to the whole bill (HOUR_FLOOR_SHARE, DAY_FLOOR_SHARE)."""
+    db = store.read()
+    last_hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    first_day = (last_hour - timedelta(days=days)).replace(hour=0)
+    since, until = to_iso(first_day), to_iso(now)
+    first_bucket = first_day.strftime("%Y-%m-%dT%H")
+    # The current hour and day are unfinished: judge only those that have ended.
+    last_bucket = (last_hour - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
+    last_day = (last_hour - timedelta(days=1)).date().isoformat()
+    found: list[ScopedSpike] = []
+    floors = (0.0, 0.0)
+    for scope in ("global", *(s for s in scopes if s != "global")):
+        rows = costs_repo.hourly_spend(db, since, until, None if scope == "global" else scope)
+        hourly: dict[str | None, dict[str, float]] = {}
+        for row in rows:
+            hourly.setdefault(row.scope, {})[row.hour] = row.cost
+        for value, spend in hourly.items():
+            if scope != "global" and value is None:
+                continue  # untagged calls are no scope of their own
+            daily: dict[str, float] = {}
+            for hour, cost in spend.items():
+                daily[hour[:10]] = daily.get(hour[:10], 0.0) + cost
+            if scope == "global":
+                total = sum(spend.values())
+                floors = (HOUR_FLOOR_SHARE * total / (days * 24), DAY_FLOOR_SHARE * total / days)
+            if scope in scopes:
+                for spike in hourly_spikes(spend, first_bucket, last_bucket, settings, floors[0]):
+                    found.append(ScopedSpike(scope, value, "hour", spike))
+                first = first_day.date().isoformat()
+                for spike in daily_spikes(daily, first, last_day, settings, floors[1]):
+                    found.append(ScopedSpike(scope, value, "day", spike))
+    return found
+
+
+def _spike_alert(db: Database, found: ScopedSpike) -> dict[str, Any]:
+    spike = found.spike
+    since, until = found.window
+    filters = {} if found.scope == "global" else {found.scope: found.scope_value}
+    top = costs_repo.top_calls(db, since, until, filters, limit=5)
+    prompts: dict[str, float] = {}
+    for call in top:
+        if call.prompt:
+            prompts[call.prompt] = prompts.get(call.prompt, 0.0) + call.cost
+    scope_term = "" if found.scope == "global" else f'{found.scope}:"{found.scope_value}" '
+    query = f"{scope_term}since:{since[:19]}Z until:{until[:19]}Z cost>0".replace(
+        "task_type:", "task:"
+    )
+    ratio = "from nothing" if spike.baseline <= 0 else f"{spike.ratio:.1f}× its usual"
+    severity = "critical" if spike.ratio >= 5 else "warning"
+    return {
+        "kind": "spike",
+        "severity": severity,
+        "message": (
+            f"{found.label} spent ${spike.cost:,.2f} in the {found.granularity} of "
+            f"{spike.bucket.replace('T', ' ')}:00 — {ratio} ${spike.baseline:,.2f}"
+            if found.granularity == "hour"
+            else f"{found.label} spent ${spike.cost:,.2f} on {spike.bucket} — {ratio} "
+            f"${spike.baseline:,.2f}"
+        ),
+        "context": {
+            "key": f"spike:{found.granularity}:{found.scope}:{found.scope_value}:{spike.bucket}",
+            "scope": found.scope,
+            "scope_value": found.scope_value,
+            "granularity": found.granularity,
+            "bucket": spike.bucket,
+            "cost": spike.cost,
+            "baseline": spike.baseline,
+            "ratio": None if spike.baseline <= 0 else spike.ratio,
+            "z": spike.z,
+            "top_calls": [
+                {"id": c.id, "ts": c.ts, "model": c.model, "prompt": c.prompt, "cost": c.cost}
+                for c in top
+            ],
+            "top_prompts": sorted(prompts, key=prompts.__getitem__, reverse=True),
+            "audit_query": query,
+            "suggestion": (
+                "Open the calls (enter in F5's alerts, or F6 with the query above): a loop or "
+                "retry storm shows as many similar calls, a long prompt as a few costly ones; "
+                "cap max_tokens, cache repeats, or set a budget on this scope."
+            ),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class CostCheck:
+    budgets: int
+    spikes: int
+    new_alert_ids: list[int]
+
+
+def check_costs(
+    store: Store, now: datetime, days: int = 30, settings: SpikeSettings | None = None
+) -> CostCheck:
+    """Raise the budget and spike alerts not raised before; return the new alerts' ids."""
+    statuses = budget_status(store, now)
+    spikes = find_spikes(store, now, days, settings=settings)
+    created = to_iso(now)
+
+    def write(db: Database) -> list[int]:
+        known = costs_repo.alert_keys(db, COST_ALERT_KINDS)
+        fresh = _budget_alerts(statuses) + [_spike_alert(db, spike) for spike in spikes]
+        ids = []
+        for alert in fresh:
+            if alert["context"]["key"] in known:
+                continue
+            known.add(alert["context"]["key"])
+            ids.append(
+                alerts_repo.add_alert(
+                    db, alert["kind"], alert["severity"], alert["message"], alert["context"],
+                    created,
+                )
+            )  # fmt: skip
+        return ids
+
+    ids = store.write(write)
+    return CostCheck(len(statuses), len(spikes), ids)
+
+
+def cost_alerts(store: Store, limit: int = 200) -> list[alerts_repo.AlertRow]:
+    """Budget and spike alerts, open first (the Monitor's drift alerts are in F7)."""
+    return [
+        alert
+        for alert in alerts_repo.list_alerts(store.read(), limit=limit * 4)
+        if alert.kind in COST_ALERT_KINDS
+    ][:limit]
+
+
+def ack_alert(store: Store, alert_id: int, by: str) -> bool:
+    return store.write(lambda db: alerts_repo.ack_alert(db, alert_id, by))

@@ -1,0 +1,1 @@
+"""The evaluation engine: cells through the gateway, checks, judges, suites."""

@@ -1,0 +1,242 @@
+"""Grading an evaluation cell: its deterministic checks, its judge checks through the
+configured judge model (one repair retry when the verdict does not parse), and its similarity
+to the case's golden answer.
+
+Every cell with an expected answer gets three measurements beside its checks, stored as checks
+with a score and no pass/fail (passed NULL, weight 0): `similarity-rouge-l`,
+`similarity-token-f1` and `similarity-levenshtein`. They never change whether the cell passes;
+a suite that wants a bar uses a `similar` check with a threshold. A `similar` check compares by
+embedding cosine through the configured embedding model ([models] embedding_model); without
+one, or when the model fails, it falls back to ROUGE-L and its detail says so.
+
+Everything the engine knows about checks goes through `parse_checks` and `CheckGrader`, so
+the check catalogue (core.checks) and the judge's prompt and parser (core.judge) stay pure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from llmbench.core.evaluation.checks import (
+    EMBEDDING_METHOD,
+    JUDGE_KIND,
+    CheckContext,
+    CheckError,
+    CheckResult,
+    CheckSpec,
+    aggregate,
+    parse_check,
+    run_check,
+    similar_method,
+    similar_result,
+    similarity_reference,
+)
+from llmbench.core.evaluation.judge import (
+    DEFAULT_DIMENSIONS,
+    JudgeDimension,
+    Verdict,
+    judge_messages,
+    parse_verdict,
+)
+from llmbench.core.evaluation.similarity import cosine, levenshtein_similarity, rouge_l, token_f1
+from llmbench.core.prompts.fewshot import Embed
+from llmbench.core.prompts.templates import TemplateError
+from llmbench.gateway.engine import Gateway
+from llmbench.services.evaluation.cells import Answer, Cell, Grade
+from llmbench.services.evaluation.judge_calls import JudgeFailure, ask_judge
+from llmbench.services.evaluation.similarity import embedder_for
+from llmbench.store.evaluation.runs import NewCheck
+
+DEFAULT_JUDGE_THRESHOLD = 0.5
+JUDGE_TAGS = {"run": "eval-judge"}
+# Golden-answer measurements stored on every cell with an expected answer: (kind, function).
+GOLDEN_MEASURES = (
+    ("similarity-rouge-l", rouge_l),
+    ("similarity-token-f1", token_f1),
+    ("similarity-levenshtein", levenshtein_similarity),
+)
+
+
+def parse_checks(items: Sequence[Mapping[str, Any]], where: str = "") -> tuple[CheckSpec, ...]:
+    """Check specs from their saved (suite) form; CheckError names the bad one."""
+    specs = []
+    for index, item in enumerate(items):
+        place = f"{where} check {index + 1}".strip()
+        specs.append(parse_check(item, where=place))
+    return tuple(specs)
+
+
+def judge_dimensions(items: Sequence[Mapping[str, Any]]) -> tuple[JudgeDimension, ...]:
+    """The suite's judge dimensions ({name, description, scale: [low, high]}), else defaults."""
+    if not items:
+        return tuple(DEFAULT_DIMENSIONS)
+    dimensions = []
+    for item in items:
+        scale = item.get("scale") or (1, 5)
+        dimensions.append(
+            JudgeDimension(
+                str(item["name"]),
+                str(item.get("description", "")),
+                scale=(int(scale[0]), int(scale[1])),
+            )
+        )
+    return tuple(dimensions)
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    model: str
+    dimensions: tuple[JudgeDimension, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CheckGrader:
+    """Grades answered cells; judge checks call the judge model through the gateway, and
+    `similar` checks the embedding model of the gateway's settings (unless `embed` is given)."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        run_id: int,
+        judge: JudgeConfig,
+        *,
+        embed: Embed | None = None,
+        embedding_model: str = "",
+    ) -> None:
+        self.gateway = gateway
+        self.run_id = run_id
+        self.judge = judge
+        if embed is None:
+            embed = embedder_for(gateway.settings)
+            embedding_model = gateway.settings.models.embedding_model
+        self.embed = embed
+        self.embedding_model = embedding_model or "the embedding model"
+
+    async def __call__(self, cell: Cell, answer: Answer) -> Grade:
+        specs: Sequence[CheckSpec] = cell.checks
+        golden = golden_measures(answer.output, cell.expected)
+        if not specs:
+            return Grade(checks=golden)
+        context = CheckContext(
+            expected=cell.expected,
+            latency_ms=answer.latency_ms,
+            cost=answer.cost,
+            model=cell.model,
+            variables=dict(cell.values),
+        )
+        results = []
+        for spec in specs:
+            if spec.kind == JUDGE_KIND:
+                results.append(await self._judge(spec, cell, answer))
+            elif spec.kind == "similar" and similar_method(spec) == EMBEDDING_METHOD:
+                results.append(await self._similar(spec, answer.output, context))
+            else:
+                results.append(_deterministic(spec, answer.output, context))
+        passed, score = aggregate(results)
+        return Grade(
+            checks=tuple(_stored(result) for result in results) + golden,
+            passed=passed,
+            score=score,
+        )
+
+    async def _similar(self, spec: CheckSpec, output: str, context: CheckContext) -> CheckResult:
+        """Embedding cosine of output and the reference; lexical (with a note) when no
+        embedding model is configured or it fails."""
+        if self.embed is None:
+            return _deterministic(spec, output, context)
+        try:
+            reference = similarity_reference(spec, context)
+        except (CheckError, TemplateError, ValueError) as error:
+            return _failed(spec, f"cannot run: {error}")
+        # The embedding call blocks (litellm's sync API): off the event loop.
+        vectors = await asyncio.to_thread(self.embed, [output, reference])
+        problem = getattr(self.embed, "problem", None)
+        if problem or len(vectors) != 2 or not all(any(vector) for vector in vectors):
+            why = problem or f"{self.embedding_model} gave no usable vectors"
+            return _deterministic(spec, output, replace(context, embedding_unavailable=why))
+        score = cosine(vectors[0], vectors[1])
+        return similar_result(spec, score, f"embedding cosine {score:.3f} ({self.embedding_model})")
+
+    async def _judge(self, spec: CheckSpec, cell: Cell, answer: Answer) -> CheckResult:
+        dimensions = (
+            (JudgeDimension("rubric", str(spec.value)),) if spec.value else self.judge.dimensions
+        )
+        messages = judge_messages(
+            dimensions,
+            input_text=_input_text(answer.messages),
+            output=answer.output,
+            expected=cell.expected,
+        )
+        verdict = await ask_judge(
+            self.gateway,
+            self.judge.model,
+            messages,
+            lambda text: parse_verdict(text, dimensions),
+            params=self.judge.params,
+            tags=JUDGE_TAGS,
+            run_id=self.run_id,
+        )
+        if isinstance(verdict, JudgeFailure):
+            return _failed(spec, verdict.reason)
+        return verdict_result(spec, verdict)
+
+
+def verdict_result(spec: CheckSpec, verdict: Verdict) -> CheckResult:
+    """A judge verdict as one check: its scores scaled to 0..1 and averaged, passed at the
+    check's threshold (0.5 unless given); the reasons are the detail."""
+    score = verdict.normalised()
+    threshold = spec.threshold if spec.threshold is not None else DEFAULT_JUDGE_THRESHOLD
+    passed = score >= threshold
+    if spec.negate:
+        passed, score = not passed, 1.0 - score
+    detail = "; ".join(
+        f"{item.name} {item.score}/{dimension.scale[1]}: {item.reason}".strip()
+        for item, dimension in zip(verdict.scores, verdict.dimensions, strict=True)
+    )
+    return CheckResult(JUDGE_KIND, passed, round(score, 6), detail, spec.weight)
+
+
+def _deterministic(spec: CheckSpec, output: str, context: CheckContext) -> CheckResult:
+    try:
+        return run_check(spec, output, context)
+    except (CheckError, ValueError, TypeError) as error:
+        return _failed(spec, f"the check could not run: {error}")
+
+
+def _failed(spec: CheckSpec, detail: str) -> CheckResult:
+    return CheckResult(spec.kind, False, 0.0, detail, spec.weight)
+
+
+def golden_measures(output: str, expected: str | None) -> tuple[NewCheck, ...]:
+    """The output's lexical similarity to the golden answer, as checks without pass/fail."""
+    if expected is None:
+        return ()
+    return tuple(
+        NewCheck(
+            kind=kind,
+            passed=None,
+            score=round(measure(output, expected), 6),
+            detail="against the golden answer (a measurement, not a check)",
+            weight=0.0,
+        )
+        for kind, measure in GOLDEN_MEASURES
+    )
+
+
+def _stored(result: CheckResult) -> NewCheck:
+    return NewCheck(
+        kind=result.kind,
+        passed=bool(result.passed),
+        score=result.score,
+        detail=result.detail,
+        weight=result.weight,
+    )
+
+
+def _input_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    return "\n\n".join(
+        f"{message.get('role', 'user')}: {message.get('content', '')}" for message in messages
+    )

@@ -1,0 +1,1 @@
+"""Grading use cases: queues, rubric files, sessions key by key."""

@@ -1,0 +1,507 @@
+"""Grading use cases the Grade pane and the CLI share: rubric files, queues built by sampling
+strategies, agreement between reviewers (and with judges), and grade export.
+
+Queue order: items with failed checks first, then flagged or badly rated ones, then items
+reviewers disagree on, then the rest (interleaved across model × version when stratified,
+shuffled with a recorded seed in blind and pairwise modes).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import tomllib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+
+from llmbench.core.grading import agreement
+from llmbench.core.grading.rubrics import (
+    GradingRubric,
+    RubricError,
+    dimensions_from_text,
+    rubric_from_mapping,
+)
+from llmbench.store.db import Store
+from llmbench.store.grading import grades as grades_repo
+from llmbench.store.grading import queue as queue_repo
+from llmbench.store.grading.grades import StoredGrade
+from llmbench.store.grading.queue import Candidate
+
+Mode = Literal["normal", "blind", "pairwise"]
+MODES: tuple[Mode, ...] = ("normal", "blind", "pairwise")
+
+
+# -- rubric files ----------------------------------------------------------------------------
+
+
+def load_rubric_file(path: Path) -> GradingRubric:
+    """A rubric from a .toml, .yaml or .yml file (see core.rubrics for the format)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            raise RubricError(f"{path.name}: a rubric file ends in .toml, .yaml or .yml")
+    except (tomllib.TOMLDecodeError, ValueError) as error:
+        if isinstance(error, RubricError):
+            raise
+        raise RubricError(f"{path.name}: {error}") from None
+    except Exception as error:  # yaml's own errors: reported with the file name
+        raise RubricError(f"{path.name}: {error}") from None
+    if not isinstance(data, dict):
+        raise RubricError(f"{path.name}: expected a table with name and dimensions")
+    try:
+        return rubric_from_mapping(data)
+    except RubricError as error:
+        raise RubricError(f"{path.name}: {error}") from None
+
+
+def import_rubric(store: Store, path: Path, *, replace: bool = False) -> int:
+    rubric = load_rubric_file(path)
+    return store.write(lambda db: grades_repo.save_rubric(db, rubric, replace=replace))
+
+
+def create_rubric(store: Store, name: str, description: str, dimensions: str) -> int:
+    """A rubric typed in the TUI: dimensions in the quick form of
+    `core.rubrics.dimensions_from_text`."""
+    rubric = rubric_from_mapping(
+        {"name": name, "description": description, "dimensions": dimensions_from_text(dimensions)}
+    )
+    return store.write(lambda db: grades_repo.save_rubric(db, rubric))
+
+
+def rubrics(store: Store) -> list[GradingRubric]:
+    return grades_repo.grading_rubrics(store.read())
+
+
+# -- queues ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """How to build a queue; the strategies combine."""
+
+    failed_first: bool = True
+    flagged_first: bool = True
+    """Flagged by users or low feedback, first; also brings such production calls in."""
+    disagreements_first: bool = True
+    only_disagreements: bool = False
+    """The disagreement queue: only items reviewers (or judge and humans) disagree on."""
+    production_share: float = 0.0
+    """Add this share (0-1) of production calls, sampled at random with the seed."""
+    stratify: bool = False
+    """Interleave model × version so every stratum is graded early, not one after another."""
+    per_stratum: int | None = None
+    only_ungraded: bool = True
+    """Leave out what this reviewer already graded."""
+    run_ids: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        """One line for the pane: which strategies are on."""
+        parts = []
+        if self.failed_first or self.flagged_first or self.disagreements_first:
+            parts.append("urgent first")
+        if self.production_share:
+            parts.append(f"{self.production_share:.0%} of production calls")
+        if self.stratify:
+            parts.append("stratified by model × version")
+        parts.append("only ungraded" if self.only_ungraded else "graded ones too")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two outputs for the same input. `a` has the lower id; `left_is_a` records the side."""
+
+    a: Candidate
+    b: Candidate
+    left_is_a: bool
+
+    @property
+    def key(self) -> str:
+        return f"pair:{self.a.id}:{self.b.id}"
+
+    @property
+    def left(self) -> Candidate:
+        return self.a if self.left_is_a else self.b
+
+    @property
+    def right(self) -> Candidate:
+        return self.b if self.left_is_a else self.a
+
+
+Entry = Candidate | Pair
+
+
+@dataclass(frozen=True)
+class Queue:
+    rubric: GradingRubric
+    reviewer: str
+    mode: Mode
+    entries: list[Entry]
+    seed: int
+    start: int
+    """Where the reviewer stopped last time (index into entries)."""
+    mine: dict[tuple[str, int], StoredGrade] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Why an entry is early in the queue: 'failed checks', 'flagged', 'disagreement'."""
+    graded_before: int = 0
+
+
+def build_queue(
+    store: Store,
+    rubric_id: int,
+    reviewer: str,
+    mode: Mode = "normal",
+    spec: QueueSpec | None = None,
+    *,
+    seed: int | None = None,
+) -> Queue:
+    """Read everything a grading session needs but the item bodies (loaded as they come up)."""
+    spec = spec or QueueSpec()
+    if mode not in MODES:
+        raise ValueError(f"unknown grading mode {mode!r}")
+    db = store.read()
+    rubric = grades_repo.grading_rubric(db, rubric_id)
+    if rubric is None:
+        raise LookupError(f"no rubric #{rubric_id}")
+    state = grades_repo.session_state(db, reviewer, rubric_id, mode)
+    if seed is None:
+        seed = int(state["seed"]) if "seed" in state else random.SystemRandom().randrange(10**9)
+    found = queue_repo.candidates(
+        db,
+        rubric_id,
+        run_ids=spec.run_ids,
+        production_share=spec.production_share,
+        include_flagged_calls=spec.flagged_first,
+        seed=seed,
+    )
+    mine = grades_repo.my_latest_grades(db, rubric_id, reviewer)
+    disagreeing = disagreement_scores(
+        grades_repo.latest_ratings(db, rubric_id),
+        rubric,
+        queue_repo.judge_verdicts(db, rubric_id),
+    )
+    if spec.only_disagreements:
+        found = sorted(
+            (c for c in found if c.key in disagreeing), key=lambda c: -disagreeing[c.key]
+        )
+    reasons: dict[str, str] = {}
+    for candidate in found:
+        if spec.failed_first and candidate.failed_checks:
+            reasons[candidate.key] = "failed checks"
+        elif spec.flagged_first and candidate.flagged:
+            reasons[candidate.key] = "flagged"
+        elif (spec.disagreements_first or spec.only_disagreements) and (
+            candidate.key in disagreeing
+        ):
+            reasons[candidate.key] = "disagreement"
+    shuffle = random.Random(seed) if mode != "normal" else None
+    entries: list[Entry]
+    graded_before = 0
+    if mode == "pairwise":
+        done_pairs = grades_repo.my_pairwise_pairs(db, rubric_id, reviewer)
+        pairs = _pairs(found, seed)
+        if spec.only_ungraded:
+            graded_before = sum((p.a.id, p.b.id) in done_pairs for p in pairs)
+            pairs = [p for p in pairs if (p.a.id, p.b.id) not in done_pairs]
+        if shuffle is not None:
+            shuffle.shuffle(pairs)
+        entries = list(pairs)
+    else:
+        if spec.only_ungraded and not spec.only_disagreements:
+            graded_before = sum((c.kind, c.id) in mine for c in found)
+            found = [c for c in found if (c.kind, c.id) not in mine]
+        entries = list(_order(found, reasons, spec, shuffle, keep=spec.only_disagreements))
+    position = state.get("position")
+    keys = [entry.key for entry in entries]
+    start = keys.index(position) if position in keys else 0
+    return Queue(
+        rubric=rubric,
+        reviewer=reviewer,
+        mode=mode,
+        entries=entries[start:] + entries[:start],
+        seed=seed,
+        start=0,
+        mine=mine,
+        reasons=reasons,
+        graded_before=graded_before,
+    )
+
+
+def _order(
+    found: list[Candidate],
+    reasons: dict[str, str],
+    spec: QueueSpec,
+    shuffle: random.Random | None,
+    *,
+    keep: bool,
+) -> list[Candidate]:
+    if keep:  # the disagreement queue is already ranked, worst first
+        return found
+    tiers: dict[int, list[Candidate]] = defaultdict(list)
+    rank = {"failed checks": 0, "flagged": 1, "disagreement": 2}
+    for candidate in found:
+        tiers[rank.get(reasons.get(candidate.key, ""), 3)].append(candidate)
+    ordered: list[Candidate] = []
+    for tier in sorted(tiers):
+        items = tiers[tier]
+        if shuffle is not None:
+            shuffle.shuffle(items)
+        if spec.stratify:
+            items = stratified(items, spec.per_stratum)
+        ordered.extend(items)
+    return ordered
+
+
+def stratified(items: Sequence[Candidate], per_stratum: int | None = None) -> list[Candidate]:
+    """Round-robin over model × version, keeping each stratum's own order; at most
+    `per_stratum` from each when given."""
+    strata: dict[tuple[str, int | None], list[Candidate]] = defaultdict(list)
+    for item in items:
+        stratum = strata[(item.model, item.version_id)]
+        if per_stratum is None or len(stratum) < per_stratum:
+            stratum.append(item)
+    ordered = []
+    columns = list(strata.values())
+    for index in range(max((len(c) for c in columns), default=0)):
+        ordered.extend(column[index] for column in columns if index < len(column))
+    return ordered
+
+
+def _pairs(found: Sequence[Candidate], seed: int) -> list[Pair]:
+    """Results for the same case of the same run (and repeat), two at a time: each arm against
+    the next. Which side is shown left is drawn from the seed and the pair, so it is recorded
+    and the same on reopening."""
+    groups: dict[tuple[int | None, int | None, int], list[Candidate]] = defaultdict(list)
+    for candidate in found:
+        if candidate.kind == "result" and candidate.case_id is not None:
+            groups[(candidate.run_id, candidate.case_id, candidate.repeat)].append(candidate)
+    pairs = []
+    for members in groups.values():
+        members.sort(key=lambda c: c.id)
+        for a, b in pairwise(members):
+            left_is_a = random.Random(f"{seed}:{a.id}:{b.id}").random() < 0.5
+            pairs.append(Pair(a, b, left_is_a))
+    return pairs
+
+
+def item_bodies(store: Store, keys: Sequence[str]) -> dict[str, queue_repo.ItemBody]:
+    return queue_repo.item_bodies(store.read(), keys)
+
+
+def record_session(store: Store, queue: Queue, position: str | None) -> None:
+    """Remember the seed and where the reviewer is; queued, never waited for."""
+    facts = {"seed": str(queue.seed)}
+    if position is not None:
+        facts["position"] = position
+    store.submit(
+        lambda db: grades_repo.record_session(
+            db, queue.reviewer, queue.rubric.id or 0, queue.mode, **facts
+        )
+    )
+
+
+def submit_grade(store: Store, grade: grades_repo.NewGrade, handle: grades_repo.GradeHandle) -> Any:
+    """Queue one grade for the writer (returns its Future); `handle` learns the row's id."""
+    return store.submit(lambda db: grades_repo.insert_grade(db, grade, handle))
+
+
+def submit_ungrade(store: Store, handle: grades_repo.GradeHandle) -> Any:
+    """Queue the removal of a grade queued earlier (the writer runs jobs in order)."""
+    return store.submit(lambda db: grades_repo.delete_grade(db, handle))
+
+
+# -- agreement -------------------------------------------------------------------------------
+
+
+def _value(grade: StoredGrade, dimension: str) -> int | None:
+    value = grade.scores.get(dimension)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def disagreement_scores(
+    ratings: Sequence[StoredGrade], rubric: GradingRubric, judges: dict[str, bool] | None = None
+) -> dict[str, float]:
+    """Items whose reviewers disagree (or whose judge contradicts the humans), with how much:
+    the sum over dimensions of their share of alpha's observed disagreement, plus 1 for a split
+    verdict."""
+    by_item: dict[str, list[StoredGrade]] = defaultdict(list)
+    for grade in ratings:
+        by_item[f"{grade.kind}:{grade.item_id}"].append(grade)
+    found: dict[str, float] = {}
+    for key, grades in by_item.items():
+        total = 0.0
+        for dimension in rubric.dimensions:
+            values = [v for g in grades if (v := _value(g, dimension.name)) is not None]
+            level = "interval" if dimension.ordinal else "nominal"
+            spread = agreement.unit_disagreement(values, level)
+            total += spread / ((len(dimension.levels) - 1) ** 2 if dimension.ordinal else 1)
+        verdicts = {g.verdict for g in grades if g.verdict}
+        if len(verdicts) > 1:
+            total += 1.0
+        judged = (judges or {}).get(key)
+        if judged is not None and verdicts and {("pass" if judged else "fail")} != verdicts:
+            total += 1.0
+        if total > 0:
+            found[key] = total
+    return found
+
+
+@dataclass(frozen=True)
+class PairKappa:
+    first: str
+    second: str
+    items: int
+    kappa: float | None
+
+
+@dataclass(frozen=True)
+class DimensionAgreement:
+    dimension: str
+    ordinal: bool
+    items: int  # graded by two or more reviewers
+    ratings: int
+    percent: float | None
+    alpha_nominal: float | None
+    alpha_ordinal: float | None
+    kappas: tuple[PairKappa, ...]  # weighted (quadratic) for ordinal scales
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    rubric: GradingRubric
+    reviewers: tuple[str, ...]
+    dimensions: tuple[DimensionAgreement, ...]
+    verdict: DimensionAgreement | None
+    judge_items: int
+    judge_agreement: float | None
+    """Share of items where the judge's verdict matches the humans' majority verdict."""
+    disagreements: tuple[tuple[str, float], ...]  # item key, how much, worst first
+
+
+def agreement_report(store: Store, rubric_id: int) -> AgreementReport:
+    db = store.read()
+    rubric = grades_repo.grading_rubric(db, rubric_id)
+    if rubric is None:
+        raise LookupError(f"no rubric #{rubric_id}")
+    ratings = grades_repo.latest_ratings(db, rubric_id)
+    judges = queue_repo.judge_verdicts(db, rubric_id)
+    reviewers = tuple(sorted({g.reviewer for g in ratings}))
+    by_item: dict[str, dict[str, StoredGrade]] = defaultdict(dict)
+    for grade in ratings:
+        by_item[f"{grade.kind}:{grade.item_id}"][grade.reviewer] = grade
+    dimensions = tuple(
+        _dimension_agreement(
+            dimension.name,
+            dimension.ordinal,
+            {
+                key: {
+                    r: v for r, g in graders.items() if (v := _value(g, dimension.name)) is not None
+                }
+                for key, graders in by_item.items()
+            },
+            reviewers,
+        )
+        for dimension in rubric.dimensions
+    )
+    verdicts = {
+        key: {r: g.verdict for r, g in graders.items() if g.verdict}
+        for key, graders in by_item.items()
+    }
+    verdict = (
+        _dimension_agreement("verdict", False, verdicts, reviewers)
+        if any(verdicts.values())
+        else None
+    )
+    matches = []
+    for key, judged in judges.items():
+        human = list(verdicts.get(key, {}).values())
+        if human:
+            majority = max(set(human), key=human.count)
+            matches.append(majority == ("pass" if judged else "fail"))
+    ranked = sorted(
+        disagreement_scores(ratings, rubric, judges).items(), key=lambda kv: (-kv[1], kv[0])
+    )
+    return AgreementReport(
+        rubric=rubric,
+        reviewers=reviewers,
+        dimensions=dimensions,
+        verdict=verdict,
+        judge_items=len(matches),
+        judge_agreement=sum(matches) / len(matches) if matches else None,
+        disagreements=tuple(ranked),
+    )
+
+
+def _dimension_agreement(
+    name: str, ordinal: bool, values: dict[str, dict[str, Any]], reviewers: Sequence[str]
+) -> DimensionAgreement:
+    units = [list(by_reviewer.values()) for by_reviewer in values.values()]
+    kappas = []
+    for index, first in enumerate(reviewers):
+        for second in reviewers[index + 1 :]:
+            both = [v for v in values.values() if first in v and second in v]
+            kappa = (
+                agreement.cohen_kappa(
+                    [v[first] for v in both],
+                    [v[second] for v in both],
+                    weights="quadratic" if ordinal else "none",
+                )
+                if both
+                else None
+            )
+            kappas.append(PairKappa(first, second, len(both), kappa))
+    return DimensionAgreement(
+        dimension=name,
+        ordinal=ordinal,
+        items=sum(len(unit) >= 2 for unit in units),
+        ratings=sum(len(unit) for unit in units),
+        percent=agreement.percent_agreement(units),
+        alpha_nominal=agreement.krippendorff_alpha(units, "nominal"),
+        alpha_ordinal=agreement.krippendorff_alpha(units, "ordinal") if ordinal else None,
+        kappas=tuple(kappas),
+    )
+
+
+# -- export ----------------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "jsonl")
+
+
+def export_grades(store: Store, out: Path, *, fmt: str = "csv", rubric: str | None = None) -> int:
+    """Write every grade (history included) to `out`; returns how many. CSV has one column per
+    rubric dimension seen; JSONL keeps the scores as an object."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"export format is csv or jsonl, not {fmt!r}")
+    db = store.read()
+    rubric_id = None
+    if rubric is not None:
+        found = next((r for r in grades_repo.grading_rubrics(db) if r.name == rubric), None)
+        if found is None:
+            raise LookupError(f"no rubric named {rubric!r}")
+        rubric_id = found.id
+    rows = grades_repo.export_grades(db, rubric_id)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        if fmt == "jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return len(rows)
+        dimensions = sorted({name for row in rows for name in row["scores"]})
+        columns = [k for k in grades_repo.EXPORT_COLUMNS if k != "scores"]
+        writer = csv.writer(handle)
+        writer.writerow(columns + [f"score_{name}" for name in dimensions])
+        for row in rows:
+            writer.writerow(
+                [row[c] for c in columns] + [row["scores"].get(name, "") for name in dimensions]
+            )
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Importing other tools' calls into the audit log, in one or two processes."""

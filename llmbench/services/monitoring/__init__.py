@@ -1,0 +1,1 @@
+"""Monitor use cases: health per window and production quality samples."""

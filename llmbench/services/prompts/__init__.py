@@ -1,0 +1,1 @@
+"""The Prompts pane's use cases: library, versions, files and drafts."""

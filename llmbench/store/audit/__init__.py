@@ -1,0 +1,1 @@
+"""The audit log's tables: sealed appends, windowed reads, bulk index, retention."""

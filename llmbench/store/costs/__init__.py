@@ -1,0 +1,1 @@
+"""Cost queries and dated prices."""

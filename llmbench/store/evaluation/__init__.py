@@ -1,0 +1,1 @@
+"""Runs, their cells and checks."""

@@ -1,0 +1,1 @@
+"""Rubrics, grades and the grading queue."""

@@ -1,0 +1,1 @@
+"""Prompts, immutable versions, labels, notes and per-prompt guard policies."""

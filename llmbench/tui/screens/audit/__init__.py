@@ -1,0 +1,1 @@
+"""F6 Audit: the call log and one call in full."""

@@ -1,0 +1,1 @@
+"""F3 Compare: runs, a live run, the migration report, output diffs."""

@@ -1,0 +1,205 @@
+"""F3 Compare: runs with their size and pass rate, and the highlighted run's scoreboard per
+prompt version × model. `n` starts a comparison, enter opens a run live (columns or grid),
+`m` shows its migration report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from llmbench.tui.format import NOTHING, count, day, millis, model_label, money, one_line, percent
+from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+
+if TYPE_CHECKING:
+    from llmbench.core.evaluation.scoreboard import GroupStats
+    from llmbench.services.compare.runs import Choices, Picks
+    from llmbench.store.views import RunRow
+
+
+def pass_rate_text(passed: int, checked: int, rate: float | None) -> str:
+    return NOTHING if rate is None else f"{percent(rate)} ({passed}/{checked})"
+
+
+class CompareScreen(PaneScreen["list[RunRow]"]):
+    PANE_TITLE = "Compare"
+    EMPTY_TEXT = (
+        "No runs yet.\n\n"
+        "Press n to compare prompt versions across models, run `llmbench demo` for example "
+        "runs, or `llmbench eval` from CI."
+    )
+    BINDINGS = [
+        Binding("n", "new_run", "New comparison", id="compare_new"),
+        Binding("enter", "open_run", "Open run", id="compare_open", show=False),
+        Binding("m", "report", "Migration report", id="compare_report"),
+        Binding("D", "datasets", "Datasets", id="compare_datasets"),
+    ]
+
+    DEFAULT_CSS = """
+    CompareScreen {
+        #runs-table { height: auto; max-height: 40%; }
+        #matrix-box { height: 1fr; border-top: tall $primary 30%; }
+        #matrix-table { height: 1fr; }
+    }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Runs", classes="section-title")
+            yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="matrix-box"):
+                yield Static("", id="matrix-title", classes="section-title", markup=False)
+                yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        runs = self.query_one("#runs-table", DataTable)
+        for label, key in (
+            ("Run", "name"),
+            ("Kind", "kind"),
+            ("Status", "status"),
+            ("Cells", "cells"),
+            ("Pass rate", "pass_rate"),
+            ("Created", "created"),
+            ("Models", "models"),
+        ):
+            runs.add_column(label, key=key)
+        matrix = self.query_one("#matrix-table", DataTable)
+        for label, key in (
+            ("Prompt version", "version"),
+            ("Model", "model"),
+            ("Cells", "cells"),
+            ("Pass rate", "pass_rate"),
+            ("Judge", "judge"),
+            ("Cost/case", "cost"),
+            ("p50", "p50"),
+            ("p95", "p95"),
+            ("Errors", "errors"),
+        ):
+            matrix.add_column(label, key=key)
+
+    def fetch(self) -> list[RunRow]:
+        from llmbench.services import panes
+
+        return panes.runs_overview(self.bench.store)
+
+    def show(self, data: list[RunRow]) -> None:
+        self.set_empty(not data)
+        table = self.query_one("#runs-table", DataTable)
+        selected = highlighted_key(table)
+        table.clear()
+        for run in data:
+            table.add_row(
+                run.name or f"run {run.id}",
+                run.kind,
+                run.status,
+                count(run.cells),
+                pass_rate_text(run.passed, run.checked, run.pass_rate),
+                day(run.created_at),
+                one_line(", ".join(model_label(m) for m in run.models), 40),
+                key=str(run.id),
+            )
+        restore_cursor(table, selected)
+        self._read_matrix(highlighted_key(table))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "runs-table":
+            self._read_matrix(event.row_key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "runs-table" and event.row_key.value is not None:
+            self._open(int(event.row_key.value))
+
+    def _read_matrix(self, key: str | None) -> None:
+        if key is None:
+            return
+        table = self.query_one("#runs-table", DataTable)
+        name = str(table.get_row(key)[0])
+        from llmbench.services.evaluation import engine as evaluation
+
+        store, run_id = self.bench.store, int(key)
+        self.query_one("#matrix-title", Static).update(
+            f"{name}: scoreboard per version × model (enter opens the run)"
+        )
+        self.read_in_thread(
+            lambda: evaluation.scoreboard(store, run_id), self._show_matrix, group="matrix"
+        )
+
+    def _show_matrix(self, groups: list[GroupStats]) -> None:
+        table = self.query_one("#matrix-table", DataTable)
+        table.clear()
+        for group in groups:
+            table.add_row(
+                group.version_label or "unsaved draft",
+                model_label(group.model),
+                count(group.cells),
+                pass_rate_text(group.passed, group.cells, group.pass_rate if group.cells else None),
+                NOTHING if group.mean_judge_score is None else f"{group.mean_judge_score:.2f}",
+                money(group.cost_per_case),
+                millis(group.latency_p50_ms),
+                millis(group.latency_p95_ms),
+                count(group.errors),
+            )
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _selected_run(self) -> int | None:
+        key = highlighted_key(self.query_one("#runs-table", DataTable))
+        return None if key is None else int(key)
+
+    def _open(self, run_id: int, *, start: bool = False) -> None:
+        from llmbench.tui.screens.compare.run import RunScreen
+
+        self.app.push_screen(RunScreen(run_id, start=start))
+
+    def action_open_run(self) -> None:
+        run_id = self._selected_run()
+        if run_id is not None:
+            self._open(run_id)
+
+    def action_report(self) -> None:
+        run_id = self._selected_run()
+        if run_id is None:
+            self.notify("No run to report on yet.", severity="warning")
+            return
+        from llmbench.tui.screens.compare.report import MigrationReportScreen
+
+        self.app.push_screen(MigrationReportScreen(run_id))
+
+    def action_datasets(self) -> None:
+        from llmbench.tui.screens.datasets import DatasetsScreen
+
+        self.app.push_screen(DatasetsScreen())
+
+    def action_new_run(self) -> None:
+        from llmbench.services.compare import runs as compare_runs
+        from llmbench.services.evaluation.engine import prefetch_gateway
+
+        # litellm takes seconds to import: let it load while the comparison is being picked.
+        prefetch_gateway()
+        store, settings = self.bench.store, self.bench.settings
+        self.act_in_thread(
+            lambda: compare_runs.choices(store, settings), self._ask_picks, what="New comparison"
+        )
+
+    def _ask_picks(self, choices: Choices) -> None:
+        if not choices.versions:
+            self.notify("Save a prompt version first (F2).", severity="warning")
+            return
+        from llmbench.tui.screens.compare.new_run import NewRunDialog
+
+        self.app.push_screen(NewRunDialog(choices), self._create)
+
+    def _create(self, picks: Picks | None) -> None:
+        if picks is None:
+            return
+        from llmbench.services.compare import runs as compare_runs
+
+        store = self.bench.store
+        self.act_in_thread(
+            lambda: compare_runs.new_comparison(store, picks),
+            lambda run_id: self._open(run_id, start=True),
+            what="New comparison",
+        )

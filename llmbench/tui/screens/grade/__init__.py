@@ -1,0 +1,1 @@
+"""F4 Grade: queues, grading by keystroke, agreement."""

@@ -1,0 +1,1 @@
+"""F2 Prompts: library, editor, version diffs."""

@@ -1,0 +1,329 @@
+"""The prompt editor: one text area per section, the draft's settings and preview values, and
+a live preview (messages, tokens per section, cost per call) beside them. Saving makes a new
+version; nothing edits a saved one."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, TextArea
+
+from llmbench.core.models import SECTION_NAMES
+from llmbench.tui.screens.base import ActionFailed, DataRead
+from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from llmbench.tui.widgets.preview_view import render_preview
+
+if TYPE_CHECKING:
+    from llmbench.core.models import PromptVersion
+    from llmbench.core.prompts.preview import Preview
+    from llmbench.services.compare.draft_run import DraftComparison
+    from llmbench.services.prompts.library import CaseChoice, Draft
+    from llmbench.tui.app import LLMBenchApp
+
+PREVIEW_DELAY_S = 0.15
+COMPARE_CASES = 10
+TAB_TITLES = {
+    "role": "Role",
+    "task": "Task",
+    "format": "Format",
+    "examples": "Examples",
+    "safety": "Safety",
+    "freeform": "Free-form",
+}
+TABS = (*SECTION_NAMES, "settings", "values")
+
+
+class EditorScreen(Screen["PromptVersion | None"]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save version", id="editor_save"),
+        Binding("escape", "close", "Close", id="editor_close"),
+        Binding("ctrl+n", "next_case", "Next case", id="editor_next_case"),
+        Binding("ctrl+r", "compare", "Compare vs production", id="editor_compare"),
+        Binding("ctrl+pagedown", "tab(1)", "Next tab", id="editor_next_tab"),
+        Binding("ctrl+pageup", "tab(-1)", "Previous tab", show=False, id="editor_previous_tab"),
+    ]
+    DEFAULT_CSS = """
+    EditorScreen {
+        #editor-tabs { width: 3fr; }
+        #editor-tabs TextArea { height: 1fr; border: none; }
+        #editor-preview { width: 2fr; border-left: tall $primary 30%; padding: 0 1; }
+    }
+    """
+
+    def __init__(self, prompt_id: int, prompt_name: str, base: PromptVersion | None) -> None:
+        super().__init__()
+        from llmbench.services.prompts.library import Draft
+
+        self.prompt_id = prompt_id
+        self.prompt_name = prompt_name
+        self.base = base
+        self.draft: Draft = Draft.of(base) if base else Draft({"task": ""})
+        self.dirty = False
+        self.cases: list[CaseChoice] | None = None
+        self.case_index = -1
+        self._preview_timer: Timer | None = None
+        self.comparing = False
+        self._stop_comparing = threading.Event()
+        origin = f"draft from v{base.version}" if base else "first version"
+        self.title = f"Edit {prompt_name} — {origin}"
+
+    @property
+    def bench(self) -> LLMBenchApp:
+        return cast("LLMBenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        from llmbench.services.prompts.draft_text import settings_text, values_text
+
+        draft = self.draft
+        yield Header()
+        with Horizontal():
+            with TabbedContent(id="editor-tabs"):
+                for name in SECTION_NAMES:
+                    with TabPane(TAB_TITLES[name], id=f"tab-{name}"):
+                        yield TextArea(
+                            draft.sections.get(name, ""),
+                            language="markdown",
+                            soft_wrap=True,
+                            id=f"text-{name}",
+                        )
+                with TabPane("Settings", id="tab-settings"):
+                    yield TextArea(
+                        settings_text(
+                            draft.model, draft.params, draft.variables, draft.few_shot_k,
+                            draft.examples,
+                        ),
+                        language="yaml",
+                        id="text-settings",
+                    )  # fmt: skip
+                with TabPane("Values", id="tab-values"):
+                    yield TextArea(values_text({}), language="yaml", id="text-values")
+            with VerticalScroll(id="editor-preview"):
+                yield Static("", id="preview-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#editor-tabs", TabbedContent).active = "tab-task"
+        self.query_one("#text-task", TextArea).focus()
+        self._load_cases()
+        self._refresh_preview()
+
+    # -- the draft -----------------------------------------------------------------------------
+
+    def text(self, name: str) -> str:
+        return self.query_one(f"#text-{name}", TextArea).text
+
+    def read_draft(self) -> tuple[Draft, dict[str, object]]:
+        """The draft and preview values as typed; DraftTextError says what does not parse."""
+        from llmbench.services.prompts.draft_text import parse_settings, parse_values
+        from llmbench.services.prompts.library import Draft
+
+        settings = parse_settings(self.text("settings"))
+        draft = Draft(
+            sections={name: self.text(name) for name in SECTION_NAMES},
+            variables=settings.variables,
+            model=settings.model,
+            params=dict(settings.params or {}),
+            examples=settings.examples,
+            few_shot_k=settings.few_shot_k,
+        )
+        return draft, parse_values(self.text("values"))
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id != "text-values":
+            self.dirty = True
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY_S, self._refresh_preview)
+
+    def _refresh_preview(self) -> None:
+        from llmbench.services.prompts.draft_text import DraftTextError
+        from llmbench.services.prompts.library import preview_draft
+
+        try:
+            draft, values = self.read_draft()
+        except DraftTextError as error:
+            self._show_preview((None, str(error)))
+            return
+        store, settings = self.bench.store, self.bench.settings
+        default_model = settings.models.default_models[0]
+
+        def work() -> None:
+            from llmbench.services.evaluation.similarity import embedder_for
+
+            embed = embedder_for(settings) if draft.few_shot_k and draft.examples else None
+            try:
+                result = preview_draft(
+                    store, draft, values, default_model=default_model, embed=embed
+                )
+            except Exception as error:  # the preview must never take the editor down
+                self.post_message(DataRead(self._show_preview, (None, str(error))))
+                return
+            self.post_message(DataRead(self._show_preview, (result, None)))
+
+        self.run_worker(work, thread=True, exclusive=True, group="preview", name="preview")
+
+    def _show_preview(self, shown: tuple[Preview | None, str | None]) -> None:
+        preview, problem = shown
+        self.preview = preview
+        self.query_one("#preview-text", Static).update(render_preview(preview, problem))
+
+    def on_data_read(self, message: DataRead) -> None:
+        message.apply(message.payload)
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        self.notify(message.error, title=f"{message.what}: not done", severity="error")
+
+    # -- test cases ----------------------------------------------------------------------------
+
+    def _load_cases(self) -> None:
+        from llmbench.services.prompts.library import cases_for
+
+        names = [variable.name for variable in self.draft.variables]
+        store = self.bench.store
+
+        def work() -> None:
+            self.post_message(DataRead(self._cases_loaded, cases_for(store, names)))
+
+        self.run_worker(work, thread=True, group="cases", name="cases")
+
+    def _cases_loaded(self, cases: list[CaseChoice]) -> None:
+        from llmbench.services.prompts.draft_text import DraftTextError, parse_values
+
+        self.cases = cases
+        try:
+            typed = parse_values(self.text("values"))
+        except DraftTextError:
+            typed = {"": ""}  # something half-typed: leave it alone
+        if cases and not typed:
+            self.action_next_case(quiet=True)
+
+    def action_next_case(self, quiet: bool = False) -> None:
+        from llmbench.services.prompts.draft_text import values_text
+
+        if not self.cases:
+            if not quiet:
+                self.notify("No test case fills this prompt's variables: type values instead.")
+            return
+        self.case_index = (self.case_index + 1) % len(self.cases)
+        case = self.cases[self.case_index]
+        self.query_one("#text-values", TextArea).text = values_text(case.vars)
+        if not quiet:
+            position = f"{self.case_index + 1}/{len(self.cases)}"
+            self.notify(f"Case {case.id} of {case.dataset} ({position})")
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one("#editor-tabs", TabbedContent)
+        current = TABS.index(str(tabs.active).removeprefix("tab-"))
+        name = TABS[(current + step) % len(TABS)]
+        tabs.active = f"tab-{name}"
+        self.query_one(f"#text-{name}", TextArea).focus()
+
+    def action_save(self) -> None:
+        from llmbench.services.prompts.draft_text import DraftTextError
+
+        try:
+            self.read_draft()
+        except DraftTextError as error:
+            self.notify(str(error), title="Cannot save", severity="error")
+            return
+        fields = [Field("message", "What does this version change, and why?")]
+        origin = f" (from v{self.base.version})" if self.base else ""
+        self.app.push_screen(
+            FormDialog(
+                f"Save {self.prompt_name}{origin}",
+                fields,
+                validate=lambda v: None if v["message"].strip() else "A message is required.",
+            ),
+            self._save,
+        )
+
+    def _save(self, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from llmbench.services.prompts.library import save_version
+
+        draft, _ = self.read_draft()
+        store, author = self.bench.store, self.bench.reviewer or "me"
+        prompt_id, parent = self.prompt_id, self.base.id if self.base else None
+
+        def work() -> None:
+            try:
+                saved = save_version(
+                    store, prompt_id, draft, author=author, message=values["message"],
+                    parent_id=parent,
+                )  # fmt: skip
+            except Exception as error:  # refused (nothing changed, bad syntax) or failed
+                self.post_message(ActionFailed("Save", str(error)))
+                return
+            self.post_message(DataRead(self.dismiss, saved))
+
+        self.run_worker(work, thread=True, group="save", name="save")
+
+    def action_compare(self) -> None:
+        """Run the draft and the production version (else the version being edited) on up to
+        COMPARE_CASES test cases — or on the typed values — and open the run in Compare."""
+        from llmbench.services.prompts.draft_text import DraftTextError
+
+        if self.comparing:
+            self.notify("A comparison is already running.")
+            return
+        try:
+            draft, values = self.read_draft()
+        except DraftTextError as error:
+            self.notify(str(error), title="Cannot compare", severity="error")
+            return
+        if self.cases:
+            cases = [(case.id, case.vars) for case in self.cases[:COMPARE_CASES]]
+        else:
+            cases = [(None, values)]
+        store, settings = self.bench.store, self.bench.settings
+        prompt_id, fallback = self.prompt_id, self.base
+        stop = self._stop_comparing
+
+        def work() -> None:
+            from llmbench.services.compare.draft_run import compare_draft
+            from llmbench.services.prompts.library import labelled_version
+
+            try:
+                baseline = labelled_version(store, prompt_id, "production") or fallback
+                if baseline is None:
+                    raise ValueError("nothing to compare with: save a first version")
+                done = compare_draft(
+                    store, settings, prompt_id, draft, baseline_version_id=baseline.id,
+                    cases=cases, cancelled=stop.is_set,
+                )  # fmt: skip
+            except Exception as error:  # refused or failed: say so, keep the draft
+                self.post_message(ActionFailed("Compare", str(error)))
+                self.post_message(DataRead(self._compared, None))
+                return
+            self.post_message(DataRead(self._compared, done))
+
+        self.comparing = True
+        self.notify(f"Running the draft and production on {len(cases)} case(s)…", title="Compare")
+        self.run_worker(work, thread=True, group="compare", name="compare draft")
+
+    def _compared(self, done: DraftComparison | None) -> None:
+        self.comparing = False
+        if done is None:
+            return
+        self.notify(done.summary_line(), title="Compare: " + done.name)
+        if not self._stop_comparing.is_set():
+            self.app.switch_mode("compare")
+
+    def action_close(self) -> None:
+        self._stop_comparing.set()
+        if not self.dirty:
+            self.dismiss(None)
+            return
+        self.app.push_screen(
+            ConfirmDialog("Discard the draft?", "Your changes are not saved.", yes="Discard"),
+            lambda discard: self.dismiss(None) if discard else None,
+        )

@@ -1,0 +1,522 @@
+"""F2 Prompts: the library (searchable), the highlighted prompt's version history, and the
+highlighted version in full — with the keys to edit, diff, label, roll back and take notes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.cells import cell_len
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from llmbench.tui.format import NOTHING, count, day, one_line
+from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.widgets.version_detail import render_version
+from llmbench.tui.widgets.virtual_table import Column, TableRow, VirtualTable
+
+if TYPE_CHECKING:
+    from textual.widgets import Input
+
+    from llmbench.core.models import PromptVersion
+    from llmbench.services.prompts.library import LibraryRow, PromptHistory, VersionView
+
+PRODUCTION = "production"
+
+
+def _version(number: int | None) -> str:
+    return NOTHING if number is None else f"v{number}"
+
+
+LIBRARY_COLUMNS = (
+    Column("name", "Prompt"),
+    Column("versions", "Vers", 4, align_right=True),
+    Column("production", "Prod", 5),
+    Column("updated", "Updated", 10),
+    Column("notes", "Notes", 5, align_right=True),
+)
+
+
+class PromptsScreen(PaneScreen["list[LibraryRow]"]):
+    PANE_TITLE = "Prompts"
+    AUTO_FOCUS = "#prompts-table"
+    EMPTY_TEXT = (
+        "No prompts yet.\n\n"
+        "Press n to write one, or run `llmbench demo` for a demo database with prompts, "
+        "runs and calls."
+    )
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="prompts_search"),
+        Binding("n", "new_prompt", "New", id="prompt_new"),
+        Binding("e", "edit", "Edit", id="prompt_edit"),
+        Binding("d", "diff", "Diff", id="prompt_diff"),
+        # Shown in F1 help, kept out of the footer so the footer fits beside the pane keys.
+        Binding("m", "mark", "Mark for diff", show=False, id="prompt_mark"),
+        Binding("p", "promote", "To production", id="prompt_promote"),
+        Binding("l", "label", "Label", show=False, id="prompt_label"),
+        Binding("o", "note", "Note", show=False, id="prompt_note"),
+    ]
+
+    DEFAULT_CSS = """
+    PromptsScreen {
+        #library { width: 2fr; }
+        #prompt-search { margin: 0 0 0 0; }
+        #prompts-table { height: 1fr; }
+        #prompt-side { width: 3fr; border-left: tall $primary 30%; }
+        #versions-table { height: 11; }
+        #version-detail { height: 1fr; padding: 0 1; border-top: tall $primary 30%; }
+        #prompt-empty-search { display: none; color: $text-muted; padding: 1 2; }
+        &.-no-match #prompt-empty-search { display: block; }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+        self.library_rows: list[LibraryRow] = []
+        self.prompt_history: PromptHistory | None = None
+        self.shown: VersionView | None = None
+        self.marked: tuple[int, int] | None = None
+        """(version id, number) of the version `m` marked as the other side of a diff."""
+        self._select_version: int | None = None
+        self._select_prompt: int | None = None
+        self._version_requested: str | None = None
+
+    # -- layout and reading ------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="library"):
+                yield Static("No prompt matches.", id="prompt-empty-search")
+                yield VirtualTable(LIBRARY_COLUMNS, id="prompts-table")
+            with Vertical(id="prompt-side"):
+                yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="version-detail"):
+                    yield Static("", id="version-detail-text")
+
+    def on_mount(self) -> None:
+        _fit_version_columns(self.query_one("#versions-table", DataTable), [])
+
+    def fetch(self) -> list[LibraryRow]:
+        from llmbench.services.prompts import library as prompts
+
+        return prompts.library(self.bench.store)
+
+    def show(self, data: list[LibraryRow]) -> None:
+        self.library_rows = data
+        self.set_empty(not data)
+        self._show_library(fresh=True)
+
+    def _show_library(self, *, fresh: bool = False) -> None:
+        """Filter the library read last by the search box, in memory, and show it."""
+        from llmbench.services.prompts.library import search
+
+        rows = search(self.library_rows, self.query_text)
+        self.set_class(not rows and bool(self.library_rows), "-no-match")
+        table = self.query_one("#prompts-table", VirtualTable)
+        table.set_rows(
+            [
+                TableRow(
+                    str(row.id),
+                    (
+                        row.name,
+                        count(row.versions),
+                        _version(row.production),
+                        day(row.updated_at),
+                        count(row.notes) if row.notes else "",
+                    ),
+                )
+                for row in rows
+            ],
+            keep=None if self._select_prompt is None else str(self._select_prompt),
+        )
+        self._select_prompt = None
+        self._read_history(table.cursor_key, fresh=fresh)
+
+    def select_version(self, prompt_id: int, version_id: int) -> None:
+        """Show this prompt with this version under the cursor (other panes open versions
+        here, e.g. the audit log's call detail); a search that would hide it is cleared."""
+        self._select_prompt, self._select_version = prompt_id, version_id
+        self.query_text = ""
+        for search in self.query("#prompt-search"):
+            search.remove()
+        self.reload()
+
+    @property
+    def prompt_id(self) -> int | None:
+        key = self.query_one("#prompts-table", VirtualTable).cursor_key
+        return None if key is None else int(key)
+
+    @property
+    def version_id(self) -> int | None:
+        key = highlighted_key(self.query_one("#versions-table", DataTable))
+        return None if key is None else int(key)
+
+    def _read_history(self, key: str | None, *, fresh: bool = True) -> None:
+        """Read the prompt's history and its newest versions in full; with `fresh` False, only
+        when another prompt is highlighted than the one shown (typing a search moves the
+        cursor often, mostly onto the same prompt)."""
+        if key is None:
+            self._show_history(None)
+            return
+        shown = self.prompt_history.prompt.id if self.prompt_history else None
+        if not fresh and shown == int(key):
+            return
+        from llmbench.services.prompts import library as prompts
+
+        store, prompt_id = self.bench.store, int(key)
+        self.read_in_thread(
+            lambda: prompts.history(store, prompt_id), self._show_history, group="history"
+        )
+
+    def _show_history(self, history: PromptHistory | None) -> None:
+        if history is not None and self.prompt_id != history.prompt.id:
+            return  # the cursor moved on while this was read
+        same_prompt = (
+            self.prompt_history is not None
+            and history is not None
+            and self.prompt_history.prompt.id == history.prompt.id
+        )
+        self.prompt_history = history
+        table = self.query_one("#versions-table", DataTable)
+        selected = highlighted_key(table) if same_prompt else None
+        if self._select_version is not None:
+            selected, self._select_version = str(self._select_version), None
+        table.clear()
+        if history is None:
+            self._show_version(None)
+            return
+        if not same_prompt and self.marked is not None:
+            self.marked = None
+        cells = [
+            (
+                f"{'◆ ' if self.marked and self.marked[0] == row.id else ''}v{row.version}",
+                " ".join(row.labels),
+                row.author or NOTHING,
+                day(row.created_at),
+                count(row.calls),
+                one_line(row.message, 40),
+            )
+            for row in history.versions
+        ]
+        _fit_version_columns(table, cells)
+        for row, values in zip(history.versions, cells, strict=True):
+            table.add_row(*values, key=str(row.id))
+        if selected is None:
+            selected = next(
+                (str(row.id) for row in history.versions if PRODUCTION in row.labels), None
+            )
+        restore_cursor(table, selected)
+        self._read_version(highlighted_key(table))
+
+    def _read_version(self, key: str | None, *, fresh: bool = False) -> None:
+        """Show a version's detail: from the history's prefetched views when it is there, else
+        read it, unless that read is already under way (`fresh` forces a read)."""
+        if key is None:
+            self._version_requested = None
+            self._show_version(None)
+            return
+        prefetched = self.prompt_history.views if self.prompt_history else {}
+        if int(key) in prefetched and not fresh:
+            self._version_requested = None
+            self._show_version(prefetched[int(key)])
+            return
+        if key == self._version_requested and not fresh:
+            return
+        self._version_requested = key
+        from llmbench.services.prompts import library as prompts
+
+        store, version_id = self.bench.store, int(key)
+        self.read_in_thread(
+            lambda: prompts.version_view(store, version_id), self._show_version, group="version"
+        )
+
+    def _show_version(self, view: VersionView | None) -> None:
+        if view is not None and self.version_id != view.version.id:
+            return
+        self.shown = view
+        self.query_one("#version-detail-text", Static).update(
+            render_version(view, self.prompt_history)
+        )
+
+    def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        self._read_history(event.key)
+
+    def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
+        self.query_one("#versions-table", DataTable).focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # Refilling the table highlights rows on the way to the restored one: skip those.
+        if event.row_key.value == highlighted_key(event.data_table):
+            self._read_version(event.row_key.value)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        """Open the search box above the library (it is mounted on first use: the pane's
+        first frame does not pay for a widget most visits never use)."""
+        found = self.query("#prompt-search")
+        if found:
+            found.first().focus()
+            return
+        from textual.widgets import Input
+
+        search = Input(placeholder="search names, tags, notes…", id="prompt-search")
+        self.query_one("#library").mount(search, before=0)
+        self.call_after_refresh(search.focus)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "prompt-search":
+            self.query_text = event.value
+            self._show_library()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "prompt-search":
+            self.query_one("#prompts-table", VirtualTable).focus()
+
+    def key_escape(self) -> None:
+        """In the search box: clear it, then close it."""
+        found = self.query("#prompt-search")
+        if not found or not found.first().has_focus:
+            return
+        search = cast("Input", found.first())
+        if search.value:
+            search.value = ""
+        else:
+            self.query_one("#prompts-table", VirtualTable).focus()
+            search.remove()
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def _reviewer(self) -> str:
+        return self.bench.reviewer or "me"
+
+    def action_new_prompt(self) -> None:
+        from llmbench.services.prompts.library import PROMPT_NAME
+        from llmbench.tui.screens.dialogs import Field, FormDialog
+
+        def check(values: dict[str, str]) -> str | None:
+            if not PROMPT_NAME.match(values["name"].strip()):
+                return "Use letters, digits, '.', '_' or '-' (up to 80), e.g. support-reply."
+            return None
+
+        fields = [
+            Field("name", "Name", placeholder="support-reply"),
+            Field("description", "What it is for", placeholder="First reply to a ticket"),
+            Field("tags", "Tags (comma-separated)", placeholder="support, customer-facing"),
+        ]
+        self.app.push_screen(
+            FormDialog("New prompt", fields, submit="Create", validate=check), self._create
+        )
+
+    def _create(self, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from llmbench.services.prompts import library as prompts
+
+        store = self.bench.store
+        tags = [tag.strip() for tag in values["tags"].split(",")]
+
+        def act() -> tuple[int, str]:
+            prompt_id = prompts.create_prompt(
+                store, values["name"], description=values["description"], tags=tags
+            )
+            return prompt_id, values["name"].strip()
+
+        self.act_in_thread(act, self._created, what="New prompt")
+
+    def _created(self, created: tuple[int, str]) -> None:
+        prompt_id, name = created
+        self._select_prompt = prompt_id
+        self.notify(f"{name} created: write its first version.", title="New prompt")
+        self._open_editor(prompt_id, name, None)
+        self.reload()
+
+    def action_edit(self) -> None:
+        if self.prompt_history is None:
+            self.notify("Highlight a prompt first.", severity="warning")
+            return
+        prompt = self.prompt_history.prompt
+        if self.version_id is None:
+            self._open_editor(prompt.id, prompt.name, None)
+            return
+        from llmbench.services.prompts import library as prompts
+
+        store, version_id = self.bench.store, self.version_id
+        self.read_in_thread(
+            lambda: prompts.get_version(store, version_id),
+            lambda version: self._open_editor(prompt.id, prompt.name, version),
+            group="editor",
+        )
+
+    def _open_editor(self, prompt_id: int, name: str, base: PromptVersion | None) -> None:
+        from llmbench.tui.screens.prompts.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(prompt_id, name, base), self._after_edit)
+
+    def _after_edit(self, saved: PromptVersion | None) -> None:
+        if saved is not None:
+            self._select_prompt = saved.prompt_id
+            self._select_version = saved.id
+            self.notify(f"Saved as v{saved.version}.", title="Saved")
+        self.reload()
+
+    def action_mark(self) -> None:
+        if self.shown is None:
+            return
+        version = self.shown.version
+        if self.marked and self.marked[0] == version.id:
+            self.marked = None
+        else:
+            self.marked = (version.id, version.version)
+            self.notify(f"v{version.version} marked: highlight another version and press d.")
+        self._read_history(str(version.prompt_id))
+
+    def action_diff(self) -> None:
+        if self.shown is None or self.prompt_history is None:
+            self.notify("Highlight a version first.", severity="warning")
+            return
+        new = self.shown.version
+        if self.marked and self.marked[0] != new.id:
+            other = self.marked[0]
+        elif new.parent_id is not None:
+            other = new.parent_id
+        else:
+            earlier = [row for row in self.prompt_history.versions if row.version < new.version]
+            if not earlier:
+                self.notify("v1 has nothing before it: mark another version with m.")
+                return
+            other = earlier[0].id
+        from llmbench.services.prompts import library as prompts
+
+        store, name = self.bench.store, self.prompt_history.prompt.name
+
+        def read() -> tuple[PromptVersion | None, PromptVersion | None]:
+            return prompts.get_version(store, other), prompts.get_version(store, new.id)
+
+        self.read_in_thread(read, lambda pair: self._open_diff(name, *pair), group="diff")
+
+    def _open_diff(self, name: str, one: PromptVersion | None, two: PromptVersion | None) -> None:
+        if one is None or two is None:
+            return
+        from llmbench.tui.screens.prompts.diff import DiffScreen
+
+        old, new = sorted((one, two), key=lambda version: version.version)
+        self.app.push_screen(DiffScreen(name, old, new))
+
+    def action_promote(self) -> None:
+        self._confirm_move(PRODUCTION)
+
+    def action_label(self) -> None:
+        from llmbench.tui.screens.dialogs import Field, FormDialog
+
+        if self.shown is None:
+            self.notify("Highlight a version first.", severity="warning")
+            return
+        fields = [Field("label", "Label to move here", value="staging", placeholder="staging")]
+        self.app.push_screen(
+            FormDialog(f"Label v{self.shown.version.version}", fields, submit="Next"),
+            lambda values: self._confirm_move(values["label"].strip()) if values else None,
+        )
+
+    def _confirm_move(self, label: str) -> None:
+        from llmbench.tui.screens.dialogs import ConfirmDialog
+
+        if self.shown is None or self.prompt_history is None:
+            self.notify("Highlight a version first.", severity="warning")
+            return
+        target = self.shown.version
+        current = next(
+            (row.version for row in self.prompt_history.versions if label in row.labels), None
+        )
+        if current == target.version:
+            self.notify(f"{label} is already on v{target.version}.")
+            return
+        origin = f"from v{current} " if current else ""
+        rollback = current is not None and target.version < current
+        what = "Roll back" if rollback and label == PRODUCTION else "Move"
+        question = (
+            f"{what} {label} of {self.prompt_history.prompt.name} {origin}to v{target.version}?\n"
+            f"Callers that ask for {label} get v{target.version} from their next call."
+        )
+        self.app.push_screen(
+            ConfirmDialog(f"{what} {label}", question, yes=what),
+            lambda yes: self._move(label, target) if yes else None,
+        )
+
+    def _move(self, label: str, target: PromptVersion) -> None:
+        from llmbench.services.prompts import library as prompts
+
+        store, by = self.bench.store, self._reviewer()
+        self.act_in_thread(
+            lambda: prompts.move_label(store, target.prompt_id, label, target.id, moved_by=by),
+            lambda move: self._moved(label, target),
+            what=f"Move {label}",
+        )
+
+    def _moved(self, label: str, target: PromptVersion) -> None:
+        self.notify(f"{label} → v{target.version}", title="Label moved")
+        self._select_version = target.id
+        self.reload()
+
+    def action_note(self) -> None:
+        from llmbench.tui.screens.dialogs import Field, FormDialog
+
+        if self.prompt_history is None:
+            self.notify("Highlight a prompt first.", severity="warning")
+            return
+        from llmbench.services.prompts.library import NOTE_KINDS
+
+        scopes = ["the whole prompt"]
+        if self.shown is not None:
+            scopes.insert(0, f"v{self.shown.version.version}")
+        fields = [
+            Field("kind", "Kind", choices=NOTE_KINDS),
+            Field("about", "About", choices=scopes),
+            Field("text", "Note", placeholder="Why this odd pattern exists…"),
+        ]
+        self.app.push_screen(
+            FormDialog(f"Note on {self.prompt_history.prompt.name}", fields), self._add_note
+        )
+
+    def _add_note(self, values: dict[str, str] | None) -> None:
+        if values is None or self.prompt_history is None:
+            return
+        from llmbench.services.prompts import library as prompts
+
+        store, by, prompt_id = self.bench.store, self._reviewer(), self.prompt_history.prompt.id
+        version_id = (
+            self.shown.version.id if self.shown and values["about"] != "the whole prompt" else None
+        )
+        self.act_in_thread(
+            lambda: prompts.add_note(
+                store, prompt_id, values["kind"], values["text"], version_id=version_id, author=by
+            ),
+            lambda _: self._noted(),
+            what="Note",
+        )
+
+    def _noted(self) -> None:
+        self.notify("Note saved.")
+        self.reload()
+
+
+VERSION_COLUMNS = (
+    ("Ver", "version"),
+    ("Labels", "labels"),
+    ("By", "author"),
+    ("Date", "date"),
+    ("Calls", "calls"),
+    ("Message", "message"),
+)
+
+
+def _fit_version_columns(table: DataTable[str], cells: list[tuple[str, ...]]) -> None:
+    """Columns as wide as their widest cell, set before the rows go in. A DataTable that sizes
+    its columns itself can draw a frame between add_row and the sizing, and then keeps the
+    cells it cached at the old width (the header's) until it next changes."""
+    table.clear(columns=True)
+    for index, (label, key) in enumerate(VERSION_COLUMNS):
+        width = max([cell_len(label), *(cell_len(values[index]) for values in cells)])
+        table.add_column(label, key=key, width=width)
