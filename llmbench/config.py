@@ -253,6 +253,13 @@ def _build(cls: type, where: str, raw: Any) -> Any:
     return cls(**values)
 
 
+def _per_model(cls: type, section: str, raw: Any) -> dict[str, Any]:
+    """A `[section."model-name"]` table per model, each built as `cls`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{section}] must be a table of models")
+    return {model: _build(cls, f'[{section}."{model}"]', value) for model, value in raw.items()}
+
+
 _ROUTE_KEYS = {"name", "prompt", "model", "key", "when", "arms"}
 _ARM_KEYS = {"name", "weight", "model", "version"}
 
@@ -311,20 +318,8 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None) -> Settings:
         sections = {
             name: _build(cls, f"[{name}]", raw.get(name, {})) for name, cls in _SECTIONS.items()
         }
-        prices_raw = raw.get("prices", {})
-        if not isinstance(prices_raw, dict):
-            raise ConfigError("[prices] must be a table of models")
-        prices = {
-            model: _build(PriceOverride, f'[prices."{model}"]', value)
-            for model, value in prices_raw.items()
-        }
-        models_raw = raw.get("model", {})
-        if not isinstance(models_raw, dict):
-            raise ConfigError("[model] must be a table of models")
-        model_options = {
-            name: _build(ModelOptions, f'[model."{name}"]', value)
-            for name, value in models_raw.items()
-        }
+        prices = _per_model(PriceOverride, "prices", raw.get("prices", {}))
+        model_options = _per_model(ModelOptions, "model", raw.get("model", {}))
         try:
             sections["guard"].policy()
         except PolicyError as error:

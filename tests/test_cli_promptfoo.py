@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from llmbench.cli import cli
 from llmbench.gateway.client import shutdown_sync
-from llmbench.importers.promptfoo.config import HEADER
+from llmbench.importers.promptfoo.suite_writing import HEADER
 
 FIXTURE = Path(__file__).parent / "data" / "promptfoo" / "getting-started"
 ON_BUILT_IN_MODELS = (

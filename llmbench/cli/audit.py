@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -15,8 +14,11 @@ from llmbench.cli.common import (
     resolve_db,
 )
 
-if TYPE_CHECKING:
-    pass
+key_file_option = click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The chain key, when it is not in this machine's keyring or key folder.",
+)
 
 
 @click.group()
@@ -27,11 +29,7 @@ def audit() -> None:
 @audit.command("verify")
 @db_option
 @click.option("--checkpoint", help="A head printed earlier by `audit checkpoint` (ID:HASH).")
-@click.option(
-    "--key-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The chain key, when it is not in this machine's keyring or key folder.",
-)
+@key_file_option
 @click.pass_context
 def audit_verify(
     ctx: click.Context, db: str | None, checkpoint: str | None, key_file: Path | None
@@ -86,11 +84,7 @@ def audit_checkpoint(ctx: click.Context, db: str | None) -> None:
     help="Purge bodies, keep metrics, of calls older than this many days (default: config).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option(
-    "--key-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The chain key, when it is not in this machine's keyring or key folder.",
-)
+@key_file_option
 @click.pass_context
 def audit_purge(
     ctx: click.Context,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -11,9 +11,6 @@ from llmbench.cli.common import (
     db_option,
     resolve_db,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def _cost_filters(where: tuple[str, ...]) -> dict[str, str | None]:
@@ -81,7 +78,7 @@ def costs(
 
 
 def _cost_table(data: Any, unpriced: list[tuple[str, int, int, int]]) -> str:
-    from llmbench.services.costs.breakdowns import rows_flat
+    from llmbench.services.costs.breakdown_rows import rows_flat
     from llmbench.tui.format import count, money, percent
 
     repriced = data.total.repriced is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +12,6 @@ from llmbench.cli.common import (
     db_option,
     resolve_db,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()

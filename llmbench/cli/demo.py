@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +12,6 @@ from llmbench.cli.common import (
     db_option,
     open_tui,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()

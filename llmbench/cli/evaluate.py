@@ -106,7 +106,7 @@ def _run_eval(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from llmbench.gateway.client import shutdown_sync
-    from llmbench.importers.eval_suite import SuiteError
+    from llmbench.importers.eval_suite_docs import SuiteError
     from llmbench.services.evaluation.engine import (
         EvalError,
         create_eval_run,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -11,9 +10,6 @@ from llmbench.cli.common import (
     db_option,
     resolve_db,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()
@@ -35,7 +31,7 @@ def grades_export(
 ) -> None:
     """Write every grade (regrades included) to OUT as CSV or JSONL."""
     from llmbench.services.database import open_store
-    from llmbench.services.grading.queues import export_grades
+    from llmbench.services.grading.export import export_grades
 
     chosen = fmt or ("jsonl" if out.suffix.lower() == ".jsonl" else "csv")
     with open_store(resolve_db(ctx, db), create=False) as store:
@@ -55,7 +51,7 @@ def grades_rubric(ctx: click.Context, path: Path, replace: bool, db: str | None)
     """Add (or with --replace update) a rubric from a TOML or YAML file."""
     from llmbench.core.grading.rubrics import RubricError
     from llmbench.services.database import open_store
-    from llmbench.services.grading.queues import import_rubric
+    from llmbench.services.grading.rubrics import import_rubric
 
     with open_store(resolve_db(ctx, db), create=True) as store:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -11,9 +10,6 @@ from llmbench.cli.common import (
     db_option,
     resolve_db,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group("import")
@@ -55,13 +51,23 @@ def _run_import(
     )
 
 
-@import_group.command("llm-logs")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@db_option
-@click.pass_context
-def import_llm_logs(ctx: click.Context, path: Path, db: str | None) -> None:
-    """simonw/llm's logs.db (`llm logs path`): both its `turns` and older `responses` shapes."""
-    _run_import(ctx, "llm-logs", path, db, None)
+def _file_import(kind: str, help_text: str) -> click.Command:
+    """An import of one file of `kind`, with no options beyond --db."""
+
+    @import_group.command(kind, help=help_text)
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @db_option
+    @click.pass_context
+    def command(ctx: click.Context, path: Path, db: str | None) -> None:
+        _run_import(ctx, kind, path, db, None)
+
+    return command
+
+
+import_llm_logs = _file_import(
+    "llm-logs",
+    "simonw/llm's logs.db (`llm logs path`): both its `turns` and older `responses` shapes.",
+)
 
 
 @import_group.command("jsonl")
@@ -80,13 +86,9 @@ def import_jsonl(ctx: click.Context, path: Path, maps: tuple[str, ...], db: str 
     _run_import(ctx, "jsonl", path, db, mapping)
 
 
-@import_group.command("usage-csv")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@db_option
-@click.pass_context
-def import_usage_csv(ctx: click.Context, path: Path, db: str | None) -> None:
-    """An OpenAI usage export (CSV): one call row per bucket, its request count in tags."""
-    _run_import(ctx, "usage-csv", path, db, None)
+import_usage_csv = _file_import(
+    "usage-csv", "An OpenAI usage export (CSV): one call row per bucket, its request count in tags."
+)
 
 
 @import_group.command("promptfoo")
@@ -131,14 +133,12 @@ def import_promptfoo(
     `llmbench eval`: 0 converted (and passed), 1 checks failed, 2 bad input.
     """
     from llmbench.cli.common import USAGE_EXIT, fail
-    from llmbench.importers.eval_suite import SuiteError
-    from llmbench.importers.promptfoo.config import (
-        PromptfooError,
+    from llmbench.importers.eval_suite_docs import SuiteError
+    from llmbench.importers.promptfoo.config import PromptfooError, convert_file, parse_model_map
+    from llmbench.importers.promptfoo.suite_writing import (
         check_suite_text,
-        convert_file,
         default_output,
         is_converted_suite,
-        parse_model_map,
         suite_text,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -12,9 +11,6 @@ from llmbench.cli.common import (
     db_option,
     resolve_db,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()
@@ -80,7 +76,7 @@ def monitor_sample(
     `monitor check` see them. Checks needing an expected answer, a test case's variables or
     the judge model are skipped and named.
     """
-    from llmbench.importers.eval_suite import SuiteError
+    from llmbench.importers.eval_suite_docs import SuiteError
     from llmbench.services.database import open_store
     from llmbench.services.monitoring.quality_sample import SampleError, sample_production
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from llmbench.cli.common import (
     db_option,
     resolve_db,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from llmbench import paths
@@ -11,9 +9,6 @@ from llmbench.cli.common import (
     cli_settings,
 )
 from llmbench.config import render_settings
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()

@@ -15,7 +15,8 @@ from llmbench.core.costs.pricing import PriceTable
 from llmbench.core.models import Variable
 from llmbench.demo import evals as demo_evals
 from llmbench.demo import traffic as demo_traffic
-from llmbench.demo.catalog import DEMO_PRICES, PROMPTS, PromptSpec
+from llmbench.demo.catalog import DEMO_PRICES
+from llmbench.demo.prompt_history import PROMPTS, PromptSpec
 from llmbench.demo.records import (
     DemoClock,
     DemoContent,

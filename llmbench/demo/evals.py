@@ -34,6 +34,7 @@ from llmbench.demo.records import (
     DemoResult,
     DemoRubric,
     DemoRun,
+    RunSetup,
     iso_ms,
 )
 
@@ -196,13 +197,9 @@ def _max_length(output: str, limit: int) -> DemoCheck:
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    key: str
-    name: str
-    prompt: str
-    dataset: str
-    versions: tuple[int, ...]
-    models: tuple[str, ...]
+class RunSpec(RunSetup):
+    """A run of the story: what it compares, when, and how good each arm's outputs are."""
+
     days_ago: float
     checks: tuple[dict[str, Any], ...]
     quality: dict[int, float]  # by version: the chance an output has no flaw

@@ -96,13 +96,19 @@ class DemoResult:
 
 
 @dataclass(frozen=True)
-class DemoRun:
+class RunSetup:
+    """What a comparison run compares: versions of one prompt × models, on one dataset."""
+
     key: str
     name: str
     prompt: str
     dataset: str
     versions: tuple[int, ...]
     models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DemoRun(RunSetup):
     config: dict[str, Any]
     created_at: str
     finished_at: str

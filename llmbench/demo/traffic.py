@@ -1,6 +1,9 @@
 """A month of production calls: features, teams, power-law customers, daily and weekly
 seasonality, errors, rate limits with retries, timeouts with fallbacks, cache hits, prompt
-caching, a few injection attempts and one cost incident."""
+caching, a few injection attempts and one cost incident.
+
+The traffic's fixed shape is in traffic_mix, what a request says in request_texts and the rows
+its outcome writes in call_rows; this module draws the requests, in one seeded stream."""
 
 from __future__ import annotations
 
@@ -9,30 +12,14 @@ import math
 import random
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from llmbench.core.costs.pricing import PriceTable
 from llmbench.core.models import Usage
 from llmbench.demo import texts
-from llmbench.demo.catalog import (
-    AGENTS,
-    CUSTOMERS,
-    ERRORS,
-    FALLBACKS,
-    FOLLOW_UPS,
-    HAIKU,
-    INJECTION_REFUSAL,
-    INJECTIONS,
-    KNOWLEDGE,
-    LANGUAGES,
-    PROVIDERS,
-    QUESTION_OPENERS,
-    RATE_LIMIT_ERRORS,
-    SONNET,
-    TOPICS,
-)
+from llmbench.demo.call_rows import CallRows, Row
+from llmbench.demo.catalog import CUSTOMERS, INJECTION_REFUSAL, INJECTIONS
 from llmbench.demo.records import (
     DemoClock,
     DemoPrompt,
@@ -43,83 +30,26 @@ from llmbench.demo.records import (
     iso_from_ms,
     iso_ms,
 )
-
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    team: str
-    share: float
-    prompt: str | None
-    models: tuple[tuple[str, float], ...]
-    prompt_tokens: tuple[float, float]  # log-normal (median, sigma)
-    completion_tokens: tuple[float, float]
-    params: dict[str, Any]
-    has_customer: bool = True
-
-
-FEATURES: tuple[Feature, ...] = (
-    Feature(
-        "support-chat", "customer-success", 0.32, "support-reply",
-        ((SONNET, 0.45), ("gpt-4o", 0.25), ("gpt-4o-mini", 0.30)),
-        (1400, 0.45), (190, 0.5), {"temperature": 0.4, "max_tokens": 350},
-    ),
-    Feature(
-        "summarize", "customer-success", 0.18, "summarize-thread",
-        (("gpt-4o-mini", 0.6), (HAIKU, 0.25), ("gemini-1.5-flash", 0.15)),
-        (3200, 0.6), (150, 0.35), {"temperature": 0.2, "max_tokens": 200},
-    ),
-    Feature(
-        "extract", "finance-ops", 0.14, "extract-invoice",
-        (("gpt-4o", 0.5), ("gpt-4o-mini", 0.35), ("gemini-1.5-flash", 0.15)),
-        (900, 0.4), (120, 0.3), {"temperature": 0.0, "max_tokens": 300},
-    ),
-    Feature(
-        "classify", "platform", 0.20, "classify-intent",
-        ((HAIKU, 0.5), ("gpt-4o-mini", 0.35), ("gemini-1.5-flash", 0.15)),
-        (420, 0.35), (14, 0.3), {"temperature": 0.0, "max_tokens": 30},
-    ),
-    Feature(
-        "search-answer", "search", 0.13, None,
-        (("gpt-4o", 0.4), (SONNET, 0.3), ("gemini-1.5-flash", 0.3)),
-        (2600, 0.5), (210, 0.5), {"temperature": 0.2, "max_tokens": 400},
-    ),
-    Feature(
-        "dev-sandbox", "ml-research", 0.03, None,
-        (("llmbench/mock", 0.7), ("llmbench/echo", 0.3)),
-        (60, 0.6), (40, 0.5), {"temperature": 1.0}, has_customer=False,
-    ),
-)  # fmt: skip
-FEATURES_BY_NAME = {feature.name: feature for feature in FEATURES}
-
-CACHE_HIT_RATE = 0.06
-CACHE_MEMORY = 40  # recent answers per feature and model that a cache hit can replay
-RATE_LIMIT_RATE = 0.015
-ERROR_RATE = 0.012
-TIMEOUT_RATE = 0.006
-TIMEOUT_MS = 30_000.0
-PROMPT_CACHE_RATE = 0.35  # ok calls whose long system prompt hit the provider's prompt cache
-PROMPT_CACHE_FEATURES = ("support-chat", "search-answer", "summarize")
-TRUNCATED_SHARE = 0.15  # of answers that reach max_tokens
-STAGING_SHARE = 0.1  # calls routed to the staging version while it differs from production
-VERSION_MODEL_SHARE = 0.5  # calls on the model the prompt version names
-INJECTION_EVERY = 4000  # one injection attempt per this many calls (plus three)
-SPIKE_SHARE = 0.003  # of all calls
-SPIKE_HOURS = 4
-SPIKE_FACTOR = 6.0  # the spike hours spend this many times a typical hour at that time of day
-SPIKE_OVER_MAX = 1.5  # ... and at least this many times the costliest ordinary hour
-SPIKE_MODEL = "gpt-4o"
-HOUR_MS = 3_600_000
-
-
-def season_weight(moment: datetime, progress: float) -> float:
-    """Relative traffic at a UTC hour: business-hours peak, quiet weekends, slow growth."""
-    daily = 0.18 + math.exp(-(((moment.hour - 15) / 4.5) ** 2))
-    weekday = moment.weekday()
-    weekly = 1.0 if weekday < 5 else (0.42 if weekday == 5 else 0.36)
-    return daily * weekly * (0.85 + 0.3 * progress)
+from llmbench.demo.request_texts import request_texts
+from llmbench.demo.traffic_mix import (
+    CACHE_HIT_RATE,
+    ERROR_RATE,
+    FEATURES,
+    FEATURES_BY_NAME,
+    HOUR_MS,
+    INJECTION_EVERY,
+    RATE_LIMIT_RATE,
+    SPIKE_FACTOR,
+    SPIKE_HOURS,
+    SPIKE_MODEL,
+    SPIKE_OVER_MAX,
+    SPIKE_SHARE,
+    STAGING_SHARE,
+    TIMEOUT_RATE,
+    VERSION_MODEL_SHARE,
+    Feature,
+    season_weight,
+)
 
 
 class Traffic:
@@ -163,8 +93,7 @@ class Traffic:
             customer: [f"u{rng.randrange(10_000, 99_999)}" for _ in range(4 + 30 // (rank + 1))]
             for rank, customer in enumerate(CUSTOMERS)
         }
-        # Recent answers per (feature, model), which cache hits replay.
-        self.answered: dict[tuple[str, str], list[tuple[str, str, Usage]]] = {}
+        self.outcomes = CallRows(rng, clock, prices)
         self.hour_starts, hour_weights = self._hours()
         self.hour_cum = texts.cumulative(hour_weights)
 
@@ -223,17 +152,17 @@ class Traffic:
         base = self._base(feature, iso_from_ms(stamp))
         roll = self.rng.random()
         if feature.has_customer and roll < CACHE_HIT_RATE:
-            return [self._cache_hit(base)]
+            return [self.outcomes.cache_hit(base)]
         roll -= CACHE_HIT_RATE
         if retry_allowed and roll < RATE_LIMIT_RATE:
-            return self._rate_limited(base, stamp)
+            return self.outcomes.rate_limited(base, stamp)
         roll -= RATE_LIMIT_RATE
         if roll < ERROR_RATE:
-            return [self._error(base)]
+            return [self.outcomes.error(base)]
         roll -= ERROR_RATE
         if retry_allowed and roll < TIMEOUT_RATE:
-            return self._timeout(base, stamp)
-        return [self._ok(base)]
+            return self.outcomes.timeout(base, stamp)
+        return [self.outcomes.ok(base)]
 
     def _base(self, feature: Feature, ts: str) -> dict[str, Any]:
         """What is common to every attempt of one request."""
@@ -255,7 +184,7 @@ class Traffic:
             else None
         )
         sections = self.versions[version_ref].sections if version_ref else {}
-        system, user, response, task_type = self._texts(feature, sections, model)
+        system, user, response, task_type = request_texts(rng, self.clock, feature, sections, model)
         return {
             "feature": feature,
             "ts": ts,
@@ -292,218 +221,6 @@ class Traffic:
             return staging, "candidate"
         return production, "control"
 
-    def _texts(
-        self, feature: Feature, sections: Mapping[str, str], model: str
-    ) -> tuple[str, str, str, str]:
-        """(system, user, response, task type) for one request of `feature`."""
-        rng = self.rng
-        system = texts.system_text(sections)
-        if feature.name == "support-chat":
-            ticket = texts.ticket(rng)
-            user = texts.render(
-                sections["task"],
-                {"customer_name": ticket.name, "reference": ticket.ref, "ticket": ticket.text},
-            )
-            reply = f"{ticket.reply} — {rng.choice(AGENTS)}, Northwind Support"
-            return system, user, reply, ticket.intent
-        if feature.name == "summarize":
-            ticket = texts.ticket(rng)
-            follow_up = rng.choice(FOLLOW_UPS)
-            thread = (
-                f"Customer ({rng.choice(CUSTOMERS)}): {ticket.text}\n"
-                f"Agent: {ticket.reply}\nCustomer: {follow_up}"
-            )
-            sentiment = (
-                "positive"
-                if "thanks" in follow_up
-                else ("negative" if "broken" in follow_up or "urgent" in follow_up else "neutral")
-            )
-            next_step = "close the ticket" if sentiment == "positive" else "follow up within 24 h"
-            summary = (
-                f"- Issue: {ticket.intent} request ({ticket.ref})\n"
-                f"- Owner: {rng.choice(AGENTS)}\n- Next step: {next_step}\n"
-                f"- Sentiment: {sentiment}"
-            )
-            return system, texts.render(sections["task"], {"thread": thread}), summary, "summary"
-        if feature.name == "extract":
-            issued = self.clock.now - timedelta(days=rng.randint(0, self.clock.days))
-            invoice = texts.invoice(rng, issued, credit_note=rng.random() < 0.08)
-            response = json.dumps(invoice.golden(), ensure_ascii=False)
-            if model == "gpt-4o-mini" and rng.random() < 0.15:
-                response = "```json\n" + response + "\n```"
-            user = texts.render(sections["task"], {"document": invoice.document})
-            return system, user, response, "credit-note" if invoice.total < 0 else "invoice"
-        if feature.name == "classify":
-            ticket = texts.ticket(rng)
-            response = json.dumps(
-                {"intent": ticket.intent, "confidence": round(rng.uniform(0.55, 0.99), 2)}
-            )
-            user = texts.render(sections["task"], {"ticket": ticket.text})
-            return system, user, response, "classification"
-        if feature.name == "search-answer":
-            question, passage, answer = rng.choice(KNOWLEDGE)
-            other = rng.choice(KNOWLEDGE)[1]
-            opener = rng.choice(QUESTION_OPENERS)
-            asked = f"{opener}{question[0].lower()}{question[1:]}" if opener else question
-            user = f"Context:\n[1] {passage}\n[2] {other}\n\nQuestion: {asked}"
-            system = (
-                "Answer the question using only the numbered context. Cite sources as [n]. "
-                "If the context does not answer it, say so."
-            )
-            return system, user, answer, "qa"
-        if rng.random() < 0.5:
-            user = f"Say hello in {rng.choice(LANGUAGES)}."
-        else:
-            user = f"Write a haiku about {rng.choice(TOPICS)}."
-        response = user if model == "llmbench/echo" else f"(simulated) A short reply to: {user}"
-        return "You are a test assistant.", user, response, "experiment"
-
-    # -- outcomes ---------------------------------------------------------------------------
-    def _row(self, base: Mapping[str, Any], model: str, **values: Any) -> Row:
-        feature: Feature = base["feature"]
-        price = self.prices.price(model, base["ts"])
-        row = {
-            "ts": base["ts"],
-            "request_id": base["request_id"],
-            "attempt": 1,
-            "model_requested": base["model"],
-            "model": model,
-            "provider": PROVIDERS[model],
-            "prompt_version": base["prompt_version"],
-            "run": None,
-            "messages": base["messages"],
-            "params": json.dumps(dict(base["params"])),
-            "cost": None if price is None else 0.0,  # failed attempts are not billed
-            **texts.unit_prices(price),
-            "feature": feature.name,
-            "team": feature.team,
-            "customer": base["customer"],
-            "task_type": base["task_type"],
-            "user": base["user"],
-            "arm": base["arm"],
-            "tags": "{}",
-        }
-        row.update(values)
-        return row
-
-    def _ok(self, base: Mapping[str, Any], model: str | None = None) -> Row:
-        rng = self.rng
-        model = model or base["model"]
-        usage: Usage = base["usage"]
-        completion, finish = usage.completion_tokens, "stop"
-        max_tokens = base["params"].get("max_tokens")
-        if max_tokens and completion >= max_tokens:
-            # Most answers that would run long end early anyway; a few are cut off.
-            if rng.random() < TRUNCATED_SHARE:
-                completion, finish = int(max_tokens), "length"
-            else:
-                completion = int(max_tokens * rng.uniform(0.55, 0.97))
-        cached = 0
-        if (
-            base["feature"].name in PROMPT_CACHE_FEATURES
-            and usage.prompt_tokens >= 1024
-            and PROVIDERS[model] in ("openai", "anthropic")
-            and rng.random() < PROMPT_CACHE_RATE
-        ):
-            cached = int(usage.prompt_tokens * rng.uniform(0.5, 0.85)) // 128 * 128
-        usage = Usage(usage.prompt_tokens, completion, cached)
-        ttft, latency = texts.timing(rng, model, usage)
-        answered = self.answered.setdefault((base["feature"].name, model), [])
-        if len(answered) < CACHE_MEMORY:
-            answered.append(
-                (base["messages"], base["response"], Usage(usage.prompt_tokens, completion))
-            )
-        else:
-            answered[rng.randrange(CACHE_MEMORY)] = (
-                base["messages"],
-                base["response"],
-                Usage(usage.prompt_tokens, completion),
-            )
-        return self._row(
-            base,
-            model,
-            response=base["response"],
-            finish_reason=finish,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cached_tokens=cached,
-            latency_ms=latency,
-            ttft_ms=ttft,
-            status="ok",
-            cost=texts.call_cost(usage, self.prices.price(model, base["ts"])),
-        )
-
-    def _cache_hit(self, base: Mapping[str, Any]) -> Row:
-        """An exact-match cache hit replays an earlier answer to the same request."""
-        earlier = self.answered.get((base["feature"].name, base["model"]))
-        if earlier:
-            messages, response, usage = self.rng.choice(earlier)
-            base = {**base, "messages": messages, "response": response, "usage": usage}
-        usage = base["usage"]
-        would_have_cost = texts.call_cost(usage, self.prices.price(base["model"], base["ts"]))
-        latency = round(self.rng.uniform(2.0, 25.0), 1)
-        return self._row(
-            base,
-            base["model"],
-            response=base["response"],
-            finish_reason="stop",
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cost=0.0,
-            saving=would_have_cost or 0.0,
-            latency_ms=latency,
-            ttft_ms=latency,
-            status="cache_hit",
-            tags=json.dumps({"cache": "exact"}),
-        )
-
-    def _error(self, base: Mapping[str, Any]) -> Row:
-        kind, text = self.rng.choice(ERRORS[PROVIDERS[base["model"]]])
-        return self._row(
-            base,
-            base["model"],
-            latency_ms=round(texts.lognormal(self.rng, 900.0, 0.6), 1),
-            status="error",
-            error_kind=kind,
-            error=text,
-        )
-
-    def _rate_limited(self, base: Mapping[str, Any], stamp: int) -> list[Row]:
-        wait_ms = self.rng.randint(150, 4000)
-        template = RATE_LIMIT_ERRORS[PROVIDERS[base["model"]]]
-        first = self._row(
-            base,
-            base["model"],
-            latency_ms=round(self.rng.uniform(60.0, 240.0), 1),
-            status="rate_limited",
-            error_kind="rate_limit",
-            error=template.format(
-                model=base["model"], tokens=base["usage"].prompt_tokens, wait=wait_ms
-            ),
-            tags=json.dumps({"retry_after_ms": wait_ms}),
-        )
-        retry = self._ok({**base, "ts": self._later(stamp, wait_ms + 250)})
-        retry["attempt"] = 2
-        return [first, retry]
-
-    def _timeout(self, base: Mapping[str, Any], stamp: int) -> list[Row]:
-        first = self._row(
-            base,
-            base["model"],
-            latency_ms=TIMEOUT_MS,
-            status="timeout",
-            error_kind="timeout",
-            error=f"litellm.Timeout: Request to {base['model']} timed out after 30.0 seconds",
-        )
-        fallback = FALLBACKS[base["model"]]
-        retry = self._ok({**base, "ts": self._later(stamp, int(TIMEOUT_MS) + 40)}, fallback)
-        retry["attempt"] = 2
-        retry["tags"] = json.dumps({"fallback_from": base["model"]})
-        return [first, retry]
-
-    def _later(self, stamp: int, delay_ms: int) -> str:
-        return iso_from_ms(min(stamp + delay_ms, self.clock.end_ms - 1))
-
     def _injection(self, stamp: int, *, blocked: bool) -> Row:
         """A prompt-injection attempt the guard flagged: blocked, or answered with a refusal."""
         rng = self.rng
@@ -533,7 +250,7 @@ class Traffic:
         )
         base = {**base, "messages": json.dumps(messages, ensure_ascii=False)}
         if blocked:
-            return self._row(
+            return self.outcomes.row(
                 base,
                 base["model"],
                 prompt_tokens=base["usage"].prompt_tokens,
@@ -545,7 +262,7 @@ class Traffic:
                 guard_flags=flags,
                 flagged=1,
             )
-        row = self._ok({**base, "response": INJECTION_REFUSAL})
+        row = self.outcomes.ok({**base, "response": INJECTION_REFUSAL})
         row.update(guard_flags=flags, flagged=1)
         return row
 
@@ -590,7 +307,7 @@ class Traffic:
                     params={"temperature": 0.2, "max_tokens": 600},
                     usage=Usage(int(min(max(prompt_tokens, 2000), 120_000)), completion),
                 )
-                row = self._ok(base)
+                row = self.outcomes.ok(base)
                 row["tags"] = json.dumps({"job": "thread-backfill"})
                 made.append(row)
         return made, DemoSpike(

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from llmbench.builtin_models.simulator import PROVIDER as SIMULATOR_PROVIDER
 from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.gateway.client import price_in_table
-from llmbench.gateway.engine import TAG_COLUMNS
+from llmbench.gateway.attempt_rows import TAG_COLUMNS
 from llmbench.gateway.errors import classify
 from llmbench.gateway.guarding import Guard, guard_columns
+from llmbench.gateway.model_prices import price_in_table
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.paths import resolve_db_path
 from llmbench.store.db import Store, open_db

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from llmbench.gateway.client import _keyring_api_key, _litellm
+from llmbench.gateway.call_arguments import keyring_api_key, load_litellm
 
 MAX_REMEMBERED = 20_000
 
@@ -44,7 +44,7 @@ class Embedder:
             return [self._vectors[text] for text in texts]
 
     def _fetch(self, texts: list[str]) -> list[list[float]]:
-        litellm = _litellm()
+        litellm = load_litellm()
         kwargs: dict[str, Any] = {
             "model": self.model,
             "input": texts,
@@ -53,7 +53,7 @@ class Embedder:
         }
         if self.api_base:
             kwargs["api_base"] = self.api_base
-        api_key = _keyring_api_key(self.model)
+        api_key = keyring_api_key(self.model)
         if api_key is not None:
             kwargs["api_key"] = api_key
         try:

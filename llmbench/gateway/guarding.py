@@ -9,7 +9,7 @@ What each action does:
   (input) or what the caller receives (output), and in what is stored; listed in guard_flags.
 - block: input: no provider call; one audit row with status "blocked", error_kind
   "guard_input" and the reason. Output: the provider answered (and billed), but the caller gets
-  engine.GuardBlocked (a GatewayError) instead of the text; the row keeps its tokens and cost,
+  outcomes.GuardBlocked (a GatewayError) instead of the text; the row keeps its tokens and cost,
   status "blocked", error_kind "guard_output", and the answer with every blocking span
   masked, so the audit log never holds what was withheld. A streamed answer has already
   reached the caller piece by piece: there block and redact apply to what is stored only, and

@@ -206,7 +206,27 @@ async def stop_background_work(timeout_s: float = 5.0) -> None:
         return
     from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
+    await _callbacks_handed_to_worker(timeout_s)
     # A stuck callback must not hold the app open: stop() cancels what flush() left.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout_s)
     await GLOBAL_LOGGING_WORKER.stop(timeout=timeout_s)
+
+
+# litellm hands a finished call's success callbacks to its logging worker from a task of its
+# own, running this coroutine; until that task has run, the worker's queue is empty and flush()
+# returns at once. Whether it has run by then is the event loop's scheduling: on Python 3.11 it
+# usually had, on 3.13 it has not, and the callbacks were lost.
+_ENQUEUING_COROUTINE = "_client_async_logging_helper"
+
+
+async def _callbacks_handed_to_worker(timeout_s: float) -> None:
+    current = asyncio.current_task()
+    enqueuing = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current
+        and getattr(task.get_coro(), "__qualname__", "") == _ENQUEUING_COROUTINE
+    ]
+    if enqueuing:
+        await asyncio.wait(enqueuing, timeout=timeout_s)

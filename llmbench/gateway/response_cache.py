@@ -21,10 +21,14 @@ import time
 import unicodedata
 from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from llmbench.config import Settings
+from llmbench.core.models import Usage
+from llmbench.gateway.attempt_policy import model_timeout
+from llmbench.gateway.completion_result import CompletionResult
 from llmbench.store.cache import (
     count_hit,
     get_cached,
@@ -168,6 +172,23 @@ class CacheHit:
     answer: dict[str, Any]
     similarity: float | None = None
 
+    def result(self, latency_ms: float) -> CompletionResult:
+        """The stored answer as this call's result: free, and as fast as the lookup."""
+        found = self.answer
+        return CompletionResult(
+            text=found["text"],
+            finish_reason=found["finish_reason"],
+            model=found["model"],
+            usage=Usage(**found["usage"]),
+            cost=0.0,
+            latency_ms=latency_ms,
+            ttft_ms=None,
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
 
 class ResponseCache:
     def __init__(self, store: Store, settings: Settings) -> None:
@@ -228,8 +249,7 @@ class ResponseCache:
                 self._embedder = Embedder(
                     name,
                     api_base=(options.api_base or None) if options else None,
-                    timeout_s=(options.timeout_s if options and options.timeout_s else None)
-                    or self.settings.gateway.timeout_s,
+                    timeout_s=model_timeout(self.settings, name),
                 )
             embedder = self._embedder
         return embedder([text])[0]
@@ -295,6 +315,19 @@ class ResponseCache:
                 embedding=request.vector,
             )
         )
+
+    def put_result(self, request: CacheRequest, model: str, result: CompletionResult) -> None:
+        """Keep an answer for cache_ttl_s, under the request's keys."""
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=self.settings.gateway.cache_ttl_s)
+        answer = {
+            "text": result.text,
+            "finish_reason": result.finish_reason,
+            "model": result.model,
+            "usage": asdict(result.usage),
+            "cost": result.cost,
+        }
+        self.put(request, model, answer, _iso(now), _iso(expires))
 
     def count_hit(self, key: str) -> None:
         self.store.submit(lambda db: count_hit(db, key))

@@ -10,7 +10,7 @@ CSV: every column is a variable except these.
     __metadata:NAME                             tag NAME
     __tags                                      ours: `task_type=summary;difficulty=hard`
     __golden                                    ours: the golden answer, never read as an assertion
-    __checks                                    ours: a JSON list of checks (core.checks' form)
+    __checks                                    ours: a JSON list of checks (check_to_data's form)
 
 JSONL: one object per line, {"vars": {...}, "expected": "...", "tags": {...}, "checks": [...]}
 (only vars is required; "description" is the tag of that name).
@@ -29,10 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 from llmbench.core.models import Case
+from llmbench.importers.file_problems import (
+    FileProblem,
+    PromptFileError,
+    field_count_problem,
+    read_text,
+)
 from llmbench.importers.promptfoo.assertion_strings import FormError, check_from_form, form_of
-from llmbench.importers.prompts.files import FileProblem, PromptFileError
 
 DatasetFormat = Literal["csv", "jsonl"]
 DATASET_FORMATS: tuple[DatasetFormat, ...] = ("csv", "jsonl")
@@ -66,7 +72,7 @@ class CaseRecord:
     vars: dict[str, Any]
     expected: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    checks: tuple[dict[str, Any], ...] = ()  # validated, core.checks' saved form
+    checks: tuple[dict[str, Any], ...] = ()  # validated, in check_to_data's form
     where: str = ""  # file:line
 
 
@@ -84,13 +90,7 @@ def read_dataset_file(path: Path, shown: str | None = None) -> list[CaseRecord]:
         fmt = format_of(path)
     except ValueError as error:
         raise DatasetFileError([FileProblem(shown, 1, str(error))]) from None
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise DatasetFileError([FileProblem(shown, 1, f"cannot read: {error.strerror}")]) from None
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise DatasetFileError([FileProblem(shown, line, "not UTF-8 text")]) from None
+    text = read_text(path, shown, DatasetFileError)
     return parse_csv(text, shown) if fmt == "csv" else parse_jsonl(text, shown)
 
 
@@ -121,10 +121,8 @@ def parse_csv(text: str, shown: str) -> list[CaseRecord]:
         start, line = line, reader.line_num + 1
         if not row:  # an empty line; a row of empty fields is a case
             continue
-        if len(row) != len(header):
-            problems.append(
-                FileProblem(shown, start, f"{len(row)} fields where the header has {len(header)}")
-            )
+        if problem := field_count_problem(shown, start, row, header):
+            problems.append(problem)
             continue
         cells = dict(zip(header, row, strict=True))
         for column in cells:

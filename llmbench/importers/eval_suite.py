@@ -15,7 +15,7 @@
         expected: refund               # the golden answer (checks can use it)
         checks: [{type: icontains, value: refund}]
         tags: {task_type: billing}
-    checks:                            # run on every case (core.checks names; promptfoo's too)
+    checks:                            # run on every case (check_spec kinds; promptfoo's too)
       - {type: not-contains, value: "As an AI"}
       - {type: llm-rubric, value: Polite and answers the question}
       - {type: similar, threshold: 0.8}  # to expected, by embedding cosine (else ROUGE-L)
@@ -32,35 +32,32 @@
     params: {temperature: 0}           # over each prompt's own params
 
 Reading goes through `yaml.compose`, so each problem is reported as `file:line: message`.
-CSV files take one column per variable, plus `expected` (or promptfoo's `__expected`),
-`__description` and `tags` (JSON); JSONL lines are {"vars": {...}, "expected": ..., "tags":
-{...}} or a flat object of variables.
+A dataset file (.csv or .jsonl) is read by eval_suite_datasets.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 from llmbench.core.models import SECTION_NAMES
-from llmbench.importers.prompts.files import (
-    FileProblem,
-    InvalidValue,
-    NodeReader,
-    PromptFileError,
-    _read_variables,
-    line_of,
-    load_document,
+from llmbench.importers.eval_suite_datasets import DATASET_SUFFIXES, read_dataset_file
+from llmbench.importers.eval_suite_docs import (
+    InlinePrompt,
+    PromptRef,
+    SuiteDoc,
+    SuiteError,
+    TestDoc,
 )
+from llmbench.importers.file_problems import FileProblem, PromptFileError
+from llmbench.importers.prompts.file_reading import read_variables
+from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
 
 _TOP_KEYS = (
     "name",
@@ -82,64 +79,6 @@ _PAIRWISE_KEYS = ("baseline", "criteria")
 _BASELINE_KEYS = ("prompt", "model")
 _DIMENSION_KEYS = ("name", "description", "scale")
 _REF = re.compile(r"^(?P<name>[^@\s][^@]*?)(?:@(?P<ref>[\w.-]+))?$")
-DATASET_SUFFIXES = (".csv", ".jsonl")
-EXPECTED_COLUMNS = ("expected", "__expected")
-
-
-class SuiteError(PromptFileError):
-    """The suite cannot be run; each problem names its file and line."""
-
-
-@dataclass(frozen=True)
-class PromptRef:
-    name: str
-    ref: str  # a label or a version number
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.name}@{self.ref}"
-
-
-@dataclass(frozen=True)
-class InlinePrompt:
-    name: str
-    sections: dict[str, str]
-    variables: tuple[Any, ...] = ()  # core.models.Variable
-    model: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class TestDoc:
-    vars: dict[str, Any]
-    expected: str | None = None
-    checks: tuple[dict[str, Any], ...] = ()  # validated, in core.checks' saved form
-    tags: dict[str, str] = field(default_factory=dict)
-    where: str = ""  # file:line, for messages
-
-
-@dataclass(frozen=True)
-class SuiteDoc:
-    path: str
-    name: str
-    prompts: tuple[PromptRef | InlinePrompt, ...]
-    models: tuple[str, ...] = ()
-    dataset: str | None = None  # a dataset's name in the database
-    dataset_line: int = 0
-    dataset_file: str | None = None  # the file the tests below came from, if any
-    tests: tuple[TestDoc, ...] = ()  # from the dataset file, then the inline tests
-    checks: tuple[dict[str, Any], ...] = ()
-    judge_model: str = ""
-    judge_dimensions: tuple[dict[str, Any], ...] = ()
-    judge_params: dict[str, Any] = field(default_factory=dict)
-    # {"baseline": "<model or prompt>" or {"prompt": ..., "model": ...}, "criteria": "..."}
-    pairwise: dict[str, Any] = field(default_factory=dict)
-    pairwise_line: int = 0
-    repeat: int = 1
-    concurrency: int | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
 
 
 def load_suite(path: Path) -> SuiteDoc:
@@ -295,7 +234,7 @@ def _read_prompt(reader: NodeReader, node: Node) -> PromptRef | InlinePrompt:
     return InlinePrompt(
         name=name,
         sections=sections,
-        variables=_read_variables(reader, fields.get("variables"), f"prompt {name!r}"),
+        variables=read_variables(reader, fields.get("variables"), f"prompt {name!r}"),
         model=reader.optional_text(fields.get("model"), f"prompt {name!r}: model").strip(),
         params=_json_mapping(reader, fields.get("params"), f"prompt {name!r}: params"),
         line=line_of(node),
@@ -431,102 +370,3 @@ def _read_tests(reader: NodeReader, node: Node | None) -> tuple[TestDoc, ...]:
             TestDoc(variables, expected, checks, tags, where=f"{reader.path}:{line_of(item)}")
         )
     return tuple(tests)
-
-
-# -- dataset files ---------------------------------------------------------------------------
-
-
-def read_dataset_file(path: Path, shown: str) -> list[TestDoc]:
-    """Cases from a CSV or JSONL file; SuiteError names the line of each bad row."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise SuiteError([FileProblem(shown, 1, f"cannot read: {error.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise SuiteError([FileProblem(shown, 1, "not UTF-8 text")]) from None
-    if path.suffix.lower() == ".csv":
-        return _csv_tests(text, shown)
-    return _jsonl_tests(text, shown)
-
-
-def _csv_tests(text: str, shown: str) -> list[TestDoc]:
-    rows = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise SuiteError([FileProblem(shown, 1, "the file is empty")]) from None
-    problems = []
-    tests = []
-    for row in rows:
-        line = rows.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            problems.append(
-                FileProblem(shown, line, f"{len(row)} fields where the header has {len(header)}")
-            )
-            continue
-        values = dict(zip(header, row, strict=True))
-        expected = next((values[c] for c in EXPECTED_COLUMNS if values.get(c)), None)
-        tags: dict[str, str] = {}
-        if values.get("tags"):
-            try:
-                tags = {str(k): str(v) for k, v in json.loads(values["tags"]).items()}
-            except (ValueError, AttributeError):
-                problems.append(FileProblem(shown, line, "tags must be a JSON object"))
-                continue
-        if values.get("__description"):
-            tags["description"] = values["__description"]
-        variables = {
-            key: value
-            for key, value in values.items()
-            if key not in EXPECTED_COLUMNS and key != "tags" and not key.startswith("__")
-        }
-        tests.append(TestDoc(variables, expected, (), tags, where=f"{shown}:{line}"))
-    if problems:
-        raise SuiteError(problems)
-    return tests
-
-
-def _jsonl_tests(text: str, shown: str) -> list[TestDoc]:
-    problems = []
-    tests = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except ValueError as error:
-            problems.append(FileProblem(shown, number, f"not JSON: {error}"))
-            continue
-        if not isinstance(data, dict):
-            problems.append(FileProblem(shown, number, "each line must be a JSON object"))
-            continue
-        test = _json_test(data, f"{shown}:{number}")
-        if isinstance(test, str):
-            problems.append(FileProblem(shown, number, test))
-        else:
-            tests.append(test)
-    if problems:
-        raise SuiteError(problems)
-    return tests
-
-
-def _json_test(data: Mapping[str, Any], where: str) -> TestDoc | str:
-    if "vars" not in data:
-        flat = {k: v for k, v in data.items() if k not in ("expected", "tags")}
-        data = {"vars": flat, **{k: v for k, v in data.items() if k in ("expected", "tags")}}
-    variables, expected, tags = data["vars"], data.get("expected"), data.get("tags") or {}
-    if not isinstance(variables, dict):
-        return "vars must be an object"
-    if not isinstance(tags, dict):
-        return "tags must be an object"
-    if expected is not None and not isinstance(expected, str):
-        expected = json.dumps(expected)
-    return TestDoc(variables, expected, (), {str(k): str(v) for k, v in tags.items()}, where)
-
-
-def describe_refs(prompts: Sequence[PromptRef | InlinePrompt]) -> list[str]:
-    return [
-        str(item) if isinstance(item, PromptRef) else f"{item.name} (inline)" for item in prompts
-    ]

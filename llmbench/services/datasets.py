@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 from llmbench.core.models import Case
 from llmbench.importers.dataset_files import (
     DatasetFileError,

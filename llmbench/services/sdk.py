@@ -21,7 +21,8 @@ from llmbench.core.prompts.templates import render_messages, template_of
 from llmbench.core.tokens import count_tokens
 from llmbench.core.traffic.routing import decide
 from llmbench.gateway.client import run_sync
-from llmbench.gateway.engine import Gateway, GatewayResult, RequestOptions
+from llmbench.gateway.engine import Gateway
+from llmbench.gateway.outcomes import GatewayResult, RequestOptions
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.paths import resolve_db_path
 from llmbench.services.evaluation.similarity import embedder_for

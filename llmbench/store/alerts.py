@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from llmbench.store.prompts.versions import utc_now
+from llmbench.store.timestamps import utc_now
 
 SEVERITIES = ("info", "warning", "critical")
 

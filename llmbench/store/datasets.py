@@ -14,8 +14,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from llmbench.core.models import Case
-from llmbench.store.migrations import CASE_SOURCES
-from llmbench.store.prompts.versions import utc_now
+from llmbench.store.schema.vocabulary import CASE_SOURCES
+from llmbench.store.timestamps import utc_now
 
 _CASE_COLUMNS = "id, dataset_id, vars, expected, tags, source, checks"
 
@@ -116,7 +116,9 @@ def get_dataset(db: Database, dataset_id: int) -> DatasetRow | None:
     return None if row is None else DatasetRow(row[0], row[1], row[2], row[3], row[4])
 
 
-def _case(row: Sequence[Any]) -> Case:
+def case_from_row(row: Sequence[Any]) -> Case:
+    """A case from its columns in table order (id, dataset_id, vars, expected, tags, source,
+    checks)."""
     return Case(
         id=row[0],
         dataset_id=row[1],
@@ -132,12 +134,12 @@ def list_cases(db: Database, dataset_id: int) -> list[Case]:
     rows = db.execute(
         f"SELECT {_CASE_COLUMNS} FROM cases WHERE dataset_id = ? ORDER BY id", [dataset_id]
     ).fetchall()
-    return [_case(row) for row in rows]
+    return [case_from_row(row) for row in rows]
 
 
 def get_case(db: Database, case_id: int) -> Case | None:
     row = db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", [case_id]).fetchone()
-    return None if row is None else _case(row)
+    return None if row is None else case_from_row(row)
 
 
 def update_case(

@@ -167,7 +167,7 @@ def migrate(path: Path) -> None:
         conn.close()
     if not pending:
         return
-    from llmbench.store.migrations import migrations
+    from llmbench.store.schema.migrations import migrations
 
     db = connect(path)
     try:

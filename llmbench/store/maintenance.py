@@ -53,7 +53,7 @@ def pragma_values(db: Database) -> dict[str, object]:
 def database_facts(db: Database) -> DatabaseFacts:
     page_count = db.execute("PRAGMA page_count").fetchone()[0]
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
-    from llmbench.store.migrations import migrations
+    from llmbench.store.schema.migrations import migrations
 
     return DatabaseFacts(
         schema=[m.name for m in migrations.applied(db)],

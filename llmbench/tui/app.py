@@ -21,9 +21,9 @@ from textual.screen import Screen
 from textual.widget import AwaitMount
 
 from llmbench.config import Settings
-from llmbench.store.db import Store
 
 if TYPE_CHECKING:
+    from llmbench.store.db import Store
     from llmbench.tui.screens.help import KeyHelp
 
 DEFAULT_THEME = "textual-dark"

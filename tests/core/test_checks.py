@@ -6,19 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.evaluation.checks import (
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_runner import aggregate, run_check
+from llmbench.core.evaluation.check_spec import (
     CHECK_KINDS,
     JUDGE_KIND,
     CheckContext,
     CheckError,
     CheckResult,
     CheckSpec,
-    aggregate,
     check_to_data,
-    find_pii,
-    parse_check,
-    run_check,
 )
+from llmbench.core.evaluation.refusal_and_pii import find_pii
 
 CONTEXT = CheckContext(
     expected="The refund for order AB-1234 is on its way.",

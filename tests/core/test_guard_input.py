@@ -10,19 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmbench.core.guard import input_guard as guard_input
+from llmbench.core.guard import injection_scan as guard_input
+from llmbench.core.guard.folding import folded_view
+from llmbench.core.guard.injection_rules import RULES
+from llmbench.core.guard.injection_scan import WINDOW_MARGIN, combine, injection_findings
 from llmbench.core.guard.input_guard import (
-    WINDOW_MARGIN,
     check_input,
-    combine,
-    folded_view,
-    injection_findings,
     scan_text,
     token_limit_finding,
     unicode_findings,
 )
 from llmbench.core.guard.policy import Finding
-from llmbench.core.guard.rules import RULES
 from llmbench.core.models import Variable
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "guard"

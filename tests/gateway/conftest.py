@@ -5,6 +5,7 @@ touches the user's keyring."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from types import ModuleType
 
 import keyring
 import pytest
@@ -13,6 +14,7 @@ from keyring.errors import PasswordDeleteError
 
 from llmbench.gateway.client import shutdown, shutdown_sync
 from llmbench.gateway.keys import PROVIDERS
+from llmbench.gateway.litellm_setup import litellm_module
 from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 
@@ -75,3 +77,17 @@ async def finish_litellm_background_work() -> AsyncIterator[None]:
 def server() -> Iterator[OpenAICompatibleServer]:
     """A real OpenAI-compatible HTTP server on 127.0.0.1, one per test module."""
     yield from running_server()
+
+
+@pytest.fixture
+def no_litellm_callbacks() -> Iterator[ModuleType]:
+    """litellm with no callback registered; whatever a test registers is removed after it."""
+    litellm = litellm_module()
+    names = ("callbacks", "success_callback", "_async_success_callback", "input_callback")
+    names += ("failure_callback", "_async_failure_callback")
+    saved = {name: list(getattr(litellm, name)) for name in names}
+    for name in names:
+        getattr(litellm, name)[:] = []
+    yield litellm
+    for name, previous in saved.items():
+        getattr(litellm, name)[:] = previous

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -16,9 +15,11 @@ from werkzeug import Request, Response
 from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
 from llmbench.core.tokens import count_message_tokens, count_tokens
-from llmbench.gateway.client import CompletionResult, complete, price_for, stream
+from llmbench.gateway.client import complete, stream
+from llmbench.gateway.completion_result import CompletionResult
 from llmbench.gateway.keys import set_key
 from llmbench.gateway.litellm_setup import gateway_pricing, litellm_module, stop_background_work
+from llmbench.gateway.model_prices import price_for
 from tests.support.openai_server import OpenAICompatibleServer
 
 from .conftest import MemoryKeyring
@@ -188,20 +189,6 @@ USAGE_WITH_CACHE = {
 }
 # Far from any real price, so a cost litellm computed from its own table cannot pass for it.
 ODD_PRICE = Price(input=1000.0, output=3000.0, cached=10.0)
-
-
-@pytest.fixture
-def no_litellm_callbacks() -> Iterator[ModuleType]:
-    """litellm with no callback registered; whatever a test registers is removed after it."""
-    litellm = litellm_module()
-    names = ("callbacks", "success_callback", "_async_success_callback", "input_callback")
-    names += ("failure_callback", "_async_failure_callback")
-    saved = {name: list(getattr(litellm, name)) for name in names}
-    for name in names:
-        getattr(litellm, name)[:] = []
-    yield litellm
-    for name, previous in saved.items():
-        getattr(litellm, name)[:] = previous
 
 
 def _direct_call(httpserver: HTTPServer) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from llmbench.config import GatewaySettings, ModelOptions, Settings
-from llmbench.gateway.engine import Gateway, GatewayError
+from llmbench.gateway.engine import Gateway
+from llmbench.gateway.outcomes import GatewayError
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import Store, open_db

@@ -24,8 +24,9 @@ from llmbench.config import (
 )
 from llmbench.core.prompts.fences import fence
 from llmbench.gateway.callback import LLMBenchLogger
-from llmbench.gateway.engine import Gateway, GatewayError, GuardBlocked
+from llmbench.gateway.engine import Gateway
 from llmbench.gateway.litellm_setup import litellm_module
+from llmbench.gateway.outcomes import GatewayError, GuardBlocked
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import Store, open_db

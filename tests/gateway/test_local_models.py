@@ -13,7 +13,8 @@ import pytest
 from llmbench.core.costs.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Usage
 from llmbench.core.tokens import count_message_tokens, count_tokens
-from llmbench.gateway.client import CompletionResult, complete, complete_sync, stream
+from llmbench.gateway.client import complete, complete_sync, stream
+from llmbench.gateway.completion_result import CompletionResult
 from llmbench.gateway.litellm_setup import litellm_module
 
 MOCK = "llmbench/mock"

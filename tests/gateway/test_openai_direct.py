@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from llmbench.config import ConfigError, GatewaySettings, ModelOptions, Settings, parse_settings
-from llmbench.gateway.engine import Gateway, GatewayError, GatewayResult
+from llmbench.gateway.engine import Gateway
+from llmbench.gateway.outcomes import GatewayError, GatewayResult
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.store.db import Store, open_db
 from tests.support.openai_server import OpenAICompatibleServer

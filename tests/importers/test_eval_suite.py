@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.importers.eval_suite import InlinePrompt, PromptRef, SuiteError, load_suite
+from llmbench.importers.eval_suite import load_suite
+from llmbench.importers.eval_suite_docs import InlinePrompt, PromptRef, SuiteError
 
 FULL = """\
 name: support migration

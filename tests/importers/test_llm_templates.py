@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from llmbench.core.models import Variable
 from llmbench.core.prompts.templates import render_section
-from llmbench.importers.prompts.files import PromptDoc, PromptFileError, load_document
+from llmbench.importers.file_problems import PromptFileError
+from llmbench.importers.prompts.documents import PromptDoc
 from llmbench.importers.prompts.llm_templates import parse_llm_template
+from llmbench.importers.yaml_nodes import load_document
 
 
 def _template(tmp_path: Path, text: str, name: str = "summarize.yaml") -> PromptDoc:

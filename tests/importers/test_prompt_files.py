@@ -10,19 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmbench.core.models import Example, Variable
-from llmbench.importers.prompts.files import (
-    HEADER,
-    LabelDoc,
-    NoteDoc,
-    PromptDoc,
-    PromptFileError,
-    VersionDoc,
-    dump_prompt,
-    file_name_for,
-    is_prompt_document,
-    load_document,
-    parse_prompt_document,
-)
+from llmbench.importers.file_problems import PromptFileError
+from llmbench.importers.prompts.documents import LabelDoc, NoteDoc, PromptDoc, VersionDoc
+from llmbench.importers.prompts.file_reading import is_prompt_document, parse_prompt_document
+from llmbench.importers.prompts.file_writing import HEADER, dump_prompt, file_name_for
+from llmbench.importers.yaml_nodes import load_document
 
 TRICKY = [
     "yes",

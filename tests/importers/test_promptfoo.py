@@ -10,21 +10,24 @@ from typing import Any
 import pytest
 import yaml
 
-from llmbench.core.evaluation.checks import EMBEDDING_METHOD, parse_check
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_spec import EMBEDDING_METHOD
 from llmbench.importers.eval_suite import load_suite
 from llmbench.importers.promptfoo.assertions import assertion_from_string
 from llmbench.importers.promptfoo.config import (
-    HEADER,
     Conversion,
     PromptfooError,
-    check_suite_text,
     convert_file,
-    default_output,
-    is_converted_suite,
     parse_model_map,
-    suite_text,
 )
 from llmbench.importers.promptfoo.providers import litellm_model
+from llmbench.importers.promptfoo.suite_writing import (
+    HEADER,
+    check_suite_text,
+    default_output,
+    is_converted_suite,
+    suite_text,
+)
 
 FIXTURE = Path(__file__).parents[1] / "data" / "promptfoo" / "getting-started"
 MINIMAL = """\

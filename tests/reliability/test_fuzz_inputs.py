@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from llmbench.core.models import SECTION_NAMES, Variable, VariableKind
 from llmbench.core.prompts.templates import Template, TemplateError, render_messages
 from llmbench.importers.calls.common import CallImportError
-from llmbench.importers.prompts.files import PromptFileError
+from llmbench.importers.file_problems import PromptFileError
 from llmbench.services.evaluation.suite import prepare_suite
 from llmbench.services.imports.calls import import_file
 from llmbench.services.prompts.files import import_prompts

@@ -18,7 +18,7 @@ from llmbench.config import GatewaySettings, ModelOptions, Settings
 from llmbench.core.evaluation.judge import order_for
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
-from llmbench.importers.eval_suite import SuiteError
+from llmbench.importers.eval_suite_docs import SuiteError
 from llmbench.services.evaluation.engine import (
     EvalPlan,
     compare_groups,

@@ -18,8 +18,8 @@ from llmbench.gateway.client import shutdown_sync
 from llmbench.services.evaluation.engine import EvalPlan, run_cells, run_eval, scoreboard
 from llmbench.store import datasets
 from llmbench.store.db import Store, open_db
-from llmbench.store.migrations import migrations
 from llmbench.store.prompts import versions as prompts_repo
+from llmbench.store.schema.migrations import migrations
 from tests.support.openai_server import OpenAICompatibleServer, running_server
 
 OFFLINE = Settings(gateway=GatewaySettings(max_retries=0))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llmbench.gateway.client import shutdown_sync
-from llmbench.importers.eval_suite import SuiteError
+from llmbench.importers.eval_suite_docs import SuiteError
 from llmbench.services.evaluation.suite import prepare_suite
 from llmbench.store import datasets
 from llmbench.store.db import Store, open_db

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from llmbench.core.grading.rubrics import RubricError
-from llmbench.services.grading import queues as grading
-from llmbench.services.grading.queues import QueueSpec
+from llmbench.services.grading.agreement import agreement_report
+from llmbench.services.grading.export import export_grades
+from llmbench.services.grading.queues import QueueSpec, build_queue
+from llmbench.services.grading.rubrics import import_rubric, load_rubric_file
 from llmbench.services.grading.session import Delete, GradingSession, Write
 from llmbench.store.db import Store, open_db
 from llmbench.store.grading import grades as grades_repo
@@ -66,7 +68,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def _rubric(store: Store, tmp_path: Path) -> int:
     path = tmp_path / "support.toml"
     path.write_text(RUBRIC_TOML)
-    return grading.import_rubric(store, path)
+    return import_rubric(store, path)
 
 
 def _run(
@@ -118,7 +120,7 @@ def test_rubric_files_in_toml_and_yaml(store: Store, tmp_path: Path) -> None:
     assert not safe.ordinal
     yaml_path = tmp_path / "tone.yaml"
     yaml_path.write_text(RUBRIC_YAML)
-    tone = grading.load_rubric_file(yaml_path)
+    tone = load_rubric_file(yaml_path)
     warmth = tone.dimensions[0]
     assert warmth.levels[0].example == "Read the manual." and warmth.level_for_key("x").score == 5
     with pytest.raises(ValueError, match="exists"):
@@ -126,10 +128,10 @@ def test_rubric_files_in_toml_and_yaml(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[[dimensions]]\nname = "d"\nscale = "5-1"\n')
     with pytest.raises(RubricError, match=r"bad\.toml.*backwards"):
-        grading.load_rubric_file(bad)
+        load_rubric_file(bad)
     bad.write_text('name = "x"\n')
     with pytest.raises(RubricError, match="dimensions"):
-        grading.load_rubric_file(bad)
+        load_rubric_file(bad)
 
 
 def _seed_grade(store: Store, rubric_id: int, result_id: int, reviewer: str, **scores: int) -> None:
@@ -148,18 +150,18 @@ def test_queue_puts_failures_then_disagreements_first_and_leaves_out_my_grades(
     _seed_grade(store, rubric_id, ids[0], "me", relevance=3, safe=1)
     _seed_grade(store, rubric_id, ids[1], "ann", relevance=3, safe=1)
     _seed_grade(store, rubric_id, ids[1], "bob", relevance=1, safe=0)
-    queue = grading.build_queue(store, rubric_id, "me")
+    queue = build_queue(store, rubric_id, "me")
     assert [e.key for e in queue.entries] == [f"result:{i}" for i in (ids[3], ids[1], ids[2])]
     assert queue.reasons[f"result:{ids[3]}"] == "failed checks"
     assert queue.reasons[f"result:{ids[1]}"] == "disagreement"
     assert queue.graded_before == 1
-    everything = grading.build_queue(
+    everything = build_queue(
         store, rubric_id, "me", spec=QueueSpec(only_ungraded=False, failed_first=False,
                                                disagreements_first=False, stratify=True)
     )  # fmt: skip
     # Stratified: m1, m2, m1, m2.
     assert [e.model for e in everything.entries] == ["m1", "m2", "m1", "m2"]
-    only = grading.build_queue(store, rubric_id, "me", spec=QueueSpec(only_disagreements=True))
+    only = build_queue(store, rubric_id, "me", spec=QueueSpec(only_disagreements=True))
     assert [e.key for e in only.entries] == [f"result:{ids[1]}"]
 
 
@@ -173,16 +175,16 @@ def test_production_share_samples_the_same_calls_for_the_same_seed(
         store, daily_calls(datetime(2025, 6, 1, tzinfo=UTC), days=4, per_day=100)
     )
     add_thumbs(store, call_ids[1:3], up_share=0.0)  # two thumbs down: flagged, always in
-    flagged_only = grading.build_queue(store, rubric_id, "me")
+    flagged_only = build_queue(store, rubric_id, "me")
     assert [e.key for e in flagged_only.entries if e.kind == "call"] == [
         f"call:{call_ids[1]}",
         f"call:{call_ids[2]}",
     ]
     assert flagged_only.reasons[f"call:{call_ids[1]}"] == "flagged"
     spec = QueueSpec(production_share=0.25)
-    first = grading.build_queue(store, rubric_id, "me", spec=spec, seed=11)
-    again = grading.build_queue(store, rubric_id, "me", spec=spec, seed=11)
-    other = grading.build_queue(store, rubric_id, "me", spec=spec, seed=12)
+    first = build_queue(store, rubric_id, "me", spec=spec, seed=11)
+    again = build_queue(store, rubric_id, "me", spec=spec, seed=11)
+    other = build_queue(store, rubric_id, "me", spec=spec, seed=12)
     sampled = [e.key for e in first.entries if e.kind == "call"]
     assert sampled == [e.key for e in again.entries if e.kind == "call"]
     assert sampled != [e.key for e in other.entries if e.kind == "call"]
@@ -193,7 +195,7 @@ def test_session_keys_write_undo_and_time(store: Store, tmp_path: Path) -> None:
     rubric_id = _rubric(store, tmp_path)
     _run(store, [("m1", 1, "a"), ("m1", 2, "b"), ("m1", 3, "c")])
     clock = Clock()
-    session = GradingSession(grading.build_queue(store, rubric_id, "me"), clock=clock)
+    session = GradingSession(build_queue(store, rubric_id, "me"), clock=clock)
     assert session.level("9") == []  # not a level of this dimension
     clock.now += 5
     assert session.level("3") == [] and session.active_dimension.name == "safe"
@@ -224,7 +226,7 @@ def test_session_keys_write_undo_and_time(store: Store, tmp_path: Path) -> None:
 def test_pairwise_records_canonical_verdicts(store: Store, tmp_path: Path) -> None:
     rubric_id = _rubric(store, tmp_path)
     ids = _run(store, [("m1", 1, "a"), ("m2", 1, "b"), ("m1", 2, "c"), ("m2", 2, "d")])
-    queue = grading.build_queue(store, rubric_id, "me", "pairwise", seed=3)
+    queue = build_queue(store, rubric_id, "me", "pairwise", seed=3)
     assert {(e.a.id, e.b.id) for e in queue.entries} == {(ids[0], ids[1]), (ids[2], ids[3])}
     session = GradingSession(queue)
     pair = session.current
@@ -246,17 +248,17 @@ def test_agreement_report_and_export(store: Store, tmp_path: Path) -> None:
         _seed_grade(store, rubric_id, result_id, "bob", relevance=b, safe=1)
     # A later regrade replaces ann's first grade.
     _seed_grade(store, rubric_id, ids[1], "ann", relevance=2, safe=1)
-    report = grading.agreement_report(store, rubric_id)
+    report = agreement_report(store, rubric_id)
     relevance = report.dimensions[0]
     assert relevance.items == 6 and relevance.percent == pytest.approx(5 / 6)
     assert relevance.kappas[0].first == "ann" and relevance.kappas[0].items == 6
     assert report.disagreements[0][0] == f"result:{ids[4]}"
     csv_path, jsonl_path = tmp_path / "g.csv", tmp_path / "g.jsonl"
-    assert grading.export_grades(store, csv_path) == 13
+    assert export_grades(store, csv_path) == 13
     rows = list(csv.DictReader(csv_path.open()))
     assert rows[0]["rubric"] == "support" and rows[0]["score_relevance"] == "3"
-    assert grading.export_grades(store, jsonl_path, fmt="jsonl", rubric="support") == 13
+    assert export_grades(store, jsonl_path, fmt="jsonl", rubric="support") == 13
     first = json.loads(jsonl_path.read_text().splitlines()[0])
     assert first["scores"] == {"relevance": 3, "safe": 1} and first["reviewer"] == "ann"
     with pytest.raises(LookupError):
-        grading.export_grades(store, csv_path, rubric="nope")
+        export_grades(store, csv_path, rubric="nope")

@@ -13,7 +13,7 @@ from llmbench.core.costs.pricing import DatedPrice
 from llmbench.core.models import Price
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.importers.calls.common import CallImportError
-from llmbench.services.imports import calls as costs_import
+from llmbench.services.imports import preparation as costs_import
 from llmbench.services.imports.calls import import_file
 from llmbench.services.imports.reader_process import ImportProcessError, import_in_two_processes
 from llmbench.store.audit.bulk_index import FTS_INSERT_TRIGGER

@@ -11,7 +11,7 @@ from llmbench import Bench
 from llmbench.config import Settings
 from llmbench.core.models import Variable
 from llmbench.gateway.client import shutdown_sync
-from llmbench.gateway.engine import GatewayResult
+from llmbench.gateway.outcomes import GatewayResult
 from llmbench.store.audit.log import verify_chain
 from llmbench.store.prompts import versions as prompts
 

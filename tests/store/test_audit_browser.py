@@ -17,7 +17,7 @@ from llmbench.core.audit.query import CALL_STATUSES, QueryError, parse
 from llmbench.store.audit import browser as audit_browser
 from llmbench.store.audit.log import append_calls
 from llmbench.store.db import Store, open_db
-from llmbench.store.migrations import CALL_STATUSES as STORED_STATUSES
+from llmbench.store.schema.vocabulary import CALL_STATUSES as STORED_STATUSES
 
 KEY = b"k" * 32
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

@@ -281,7 +281,7 @@ def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
 
 def test_the_light_migration_list_matches_the_registered_migrations() -> None:
     from llmbench.store.db import KNOWN_MIGRATIONS
-    from llmbench.store.migrations import migrations
+    from llmbench.store.schema.migrations import migrations
 
     assert tuple(m.name for m in migrations._migrations) == KNOWN_MIGRATIONS
 

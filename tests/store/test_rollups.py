@@ -22,7 +22,8 @@ from llmbench.store import monitor as monitor_repo
 from llmbench.store.audit.log import append_calls, database_id, plan_purge, purge, verify_chain
 from llmbench.store.costs import breakdowns as costs_repo
 from llmbench.store.db import APPLICATION_ID, Store, connect, open_db
-from llmbench.store.migrations import ROLLUP_SUMS, ROLLUP_TABLES, migrations
+from llmbench.store.schema.migrations import migrations
+from llmbench.store.schema.rollups import ROLLUP_SUMS, ROLLUP_TABLES
 from llmbench.store.views import to_iso
 
 START = datetime(2025, 3, 1, tzinfo=UTC)

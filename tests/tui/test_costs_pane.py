@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Static
 from llmbench.cli import cli
 from llmbench.core.audit.query import parse
 from llmbench.services.costs import budgets
-from llmbench.services.costs.breakdowns import audit_query_for
+from llmbench.services.costs.drill_down import audit_query_for
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import count, money, percent

@@ -14,7 +14,8 @@ import pytest
 from textual.widgets import Static
 
 from llmbench.config import GuardSettings, Settings
-from llmbench.gateway.engine import Gateway, GuardBlocked
+from llmbench.gateway.engine import Gateway
+from llmbench.gateway.outcomes import GuardBlocked
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.store.db import Store, open_db
 from llmbench.store.grading.queue import item_bodies

@@ -57,6 +57,20 @@ def _score(
     return Spike("", value, median, z)
 
 
+def _spike_at(
+    bucket: str,
+    value: float,
+    baseline: list[float],
+    settings: SpikeSettings,
+    min_excess: float,
+) -> Spike | None:
+    """The bucket's spike, if its history is long enough to judge and it is far above it."""
+    if len(baseline) < settings.min_history:
+        return None
+    spike = _score(value, baseline, settings, min_excess)
+    return None if spike is None else Spike(bucket, spike.cost, spike.baseline, spike.z)
+
+
 def daily_spikes(
     spend: Mapping[str, float],
     first: str,
@@ -70,15 +84,12 @@ def daily_spikes(
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
     values = [spend.get(day, 0.0) for day in days]
-    found = []
-    for index, day in enumerate(days):
-        baseline = values[max(0, index - settings.history) : index]
-        if len(baseline) < settings.min_history:
-            continue
-        spike = _score(values[index], baseline, settings, min_excess)
-        if spike is not None:
-            found.append(Spike(day, spike.cost, spike.baseline, spike.z))
-    return found
+    found = (
+        _spike_at(day, values[index], values[max(0, index - settings.history) : index],
+                  settings, min_excess)
+        for index, day in enumerate(days)
+    )  # fmt: skip
+    return [spike for spike in found if spike is not None]
 
 
 def hourly_spikes(
@@ -103,10 +114,6 @@ def hourly_spikes(
             if earlier < start:
                 break
             baseline.append(spend.get(earlier.strftime("%Y-%m-%dT%H"), 0.0))
-        if len(baseline) < settings.min_history:
-            continue
         bucket = moment.strftime("%Y-%m-%dT%H")
-        spike = _score(spend.get(bucket, 0.0), baseline, settings, min_excess)
-        if spike is not None:
-            found.append(Spike(bucket, spike.cost, spike.baseline, spike.z))
-    return found
+        found.append(_spike_at(bucket, spend.get(bucket, 0.0), baseline, settings, min_excess))
+    return [spike for spike in found if spike is not None]

@@ -3,9 +3,9 @@
 - Personal data: email addresses, phone numbers (international "+" form and North American),
   payment card numbers (Luhn checksum and issuer prefix), IBANs (country length and mod-97),
   US social security numbers (without the never-issued ranges), IPv4 and IPv6 addresses.
-- Secrets: the provider key formats of core/redact.py (one list for both), AWS secret keys by
-  their label, "password = ..." style assignments, PEM private keys, and the exact values of
-  keys the caller knows.
+- Secrets: the provider key formats of core/audit/redact.py (one list for both), AWS secret
+  keys by their label, "password = ..." style assignments, PEM private keys, and the exact
+  values of keys the caller knows.
 - System-prompt leakage: a run of at least `min_words` consecutive words that also appear, in
   order, in the prompt's static sections; reported with its span and its length in words.
 - Banned phrases of the prompt, matched without regard to case, accents, look-alikes,
@@ -26,7 +26,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from llmbench.core.audit.redact import AWS_SECRET_PATTERN, CONTEXT_PATTERN, SECRET_RULES
-from llmbench.core.guard.input_guard import folded_view
+from llmbench.core.guard.folding import folded_view
 from llmbench.core.guard.policy import DEFAULT_LEAK_MIN_WORDS, Finding, redact_spans
 
 # -- personal data ---------------------------------------------------------------------------------

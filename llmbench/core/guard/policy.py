@@ -1,9 +1,10 @@
 """What to do about what the guards find: a policy per prompt (and a default) maps each kind of
 finding to allow, flag, redact or block, and `decide` applies it.
 
-The guards (core/guard_input.py, core/guard_output.py) only report findings; whether a finding
-stops a call, is shown as a flag or is cut out of the text is the policy's business, so the
-same detectors serve a strict customer-facing prompt and a lenient internal one.
+The guards (core/guard/input_guard.py, core/guard/output_guard.py) only report findings;
+whether a finding stops a call, is shown as a flag or is cut out of the text is the policy's
+business, so the same detectors serve a strict customer-facing prompt and a lenient internal
+one.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 
 # promptfoo's assertion types (its BaseAssertionTypes): a cell naming one is an assertion.
 PROMPTFOO_TYPES: tuple[str, ...] = (
@@ -30,7 +31,7 @@ PROMPTFOO_TYPES: tuple[str, ...] = (
     "perplexity-score", "pi", "python", "regex", "rouge-l", "rouge-n", "rouge-s", "ruby",
     "select-best", "similar", "starts-with", "tool-call-f1", "webhook",
 )  # fmt: skip
-# The ones llmbench's checks (core.checks) can run.
+# The ones llmbench's checks (core.evaluation) can run.
 CONVERTIBLE: frozenset[str] = frozenset(
     {
         "contains", "contains-all", "contains-any", "cost", "equals", "icontains",
@@ -62,7 +63,7 @@ class FormError(ValueError):
 
 
 def check_from_form(text: str) -> dict[str, Any] | None:
-    """The check (core.checks' saved form) an assertion cell stands for, or None when the
+    """The check (check_to_data's form) an assertion cell stands for, or None when the
     cell names no assertion (it is then a golden answer). Raises FormError or CheckError."""
     for prefix, kind in _CODE_PREFIXES:
         if text.startswith(prefix):

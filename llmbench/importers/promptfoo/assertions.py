@@ -1,4 +1,4 @@
-"""promptfoo assertions as llmbench checks: the ones core.checks has, the two it can only
+"""promptfoo assertions as llmbench checks: the ones core.evaluation has, the two it can only
 approximate (said so in a note), and for every other type the reason it is not converted.
 
 `assertion_from_string` reads the compact form of a CSV `__expected` column
@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmbench.core.evaluation.checks import CheckError, check_to_data, parse_check
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 
 # promptfoo types that are llmbench checks under the same name (parse_check reads them all).
 DIRECT_TYPES = frozenset(

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from llmbench.importers.file_problems import FileProblem, PromptFileError, field_count_problem
 from llmbench.importers.promptfoo.assertions import (
     Converted,
     Unconvertible,
@@ -26,14 +27,7 @@ from llmbench.importers.promptfoo.assertions import (
     convert_assertion,
 )
 from llmbench.importers.promptfoo.reading import ConfigReader, read_value
-from llmbench.importers.prompts.files import (
-    FileProblem,
-    InvalidValue,
-    NodeReader,
-    PromptFileError,
-    line_of,
-    load_document,
-)
+from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
 
 MAX_EXPANDED_TESTS = 10_000
 _TEST_FILE_SUFFIXES = (".csv", ".yaml", ".yml", ".json", ".jsonl")
@@ -260,12 +254,8 @@ class CaseReading(ConfigReader):
                 line = rows.line_num
                 if not any(cell.strip() for cell in row):
                     continue
-                if len(row) != len(header):
-                    self.reader.problems.append(
-                        FileProblem(
-                            shown, line, f"{len(row)} fields where the header has {len(header)}"
-                        )
-                    )
+                if problem := field_count_problem(shown, line, row, header):
+                    self.reader.problems.append(problem)
                     continue
                 tests += self._csv_row(
                     dict(zip(header, row, strict=True)), shown, line, default_vars

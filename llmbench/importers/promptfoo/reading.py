@@ -11,14 +11,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.promptfoo.assertions import Unconvertible
-from llmbench.importers.prompts.files import (
-    FileProblem,
-    InvalidValue,
-    NodeReader,
-    PromptFileError,
-    line_of,
-)
+from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of
 
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
 

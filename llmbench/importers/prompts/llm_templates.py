@@ -19,15 +19,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from llmbench.core.models import Variable
 from llmbench.core.prompts.templates import TemplateError, detect_variables
-from llmbench.importers.prompts.files import (
-    FileProblem,
-    InvalidValue,
-    NodeReader,
-    PromptDoc,
-    PromptFileError,
-    VersionDoc,
-    line_of,
-)
+from llmbench.importers.file_problems import FileProblem, PromptFileError
+from llmbench.importers.prompts.documents import PromptDoc, VersionDoc
+from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of
 
 INPUT = "input"
 SUPPORTED_KEYS = ("prompt", "system", "model", "defaults", "options")

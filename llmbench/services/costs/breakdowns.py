@@ -7,15 +7,26 @@ months, version ids into prompts, and nests the second dimension under the first
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from llmbench.core.costs.pricing import PER_MILLION
 from llmbench.core.models import Price
 from llmbench.services.costs import window_sums as costs_cache
+from llmbench.services.costs.breakdown_rows import (
+    Breakdown,
+    BreakdownRow,
+    Entry,
+    Figures,
+    Key,
+    figures_of,
+    nest,
+    rows_at,
+    rows_flat,
+    total_of,
+    walk,
+    with_sparks,
+)
 from llmbench.store.costs import breakdowns as costs_repo
-from llmbench.store.costs.breakdowns import GroupedRow
 from llmbench.store.db import Store
 from llmbench.store.views import to_iso
 
@@ -33,73 +44,10 @@ DIMENSIONS: tuple[str, ...] = (
     "week",
     "month",
 )
-PERIODS = ("day", "week", "month")
 SPARK_DAYS = 30
 UNTAGGED = "(untagged)"
 
-Key = str | int | None
 PriceLookup = Callable[[str], Price | None]
-
-
-# Not frozen, for speed (see store.costs.GroupedRow): one is made per grouped row and day.
-@dataclass(slots=True)
-class Figures:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    cost: float = 0.0
-    saving: float = 0.0
-    unpriced: int = 0
-    repriced: float | None = None  # the same calls at today's prices, when asked for
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    @property
-    def cost_per_call(self) -> float | None:
-        return self.cost / self.calls if self.calls else None
-
-
-def total_of(parts: Iterable[Figures]) -> Figures:
-    """The sum of many figures (what `plus` does pairwise, without a new object per step)."""
-    calls = prompt = completion = cached = unpriced = 0
-    cost = saving = 0.0
-    repriced: float | None = None
-    for part in parts:
-        calls += part.calls
-        prompt += part.prompt_tokens
-        completion += part.completion_tokens
-        cached += part.cached_tokens
-        cost += part.cost
-        saving += part.saving
-        unpriced += part.unpriced
-        if part.repriced is not None:
-            repriced = (repriced or 0.0) + part.repriced
-    return Figures(calls, prompt, completion, cached, cost, saving, unpriced, repriced)
-
-
-@dataclass(frozen=True)
-class BreakdownRow:
-    label: str  # as shown: "(untagged)" for calls without the tag
-    value: Key  # what a filter on this row's dimension compares (None: untagged)
-    figures: Figures
-    share: float | None  # of the whole window's cost
-    daily: tuple[float, ...]  # cost on each of Breakdown.spark_days
-    children: tuple[BreakdownRow, ...] = ()
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    by: tuple[str, ...]
-    since: str
-    until: str
-    filters: Mapping[str, Key]
-    total: Figures
-    rows: tuple[BreakdownRow, ...]
-    spark_days: tuple[str, ...]
-    total_daily: tuple[float, ...] = field(default=())
 
 
 def parse_by(text: str) -> tuple[str, ...]:
@@ -155,68 +103,6 @@ def spark_days(until: str, days: int = SPARK_DAYS) -> tuple[str, ...]:
     return tuple((last - timedelta(days=offset)).isoformat() for offset in range(days - 1, -1, -1))
 
 
-def _figures(row: GroupedRow, price: Price | None, reprice: bool) -> Figures:
-    repriced: float | None = None
-    if reprice and price is not None:
-        uncached = max(row.prompt_tokens - row.cached_tokens, 0)
-        repriced = (
-            uncached * price.input
-            + row.cached_tokens * price.cached
-            + row.completion_tokens * price.output
-        ) / PER_MILLION
-    return Figures(
-        row.calls,
-        row.prompt_tokens,
-        row.completion_tokens,
-        row.cached_tokens,
-        row.cost,
-        row.saving,
-        row.unpriced,
-        repriced,
-    )
-
-
-def _sort_key(dimension: str) -> Callable[[BreakdownRow], tuple[object, ...]]:
-    if dimension in PERIODS:
-        return lambda row: (row.value is None, str(row.value))
-    return lambda row: (-row.figures.cost, row.value is None, row.label)
-
-
-def _nest(
-    entries: Sequence[tuple[tuple[Key, ...], str, Figures]],
-    by: Sequence[str],
-    depth: int,
-    labeller: _Labeller,
-    days: tuple[str, ...],
-    grand: float,
-) -> tuple[BreakdownRow, ...]:
-    index_of_day = {day: index for index, day in enumerate(days)}
-    groups: dict[Key, list[tuple[tuple[Key, ...], str, Figures]]] = {}
-    for entry in entries:
-        groups.setdefault(entry[0][depth], []).append(entry)
-    rows = []
-    for value, members in groups.items():
-        total = total_of(figures for _keys, _day, figures in members)
-        daily = [0.0] * len(days)
-        for _keys, day, figures in members:
-            if day in index_of_day:
-                daily[index_of_day[day]] += figures.cost
-        children = (
-            _nest(members, by, depth + 1, labeller, days, grand) if depth + 1 < len(by) else ()
-        )
-        rows.append(
-            BreakdownRow(
-                label=labeller.label(by[depth], value),
-                value=value,
-                figures=total,
-                share=total.cost / grand if grand else None,
-                daily=tuple(daily),
-                children=children,
-            )
-        )
-    return tuple(sorted(rows, key=_sort_key(by[depth])))
-
-
 def _read(
     store: Store,
     by: Sequence[str],
@@ -224,7 +110,7 @@ def _read(
     until: str,
     filters: Mapping[str, Key],
     prices: PriceLookup | None,
-) -> list[tuple[tuple[Key, ...], str, Figures]]:
+) -> list[Entry]:
     db = store.read()
     columns = list(by) + (["model"] if prices is not None else [])
     labeller = _Labeller(costs_repo.version_labels(db))
@@ -245,7 +131,7 @@ def _read(
             keys = row.keys if len(row.keys) == width else row.keys[:width]
         else:
             keys = tuple(labeller.value(name, row.keys[i]) for i, name in enumerate(by))
-        found.append((keys, row.day, _figures(row, price, prices is not None)))
+        found.append((keys, row.day, figures_of(row, price, prices is not None)))
     return found
 
 
@@ -274,43 +160,19 @@ def breakdown(
         spark_entries = entries
     total = total_of(figures for _keys, _day, figures in entries)
     labeller = _Labeller(costs_repo.version_labels(store.read()))
-    rows = _nest(entries, by, 0, labeller, days, total.cost)
+    rows = nest(entries, by, 0, labeller.label, days, total.cost)
     if spark_entries is not entries:
         sparks = {
             path: row.daily
-            for path, row in _walk(_nest(spark_entries, by, 0, labeller, days, total.cost))
+            for path, row in walk(nest(spark_entries, by, 0, labeller.label, days, total.cost))
         }
-        rows = _with_sparks(rows, sparks, len(days))
+        rows = with_sparks(rows, sparks, len(days))
     total_daily = [0.0] * len(days)
     index_of_day = {day: index for index, day in enumerate(days)}
     for _keys, day, figures in spark_entries:
         if day in index_of_day:
             total_daily[index_of_day[day]] += figures.cost
     return Breakdown(by, since, until, filters, total, rows, days, tuple(total_daily))
-
-
-def _walk(
-    rows: Iterable[BreakdownRow], parent: tuple[Key, ...] = ()
-) -> Iterable[tuple[tuple[Key, ...], BreakdownRow]]:
-    for row in rows:
-        yield (*parent, row.value), row
-        yield from _walk(row.children, (*parent, row.value))
-
-
-def _with_sparks(
-    rows: tuple[BreakdownRow, ...],
-    sparks: Mapping[tuple[Key, ...], tuple[float, ...]],
-    days: int,
-    parent: tuple[Key, ...] = (),
-) -> tuple[BreakdownRow, ...]:
-    return tuple(
-        replace(
-            row,
-            daily=sparks.get((*parent, row.value), (0.0,) * days),
-            children=_with_sparks(row.children, sparks, days, (*parent, row.value)),
-        )
-        for row in rows
-    )
 
 
 def window(since: str | None, until: str | None, now: datetime) -> tuple[str, str]:
@@ -335,19 +197,6 @@ def window(since: str | None, until: str | None, now: datetime) -> tuple[str, st
     return start, stop
 
 
-def rows_flat(data: Breakdown) -> list[tuple[tuple[str, ...], BreakdownRow]]:
-    """Every row with its labels from the top, parents before their children."""
-    flat: list[tuple[tuple[str, ...], BreakdownRow]] = []
-
-    def visit(rows: Iterable[BreakdownRow], labels: tuple[str, ...]) -> None:
-        for row in rows:
-            flat.append(((*labels, row.label), row))
-            visit(row.children, (*labels, row.label))
-
-    visit(data.rows, ())
-    return flat
-
-
 def unpriced_models(
     store: Store, since: str, until: str, data: Breakdown | None = None
 ) -> list[tuple[str, int, int, int]]:
@@ -357,21 +206,12 @@ def unpriced_models(
     if data is not None and "model" in data.by:
         depth = data.by.index("model")
         models = sorted(
-            {str(row.value) for row in _rows_at(data.rows, depth) if row.figures.unpriced}
+            {str(row.value) for row in rows_at(data.rows, depth) if row.figures.unpriced}
         )
     else:
         by_model = costs_cache.grouped(store, ["model"], since, until)
         models = sorted({str(row.keys[0]) for row in by_model if row.unpriced})
     return costs_repo.unpriced_models(store.read(), since, until, models)
-
-
-def _rows_at(rows: Iterable[BreakdownRow], depth: int) -> Iterable[BreakdownRow]:
-    """The rows `depth` levels down (0: the top rows)."""
-    for row in rows:
-        if depth == 0:
-            yield row
-        else:
-            yield from _rows_at(row.children, depth - 1)
 
 
 def current_prices(store: Store) -> PriceLookup:
@@ -386,7 +226,7 @@ def current_prices(store: Store) -> PriceLookup:
         price = table.price(model, today)
         if price is not None:
             return price
-        from llmbench.gateway.client import price_for
+        from llmbench.gateway.model_prices import price_for
 
         try:
             return price_for(model)
@@ -467,69 +307,3 @@ def csv_rows(data: Breakdown) -> list[list[object]]:
             line.append(figures.get("repriced_cost"))
         lines.append(line)
     return lines
-
-
-# -- drill-down ------------------------------------------------------------------------------
-
-
-def _period_bounds(dimension: str, value: str) -> tuple[str, str]:
-    """The first and last day (inclusive) of a day, ISO week or month label."""
-    if dimension == "day":
-        return value, value
-    if dimension == "week":
-        year, week = value.split("-W")
-        first = date.fromisocalendar(int(year), int(week), 1)
-        return first.isoformat(), (first + timedelta(days=6)).isoformat()
-    year, month = (int(part) for part in value.split("-"))
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return f"{value}-01", (following - timedelta(days=1)).isoformat()
-
-
-_AUDIT_KEYS = {
-    "model": "model",
-    "provider": "provider",
-    "feature": "feature",
-    "team": "team",
-    "customer": "customer",
-    "task_type": "task",
-    "user": "user",
-}
-
-
-@dataclass(frozen=True)
-class DrillDown:
-    query: str  # in the F6 query bar's language
-    dropped: tuple[str, ...]  # dimensions F6 cannot filter on (untagged rows)
-
-
-def audit_query_for(
-    data: Breakdown, path: Sequence[BreakdownRow], filters: Mapping[str, Key] | None = None
-) -> DrillDown:
-    """The F6 query that lists the calls behind a row: its dimension values (and its parent's)
-    within the breakdown's window."""
-    terms: list[str] = []
-    dropped: list[str] = []
-    since, until = data.since[:19] + "Z", data.until[:19] + "Z"
-    chosen = {**dict(filters or data.filters)}
-    for dimension, row in zip(data.by, path, strict=False):
-        chosen[dimension] = row.value if dimension != "version" else row.label
-    for dimension, value in chosen.items():
-        if value is None or value == "":
-            dropped.append(dimension)
-        elif dimension in PERIODS:
-            first, last = _period_bounds(dimension, str(value))
-            since = max(since, first + "T00:00:00Z")
-            until = min(until, _next_day(last) + "T00:00:00Z")
-        elif dimension == "prompt":
-            terms.append(f'version:"{value}"')
-        elif dimension == "version":
-            name, _, number = str(value).rpartition(" v")
-            terms.append(f'version:"{name}@{number}"' if name else f'version:"{value}"')
-        else:
-            terms.append(f'{_AUDIT_KEYS[dimension]}:"{value}"')
-    terms += [f"since:{since}", f"until:{until}"]
-    return DrillDown(" ".join(terms), tuple(dropped))
-
-
-def _next_day(day: str) -> str:
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()

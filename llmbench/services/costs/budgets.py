@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from llmbench.core.costs.spikes import Spike, SpikeSettings, daily_spikes, hourly_spikes
 from llmbench.services.costs import window_sums as costs_cache
 from llmbench.store import alerts as alerts_repo
-from llmbench.store.costs import breakdowns as costs_repo
-from llmbench.store.costs.breakdowns import BUDGET_SCOPES, BudgetRow
+from llmbench.store.costs import budgets as costs_repo
+from llmbench.store.costs.budgets import BUDGET_SCOPES, BudgetRow
 from llmbench.store.db import Store
 from llmbench.store.views import to_iso
 

@@ -17,8 +17,8 @@ from functools import lru_cache
 
 from llmbench.core.costs.pricing import PER_MILLION
 from llmbench.core.tokens import count_tokens
-from llmbench.store.costs import breakdowns as costs_repo
-from llmbench.store.costs.breakdowns import OpenEnded, Repeats
+from llmbench.store.costs import savings as costs_repo
+from llmbench.store.costs.savings import OpenEnded, Repeats
 from llmbench.store.db import Store
 
 _TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)

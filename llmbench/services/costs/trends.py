@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from llmbench.services.costs import breakdowns as costs
-from llmbench.store.costs import breakdowns as costs_repo
-from llmbench.store.costs.breakdowns import TOKEN_EDGES
+from llmbench.store.costs import trends as costs_repo
+from llmbench.store.costs.trends import TOKEN_EDGES
 from llmbench.store.db import Store
 from llmbench.store.views import to_iso
 

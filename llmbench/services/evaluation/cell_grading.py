@@ -20,19 +20,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from llmbench.core.evaluation.checks import (
+from llmbench.core.evaluation.check_evaluators import similar_method
+from llmbench.core.evaluation.check_parsing import parse_check
+from llmbench.core.evaluation.check_runner import (
+    aggregate,
+    run_check,
+    similar_result,
+    similarity_reference,
+)
+from llmbench.core.evaluation.check_spec import (
     EMBEDDING_METHOD,
     JUDGE_KIND,
     CheckContext,
     CheckError,
     CheckResult,
     CheckSpec,
-    aggregate,
-    parse_check,
-    run_check,
-    similar_method,
-    similar_result,
-    similarity_reference,
 )
 from llmbench.core.evaluation.judge import (
     DEFAULT_DIMENSIONS,

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from llmbench.core.prompts.templates import Template, TemplateError, render_messages
 from llmbench.core.tokens import count_tokens
-from llmbench.gateway.engine import Gateway, GatewayError, GatewayResult
+from llmbench.gateway.engine import Gateway
+from llmbench.gateway.outcomes import GatewayError, GatewayResult
 from llmbench.store.audit.feedback import call_id_for_request
 from llmbench.store.db import Store
 from llmbench.store.evaluation.runs import NewCheck, NewResult, add_checks, add_results

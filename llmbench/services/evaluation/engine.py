@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmbench.config import Settings
-from llmbench.core.evaluation.checks import JUDGE_KIND, CheckError
+from llmbench.core.evaluation.check_spec import JUDGE_KIND, CheckError
 from llmbench.core.evaluation.scoreboard import (
     CellRecord,
     GroupStats,

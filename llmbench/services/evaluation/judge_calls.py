@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmbench.core.evaluation.judge import JudgeParseError, repair_messages
-from llmbench.gateway.engine import Gateway, GatewayError
+from llmbench.gateway.engine import Gateway
+from llmbench.gateway.outcomes import GatewayError
 
 Verdict = TypeVar("Verdict")
 

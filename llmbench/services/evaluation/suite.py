@@ -15,15 +15,15 @@ from typing import Any
 
 from llmbench.core.models import PromptVersion
 from llmbench.core.prompts.templates import TemplateError
-from llmbench.importers.eval_suite import (
-    FileProblem,
+from llmbench.importers.eval_suite import load_suite
+from llmbench.importers.eval_suite_docs import (
     InlinePrompt,
     PromptRef,
     SuiteDoc,
     SuiteError,
     TestDoc,
-    load_suite,
 )
+from llmbench.importers.file_problems import FileProblem
 from llmbench.services.evaluation.engine import DEFAULT_CONCURRENCY, EvalPlan
 from llmbench.services.evaluation.pairwise import DEFAULT_CRITERIA, PairwiseConfig
 from llmbench.services.prompts.library import Draft, reconcile_variables

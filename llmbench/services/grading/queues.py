@@ -1,5 +1,5 @@
-"""Grading use cases the Grade pane and the CLI share: rubric files, queues built by sampling
-strategies, agreement between reviewers (and with judges), and grade export.
+"""Grading queues: what a reviewer grades next, built by sampling strategies, and where the
+session stands (seed, position, grades queued for the writer).
 
 Queue order: items with failed checks first, then flagged or badly rated ones, then items
 reviewers disagree on, then the rest (interleaved across model × version when stratified,
@@ -8,24 +8,15 @@ shuffled with a recorded seed in blind and pairwise modes).
 
 from __future__ import annotations
 
-import csv
-import json
 import random
-import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 from typing import Any, Literal
 
-from llmbench.core.grading import agreement
-from llmbench.core.grading.rubrics import (
-    GradingRubric,
-    RubricError,
-    dimensions_from_text,
-    rubric_from_mapping,
-)
+from llmbench.core.grading.rubrics import GradingRubric
+from llmbench.services.grading.agreement import disagreement_scores
 from llmbench.store.db import Store
 from llmbench.store.grading import grades as grades_repo
 from llmbench.store.grading import queue as queue_repo
@@ -34,56 +25,6 @@ from llmbench.store.grading.queue import Candidate
 
 Mode = Literal["normal", "blind", "pairwise"]
 MODES: tuple[Mode, ...] = ("normal", "blind", "pairwise")
-
-
-# -- rubric files ----------------------------------------------------------------------------
-
-
-def load_rubric_file(path: Path) -> GradingRubric:
-    """A rubric from a .toml, .yaml or .yml file (see core.rubrics for the format)."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(text)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            raise RubricError(f"{path.name}: a rubric file ends in .toml, .yaml or .yml")
-    except (tomllib.TOMLDecodeError, ValueError) as error:
-        if isinstance(error, RubricError):
-            raise
-        raise RubricError(f"{path.name}: {error}") from None
-    except Exception as error:  # yaml's own errors: reported with the file name
-        raise RubricError(f"{path.name}: {error}") from None
-    if not isinstance(data, dict):
-        raise RubricError(f"{path.name}: expected a table with name and dimensions")
-    try:
-        return rubric_from_mapping(data)
-    except RubricError as error:
-        raise RubricError(f"{path.name}: {error}") from None
-
-
-def import_rubric(store: Store, path: Path, *, replace: bool = False) -> int:
-    rubric = load_rubric_file(path)
-    return store.write(lambda db: grades_repo.save_rubric(db, rubric, replace=replace))
-
-
-def create_rubric(store: Store, name: str, description: str, dimensions: str) -> int:
-    """A rubric typed in the TUI: dimensions in the quick form of
-    `core.rubrics.dimensions_from_text`."""
-    rubric = rubric_from_mapping(
-        {"name": name, "description": description, "dimensions": dimensions_from_text(dimensions)}
-    )
-    return store.write(lambda db: grades_repo.save_rubric(db, rubric))
-
-
-def rubrics(store: Store) -> list[GradingRubric]:
-    return grades_repo.grading_rubrics(store.read())
-
-
-# -- queues ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -319,189 +260,3 @@ def submit_grade(store: Store, grade: grades_repo.NewGrade, handle: grades_repo.
 def submit_ungrade(store: Store, handle: grades_repo.GradeHandle) -> Any:
     """Queue the removal of a grade queued earlier (the writer runs jobs in order)."""
     return store.submit(lambda db: grades_repo.delete_grade(db, handle))
-
-
-# -- agreement -------------------------------------------------------------------------------
-
-
-def _value(grade: StoredGrade, dimension: str) -> int | None:
-    value = grade.scores.get(dimension)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def disagreement_scores(
-    ratings: Sequence[StoredGrade], rubric: GradingRubric, judges: dict[str, bool] | None = None
-) -> dict[str, float]:
-    """Items whose reviewers disagree (or whose judge contradicts the humans), with how much:
-    the sum over dimensions of their share of alpha's observed disagreement, plus 1 for a split
-    verdict."""
-    by_item: dict[str, list[StoredGrade]] = defaultdict(list)
-    for grade in ratings:
-        by_item[f"{grade.kind}:{grade.item_id}"].append(grade)
-    found: dict[str, float] = {}
-    for key, grades in by_item.items():
-        total = 0.0
-        for dimension in rubric.dimensions:
-            values = [v for g in grades if (v := _value(g, dimension.name)) is not None]
-            level = "interval" if dimension.ordinal else "nominal"
-            spread = agreement.unit_disagreement(values, level)
-            total += spread / ((len(dimension.levels) - 1) ** 2 if dimension.ordinal else 1)
-        verdicts = {g.verdict for g in grades if g.verdict}
-        if len(verdicts) > 1:
-            total += 1.0
-        judged = (judges or {}).get(key)
-        if judged is not None and verdicts and {("pass" if judged else "fail")} != verdicts:
-            total += 1.0
-        if total > 0:
-            found[key] = total
-    return found
-
-
-@dataclass(frozen=True)
-class PairKappa:
-    first: str
-    second: str
-    items: int
-    kappa: float | None
-
-
-@dataclass(frozen=True)
-class DimensionAgreement:
-    dimension: str
-    ordinal: bool
-    items: int  # graded by two or more reviewers
-    ratings: int
-    percent: float | None
-    alpha_nominal: float | None
-    alpha_ordinal: float | None
-    kappas: tuple[PairKappa, ...]  # weighted (quadratic) for ordinal scales
-
-
-@dataclass(frozen=True)
-class AgreementReport:
-    rubric: GradingRubric
-    reviewers: tuple[str, ...]
-    dimensions: tuple[DimensionAgreement, ...]
-    verdict: DimensionAgreement | None
-    judge_items: int
-    judge_agreement: float | None
-    """Share of items where the judge's verdict matches the humans' majority verdict."""
-    disagreements: tuple[tuple[str, float], ...]  # item key, how much, worst first
-
-
-def agreement_report(store: Store, rubric_id: int) -> AgreementReport:
-    db = store.read()
-    rubric = grades_repo.grading_rubric(db, rubric_id)
-    if rubric is None:
-        raise LookupError(f"no rubric #{rubric_id}")
-    ratings = grades_repo.latest_ratings(db, rubric_id)
-    judges = queue_repo.judge_verdicts(db, rubric_id)
-    reviewers = tuple(sorted({g.reviewer for g in ratings}))
-    by_item: dict[str, dict[str, StoredGrade]] = defaultdict(dict)
-    for grade in ratings:
-        by_item[f"{grade.kind}:{grade.item_id}"][grade.reviewer] = grade
-    dimensions = tuple(
-        _dimension_agreement(
-            dimension.name,
-            dimension.ordinal,
-            {
-                key: {
-                    r: v for r, g in graders.items() if (v := _value(g, dimension.name)) is not None
-                }
-                for key, graders in by_item.items()
-            },
-            reviewers,
-        )
-        for dimension in rubric.dimensions
-    )
-    verdicts = {
-        key: {r: g.verdict for r, g in graders.items() if g.verdict}
-        for key, graders in by_item.items()
-    }
-    verdict = (
-        _dimension_agreement("verdict", False, verdicts, reviewers)
-        if any(verdicts.values())
-        else None
-    )
-    matches = []
-    for key, judged in judges.items():
-        human = list(verdicts.get(key, {}).values())
-        if human:
-            majority = max(set(human), key=human.count)
-            matches.append(majority == ("pass" if judged else "fail"))
-    ranked = sorted(
-        disagreement_scores(ratings, rubric, judges).items(), key=lambda kv: (-kv[1], kv[0])
-    )
-    return AgreementReport(
-        rubric=rubric,
-        reviewers=reviewers,
-        dimensions=dimensions,
-        verdict=verdict,
-        judge_items=len(matches),
-        judge_agreement=sum(matches) / len(matches) if matches else None,
-        disagreements=tuple(ranked),
-    )
-
-
-def _dimension_agreement(
-    name: str, ordinal: bool, values: dict[str, dict[str, Any]], reviewers: Sequence[str]
-) -> DimensionAgreement:
-    units = [list(by_reviewer.values()) for by_reviewer in values.values()]
-    kappas = []
-    for index, first in enumerate(reviewers):
-        for second in reviewers[index + 1 :]:
-            both = [v for v in values.values() if first in v and second in v]
-            kappa = (
-                agreement.cohen_kappa(
-                    [v[first] for v in both],
-                    [v[second] for v in both],
-                    weights="quadratic" if ordinal else "none",
-                )
-                if both
-                else None
-            )
-            kappas.append(PairKappa(first, second, len(both), kappa))
-    return DimensionAgreement(
-        dimension=name,
-        ordinal=ordinal,
-        items=sum(len(unit) >= 2 for unit in units),
-        ratings=sum(len(unit) for unit in units),
-        percent=agreement.percent_agreement(units),
-        alpha_nominal=agreement.krippendorff_alpha(units, "nominal"),
-        alpha_ordinal=agreement.krippendorff_alpha(units, "ordinal") if ordinal else None,
-        kappas=tuple(kappas),
-    )
-
-
-# -- export ----------------------------------------------------------------------------------
-
-EXPORT_FORMATS = ("csv", "jsonl")
-
-
-def export_grades(store: Store, out: Path, *, fmt: str = "csv", rubric: str | None = None) -> int:
-    """Write every grade (history included) to `out`; returns how many. CSV has one column per
-    rubric dimension seen; JSONL keeps the scores as an object."""
-    if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"export format is csv or jsonl, not {fmt!r}")
-    db = store.read()
-    rubric_id = None
-    if rubric is not None:
-        found = next((r for r in grades_repo.grading_rubrics(db) if r.name == rubric), None)
-        if found is None:
-            raise LookupError(f"no rubric named {rubric!r}")
-        rubric_id = found.id
-    rows = grades_repo.export_grades(db, rubric_id)
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        if fmt == "jsonl":
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            return len(rows)
-        dimensions = sorted({name for row in rows for name in row["scores"]})
-        columns = [k for k in grades_repo.EXPORT_COLUMNS if k != "scores"]
-        writer = csv.writer(handle)
-        writer.writerow(columns + [f"score_{name}" for name in dimensions])
-        for row in rows:
-            writer.writerow(
-                [row[c] for c in columns] + [row["scores"].get(name, "") for name in dimensions]
-            )
-    return len(rows)

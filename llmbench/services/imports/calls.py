@@ -9,166 +9,32 @@ price stays unpriced and is listed by the Costs pane, never counted as free.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from llmbench.core.costs.pricing import cost_of
-from llmbench.core.models import Price, Usage
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.importers.calls.common import (
-    CallImportError,
-    CallOrProblem,
-    ImportProblem,
-    ParsedCalls,
+from llmbench.importers.calls.common import CallImportError, CallOrProblem, ParsedCalls
+from llmbench.services.imports.preparation import (
+    DatedPriceLookup,
+    ImportOutcome,
+    ImportTally,
+    Progress,
+    call_items,
+    dated_prices,
+    sealed_chunks,
 )
+from llmbench.services.imports.reader_process import import_in_two_processes
 from llmbench.store.audit.bulk_index import full_text_in_one_pass
-from llmbench.store.audit.log import chain_head, database_id, insert_sealed, seal_calls
-from llmbench.store.costs import breakdowns as costs_repo
+from llmbench.store.audit.log import chain_head, database_id, insert_sealed
 from llmbench.store.db import Store
 
 if TYPE_CHECKING:
     from llmbench.store.db import Database
 
-Progress = Callable[[int, int], None]
-DatedPriceLookup = Callable[[str, str], Price | None]  # (model, ts) → price on that day
-KnownIds = Callable[[list[str]], set[str]]  # which of these request ids the log holds
-CHUNK = 20_000
 # From this size a source is read, priced and sealed in a second process while this one
 # writes: below it, starting that process costs more than it saves.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ImportOutcome:
-    source: str
-    read: int
-    added: int
-    skipped: int  # already in the log, or repeated in the source
-    unpriced: int
-
-
-@dataclass
-class ImportTally:
-    read: int = 0
-    added: int = 0
-    unpriced: int = 0
-
-    def outcome(self, source: str) -> ImportOutcome:
-        return ImportOutcome(source, self.read, self.added, self.read - self.added, self.unpriced)
-
-
-def dated_prices(db: Database) -> DatedPriceLookup:
-    """A call's price on its day: the user's overrides first, else litellm's current table."""
-    from llmbench.store.costs.prices import load_price_table
-
-    table = load_price_table(db)
-    litellm: dict[str, Price | None] = {}
-
-    def lookup(model: str, ts: str) -> Price | None:
-        price = table.price(model, ts)
-        if price is not None:
-            return price
-        if model not in litellm:
-            from llmbench.gateway.client import price_for
-
-            try:
-                litellm[model] = price_for(model)
-            except Exception:  # a model litellm cannot place is unpriced, not a failed import
-                litellm[model] = None
-        return litellm[model]
-
-    return lookup
-
-
-def _price(calls: list[dict[str, Any]], prices: DatedPriceLookup) -> int:
-    """Price the calls that came without a cost; return how many stay unpriced."""
-    unpriced = 0
-    for call in calls:
-        if call.get("cost") is not None:
-            continue
-        price = prices(call["model"], call["ts"])
-        if price is None:
-            unpriced += 1
-            continue
-        usage = Usage(
-            prompt_tokens=call["prompt_tokens"],
-            completion_tokens=call["completion_tokens"],
-            cached_tokens=call.get("cached_tokens", 0),
-        )
-        call["cost"] = cost_of(usage, price)
-        call["input_price"], call["output_price"] = price.input, price.output
-        call["cached_price"] = price.cached
-    return unpriced
-
-
-def call_items(
-    kind: str, path: Path, mapping: dict[str, str] | None, progress: Progress | None
-) -> Iterator[CallOrProblem]:
-    """The calls and problems of `path` read as `kind` ('llm-logs', 'jsonl' or 'usage-csv')."""
-    if kind == "llm-logs":
-        from llmbench.importers.calls.llm_logs import iter_llm_logs
-
-        return iter_llm_logs(path, progress)
-    if kind == "jsonl":
-        from llmbench.importers.calls.jsonl import iter_jsonl_calls
-
-        return iter_jsonl_calls(path, mapping, progress)
-    if kind == "usage-csv":
-        from llmbench.importers.calls.usage_csv import iter_usage_csv
-
-        return iter_usage_csv(path, progress)
-    raise ValueError(f"unknown import kind {kind!r}")
-
-
-def sealed_chunks(
-    items: Iterable[CallOrProblem],
-    *,
-    known: KnownIds,
-    prices: DatedPriceLookup,
-    key: bytes,
-    head: tuple[int, str],
-    tally: ImportTally,
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The new calls of `items` priced and sealed onto the chain from `head`, a chunk at a time,
-    for `insert_sealed`. Calls already in the log, or earlier in the source, are skipped. After
-    the first problem nothing more is yielded; the rest is read for its problems and
-    CallImportError names them all, so the caller's transaction is rolled back whole."""
-    problems: list[ImportProblem] = []
-    seen: set[str] = set()
-    batch: list[dict[str, Any]] = []
-
-    def seal_batch() -> list[tuple[Any, ...]]:
-        nonlocal head
-        tally.unpriced += _price(batch, prices)
-        in_log = known([call["request_id"] for call in batch])
-        fresh = []
-        for call in batch:
-            request_id = call["request_id"]
-            if request_id in in_log or request_id in seen:
-                continue
-            seen.add(request_id)
-            fresh.append(call)
-        rows, head = seal_calls(key, head, fresh)
-        tally.added += len(rows)
-        batch.clear()
-        return rows
-
-    for item in items:
-        if isinstance(item, ImportProblem):
-            problems.append(item)
-            continue
-        tally.read += 1
-        if problems:
-            continue
-        batch.append(item)
-        if len(batch) >= CHUNK:
-            yield seal_batch()
-    if problems:
-        raise CallImportError(problems)
-    if batch:
-        yield seal_batch()
 
 
 def import_parsed(
@@ -204,7 +70,7 @@ def _import_here(
     def write(db: Database) -> None:
         chunks = sealed_chunks(
             items,
-            known=lambda ids: costs_repo.existing_request_ids(db, ids),
+            log=db,
             prices=lookup,
             key=key,
             head=chain_head(db),
@@ -241,7 +107,5 @@ def import_file(
     if parallel:
         if prices is not None:
             raise ValueError("a parallel import prices from the store: pass prices=None")
-        from llmbench.services.imports.reader_process import import_in_two_processes
-
         return import_in_two_processes(store, kind, path, mapping, progress)
     return _import_here(store, str(path), call_items(kind, path, mapping, progress), prices)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.importers.calls.common import CallImportError
-from llmbench.services.imports.calls import (
+from llmbench.services.imports.preparation import (
     ImportOutcome,
     ImportTally,
     Progress,
@@ -31,7 +31,6 @@ from llmbench.services.imports.calls import (
 )
 from llmbench.store.audit.bulk_index import full_text_in_one_pass
 from llmbench.store.audit.log import chain_head, database_id, insert_sealed
-from llmbench.store.costs import breakdowns as costs_repo
 from llmbench.store.db import Store, connect
 
 if TYPE_CHECKING:
@@ -72,7 +71,7 @@ def read_and_seal(task: ReaderTask, pipe: Connection) -> None:
         try:
             chunks = sealed_chunks(
                 call_items(task.kind, task.source, task.mapping, progress),
-                known=lambda ids: costs_repo.existing_request_ids(reader, ids),
+                log=reader,
                 prices=dated_prices(reader),
                 key=task.key,
                 head=task.head,

@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from llmbench.core.evaluation.checks import (
-    JUDGE_KIND,
-    CheckContext,
-    CheckSpec,
-    aggregate,
-    run_check,
-)
-from llmbench.importers.eval_suite import InlinePrompt, PromptRef, load_suite
+from llmbench.core.evaluation.check_runner import aggregate, run_check
+from llmbench.core.evaluation.check_spec import JUDGE_KIND, CheckContext, CheckSpec
+from llmbench.importers.eval_suite import load_suite
+from llmbench.importers.eval_suite_docs import InlinePrompt, PromptRef
 from llmbench.services.evaluation.cell_grading import parse_checks
 from llmbench.store import monitor as monitor_repo
 from llmbench.store.db import Store

@@ -18,22 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from llmbench.core.models import PromptVersion
-from llmbench.importers.prompts.files import (
+from llmbench.importers.file_problems import FileProblem, PromptFileError
+from llmbench.importers.prompts.documents import (
     FILE_SUFFIXES,
-    FileProblem,
     LabelDoc,
     NoteDoc,
     PromptDoc,
-    PromptFileError,
     VersionDoc,
-    dump_prompt,
-    file_name_for,
-    is_prompt_document,
-    load_document,
-    parse_prompt_document,
-    prompt_json,
 )
+from llmbench.importers.prompts.file_reading import is_prompt_document, parse_prompt_document
+from llmbench.importers.prompts.file_writing import dump_prompt, file_name_for, prompt_json
 from llmbench.importers.prompts.llm_templates import parse_llm_template
+from llmbench.importers.yaml_nodes import load_document
 from llmbench.store.db import Store
 from llmbench.store.prompts import library as prompt_library
 from llmbench.store.prompts import versions as prompts_repo

@@ -18,7 +18,6 @@ from llmbench.core.prompts.preview import Preview, preview
 from llmbench.core.prompts.templates import Template, TemplateError, detect_variables
 from llmbench.store.costs.prices import load_price_table
 from llmbench.store.db import Store
-from llmbench.store.migrations import NOTE_KINDS
 from llmbench.store.prompts import library as prompt_library
 from llmbench.store.prompts import versions as prompts_repo
 from llmbench.store.prompts.library import (
@@ -30,6 +29,7 @@ from llmbench.store.prompts.library import (
     VersionRow,
     search,
 )
+from llmbench.store.schema.vocabulary import NOTE_KINDS
 
 __all__ = [
     "NOTE_KINDS",

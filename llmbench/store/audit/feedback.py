@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from llmbench.store.prompts.versions import utc_now
+from llmbench.store.timestamps import utc_now
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

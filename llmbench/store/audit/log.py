@@ -18,7 +18,7 @@ from llmbench.core.audit.chain import (
     seal,
     verify_rows,
 )
-from llmbench.store.migrations import CALL_STATUSES
+from llmbench.store.schema.vocabulary import CALL_STATUSES
 
 _INSERT_COLUMNS: tuple[str, ...] = (
     *METADATA_FIELDS,

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from llmbench.core.evaluation.scoreboard import CellRecord
 from llmbench.core.models import Case
+from llmbench.store.datasets import case_from_row
 from llmbench.store.evaluation.runs import NewCheck, add_checks
 
 CellKey = tuple[int | None, str, int | None, int]  # version id, model, case id, repeat
@@ -64,15 +65,7 @@ def cases_by_id(db: Database, case_ids: Sequence[int]) -> dict[int, Case]:
             chunk,
         ).fetchall()
         for row in rows:
-            found[row[0]] = Case(
-                id=row[0],
-                dataset_id=row[1],
-                vars=json.loads(row[2]),
-                expected=row[3],
-                tags=json.loads(row[4]),
-                source=row[5],
-                checks=tuple(json.loads(row[6])),
-            )
+            found[row[0]] = case_from_row(row)
     return found
 
 

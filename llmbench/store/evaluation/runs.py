@@ -13,8 +13,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from llmbench.core.models import Run
-from llmbench.store.migrations import RUN_KINDS, RUN_STATUSES
-from llmbench.store.prompts.versions import utc_now
+from llmbench.store.schema.vocabulary import RUN_KINDS, RUN_STATUSES
+from llmbench.store.timestamps import utc_now
 
 
 @dataclass(frozen=True)

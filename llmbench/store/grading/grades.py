@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from llmbench.core.grading.rubrics import GradingRubric, rubric_from_row
 from llmbench.core.models import Rubric, RubricDimension
-from llmbench.store.prompts.versions import utc_now
+from llmbench.store.timestamps import utc_now
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
 from llmbench.core.models import Example, Prompt, PromptVersion, Variable
-from llmbench.store.migrations import NOTE_KINDS
-
-
-def utc_now() -> str:
-    """The store's timestamp format: ISO-8601 UTC with milliseconds, sortable as text."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+from llmbench.store.schema.vocabulary import NOTE_KINDS
+from llmbench.store.timestamps import utc_now
 
 
 class PromptError(ValueError):

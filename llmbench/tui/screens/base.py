@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from llmbench.tui.widgets.pane_footer import PaneFooter
@@ -199,17 +199,3 @@ class PaneScreen(Screen[None], Generic[T]):
         if text is not None:
             self.query_one("#pane-empty", Static).update(text)
         self.set_class(empty, "-empty")
-
-
-def highlighted_key(table: DataTable) -> str | None:
-    """The key of the row under the cursor, or None for an empty table."""
-    if table.row_count == 0:
-        return None
-    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-    return row_key.value
-
-
-def restore_cursor(table: DataTable, key: str | None) -> None:
-    """After a refill, put the cursor back on the row it was on, if that row is still there."""
-    if key is not None and key in table.rows:
-        table.move_cursor(row=table.get_row_index(key), animate=False)

@@ -22,12 +22,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Sparkline, Static
 
 from llmbench.tui.format import NOTHING, count, model_label, money, percent
-from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.widgets.costs_savings import savings_text
 from llmbench.tui.widgets.costs_spark import spark_text
 from llmbench.tui.widgets.metric import Metric
+from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
-    from llmbench.services.costs.breakdowns import Breakdown, BreakdownRow
+    from llmbench.services.costs.breakdown_rows import Breakdown, BreakdownRow
     from llmbench.services.costs.pane import CostsPane
     from llmbench.services.costs.savings import Savings
     from llmbench.services.costs.trends import Trends
@@ -310,7 +312,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         restore_cursor(table, parent)
 
     def action_drill_down(self) -> None:
-        from llmbench.services.costs.breakdowns import audit_query_for
+        from llmbench.services.costs.drill_down import audit_query_for
 
         if self.current == "alerts":
             alert = self.selected_alert()
@@ -378,51 +380,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
 
     def _show_savings(self, found: Savings) -> None:
         self.savings = found
-        lines = [
-            f"Cache: {count(found.cache_hits)} hits saved {money(found.cache_saved)}.",
-            "",
-            "Prompts whose static text is most of what they send (provider prompt caching):",
-        ]
-        if not found.static_heavy:
-            lines.append("  none: static text is under half of every prompt's tokens")
-        for item in found.static_heavy[:8]:
-            lines.append(
-                f"  {item.prompt} v{item.version} on {item.model}: {count(item.static_tokens)} "
-                f"static of {item.mean_prompt_tokens:,.0f} tokens ({percent(item.static_share)}), "
-                f"{percent(item.already_cached)} cached today → save ~{money(item.saving)}"
-            )
-        lines += ["", "Calls without max_tokens (an answer can run to the model's limit):"]
-        if not found.open_ended:
-            lines.append("  none")
-        for item in found.open_ended[:8]:
-            lines.append(
-                f"  {model_label(item.model)}: {count(item.calls)} calls, {money(item.cost)}, "
-                f"longest answer {count(item.max_completion)} tokens"
-            )
-        lines += [
-            "",
-            f"Identical requests answered more than once (an exact cache would save "
-            f"{money(found.repeat_saving)} on the top {len(found.repeats)}):",
-        ]
-        if not found.repeats:
-            lines.append("  none")
-        for item in found.repeats[:8]:
-            preview = " ".join(item.preview.split())[:70]
-            lines.append(
-                f"  {item.calls}× {model_label(item.model)} {money(item.cost - item.first_cost)}"
-                f"  {preview}…"
-            )
-        lines += ["", "Cheaper models that passed as many checks in recent runs:"]
-        if not found.cheaper_models:
-            lines.append("  none found (run a comparison with checks in F3)")
-        for item in found.cheaper_models[:8]:
-            lines.append(
-                f"  {item.run}: {item.cheaper} passed {percent(item.cheaper_pass_rate)} vs "
-                f"{item.expensive} {percent(item.pass_rate)} at {money(item.cheaper_cost_per_call)}"
-                f" instead of {money(item.cost_per_call)} per call ({percent(item.saving_share)}"
-                " less)"
-            )
-        self.query_one("#savings-text", Static).update("\n".join(lines))
+        self.query_one("#savings-text", Static).update(savings_text(found))
 
     # -- budgets and alerts ------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import count, one_line
-from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.screens.base import PaneScreen
 from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
     from llmbench.core.models import Case

@@ -13,9 +13,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, percent, timestamp
-from llmbench.tui.screens.base import highlighted_key, restore_cursor
 from llmbench.tui.screens.maintenance import MaintenancePane
 from llmbench.tui.widgets.metric import Metric
+from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
     from llmbench.core.stats import Histogram

@@ -7,24 +7,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from llmbench.core.audit.query import TextTerm, highlight_spans
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, timestamp
 from llmbench.tui.screens.dialogs import Field, FormDialog
+from llmbench.tui.screens.text_page import TextPageScreen
 
 if TYPE_CHECKING:
     from llmbench.services.audit.browser import Promoted
     from llmbench.store.audit.browser import CallDetail
-    from llmbench.tui.app import LLMBenchApp
 
 NEW_DATASET = "promoted-calls"
 
@@ -213,7 +210,7 @@ def request_text(detail: CallDetail) -> str:
     )
 
 
-class CallDetailScreen(Screen["OpenVersion | None"]):
+class CallDetailScreen(TextPageScreen["OpenVersion | None"]):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="detail_close"),
         Binding("c", "copy_request", "Copy request", id="detail_copy_request"),
@@ -227,6 +224,9 @@ class CallDetailScreen(Screen["OpenVersion | None"]):
         #detail-scroll { height: 1fr; padding: 0 1; }
     }
     """
+    SCROLL_ID = "detail-scroll"
+    TEXT_ID = "detail-text"
+    FIRST_TEXT = "Reading…"
 
     def __init__(self, call_id: int, terms: tuple[TextTerm, ...] = ()) -> None:
         super().__init__()
@@ -234,16 +234,6 @@ class CallDetailScreen(Screen["OpenVersion | None"]):
         self.terms = terms
         self.detail: CallDetail | None = None
         self.title = "Call"
-
-    @property
-    def bench(self) -> LLMBenchApp:
-        return cast("LLMBenchApp", self.app)
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="detail-scroll"):
-            yield Static("Reading…", id="detail-text")
-        yield Footer()
 
     def on_mount(self) -> None:
         self._read()

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from llmbench.core.prompts.diff import diff_section
+from llmbench.tui.screens.text_page import TextPageScreen
 from llmbench.tui.widgets.diff_view import render_text_diff
 
 Output = tuple[str, str]  # the column's title, its text
 
 
-class OutputDiffScreen(Screen[None]):
+class OutputDiffScreen(TextPageScreen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="output_diff_close"),
         Binding("tab", "next_side", "Next column", id="output_diff_next"),
@@ -28,6 +26,8 @@ class OutputDiffScreen(Screen[None]):
         #output-diff-scroll { height: 1fr; padding: 0 1; }
     }
     """
+    SCROLL_ID = "output-diff-scroll"
+    TEXT_ID = "output-diff-text"
 
     def __init__(self, case_title: str, outputs: Sequence[Output]) -> None:
         super().__init__()
@@ -37,12 +37,6 @@ class OutputDiffScreen(Screen[None]):
         self.outputs = list(outputs)
         self.left, self.right = 0, 1
         self.title = "Output diff"
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="output-diff-scroll"):
-            yield Static("", id="output-diff-text")
-        yield Footer()
 
     def on_mount(self) -> None:
         self._show()

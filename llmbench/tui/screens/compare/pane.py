@@ -12,7 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING, count, day, millis, model_label, money, one_line, percent
-from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
     from llmbench.core.evaluation.scoreboard import GroupStats

@@ -4,24 +4,21 @@ cases flipped. Tab moves through the candidates; `b` picks another run as the ba
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from llmbench.tui.format import NOTHING, millis, money, one_line, percent
 from llmbench.tui.screens.dialogs import Field, FormDialog
+from llmbench.tui.screens.text_page import TextPageScreen
 
 if TYPE_CHECKING:
     from llmbench.core.evaluation.scoreboard import MigrationReport
     from llmbench.services.compare.report import Comparison
     from llmbench.store.views import RunRow
-    from llmbench.tui.app import LLMBenchApp
 
 LISTED_CASES = 12
 
@@ -107,7 +104,7 @@ def render_comparison(comparison: Comparison, index: int, total: int) -> Content
     return Content.assemble(*parts)
 
 
-class MigrationReportScreen(Screen[None]):
+class MigrationReportScreen(TextPageScreen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="report_close"),
         Binding("tab", "next", "Next candidate", id="report_next"),
@@ -118,6 +115,9 @@ class MigrationReportScreen(Screen[None]):
         #report-scroll { height: 1fr; padding: 0 1; }
     }
     """
+    SCROLL_ID = "report-scroll"
+    TEXT_ID = "report-text"
+    FIRST_TEXT = "Comparing…"
 
     def __init__(self, run_id: int, baseline_run_id: int | None = None) -> None:
         super().__init__()
@@ -126,16 +126,6 @@ class MigrationReportScreen(Screen[None]):
         self.found: list[Comparison] = []
         self.index = 0
         self.title = "Migration report"
-
-    @property
-    def bench(self) -> LLMBenchApp:
-        return cast("LLMBenchApp", self.app)
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="report-scroll"):
-            yield Static("Comparing…", id="report-text")
-        yield Footer()
 
     def on_mount(self) -> None:
         self._read()

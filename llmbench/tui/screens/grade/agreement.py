@@ -5,18 +5,17 @@ down, worst first. `d` grades those items as a queue."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
+
+from llmbench.tui.screens.grade.launch import start_session
+from llmbench.tui.screens.text_page import TextPageScreen
 
 if TYPE_CHECKING:
-    from llmbench.services.grading.queues import AgreementReport, DimensionAgreement
-    from llmbench.tui.app import LLMBenchApp
+    from llmbench.services.grading.agreement import AgreementReport, DimensionAgreement
 
 Part = Content | tuple[str, str] | str
 SHOWN_DISAGREEMENTS = 12
@@ -28,7 +27,7 @@ def _figure(value: float | None, *, percent: bool = False) -> str:
     return f"{value:.0%}" if percent else f"{value:.3f}"
 
 
-class AgreementScreen(Screen[None]):
+class AgreementScreen(TextPageScreen[None]):
     BINDINGS = [
         Binding("d", "disagreements", "Grade disagreements", id="agreement_disagreements"),
         Binding("escape", "leave", "Back", id="agreement_back"),
@@ -36,6 +35,9 @@ class AgreementScreen(Screen[None]):
     DEFAULT_CSS = """
     AgreementScreen { #agreement-scroll { padding: 0 1; } }
     """
+    SCROLL_ID = "agreement-scroll"
+    TEXT_ID = "agreement-text"
+    FIRST_TEXT = Content("Reading grades…")
 
     def __init__(self, rubric_id: int, rubric_name: str) -> None:
         super().__init__()
@@ -43,21 +45,11 @@ class AgreementScreen(Screen[None]):
         self.title = f"Agreement · {rubric_name}"
         self.report: AgreementReport | None = None
 
-    @property
-    def bench(self) -> LLMBenchApp:
-        return cast("LLMBenchApp", self.app)
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="agreement-scroll"):
-            yield Static(Content("Reading grades…"), id="agreement-text")
-        yield Footer()
-
     def on_mount(self) -> None:
         store, rubric_id = self.bench.store, self.rubric_id
 
         def read() -> None:
-            from llmbench.services.grading.queues import agreement_report
+            from llmbench.services.grading.agreement import agreement_report
 
             try:
                 report = agreement_report(store, rubric_id)
@@ -73,8 +65,6 @@ class AgreementScreen(Screen[None]):
         self.query_one("#agreement-text", Static).update(render_report(report))
 
     def action_disagreements(self) -> None:
-        from llmbench.tui.screens.grade.pane import start_session
-
         start_session(self, self.rubric_id, "normal", disagreements=True)
 
     def action_leave(self) -> None:

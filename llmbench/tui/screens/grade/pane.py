@@ -15,11 +15,11 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import count, model_label
-from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.screens.grade.launch import start_session
+from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
-    from textual.screen import Screen
-
     from llmbench.services.grading.queues import Mode, QueueSpec
     from llmbench.services.panes import GradingQueue
     from llmbench.store.views import QueueItem
@@ -180,7 +180,7 @@ class GradeScreen(PaneScreen["GradingQueue"]):
         def done(values: dict[str, str] | None) -> None:
             if values is None:
                 return
-            from llmbench.services.grading.queues import create_rubric
+            from llmbench.services.grading.rubrics import create_rubric
 
             self.act_in_thread(
                 lambda: create_rubric(
@@ -236,49 +236,3 @@ def render_item(item: QueueItem | None) -> Content:
     if item.expected:
         parts += ["\n", ("EXPECTED", "bold $text-accent"), "\n", item.expected, "\n"]
     return Content.assemble(*parts)
-
-
-def start_session(
-    screen: Screen,
-    rubric_id: int,
-    mode: Mode,
-    *,
-    disagreements: bool = False,
-    spec: QueueSpec | None = None,
-) -> None:
-    """Build the reviewer's queue in a worker, then open it for grading."""
-    from llmbench.tui.app import LLMBenchApp
-
-    app = screen.app
-    assert isinstance(app, LLMBenchApp)
-    store, reviewer = app.store, app.reviewer
-
-    def build() -> None:
-        from dataclasses import replace
-
-        from llmbench.services.grading import queues as grading
-        from llmbench.services.grading.session import GradingSession
-
-        chosen = spec or grading.QueueSpec()
-        if disagreements:
-            chosen = replace(chosen, only_disagreements=True, only_ungraded=False)
-        try:
-            queue = grading.build_queue(store, rubric_id, reviewer, mode, chosen)
-        except Exception as error:  # told, never fatal
-            app.call_from_thread(app.notify, str(error), title="Grade", severity="error")
-            return
-        app.call_from_thread(open_session, app, GradingSession(queue))
-
-    screen.run_worker(build, thread=True, group="grade-queue", name="build grading queue")
-
-
-def open_session(app: object, session: object) -> None:
-    from llmbench.services.grading.session import GradingSession
-    from llmbench.tui.app import LLMBenchApp
-    from llmbench.tui.screens.grade.session import GradeSessionScreen
-
-    assert isinstance(app, LLMBenchApp) and isinstance(session, GradingSession)
-    if not session.entries:
-        app.notify("Nothing left for you to grade in this queue.", title="Grade")
-        return
-    app.push_screen(GradeSessionScreen(session))

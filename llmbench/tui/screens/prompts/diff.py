@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from llmbench.core.prompts.diff import diff_versions
+from llmbench.tui.screens.text_page import TextPageScreen
 from llmbench.tui.widgets.diff_view import render_diff
 
 if TYPE_CHECKING:
+    from textual.content import Content
+
     from llmbench.core.models import PromptVersion
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(TextPageScreen[None]):
     BINDINGS = [
         Binding("escape,q", "dismiss", "Back", id="diff_close"),
         Binding("c", "toggle_context", "All lines", id="diff_context"),
@@ -27,6 +27,8 @@ class DiffScreen(Screen[None]):
         #diff-body { padding: 0 1; }
     }
     """
+    SCROLL_ID = "diff-body"
+    TEXT_ID = "diff-text"
 
     def __init__(self, prompt_name: str, old: PromptVersion, new: PromptVersion) -> None:
         super().__init__()
@@ -35,11 +37,8 @@ class DiffScreen(Screen[None]):
         self.title = f"Diff v{old.version} → v{new.version}"
         self.full = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="diff-body"):
-            yield Static(render_diff(self.prompt_name, self.diff), id="diff-text")
-        yield Footer()
+    def first_text(self) -> Content:
+        return render_diff(self.prompt_name, self.diff)
 
     def on_mount(self) -> None:
         self.query_one("#diff-body").focus()

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from llmbench.tui.format import NOTHING, count, day, one_line
-from llmbench.tui.screens.base import PaneScreen, highlighted_key, restore_cursor
+from llmbench.tui.format import NOTHING, count, day
+from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.widgets.table_cursor import highlighted_key
 from llmbench.tui.widgets.version_detail import render_version
+from llmbench.tui.widgets.version_table import PRODUCTION, VersionTable
 from llmbench.tui.widgets.virtual_table import Column, TableRow, VirtualTable
 
 if TYPE_CHECKING:
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
 
     from llmbench.core.models import PromptVersion
     from llmbench.services.prompts.library import LibraryRow, PromptHistory, VersionView
-
-PRODUCTION = "production"
 
 
 def _version(number: int | None) -> str:
@@ -91,12 +90,9 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
                 yield Static("No prompt matches.", id="prompt-empty-search")
                 yield VirtualTable(LIBRARY_COLUMNS, id="prompts-table")
             with Vertical(id="prompt-side"):
-                yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
+                yield VersionTable(id="versions-table", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="version-detail"):
                     yield Static("", id="version-detail-text")
-
-    def on_mount(self) -> None:
-        _fit_version_columns(self.query_one("#versions-table", DataTable), [])
 
     def fetch(self) -> list[LibraryRow]:
         from llmbench.services.prompts import library as prompts
@@ -179,7 +175,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
             and self.prompt_history.prompt.id == history.prompt.id
         )
         self.prompt_history = history
-        table = self.query_one("#versions-table", DataTable)
+        table = self.query_one("#versions-table", VersionTable)
         selected = highlighted_key(table) if same_prompt else None
         if self._select_version is not None:
             selected, self._select_version = str(self._select_version), None
@@ -189,25 +185,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
             return
         if not same_prompt and self.marked is not None:
             self.marked = None
-        cells = [
-            (
-                f"{'◆ ' if self.marked and self.marked[0] == row.id else ''}v{row.version}",
-                " ".join(row.labels),
-                row.author or NOTHING,
-                day(row.created_at),
-                count(row.calls),
-                one_line(row.message, 40),
-            )
-            for row in history.versions
-        ]
-        _fit_version_columns(table, cells)
-        for row, values in zip(history.versions, cells, strict=True):
-            table.add_row(*values, key=str(row.id))
-        if selected is None:
-            selected = next(
-                (str(row.id) for row in history.versions if PRODUCTION in row.labels), None
-            )
-        restore_cursor(table, selected)
+        table.show_history(history, self.marked[0] if self.marked else None, selected)
         self._read_version(highlighted_key(table))
 
     def _read_version(self, key: str | None, *, fresh: bool = False) -> None:
@@ -293,22 +271,9 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         return self.bench.reviewer or "me"
 
     def action_new_prompt(self) -> None:
-        from llmbench.services.prompts.library import PROMPT_NAME
-        from llmbench.tui.screens.dialogs import Field, FormDialog
+        from llmbench.tui.screens.prompts.forms import new_prompt_dialog
 
-        def check(values: dict[str, str]) -> str | None:
-            if not PROMPT_NAME.match(values["name"].strip()):
-                return "Use letters, digits, '.', '_' or '-' (up to 80), e.g. support-reply."
-            return None
-
-        fields = [
-            Field("name", "Name", placeholder="support-reply"),
-            Field("description", "What it is for", placeholder="First reply to a ticket"),
-            Field("tags", "Tags (comma-separated)", placeholder="support, customer-facing"),
-        ]
-        self.app.push_screen(
-            FormDialog("New prompt", fields, submit="Create", validate=check), self._create
-        )
+        self.app.push_screen(new_prompt_dialog(), self._create)
 
     def _create(self, values: dict[str, str] | None) -> None:
         if values is None:
@@ -409,19 +374,18 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self._confirm_move(PRODUCTION)
 
     def action_label(self) -> None:
-        from llmbench.tui.screens.dialogs import Field, FormDialog
+        from llmbench.tui.screens.prompts.forms import label_dialog
 
         if self.shown is None:
             self.notify("Highlight a version first.", severity="warning")
             return
-        fields = [Field("label", "Label to move here", value="staging", placeholder="staging")]
         self.app.push_screen(
-            FormDialog(f"Label v{self.shown.version.version}", fields, submit="Next"),
+            label_dialog(self.shown.version.version),
             lambda values: self._confirm_move(values["label"].strip()) if values else None,
         )
 
     def _confirm_move(self, label: str) -> None:
-        from llmbench.tui.screens.dialogs import ConfirmDialog
+        from llmbench.tui.screens.prompts.forms import move_dialog
 
         if self.shown is None or self.prompt_history is None:
             self.notify("Highlight a version first.", severity="warning")
@@ -433,15 +397,8 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         if current == target.version:
             self.notify(f"{label} is already on v{target.version}.")
             return
-        origin = f"from v{current} " if current else ""
-        rollback = current is not None and target.version < current
-        what = "Roll back" if rollback and label == PRODUCTION else "Move"
-        question = (
-            f"{what} {label} of {self.prompt_history.prompt.name} {origin}to v{target.version}?\n"
-            f"Callers that ask for {label} get v{target.version} from their next call."
-        )
         self.app.push_screen(
-            ConfirmDialog(f"{what} {label}", question, yes=what),
+            move_dialog(self.prompt_history.prompt.name, label, current, target.version),
             lambda yes: self._move(label, target) if yes else None,
         )
 
@@ -461,33 +418,23 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self.reload()
 
     def action_note(self) -> None:
-        from llmbench.tui.screens.dialogs import Field, FormDialog
+        from llmbench.tui.screens.prompts.forms import note_dialog
 
         if self.prompt_history is None:
             self.notify("Highlight a prompt first.", severity="warning")
             return
-        from llmbench.services.prompts.library import NOTE_KINDS
-
-        scopes = ["the whole prompt"]
-        if self.shown is not None:
-            scopes.insert(0, f"v{self.shown.version.version}")
-        fields = [
-            Field("kind", "Kind", choices=NOTE_KINDS),
-            Field("about", "About", choices=scopes),
-            Field("text", "Note", placeholder="Why this odd pattern exists…"),
-        ]
-        self.app.push_screen(
-            FormDialog(f"Note on {self.prompt_history.prompt.name}", fields), self._add_note
-        )
+        version = self.shown.version.version if self.shown is not None else None
+        self.app.push_screen(note_dialog(self.prompt_history.prompt.name, version), self._add_note)
 
     def _add_note(self, values: dict[str, str] | None) -> None:
         if values is None or self.prompt_history is None:
             return
         from llmbench.services.prompts import library as prompts
+        from llmbench.tui.screens.prompts.forms import WHOLE_PROMPT
 
         store, by, prompt_id = self.bench.store, self._reviewer(), self.prompt_history.prompt.id
         version_id = (
-            self.shown.version.id if self.shown and values["about"] != "the whole prompt" else None
+            self.shown.version.id if self.shown and values["about"] != WHOLE_PROMPT else None
         )
         self.act_in_thread(
             lambda: prompts.add_note(
@@ -500,23 +447,3 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def _noted(self) -> None:
         self.notify("Note saved.")
         self.reload()
-
-
-VERSION_COLUMNS = (
-    ("Ver", "version"),
-    ("Labels", "labels"),
-    ("By", "author"),
-    ("Date", "date"),
-    ("Calls", "calls"),
-    ("Message", "message"),
-)
-
-
-def _fit_version_columns(table: DataTable[str], cells: list[tuple[str, ...]]) -> None:
-    """Columns as wide as their widest cell, set before the rows go in. A DataTable that sizes
-    its columns itself can draw a frame between add_row and the sizing, and then keeps the
-    cells it cached at the old width (the header's) until it next changes."""
-    table.clear(columns=True)
-    for index, (label, key) in enumerate(VERSION_COLUMNS):
-        width = max([cell_len(label), *(cell_len(values[index]) for values in cells)])
-        table.add_column(label, key=key, width=width)

@@ -1,24 +1,22 @@
-"""Schema history. A released migration is never edited: add m00N_ functions instead."""
+"""m001: the first released schema, whole. A released migration is never edited."""
 
 from __future__ import annotations
 
 from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("llmbench")
-
-CALL_STATUSES = ("ok", "error", "timeout", "rate_limited", "blocked", "cache_hit")
-NOTE_KINDS = ("pattern", "lesson", "failed-approach", "model-quirk")
-CASE_SOURCES = ("manual", "import", "promoted-from-call")
-RUN_KINDS = ("compare", "eval", "migration")
-RUN_STATUSES = ("pending", "running", "done", "cancelled", "failed")
+from llmbench.store.schema.vocabulary import (
+    CALL_STATUSES,
+    CASE_SOURCES,
+    NOTE_KINDS,
+    RUN_KINDS,
+    RUN_STATUSES,
+)
 
 
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-@migrations()
 def m001_initial(db: Database) -> None:
     db.executescript(
         f"""
@@ -304,222 +302,3 @@ def m001_initial(db: Database) -> None:
         );
         """
     )
-
-
-@migrations()
-def m002_prompt_versions(db: Database) -> None:
-    # A version's few-shot pool and how many of it to show; adding columns fires no UPDATE
-    # trigger, so saved versions stay as they were (an empty pool, no dynamic few-shot).
-    db.executescript(
-        """
-        ALTER TABLE prompt_versions ADD COLUMN examples TEXT NOT NULL DEFAULT '[]';
-        ALTER TABLE prompt_versions ADD COLUMN few_shot_k INTEGER CHECK (few_shot_k > 0);
-        -- Per-version figures in the Prompts pane look these up for every version shown.
-        CREATE INDEX results_version ON results(version_id);
-        CREATE INDEX prompt_labels_version ON prompt_labels(version_id);
-        """
-    )
-
-
-@migrations()
-def m003_cache_kinds_and_routes(db: Database) -> None:
-    # Near-duplicate and semantic cache hits, and routes set from the command line.
-    db.executescript(
-        """
-        -- The key over normalised messages (case, spacing and trailing punctuation ignored).
-        ALTER TABLE cache ADD COLUMN normalised_key TEXT;
-        -- Semantic lookups compare entries of one scope: embedding model, model, params and
-        -- every message but the last user one; the vector is that message's, float32, unit
-        -- length.
-        ALTER TABLE cache ADD COLUMN scope TEXT;
-        ALTER TABLE cache ADD COLUMN embedding BLOB;
-        CREATE INDEX cache_normalised ON cache(normalised_key, created_at);
-        CREATE INDEX cache_scope ON cache(scope, created_at) WHERE scope IS NOT NULL;
-
-        -- What core.routing.Route holds; the gateway reads these beside the config's
-        -- [[routes]], and a route here replaces a config route of the same name.
-        CREATE TABLE routes (
-            name TEXT PRIMARY KEY,
-            prompt TEXT NOT NULL DEFAULT '',
-            model TEXT NOT NULL DEFAULT '',
-            key TEXT NOT NULL DEFAULT 'user',
-            when_tags TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(when_tags)),
-            arms TEXT NOT NULL CHECK (json_valid(arms) AND json_array_length(arms) > 0),
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        """
-    )
-
-
-# Daily cost rollups, kept by triggers on `calls`: the Costs pane's breakdowns and the Monitor's
-# counts read whole days here and only a window's partial edge days from `calls`. Each table's
-# grain is the UTC day and its key columns; customer and user get tables of their own (with the
-# model) because each has many values, and crossing them with the other tags would make as many
-# rows as calls. NULL keys are kept NULL (matched with IS), so "untagged" stays distinct from ''.
-ROLLUP_TABLES: dict[str, tuple[str, ...]] = {
-    "rollup_daily": (
-        "model",
-        "provider",
-        "prompt_version_id",
-        "feature",
-        "team",
-        "task_type",
-        "status",
-    ),
-    "rollup_daily_customer": ("customer", "model"),
-    "rollup_daily_user": ("user", "model"),
-}
-# (rollup column, what one call adds to it)
-ROLLUP_SUMS: tuple[tuple[str, str], ...] = (
-    ("calls", "1"),
-    ("prompt_tokens", "{row}.prompt_tokens"),
-    ("completion_tokens", "{row}.completion_tokens"),
-    ("cached_tokens", "{row}.cached_tokens"),
-    ("cost", "coalesce({row}.cost, 0)"),
-    ("saving", "{row}.saving"),
-    ("unpriced", "({row}.cost IS NULL AND {row}.status = 'ok')"),
-)
-# Columns whose change moves a call to another rollup row or changes its sums. A purge's
-# redaction sets only body columns, so it fires no rollup trigger.
-_ROLLUP_INPUTS = (
-    "ts",
-    "model",
-    "provider",
-    "prompt_version_id",
-    "feature",
-    "team",
-    "customer",
-    "task_type",
-    "user",
-    "status",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "cost",
-    "saving",
-)
-
-
-def _rollup_match(keys: tuple[str, ...], row: str) -> str:
-    return " AND ".join(
-        [f"day = substr({row}.ts, 1, 10)"] + [f"[{k}] IS {row}.[{k}]" for k in keys]
-    )
-
-
-def _rollup_add(table: str, keys: tuple[str, ...], row: str) -> str:
-    """Statements adding one call (`new` or `old`) to its row: update it, or create it."""
-    sets = ", ".join(f"{name} = {name} + {value.format(row=row)}" for name, value in ROLLUP_SUMS)
-    columns = ", ".join(["day", *(f"[{k}]" for k in keys), *(name for name, _ in ROLLUP_SUMS)])
-    values = ", ".join(
-        [f"substr({row}.ts, 1, 10)", *(f"{row}.[{k}]" for k in keys)]
-        + [value.format(row=row) for _, value in ROLLUP_SUMS]
-    )
-    return (
-        f"UPDATE {table} SET {sets} WHERE {_rollup_match(keys, row)};\n"
-        f"INSERT INTO {table} ({columns}) SELECT {values} WHERE changes() = 0;"
-    )
-
-
-def _rollup_remove(table: str, keys: tuple[str, ...], row: str) -> str:
-    """Statements taking one call out of its row, dropping the row when no call is left."""
-    sets = ", ".join(f"{name} = {name} - {value.format(row=row)}" for name, value in ROLLUP_SUMS)
-    match = _rollup_match(keys, row)
-    return (
-        f"UPDATE {table} SET {sets} WHERE {match};\n"
-        f"DELETE FROM {table} WHERE {match} AND calls = 0;"
-    )
-
-
-@migrations()
-def m004_daily_rollups(db: Database) -> None:
-    statements = [
-        # Filtering the audit browser (and costs) by user; the other tags have had one since m001.
-        "CREATE INDEX calls_user_ts ON calls(user, ts)",
-    ]
-    inputs = ", ".join(f"[{column}]" for column in _ROLLUP_INPUTS)
-    for table, keys in ROLLUP_TABLES.items():
-        key_columns = ", ".join(f"[{k}]" for k in keys)
-        sums = ", ".join(
-            f"{name} {'REAL' if name in ('cost', 'saving') else 'INTEGER'} NOT NULL"
-            for name, _ in ROLLUP_SUMS
-        )
-        statements += [
-            f"CREATE TABLE {table} (day TEXT NOT NULL, {key_columns}, {sums})",
-            f"CREATE INDEX {table}_key ON {table}(day, {key_columns})",
-            # Back-fill from the calls already logged, one grouped pass per table.
-            f"INSERT INTO {table} (day, {key_columns}, {', '.join(n for n, _ in ROLLUP_SUMS)})"
-            f" SELECT substr(ts, 1, 10), {key_columns}, "
-            + ", ".join(
-                "count(*)" if name == "calls" else f"sum({value.format(row='calls')})"
-                for name, value in ROLLUP_SUMS
-            )
-            + f" FROM calls GROUP BY substr(ts, 1, 10), {key_columns}",
-            f"CREATE TRIGGER {table}_insert AFTER INSERT ON calls BEGIN\n"
-            f"{_rollup_add(table, keys, 'new')}\nEND",
-            f"CREATE TRIGGER {table}_delete AFTER DELETE ON calls BEGIN\n"
-            f"{_rollup_remove(table, keys, 'old')}\nEND",
-            f"CREATE TRIGGER {table}_update AFTER UPDATE OF {inputs} ON calls BEGIN\n"
-            f"{_rollup_remove(table, keys, 'old')}\n{_rollup_add(table, keys, 'new')}\nEND",
-        ]
-    for statement in statements:
-        db.execute(statement)
-
-
-@migrations()
-def m005_case_checks(db: Database) -> None:
-    # A case's own checks (core.checks' saved form), run beside a run's checks on that case.
-    db.executescript(
-        """
-        ALTER TABLE cases ADD COLUMN checks TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(checks));
-        """
-    )
-
-
-@migrations()
-def m006_guard_policies(db: Database) -> None:
-    # A prompt's own guard policy (core.guard_policy.parse_policy's plain form), read over the
-    # config's [guard] by every call of that prompt's versions.
-    db.executescript(
-        """
-        CREATE TABLE guard_policies (
-            prompt_id INTEGER PRIMARY KEY REFERENCES prompts(id),
-            policy TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(policy)),
-            updated_at TEXT NOT NULL,
-            updated_by TEXT NOT NULL DEFAULT ''
-        );
-        """
-    )
-
-
-@migrations()
-def m007_informational_checks(db: Database) -> None:
-    # `passed` may be NULL: a measurement with no pass/fail (golden-answer similarity, a pairwise
-    # judge's win/tie/loss). SQL's aggregates skip NULL, so min(passed), sum(passed) and
-    # count(passed) keep meaning "checks that pass or fail". SQLite cannot drop NOT NULL in
-    # place: the table is rebuilt, its ids kept.
-    statements = [
-        """
-        CREATE TABLE checks_m007 (
-            id INTEGER PRIMARY KEY,
-            result_id INTEGER REFERENCES results(id),
-            call_id INTEGER REFERENCES calls(id),
-            kind TEXT NOT NULL,
-            passed INTEGER,
-            score REAL,
-            weight REAL NOT NULL DEFAULT 1,
-            detail TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL,
-            CHECK (result_id IS NOT NULL OR call_id IS NOT NULL)
-        )
-        """,
-        "INSERT INTO checks_m007 (id, result_id, call_id, kind, passed, score, weight, detail,"
-        " created_at) SELECT id, result_id, call_id, kind, passed, score, weight, detail,"
-        " created_at FROM checks",
-        "DROP TABLE checks",
-        "ALTER TABLE checks_m007 RENAME TO checks",
-        "CREATE INDEX checks_result ON checks(result_id)",
-        "CREATE INDEX checks_call ON checks(call_id)",
-    ]
-    for statement in statements:
-        db.execute(statement)

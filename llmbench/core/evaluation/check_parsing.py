@@ -1,0 +1,172 @@
+"""Reading a check from a suite file strictly: `parse_check` turns a mapping (our names or
+promptfoo's: `not-<type>`, `icontains-any`, `latency`, `max-length`, `llm-rubric`, ...) into a
+CheckSpec, and `validate_check` refuses any spec that could not run, saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from llmbench.core.evaluation.check_spec import (
+    CHECK_KINDS,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    EMBEDDING_METHOD,
+    JUDGE_KIND,
+    SIMILAR_METHODS,
+    CheckError,
+    CheckSpec,
+    freeze,
+)
+from llmbench.core.evaluation.check_values import (
+    as_boolean,
+    as_number,
+    as_phrases,
+    as_text,
+    compile_pattern,
+    is_template,
+    json_text,
+    length_bounds,
+    pii_kinds,
+    type_name,
+)
+from llmbench.core.evaluation.json_schema import check_schema, schema_value
+
+# Keys any check may carry; `metric` and `description` are labels, kept in options.
+_COMMON_KEYS = frozenset({"type", "kind", "value", "negate", "not", "weight", "threshold"})
+_LABEL_KEYS = ("metric", "description")
+_OPTION_KEYS: dict[str, frozenset[str]] = {
+    "equals": frozenset(),
+    "contains": frozenset(),
+    "icontains": frozenset(),
+    "contains-any": frozenset({"ignore_case"}),
+    "contains-all": frozenset({"ignore_case"}),
+    "starts-with": frozenset(),
+    "regex": frozenset({"ignore_case"}),
+    "is-json": frozenset(),
+    "json-schema": frozenset(),
+    "length": frozenset({"min", "max", "unit", "model"}),
+    "banned-phrases": frozenset({"ignore_case"}),
+    "pii-present": frozenset({"kinds"}),
+    "latency-le": frozenset(),
+    "cost-le": frozenset(),
+    "is-refusal": frozenset(),
+    "similar": frozenset({"method"}),
+    JUDGE_KIND: frozenset(),
+}
+# Kinds whose value may be left out: the case's expected answer stands in.
+_EXPECTED_BY_DEFAULT = frozenset({"equals", "contains", "icontains", "similar"})
+
+
+def parse_check(data: Mapping[str, object], *, where: str = "") -> CheckSpec:
+    """A CheckSpec from a suite's mapping (`type:` or `kind:`, `value:`, `negate:`, `weight:`,
+    `threshold:` and the kind's own options), validated; CheckError says what is wrong."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(data, Mapping):
+        raise CheckError(f"{prefix}a check must be a mapping, got {type_name(data)}")
+    name = data.get("type", data.get("kind"))
+    if "type" in data and "kind" in data and data["type"] != data["kind"]:
+        raise CheckError(f"{prefix}give either type or kind, not both")
+    if not isinstance(name, str) or not name.strip():
+        raise CheckError(f"{prefix}a check needs a type (one of {', '.join(CHECK_KINDS)})")
+    prefix = f"{prefix}check {name!r}: "
+    fields = dict(data)
+    kind, negate = _resolve_name(name.strip(), fields, prefix)
+    unknown = sorted(set(fields) - _COMMON_KEYS - set(_LABEL_KEYS) - _OPTION_KEYS[kind])
+    if unknown:
+        known = sorted({"value", "negate", "weight", "threshold"} | _OPTION_KEYS[kind])
+        raise CheckError(f"{prefix}unknown field {unknown[0]!r} (known: {', '.join(known)})")
+    negate = negate != as_boolean(fields.get("negate", fields.get("not", False)), "negate", prefix)
+    weight = as_number(fields.get("weight", 1.0), "weight", prefix)
+    if weight < 0:
+        raise CheckError(f"{prefix}weight must be 0 or more, got {weight:g}")
+    threshold = fields.get("threshold")
+    if threshold is not None:
+        threshold = as_number(threshold, "threshold", prefix)
+        if not 0.0 <= threshold <= 1.0:
+            raise CheckError(f"{prefix}threshold must be between 0 and 1, got {threshold:g}")
+    options: dict[str, object] = {key: fields[key] for key in _LABEL_KEYS if key in fields}
+    options.update({key: fields[key] for key in _OPTION_KEYS[kind] if key in fields})
+    if kind == "similar" and threshold is None:
+        threshold = DEFAULT_SIMILARITY_THRESHOLD
+    spec = CheckSpec(
+        kind=kind,
+        value=freeze(fields.get("value")),
+        negate=negate,
+        weight=weight,
+        threshold=threshold,
+        options=MappingProxyType({key: freeze(item) for key, item in options.items()}),
+    )
+    if kind == "is-json" and spec.value is not None:
+        spec = CheckSpec("json-schema", spec.value, negate, weight, threshold, spec.options)
+    validate_check(spec, prefix=prefix)
+    return spec
+
+
+def _resolve_name(name: str, fields: dict[str, object], prefix: str) -> tuple[str, bool]:
+    """The kind a (possibly promptfoo) name stands for and whether it negates; moves the alias's
+    fields (a limit in `threshold`, a length in `value`) to where the kind wants them."""
+    negate = False
+    if name.startswith("not-"):
+        negate, name = True, name[len("not-") :]
+    if name in ("llm-rubric", JUDGE_KIND):
+        return JUDGE_KIND, negate
+    if name in ("icontains-any", "icontains-all"):
+        fields["ignore_case"] = True
+        return name[1:], negate
+    if name in ("latency", "cost"):
+        if "value" not in fields:
+            if "threshold" not in fields:
+                raise CheckError(f"{prefix}needs its limit in threshold")
+            fields["value"] = fields.pop("threshold")
+        return f"{name}-le", negate
+    if name in ("max-length", "min-length"):
+        if "value" not in fields:
+            raise CheckError(f"{prefix}needs a value (the length)")
+        fields[name[:3]] = fields.pop("value")
+        return "length", negate
+    if name not in CHECK_KINDS:
+        raise CheckError(
+            f"{prefix}this check type is not supported (supported: {', '.join(CHECK_KINDS)}, "
+            "llm-rubric, and not- before any of them)"
+        )
+    return name, negate
+
+
+def validate_check(spec: CheckSpec, *, prefix: str = "") -> None:
+    """Raise CheckError when spec (parsed or built in code) cannot run."""
+    kind, value, options = spec.kind, spec.value, spec.options
+    if kind not in _OPTION_KEYS:
+        raise CheckError(f"{prefix}unknown check kind {kind!r}")
+    if kind in ("equals", "contains", "icontains", "starts-with", "similar"):
+        if value is None and kind in _EXPECTED_BY_DEFAULT:
+            pass
+        elif kind == "equals" and isinstance(value, Mapping | list | tuple):
+            json_text(value, prefix)
+        else:
+            as_text(value, prefix)
+        if kind == "similar" and options.get("method", EMBEDDING_METHOD) not in SIMILAR_METHODS:
+            raise CheckError(f"{prefix}method must be one of {', '.join(SIMILAR_METHODS)}")
+    elif kind in ("contains-any", "contains-all", "banned-phrases"):
+        as_phrases(value, prefix)
+    elif kind == "regex":
+        pattern = as_text(value, prefix)
+        if not is_template(pattern):
+            compile_pattern(pattern, bool(options.get("ignore_case", False)), prefix)
+    elif kind == "json-schema":
+        check_schema(schema_value(value, prefix), prefix=prefix)
+    elif kind in ("length", "pii-present", "is-json", "is-refusal") and value is not None:
+        hint = {"length": " (use min and max)", "pii-present": " (use kinds)"}.get(kind, "")
+        raise CheckError(f"{prefix}takes no value{hint}")
+    elif kind == "length":
+        length_bounds(options, prefix)
+    elif kind == "pii-present":
+        pii_kinds(options.get("kinds"), prefix)
+    elif kind in ("latency-le", "cost-le"):
+        limit = as_number(value, "value", prefix)
+        if limit < 0:
+            raise CheckError(f"{prefix}the limit must be 0 or more, got {limit:g}")
+    elif kind == JUDGE_KIND and (not isinstance(value, str) or not value.strip()):
+        raise CheckError(f"{prefix}needs the rubric text as its value")
+    if "ignore_case" in options:
+        as_boolean(options["ignore_case"], "ignore_case", prefix)

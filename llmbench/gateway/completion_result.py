@@ -1,0 +1,126 @@
+"""What one call answered, measured, counted and priced: the CompletionResult, built from a
+whole response or from a stream's chunks as they arrive.
+
+Token counts are the provider's when it sent them, else an offline estimate marked as such; the
+cost is None (unpriced) when no price is known, never a guessed 0.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmbench.core.costs.pricing import cost_of
+from llmbench.core.models import Price, Usage
+from llmbench.core.tokens import count_message_tokens, count_tokens
+from llmbench.gateway.call_arguments import Message
+from llmbench.gateway.model_prices import price_for
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    text: str
+    finish_reason: str | None
+    model: str  # the model that answered, as the provider names it
+    usage: Usage
+    cost: float | None  # USD; None means unpriced (no known price), never a guessed 0
+    latency_ms: float
+    ttft_ms: float | None  # time to first token; only a streamed call can observe it
+    price: Price | None = None  # the unit prices the cost was computed with
+
+
+def _usage(reported: Any, model: str, messages: Sequence[Message], text: str) -> Usage:
+    """The provider's counts when it sent them, else an offline estimate marked as such."""
+    prompt = getattr(reported, "prompt_tokens", None) or 0
+    completion = getattr(reported, "completion_tokens", None) or 0
+    if not prompt and not completion:
+        return Usage(
+            prompt_tokens=count_message_tokens(messages, model),
+            completion_tokens=count_tokens(text, model),
+            estimated=True,
+        )
+    details = getattr(reported, "prompt_tokens_details", None)
+    # litellm's usage nests the cached count; openai_direct's Usage carries it flat.
+    cached = getattr(details, "cached_tokens", None) or getattr(reported, "cached_tokens", 0)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
+
+
+def completion_result(
+    *,
+    model: str,
+    answered_model: str | None,
+    messages: Sequence[Message],
+    text: str,
+    finish_reason: str | None,
+    reported_usage: Any,
+    latency_ms: float,
+    ttft_ms: float | None,
+    known_price: Price | None = None,
+) -> CompletionResult:
+    if answered_model and model.endswith(f"/{answered_model}"):
+        # Streams name the model without its provider prefix ("mock" for "llmbench/mock").
+        answered_model = model
+    usage = _usage(reported_usage, model, messages, text)
+    # The requested name's price, when it has one, is also the answered name's (price_in_table).
+    price = known_price or price_for(model, answered_model)
+    return CompletionResult(
+        text=text,
+        finish_reason=finish_reason,
+        model=answered_model or model,
+        usage=usage,
+        cost=cost_of(usage, price),
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        price=price,
+    )
+
+
+def elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+class StreamReader:
+    """What a stream's chunks add up to, whichever client produced them (litellm's and the
+    OpenAI SDK's chunks have the same shape)."""
+
+    def __init__(self, model: str, messages: Sequence[Message], price: Price | None) -> None:
+        self.model = model
+        self.messages = messages
+        self.price = price
+        self.started = time.perf_counter()
+        self.ttft_ms: float | None = None
+        self.pieces: list[str] = []
+        self.finish_reason: str | None = None
+        self.answered_model: str | None = None
+        self.reported_usage: Any = None
+
+    def read(self, chunk: Any) -> str | None:
+        """The chunk's text, if any, after noting its model, usage and finish reason."""
+        self.answered_model = getattr(chunk, "model", None) or self.answered_model
+        if getattr(chunk, "usage", None) is not None:
+            self.reported_usage = chunk.usage
+        if not chunk.choices:
+            return None
+        choice = chunk.choices[0]
+        self.finish_reason = choice.finish_reason or self.finish_reason
+        text: str | None = choice.delta.content if choice.delta is not None else None
+        if text:
+            if self.ttft_ms is None:
+                self.ttft_ms = elapsed_ms(self.started)
+            self.pieces.append(text)
+        return text or None
+
+    def result(self) -> CompletionResult:
+        return completion_result(
+            model=self.model,
+            answered_model=self.answered_model,
+            messages=self.messages,
+            text="".join(self.pieces),
+            finish_reason=self.finish_reason,
+            reported_usage=self.reported_usage,
+            latency_ms=elapsed_ms(self.started),
+            ttft_ms=self.ttft_ms,
+            known_price=self.price,
+        )

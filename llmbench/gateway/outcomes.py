@@ -1,0 +1,100 @@
+"""What a gateway request ends with: its answer (GatewayResult, with every attempt made) or
+the error that names what failed (GatewayError, GuardBlocked), and the options a request
+carries besides its model and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from llmbench.gateway.completion_result import CompletionResult
+from llmbench.gateway.errors import Failure
+
+
+@dataclass(frozen=True)
+class Attempt:
+    model: str
+    status: str
+    error_kind: str | None
+    error: str | None
+    waited_s: float
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    completion: CompletionResult
+    request_id: str
+    model_requested: str
+    attempts: tuple[Attempt, ...]
+    _call_ids: Future[list[int]] = field(repr=False, compare=False)
+    cache: str | None = None  # on a cache hit, its kind: exact, normalised or semantic
+
+    @property
+    def text(self) -> str:
+        return self.completion.text
+
+    @property
+    def call_id(self) -> int:
+        """The audit row of the answering attempt (waits for the writer if need be)."""
+        return self._call_ids.result()[0]
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request carries besides model and messages (complete() and stream() alike)."""
+
+    params: Mapping[str, Any] | None
+    tags: Mapping[str, str] | None
+    prompt_version_id: int | None
+    run_id: int | None
+    prompt: str | None  # the prompt name, for routes that apply to one prompt
+    arm: str | None  # the arm a caller that routed itself chose
+    route: bool  # False when the caller routed already
+
+
+class StreamBroken(Exception):
+    """A stream failed after some of its text reached the caller."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class GatewayError(RuntimeError):
+    """Every attempt of every model in the chain failed; each one was recorded."""
+
+    def __init__(self, request_id: str, attempts: Sequence[Attempt], last: Failure) -> None:
+        self.request_id = request_id
+        self.attempts = tuple(attempts)
+        self.failure = last
+        tried = ", ".join(dict.fromkeys(a.model for a in attempts))
+        super().__init__(
+            f"{last.kind}: {len(attempts)} attempt(s) on {tried} failed; last: {last.message}"
+        )
+
+
+class GuardBlocked(GatewayError):
+    """A guard's policy blocked the request (stage "input": no provider call) or withheld the
+    answer (stage "output": the provider answered and billed). Recorded with status blocked."""
+
+    def __init__(
+        self,
+        request_id: str,
+        attempts: Sequence[Attempt],
+        stage: str,
+        reason: str,
+        flags: Sequence[Mapping[str, Any]],
+    ) -> None:
+        self.stage = stage
+        self.reason = reason
+        self.flags = tuple(flags)
+        message = (
+            f"blocked by the input guard: {reason}"
+            if stage == "input"
+            else f"the answer was withheld by the output guard: {reason}"
+        )
+        self.request_id = request_id
+        self.attempts = tuple(attempts)
+        self.failure = Failure("content_filter", message, None, None)
+        RuntimeError.__init__(self, message)

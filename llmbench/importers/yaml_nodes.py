@@ -1,0 +1,178 @@
+"""Typed access to a YAML file's composed nodes, so each value keeps the line it came from:
+`load_document` reads one file's single document, `NodeReader` checks each value's type and
+records every problem as `path:line: what is wrong`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from llmbench.importers.file_problems import FileProblem, PromptFileError, read_text
+
+_TAG_WORDS = {
+    "tag:yaml.org,2002:str": "text",
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true/false",
+    "tag:yaml.org,2002:null": "empty (null)",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:binary": "binary data",
+}
+
+
+class InvalidValue(Exception):
+    """A value is wrong; the reader records it and goes on with the next item."""
+
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+def line_of(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def load_document(path: Path, shown: str | None = None) -> Node:
+    """The file's single YAML document as nodes (with their lines); PromptFileError if the
+    file is not readable UTF-8, not YAML, empty, or more than one document."""
+    where = shown or str(path)
+    text = read_text(path, where)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = error.problem or error.context or "cannot be read"
+        context = error.context_mark
+        if error.problem and error.context and context and context.line + 1 != line:
+            problem = f"{error.context} (line {context.line + 1}): {problem}"
+        raise PromptFileError([FileProblem(where, line, f"invalid YAML: {problem}")]) from None
+    except yaml.YAMLError as error:
+        raise PromptFileError([FileProblem(where, 1, f"invalid YAML: {error}")]) from None
+    if node is None:
+        raise PromptFileError([FileProblem(where, 1, "the file is empty")])
+    return node
+
+
+class NodeReader:
+    """Typed access to composed YAML nodes; every failure says what was expected and where."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[FileProblem] = []
+        self._constructor = SafeConstructor()
+
+    def record(self, node: Node, message: str) -> None:
+        self.problems.append(FileProblem(self.path, line_of(node), message))
+
+    def record_line(self, line: int, message: str) -> None:
+        self.problems.append(FileProblem(self.path, line, message))
+
+    def value(self, node: Node) -> Any:
+        return self._constructor.construct_object(node, deep=True)
+
+    def mapping(
+        self, node: Node, what: str, allowed: Sequence[str] | None = None
+    ) -> dict[str, Node]:
+        """Keys to value nodes. Duplicate keys (which plain YAML loading silently overwrites)
+        and, with `allowed`, unknown keys are errors."""
+        if not isinstance(node, MappingNode):
+            raise InvalidValue(
+                node, f"{what} must be a mapping (key: value lines), not {_kind(node)}"
+            )
+        found: dict[str, Node] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                raise InvalidValue(key_node, f"{what}: a key must be text, not {_kind(key_node)}")
+            key = key_node.value
+            if key in found:
+                raise InvalidValue(
+                    key_node, f"{what}: duplicate key {key!r} (first at line {first_line[key]})"
+                )
+            if allowed is not None and key not in allowed:
+                raise InvalidValue(
+                    key_node, f"{what}: unknown key {key!r}; expected one of {', '.join(allowed)}"
+                )
+            found[key] = value_node
+            first_line[key] = line_of(key_node)
+        return found
+
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            raise InvalidValue(node, f"{what} must be a list, not {_kind(node)}")
+        return list(node.value)
+
+    def text(self, node: Node, what: str) -> str:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+            hint = f" (quote it: {node.value!r})" if isinstance(node, ScalarNode) else ""
+            raise InvalidValue(node, f"{what} must be text, not {_kind(node)}{hint}")
+        return str(node.value)
+
+    def optional_text(self, node: Node | None, what: str, default: str = "") -> str:
+        return default if node is None else self.text(node, what)
+
+    def integer(self, node: Node, what: str, minimum: int = 1) -> int:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+            raise InvalidValue(node, f"{what} must be a whole number, not {_kind(node)}")
+        number = int(self.value(node))
+        if number < minimum:
+            raise InvalidValue(node, f"{what} must be at least {minimum}, not {number}")
+        return number
+
+    def optional_integer(self, node: Node | None, what: str) -> int | None:
+        if node is None or is_null(node):
+            return None
+        return self.integer(node, what)
+
+    def timestamp(self, node: Node | None, what: str) -> str | None:
+        if node is None or is_null(node):
+            return None
+        text = self.text(node, what)
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidValue(node, f"{what} must be an ISO-8601 time, not {text!r}") from None
+        return text
+
+    def json_value(self, node: Node, what: str) -> Any:
+        """Plain data that JSON can hold exactly (params are stored as JSON)."""
+        if isinstance(node, MappingNode):
+            return {
+                key: self.json_value(value, what) for key, value in self.mapping(node, what).items()
+            }
+        if isinstance(node, SequenceNode):
+            return [self.json_value(item, what) for item in node.value]
+        value = self.value(node)
+        if value is None or isinstance(value, bool | int | str):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidValue(
+                    node, f"{what}: {node.value} cannot be saved (not a finite number)"
+                )
+            return value
+        raise InvalidValue(
+            node, f"{what}: {_kind(node)} cannot be saved; quote it to keep it as text"
+        )
+
+
+def is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    return _TAG_WORDS.get(node.tag, node.tag)

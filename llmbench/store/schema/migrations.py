@@ -1,0 +1,34 @@
+"""The runner of the schema history: every step registered, in release order, under the name it
+was released with (the name a database records once the step has run there).
+
+A released migration is never edited: add an m00N_ function to a step module and append it to
+STEPS, after the last one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+from llmbench.store.schema.additions import (
+    m002_prompt_versions,
+    m003_cache_kinds_and_routes,
+    m005_case_checks,
+    m006_guard_policies,
+    m007_informational_checks,
+)
+from llmbench.store.schema.initial import m001_initial
+from llmbench.store.schema.rollups import m004_daily_rollups
+
+STEPS = (
+    m001_initial,
+    m002_prompt_versions,
+    m003_cache_kinds_and_routes,
+    m004_daily_rollups,
+    m005_case_checks,
+    m006_guard_policies,
+    m007_informational_checks,
+)
+
+migrations = Migrations("llmbench")
+for _step in STEPS:
+    migrations()(_step)

@@ -1,0 +1,58 @@
+"""The Prompts pane's dialogs: a new prompt, a label to move, the confirmation of a label move
+(worded as a rollback when production goes back to an older version), and a note."""
+
+from __future__ import annotations
+
+from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from llmbench.tui.widgets.version_table import PRODUCTION
+
+WHOLE_PROMPT = "the whole prompt"
+"""The scope of a note about the prompt rather than one version."""
+
+
+def new_prompt_dialog() -> FormDialog:
+    from llmbench.services.prompts.library import PROMPT_NAME
+
+    def check(values: dict[str, str]) -> str | None:
+        if not PROMPT_NAME.match(values["name"].strip()):
+            return "Use letters, digits, '.', '_' or '-' (up to 80), e.g. support-reply."
+        return None
+
+    fields = [
+        Field("name", "Name", placeholder="support-reply"),
+        Field("description", "What it is for", placeholder="First reply to a ticket"),
+        Field("tags", "Tags (comma-separated)", placeholder="support, customer-facing"),
+    ]
+    return FormDialog("New prompt", fields, submit="Create", validate=check)
+
+
+def label_dialog(version: int) -> FormDialog:
+    fields = [Field("label", "Label to move here", value="staging", placeholder="staging")]
+    return FormDialog(f"Label v{version}", fields, submit="Next")
+
+
+def move_dialog(prompt_name: str, label: str, current: int | None, target: int) -> ConfirmDialog:
+    """Ask before `label` moves from version `current` (None: nowhere yet) to `target`."""
+    origin = f"from v{current} " if current else ""
+    rollback = current is not None and target < current
+    what = "Roll back" if rollback and label == PRODUCTION else "Move"
+    question = (
+        f"{what} {label} of {prompt_name} {origin}to v{target}?\n"
+        f"Callers that ask for {label} get v{target} from their next call."
+    )
+    return ConfirmDialog(f"{what} {label}", question, yes=what)
+
+
+def note_dialog(prompt_name: str, version: int | None) -> FormDialog:
+    """A note about the prompt, or about `version` when one is shown (offered first)."""
+    from llmbench.services.prompts.library import NOTE_KINDS
+
+    scopes = [WHOLE_PROMPT]
+    if version is not None:
+        scopes.insert(0, f"v{version}")
+    fields = [
+        Field("kind", "Kind", choices=NOTE_KINDS),
+        Field("about", "About", choices=scopes),
+        Field("text", "Note", placeholder="Why this odd pattern exists…"),
+    ]
+    return FormDialog(f"Note on {prompt_name}", fields)
