@@ -60,7 +60,7 @@ class LLMBenchGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        from llmbench.store.db import StoreError
+        from llmbench.store.db import StoreError, damaged_error
 
         kwargs["standalone_mode"] = False
         try:
@@ -76,6 +76,12 @@ class LLMBenchGroup(click.Group):
             fail(error.format_message(), error.exit_code or FAILURE_EXIT)
         except (ConfigError, StoreError) as error:
             fail(str(error))
+        except Exception as error:
+            # A damaged file (or a failing disk) can stop any command that reads it.
+            damaged = damaged_error(error)
+            if damaged is None:
+                raise
+            fail(str(damaged))
         sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -124,7 +124,11 @@ def datasets_import(ctx: click.Context, file: Path, name: str | None, db: str | 
 @db_option
 @click.pass_context
 def datasets_export(ctx: click.Context, name: str, output: Path, db: str | None) -> None:
-    """Write dataset NAME to a file that `llmbench datasets import` reads back exactly."""
+    """Write dataset NAME to a file that `llmbench datasets import` reads back exactly.
+
+    A new file is private (0600) and put in place whole; a FIFO or device is written
+    through and a symbolic link followed, never replaced.
+    """
     from llmbench.services import datasets as service
     from llmbench.services.database import open_store
 

@@ -29,7 +29,11 @@ def grades() -> None:
 def grades_export(
     ctx: click.Context, out: Path, fmt: str | None, rubric: str | None, db: str | None
 ) -> None:
-    """Write every grade (regrades included) to OUT as CSV or JSONL."""
+    """Write every grade (regrades included) to OUT as CSV or JSONL.
+
+    A new file is private (0600) and put in place whole; a FIFO or device is written
+    through and a symbolic link followed, never replaced.
+    """
     from llmbench.services.database import open_store
     from llmbench.services.grading.export import export_grades
 
@@ -39,6 +43,8 @@ def grades_export(
             written = export_grades(store, out, fmt=chosen, rubric=rubric)
         except LookupError as error:
             raise click.ClickException(str(error.args[0])) from None
+        except OSError as error:
+            raise click.ClickException(f"cannot write {out}: {error.strerror}") from None
     click.echo(f"{written} grades written to {out} ({chosen})")
 
 

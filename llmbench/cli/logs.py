@@ -56,7 +56,9 @@ def logs_export(
     """Write the matching calls, oldest first, to PATH as JSON lines or CSV (- for stdout).
 
     Rows stream from the database, so any size exports in little memory. Bodies were
-    redacted when the calls were recorded; no key is ever in an export.
+    redacted when the calls were recorded; no key is ever in an export. A new file is
+    private (0600) and put in place whole; a FIFO or device is written through and a
+    symbolic link followed, never replaced.
     """
     from llmbench.core.audit.query import QueryError
     from llmbench.services.audit import browser as audit_log

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmbench.demo import content as demo_content
 from llmbench.demo.content import DemoContent
+from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store import datasets as datasets_repo
 from llmbench.store import meta as meta_repo
@@ -111,7 +112,7 @@ def build_demo(
             progress(min(done, expected) // 2, expected)
 
     content = demo_content.generate(seed=seed, calls=calls, days=days, now=now, progress=generated)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data folder is private
     building = target.with_name(f".{target.name}.{os.getpid()}.building")
     _remove_database(building)
     try:
@@ -121,6 +122,7 @@ def build_demo(
             counts = store.write(
                 lambda db: _write(db, content, seed, progress, expected, chain_key)
             )
+            record_head(store, chain_key)  # beside the key: a cut tail shows from the start
         finally:
             store.close()
         if Path(f"{building}-wal").exists():

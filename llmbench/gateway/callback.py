@@ -8,11 +8,13 @@ nothing here reconfigures litellm (no retries switched off, no providers registe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import Future, wait
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +26,17 @@ from llmbench.core.models import Price, Usage
 from llmbench.gateway.attempt_rows import TAG_COLUMNS
 from llmbench.gateway.errors import classify
 from llmbench.gateway.guarding import Guard, guard_columns
+from llmbench.gateway.litellm_stream_usage import stream_usage_reported
 from llmbench.gateway.model_prices import price_in_table
-from llmbench.gateway.recorder import AuditRecorder
+from llmbench.gateway.recorder import (
+    AuditRecorder,
+    Durability,
+    RowWrite,
+    durability_of,
+    finished,
+)
 from llmbench.paths import resolve_db_path
-from llmbench.store.db import Store, open_db
+from llmbench.store.db import Store, StoreError, open_db
 
 if TYPE_CHECKING:
     from llmbench.config import GuardSettings
@@ -56,6 +65,7 @@ _LITELLM_METADATA = frozenset(
 )
 _SECRET_PARAM_MARKERS = ("key", "token", "secret", "authorization", "headers")
 _REMEMBERED_CALLS = 4096
+Landed = Future[None]  # settles once an event's row is committed, refused, or not queued
 
 
 def _custom_logger() -> type:
@@ -120,39 +130,6 @@ def _usage(response: Any, slo: Mapping[str, Any]) -> Usage:
     )
 
 
-def _stream_usage_reported(
-    kwargs: Mapping[str, Any], params: Mapping[str, Any], usage: Usage, text: str | None
-) -> bool:
-    """Whether a stream's usage came from the provider. litellm ends every stream with a usage,
-    counting the tokens itself when the provider sent none. The provider's own chunks, which
-    litellm's stream wrapper keeps, tell the two apart, but litellm hands that wrapper only to
-    sync callbacks. Otherwise: a request that did not ask for usage got none, and one that did
-    is trusted only when its counts differ from litellm's own count, since a server may ignore
-    include_usage and nothing else in the event says so."""
-    received = getattr(kwargs.get("original_response"), "chunks", None)
-    if received is not None:
-        return any(getattr(chunk, "usage", None) is not None for chunk in received)
-    options = params.get("stream_options") or kwargs.get("stream_options") or {}
-    if not _get(options, "include_usage"):
-        return False
-    return not _is_litellms_count(usage, kwargs, text or "")
-
-
-def _is_litellms_count(usage: Usage, kwargs: Mapping[str, Any], text: str) -> bool:
-    """Whether the counts are exactly what litellm's stream builder counts when a provider sent
-    no usage (its token_counter over the messages and over the answer). Equal counts cannot be
-    told from an estimate, so they are flagged: a flag on an exact count is the safe mistake."""
-    import litellm
-
-    model = str(kwargs.get("model") or "")
-    try:
-        prompt = litellm.token_counter(model=model, messages=kwargs.get("messages") or [])
-        completion = litellm.token_counter(model=model, text=text, count_response_tokens=True)
-    except Exception:  # a tokenizer litellm cannot load: no estimate to compare against
-        return False
-    return (usage.prompt_tokens, usage.completion_tokens) == (prompt, completion)
-
-
 def _public_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: value
@@ -172,6 +149,12 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
 
     The guards of the config's [guard] (or `guard` given) look at each logged call: the call
     has happened already, so what they find is recorded as flags, never blocked or redacted.
+
+    `durability="durable"` (the default): each litellm hook returns only once its row is
+    committed. "async": a hook returns once its row is queued, so a crash can lose the last
+    calls. Either way nothing is raised into the app: a call that cannot be recorded (the file
+    read-only, the disk full) is counted in `unrecorded` and logged as one warning, again only
+    after a row has been written since.
     """
 
     def __init__(
@@ -181,8 +164,13 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         store: Store | None = None,
         tags: Mapping[str, str] | None = None,
         guard: GuardSettings | None = None,
+        durability: Durability = "durable",
     ) -> None:
         super().__init__()
+        self._durability = durability_of(durability)
+        self.unrecorded = 0
+        """How many calls could not be recorded (the database refused or could not be opened)."""
+        self._warned = False
         self._guard_settings = guard
         self._guard: Guard | None = None
         self._db = db
@@ -191,8 +179,9 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         self._tags = dict(tags or {})
         self._recorder: AuditRecorder | None = None
         self._lock = threading.Lock()
-        # litellm_call_id -> the (start, failed) events recorded for it, in arrival order.
-        self._attempts: OrderedDict[str, list[tuple[float, bool]]] = OrderedDict()
+        # litellm_call_id -> the (start, failed) events recorded for it, in arrival order, each
+        # with the future its row settles (a second delivery of the event waits on it).
+        self._attempts: OrderedDict[str, dict[tuple[float, bool], Landed]] = OrderedDict()
         self._closed = False
 
     # -- the database, opened on the first event ---------------------------------------------
@@ -227,9 +216,11 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         return self._guard
 
     def flush(self) -> None:
-        """Wait until every call recorded so far is on disk."""
+        """Wait until every call recorded so far is on disk (or refused: counted in
+        `unrecorded` and warned about already, never raised)."""
         if self._recorder is not None:
-            self._recorder.flush()
+            with contextlib.suppress(Exception):
+                self._recorder.flush()
 
     def close(self) -> None:
         """Flush, then close the database if this logger opened it."""
@@ -246,40 +237,77 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
                 self._recorder = None
 
     # -- litellm's hooks ---------------------------------------------------------------------
+    # litellm runs a sync success hook in its thread pool, after the app has its answer, and a
+    # sync failure hook in the app's thread before raising: "durable" holds that raise until
+    # the failure is on disk.
     def log_success_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._safely(kwargs, response_obj, start_time, end_time, failed=False)
+        self._wait(self._safely(kwargs, response_obj, start_time, end_time, failed=False))
 
     def log_failure_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._safely(kwargs, response_obj, start_time, end_time, failed=True)
+        self._wait(self._safely(kwargs, response_obj, start_time, end_time, failed=True))
 
     async def async_log_success_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._safely(kwargs, response_obj, start_time, end_time, failed=False)
+        await self._await(self._safely(kwargs, response_obj, start_time, end_time, failed=False))
 
     async def async_log_failure_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._safely(kwargs, response_obj, start_time, end_time, failed=True)
+        await self._await(self._safely(kwargs, response_obj, start_time, end_time, failed=True))
+
+    def _wait(self, landed: Landed | None) -> None:
+        if landed is not None and self._durability == "durable":
+            wait([landed])
+
+    async def _await(self, landed: Landed | None) -> None:
+        if landed is not None and self._durability == "durable":
+            await finished(landed)
+
+    def _written(self, written: RowWrite) -> None:
+        """Count and warn about a refused row (on the writer thread; never raises)."""
+        error = None if written.cancelled() else written.exception()
+        if error is None:
+            self._warned = False  # the file takes writes again: a new refusal is news
+        else:
+            self._not_recorded(error)
+
+    def _not_recorded(self, error: BaseException) -> None:
+        with self._lock:
+            self.unrecorded += 1
+            warn, self._warned = not self._warned, True
+        if warn:
+            log.warning(
+                "llmbench could not record a litellm call: %s; the call itself went through. "
+                "Later failures are counted in LLMBenchLogger.unrecorded until a call is "
+                "recorded again.",
+                error,
+            )
 
     # -- building the row --------------------------------------------------------------------
     def _safely(
         self, kwargs: Any, response: Any, start_time: Any, end_time: Any, *, failed: bool
-    ) -> None:
+    ) -> Landed | None:
+        """Queue the event's row. The future settles once the row is committed or refused (for
+        an event litellm delivers twice, once the first delivery's is). Never raises."""
+        landed: Landed | None = None
+        mine: Landed | None = None  # this delivery's, which it must settle
+        written: RowWrite | None = None
         try:
             if self._closed:
                 log.debug("llmbench logger is closed: a litellm call was not recorded")
-                return
+                return None
             if not isinstance(kwargs, Mapping):
-                return
+                return None
             started = _started(kwargs, start_time)
-            attempt = self._attempt(kwargs, started, failed)
+            attempt, landed = self._attempt(kwargs, started, failed)
             if attempt is None:
-                return
+                return landed
+            mine = landed
             row, secrets = self._row(kwargs, response, started, end_time, failed)
             row["attempt"] = attempt
             messages = kwargs.get("messages")
@@ -289,13 +317,26 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
                     guard_columns(self.guard.flags_for_logged_call(sent, row.get("response")))
                 )
             recorder = self.recorder
-            recorder.record(row, recorder.redactor(secrets))
+            written = recorder.record(row, recorder.redactor(secrets))
+            written.add_done_callback(self._written)
+        except StoreError as error:  # the file cannot be opened or written
+            self._not_recorded(error)
         except Exception:  # the host app's call must never fail because of its audit log
             log.exception("llmbench could not record a litellm call")
+        finally:
+            if mine is not None:  # settled on every way out: a second delivery waits on it
+                if written is None:
+                    mine.set_result(None)
+                else:
+                    written.add_done_callback(lambda _: mine.set_result(None))
+        return landed
 
-    def _attempt(self, kwargs: Mapping[str, Any], started: float, failed: bool) -> int | None:
-        """The attempt number of this event, or None when it was recorded already (litellm may
-        deliver one event both to the sync and the async hook).
+    def _attempt(
+        self, kwargs: Mapping[str, Any], started: float, failed: bool
+    ) -> tuple[int | None, Landed]:
+        """The attempt number of this event and the future its row will settle; None and the
+        first delivery's future when it was recorded already (litellm may deliver one event
+        both to the sync and the async hook).
 
         An app that retries passes the same litellm_call_id again: each distinct start under
         one id is the next attempt. A Router gives each attempt its own id and lists the failed
@@ -306,18 +347,18 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         previous = _get(_metadata(kwargs), "previous_models")
         by_router = len(previous) + 1 if isinstance(previous, list | tuple) else 1
         if not call_id:
-            return by_router
+            return by_router, Future()
         event = (started, failed)
         with self._lock:
-            events = self._attempts.setdefault(str(call_id), [])
+            events = self._attempts.setdefault(str(call_id), {})
             self._attempts.move_to_end(str(call_id))
             if event in events:
-                return None
-            events.append(event)
+                return None, events[event]
+            landed = events[event] = Future()
             while len(self._attempts) > _REMEMBERED_CALLS:
                 self._attempts.popitem(last=False)
             starts = list(dict.fromkeys(start for start, _ in events))
-        return max(by_router, starts.index(started) + 1)
+        return max(by_router, starts.index(started) + 1), landed
 
     def _tags_for(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         metadata = _metadata(kwargs)
@@ -381,7 +422,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         if (
             streamed
             and provider != SIMULATOR_PROVIDER  # the simulator always ends streams with counts
-            and not _stream_usage_reported(kwargs, params, usage, text)
+            and not stream_usage_reported(kwargs, params, usage, text)
         ):
             usage = replace(usage, estimated=True)
         price = _price(requested, provider, _get(response, "model"))

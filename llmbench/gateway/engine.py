@@ -1,5 +1,6 @@
 """The gateway: every model call through routing, the guard, the response cache and each model
-of its fallback chain with its retries, with one audit record per attempt.
+of its fallback chain with its retries, with one audit record per attempt; by default a call
+returns (or raises) only once its records are committed (group commit, gateway.recorder).
 
 The attempts' policy (fallback chain, backoff, patience) is gateway.attempt_policy, their audit
 rows gateway.attempt_rows, and what a request ends with gateway.outcomes. When a model gives up,
@@ -54,13 +55,14 @@ from llmbench.gateway.guarding import Guard, GuardContext, guard_columns
 from llmbench.gateway.model_prices import price_for
 from llmbench.gateway.outcomes import (
     Attempt,
+    CallNotRecorded,
     GatewayError,
     GatewayResult,
     GuardBlocked,
     RequestOptions,
     StreamBroken,
 )
-from llmbench.gateway.recorder import AuditRecorder
+from llmbench.gateway.recorder import AuditRecorder, Durability, RowWrite, durability_of
 from llmbench.gateway.response_cache import CacheHit, CacheRequest, ResponseCache, cache_mode
 from llmbench.store.costs.prices import load_price_table
 from llmbench.store.db import StoreError
@@ -98,9 +100,13 @@ class Gateway:
         *,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        durability: Durability = "durable",
     ) -> None:
+        """`durability`: "durable" returns (or raises) only once the request's audit rows are
+        committed; "async" as soon as they are queued (see gateway.recorder)."""
         self.recorder = recorder
         self.settings = settings
+        self.durability = durability_of(durability)
         self.transport: Transport = (
             "litellm" if settings.gateway.openai_transport == "litellm" else "direct"
         )
@@ -170,10 +176,12 @@ class Gateway:
         redactor: Redactor,
         started: float,
         started_at: str,
+        rows: list[RowWrite],
     ) -> GatewayResult:
         result = hit.result((time.perf_counter() - started) * 1000)
         row = cache_hit_row(base, extra_tags, hit, result, started_at)
         ids = self.recorder.record(row, redactor)
+        rows.append(ids)
         self.cache.count_hit(hit.key)
         attempt = Attempt(result.model, "cache_hit", None, None, 0.0)
         return GatewayResult(
@@ -268,6 +276,30 @@ class Gateway:
         model: str,
         messages: Sequence[Mapping[str, Any]],
         call: AttemptCall,
+        **options: Any,
+    ) -> GatewayResult:
+        """_request, then (durably) the wait for its rows' commit: one batch's fsync serves
+        every call that ended meanwhile. A refused row turns the outcome into CallNotRecorded,
+        which carries it. A cancelled call does not wait: its row lands all the same."""
+        rows: list[RowWrite] = []
+        try:
+            result = await self._request(model, messages, call, rows, **options)
+        except GatewayError as error:
+            await self._committed(rows, error)
+            raise
+        await self._committed(rows, result)
+        return result
+
+    async def _committed(self, rows: list[RowWrite], outcome: GatewayResult | GatewayError) -> None:
+        if self.durability == "durable" and (refused := await self.recorder.committed(rows)):
+            raise CallNotRecorded(outcome, refused) from refused
+
+    async def _request(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        call: AttemptCall,
+        rows: list[RowWrite],
         *,
         cache: bool | str,
         partial: Callable[[], str] | None = None,
@@ -290,6 +322,12 @@ class Gateway:
                 model = decision.arm.model or model
         call_secrets = [str(params["api_key"])] if params and params.get("api_key") else []
         redactor = self.recorder.redactor(call_secrets)
+
+        def record(row: Row) -> RowWrite:
+            written = self.recorder.record(row, redactor)
+            rows.append(written)
+            return written
+
         guard_context: GuardContext | None = None
         stored_messages: Sequence[Mapping[str, Any]] = messages
         input_flags: tuple[dict[str, Any], ...] = ()
@@ -308,9 +346,7 @@ class Gateway:
         if blocked_because is not None:
             public = public_params(params or {})
             row = {**base, "params": json.dumps(public, sort_keys=True, default=str)}
-            self.recorder.record(
-                blocked_row(row, extra_tags, model, blocked_because, guard_started), redactor
-            )
+            record(blocked_row(row, extra_tags, model, blocked_because, guard_started))
             attempt = Attempt(model, "blocked", "guard_input", blocked_because, 0.0)
             raise GuardBlocked(request_id, [attempt], "input", blocked_because, input_flags)
         mode = cache_mode(cache)
@@ -320,7 +356,9 @@ class Gateway:
             cached = self.cache.request(mode, model, messages, params or {})
             hit, cached = await self.cache.lookup(cached, model, messages, params or {}, started_at)
             if hit is not None:
-                return self._cache_hit(hit, model, base, extra_tags, redactor, started, started_at)
+                return self._cache_hit(
+                    hit, model, base, extra_tags, redactor, started, started_at, rows
+                )
         attempts: list[Attempt] = []
         last: Failure | None = None
         row_of = functools.partial(attempt_row, base, extra_tags)
@@ -355,7 +393,7 @@ class Gateway:
                         # cancellation into another error.
                         with contextlib.suppress(StoreError):
                             mark_cancelled(row, messages, text, started, self._price_at)
-                            self.recorder.record(row, redactor)
+                            record(row)
                         raise
                     except Exception as error:  # every provider failure is recorded, not raised
                         broken = isinstance(error, StreamBroken)
@@ -393,14 +431,14 @@ class Gateway:
                     if output is not None and output.blocked:
                         # Billed, so tokens and cost stay; the answer never reaches the caller.
                         mark_withheld(row, output.reason)
-                        self.recorder.record(row, redactor)
+                        record(row)
                         attempts.append(
                             Attempt(candidate, "blocked", "guard_output", output.reason, 0.0)
                         )
                         raise GuardBlocked(
                             request_id, attempts, "output", output.reason, output.flags
                         )
-                    ids = self.recorder.record(row, redactor)
+                    ids = record(row)
                     if cached is not None:
                         self.cache.put_result(cached, candidate, result)
                     attempts.append(Attempt(candidate, "ok", None, None, slot.waited_s))
@@ -409,7 +447,7 @@ class Gateway:
                 note = beyond_patience(failure, self.settings.gateway.retry_patience_s)
                 message = failure.message + note if note else failure.message
                 mark_failed(row, failure, message, latency_ms)
-                self.recorder.record(row, redactor)
+                record(row)
                 attempts.append(
                     Attempt(candidate, failure.call_status, failure.kind, message, slot.waited_s)
                 )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 ErrorKind = Literal[
-    "rate_limited", "timeout", "auth", "bad_request", "server", "connection", "content_filter"
-]
+    "rate_limited", "timeout", "auth", "bad_request", "server", "connection", "content_filter",
+    "not_recorded",  # the call ended but its audit rows were refused (outcomes.CallNotRecorded)
+    "protocol",  # the server answered, but not in its API's format (malformed JSON, no choices)
+]  # fmt: skip
 RETRYABLE: frozenset[ErrorKind] = frozenset({"rate_limited", "timeout", "server", "connection"})
 
 _BY_CLASS: dict[str, ErrorKind] = {
@@ -31,6 +34,8 @@ _BY_CLASS: dict[str, ErrorKind] = {
     "BadGatewayError": "server",
     "APIError": "server",
     # aiohttp's, for the direct openai/... path (gateway.openai_direct).
+    "MalformedAnswer": "protocol",
+    "JSONDecodeError": "protocol",
     "ServerTimeoutError": "timeout",
     "ClientConnectionError": "connection",
     "ClientPayloadError": "connection",
@@ -95,6 +100,36 @@ def _caused_by_lost_connection(error: BaseException) -> bool:
     return False
 
 
+# litellm reports both as a 500 (InternalServerError, APIError): an answer it could not parse
+# (the text of json's JSONDecodeError) and a provider SDK refusing to start without a key.
+_MALFORMED_JSON = re.compile(
+    r"(Expecting (value|property name|',' delimiter|':' delimiter)|Unterminated string"
+    r"|Extra data|Invalid control character|Invalid \\?(escape|uXXXX)).*"
+    r": line \d+ column \d+ \(char \d+\)"
+)
+_MISSING_CREDENTIALS = re.compile(
+    r"missing credentials|api_key client option must be set|no api key", re.IGNORECASE
+)
+
+
+def _key_hint(error: BaseException) -> str:
+    """How to give the provider of a failed call its key, when litellm names the provider."""
+    from llmbench.gateway.keys import PROVIDERS
+
+    provider = str(getattr(error, "llm_provider", "") or "")
+    for spec in PROVIDERS.values():
+        if provider in spec.litellm_providers:
+            return f"`llmbench keys set {spec.provider}` or set {spec.env_var}"
+    return "`llmbench keys set PROVIDER` or set the provider's API key variable"
+
+
+def _protocol_message(message: str) -> str:
+    return (
+        f"the server's answer is not in the API's format ({message}); check that the model's "
+        "api_base points at the provider's API, not a web page or a proxy's error page"
+    )
+
+
 def classify(error: BaseException) -> Failure:
     kind: ErrorKind | None = None
     for cls in type(error).__mro__:
@@ -103,6 +138,13 @@ def classify(error: BaseException) -> Failure:
             break
     message = str(error)
     status = getattr(error, "status_code", None)
+    if kind in ("server", None) and _MISSING_CREDENTIALS.search(message):
+        kind, status = "auth", None
+        message = f"no API key for this provider: {_key_hint(error)} ({message})"
+    elif kind == "protocol" or (kind == "server" and _MALFORMED_JSON.search(message)):
+        # Retrying would get the same unreadable answer; the fix is on the user's side.
+        kind, status = "protocol", None
+        message = _protocol_message(message)
     if kind == "server" and "connection error" in message.lower():
         kind = "connection"  # a dropped connection surfaces as a 500 with this text
     if kind == "timeout" and _caused_by_lost_connection(error):

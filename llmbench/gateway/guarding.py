@@ -21,8 +21,10 @@ and tool messages that hold no fence (calls made with plain messages). System an
 text is the developer's and the model's, not checked for injection.
 
 Spans in guard_flags are character offsets in the text named by `where` as it was received
-(a message's content, or "response"); the excerpt of a secret or personal data never holds the
-matched text, only the words around it.
+(a message's content, or "response"). No excerpt or detail holds any part of a secret or of
+personal data, the finding's own or a neighbour's (core/guard/excerpts.py): the excerpt of a
+secret or personal data is the words around it, every other one its matched text, each with
+every secret and piece of personal data of the whole text masked.
 """
 
 from __future__ import annotations
@@ -34,17 +36,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from llmbench.core.guard.excerpts import ExcerptMaker, sensitive_findings
 from llmbench.core.guard.input_guard import scan_text, token_limit_finding
 from llmbench.core.guard.output_guard import check_output, pii_findings
 from llmbench.core.guard.policy import (
-    PII_KINDS,
     Finding,
     GuardPolicy,
     PolicyError,
     decide,
     parse_policy,
     redact_spans,
-    redaction_mark,
 )
 from llmbench.core.prompts.templates import SYSTEM_SECTIONS
 from llmbench.core.tokens import count_message_tokens
@@ -62,9 +63,6 @@ _FENCED = re.compile(
     r"<(user_input|retrieved_context|conversation_history)>\n(.*?)\n</\1>", re.DOTALL
 )
 _SCANNED_ROLES = frozenset({"user", "tool", "function"})
-_SENSITIVE = frozenset({*PII_KINDS, "secret"})
-_EXCERPT_CHARS = 80
-_CONTEXT_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -187,8 +185,9 @@ class Guard:
             sent_texts = {where: text for where, text, _ in _texts(sent)}
             masked = {where: _mask_pii(text) for where, text in sent_texts.items()}
             stored = _replace_texts(sent, masked, sent_texts)
+        excerpts = ExcerptMaker(sources)
         flags = tuple(
-            _flag(f, policy.action(f.kind), "input", sources) for f in _acted_on(findings, policy)
+            _flag(f, policy.action(f.kind), "input", excerpts) for f in _acted_on(findings, policy)
         )
         return InputVerdict(decision.blocked, decision.reason, sent, stored, flags)
 
@@ -204,15 +203,18 @@ class Guard:
         streamed: bool = False,
     ) -> OutputVerdict:
         policy = context.policy
+        known_secrets = tuple(known_secrets)  # read twice: by the guard and by the excerpts
         sections: Mapping[str, str] | Iterable[str] = dict(context.static_sections) or [
             content for role, content in _system_texts(messages)
         ]
+        sensitive = sensitive_findings(text, known_secrets)  # found once: guard and excerpts
         findings = check_output(
             text,
             static_sections=sections,
             banned_phrases=policy.banned_phrases,
             leak_min_words=policy.leak_min_words,
             known_secrets=known_secrets,
+            detected=sensitive,
         )
         if not findings and not self.redact_stored:
             return OutputVerdict(False, "", text, text, ())
@@ -222,11 +224,11 @@ class Guard:
         stored = redact_spans(text, masked)
         if self.redact_stored:
             stored = _mask_pii(stored)
-        sources = {RESPONSE: text}
+        excerpts = ExcerptMaker({RESPONSE: text}, known_secrets, {RESPONSE: sensitive})
         flags = []
         for finding in acted:
             action = policy.action(finding.kind)
-            entry = _flag(replace(finding, where=RESPONSE), action, "output", sources)
+            entry = _flag(replace(finding, where=RESPONSE), action, "output", excerpts)
             if streamed and action in ("block", "redact"):
                 entry["action"] = "flag"
                 entry["note"] = f"streamed: already shown; the policy says {action}"
@@ -323,29 +325,11 @@ def _acted_on(findings: Iterable[Finding], policy: GuardPolicy) -> list[Finding]
     return [finding for finding in findings if policy.action(finding.kind) != "allow"]
 
 
-def _flag(finding: Finding, action: str, stage: str, sources: Mapping[str, str]) -> dict[str, Any]:
+def _flag(finding: Finding, action: str, stage: str, excerpts: ExcerptMaker) -> dict[str, Any]:
     entry: dict[str, Any] = {"stage": stage, "action": action, **finding.to_json()}
-    text = sources.get(finding.where, "")
-    excerpt = _excerpt(text, finding) if text and finding.end > finding.start else ""
+    if finding.detail:
+        entry["detail"] = excerpts.detail(finding)
+    excerpt = excerpts.excerpt(finding)
     if excerpt:
         entry["excerpt"] = excerpt
     return entry
-
-
-def _excerpt(text: str, finding: Finding) -> str:
-    if finding.kind not in _SENSITIVE:
-        return _shorten(text[finding.start : finding.end])
-    # Only the words around it: the matched text of a secret or personal data is never kept.
-    # The words around may hold more of them: those are masked too.
-    before = _mask_pii(text[max(0, finding.start - _CONTEXT_CHARS) : finding.start])
-    after = _mask_pii(text[finding.end : finding.end + _CONTEXT_CHARS])
-    return " ".join(
-        f"{'…' if finding.start > _CONTEXT_CHARS else ''}{before}"
-        f"{redaction_mark(finding.kind)}{after}"
-        f"{'…' if finding.end + _CONTEXT_CHARS < len(text) else ''}".split()
-    )
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _EXCERPT_CHARS else text[: _EXCERPT_CHARS - 1] + "…"

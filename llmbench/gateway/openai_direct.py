@@ -10,7 +10,9 @@ import): the SDK would add 0.45 s of import and 0.5 ms per call for nothing the 
 A failed status raises ProviderError with the status code and the response's headers, which
 gateway.errors classifies (429 rate limited, 401/403 auth, other 4xx bad request, 5xx server)
 and reads Retry-After from; aiohttp's own exceptions are classified by name (timeouts,
-dropped connections). Streams use the OpenAI SDK itself, for its server-sent-events parsing.
+dropped connections), and an answer that is not a chat completion raises MalformedAnswer (a
+protocol failure: never retried, as asking again gets the same answer). Streams use the OpenAI
+SDK itself, for its server-sent-events parsing.
 `[gateway] openai_transport = "litellm"` sends these models through litellm like every other
 provider.
 """
@@ -37,6 +39,10 @@ MAX_ERROR_CHARS = 2000
 
 _sessions: dict[int, Any] = {}  # one aiohttp session (connection pool) per event loop
 _sdk_clients: dict[tuple[str, str, int], Any] = {}
+
+
+class MalformedAnswer(Exception):
+    """The server answered with a success status, but not with a chat completion."""
 
 
 class ProviderError(Exception):
@@ -140,15 +146,34 @@ async def create(endpoint: Endpoint, body: Mapping[str, Any], timeout: float) ->
     except TimeoutError:
         # aiohttp's timeout says nothing; the audit row should say what happened.
         raise TimeoutError(f"no answer from {endpoint.base_url} within {timeout:g} s") from None
-    data = json.loads(raw)
-    choice = data["choices"][0]
-    message = choice.get("message") or {}
-    return Answer(
-        text=message.get("content") or "",
-        finish_reason=choice.get("finish_reason"),
-        model=data.get("model"),
-        usage=_usage(data.get("usage")),
-    )
+    return _answer(raw, endpoint.base_url)
+
+
+def _answer(raw: bytes, base_url: str) -> Answer:
+    """The chat completion in a success response's body; MalformedAnswer for anything else."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, absurdly nested
+        raise MalformedAnswer(
+            f"not JSON: {error}; {len(raw):,} bytes from {base_url}/chat/completions"
+        ) from None
+    try:
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        text = message.get("content") or ""
+        if not isinstance(text, str):
+            raise TypeError(f"content is {type(text).__name__}, not text")
+        return Answer(
+            text=text,
+            finish_reason=choice.get("finish_reason"),
+            model=data.get("model"),
+            usage=_usage(data.get("usage")),
+        )
+    except (LookupError, TypeError, AttributeError, ValueError) as error:
+        raise MalformedAnswer(
+            f"JSON without a chat completion's choices ({type(error).__name__}: {error}) "
+            f"from {base_url}/chat/completions"
+        ) from None
 
 
 @functools.cache

@@ -98,3 +98,30 @@ class GuardBlocked(GatewayError):
         self.attempts = tuple(attempts)
         self.failure = Failure("content_filter", message, None, None)
         RuntimeError.__init__(self, message)
+
+
+class CallNotRecorded(GatewayError):
+    """The call ended but the store refused its audit rows (disk full, read-only file, I/O
+    error). What the call produced travels with this error, so nothing paid for is lost:
+    `result` (and `text`) when the model answered, `error` when the call failed anyway.
+    `cause` (also `__cause__`) is the store's own error."""
+
+    def __init__(self, outcome: GatewayResult | GatewayError, cause: BaseException) -> None:
+        answered = isinstance(outcome, GatewayResult)
+        self.result = outcome if isinstance(outcome, GatewayResult) else None
+        self.error = outcome if isinstance(outcome, GatewayError) else None
+        self.cause = cause
+        self.request_id = outcome.request_id
+        self.attempts = tuple(outcome.attempts)
+        message = (
+            f"request {self.request_id} {'answered' if answered else 'failed'} but was not "
+            f"recorded in the audit log: {cause} (the "
+            f"{'answer is kept on this error: .result' if answered else 'error: .error'})"
+        )
+        self.failure = Failure("not_recorded", message, None, None)
+        RuntimeError.__init__(self, message)
+
+    @property
+    def text(self) -> str | None:
+        """The model's answer, when there was one."""
+        return self.result.text if self.result is not None else None

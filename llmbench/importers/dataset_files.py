@@ -32,6 +32,7 @@ from typing import Any, Literal, TextIO
 from llmbench.core.evaluation.check_parsing import parse_check
 from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 from llmbench.core.models import Case
+from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.file_problems import (
     FileProblem,
     PromptFileError,
@@ -241,7 +242,7 @@ def _tag_pairs(text: str, messages: list[str]) -> list[tuple[str, str]]:
 
 def _json_checks(text: str, what: str, messages: list[str]) -> list[dict[str, Any]]:
     try:
-        items = json.loads(text)
+        items = load_json(text)
     except ValueError as error:
         messages.append(f"{what}: not JSON ({error})")
         return []
@@ -273,7 +274,10 @@ def parse_jsonl(text: str, shown: str) -> list[CaseRecord]:
         if not raw.strip():
             continue
         try:
-            data = json.loads(raw)
+            data = load_json(raw)
+        except NestingError as error:
+            problems.append(FileProblem(shown, number, str(error)))
+            continue
         except ValueError as error:
             problems.append(FileProblem(shown, number, f"not JSON: {error}"))
             continue

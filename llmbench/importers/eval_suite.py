@@ -58,6 +58,7 @@ from llmbench.importers.eval_suite_docs import (
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.prompts.file_reading import read_variables
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
+from llmbench.store.prompts.names import prompt_name_problem
 
 _TOP_KEYS = (
     "name",
@@ -216,8 +217,8 @@ def _read_prompt(reader: NodeReader, node: Node) -> PromptRef | InlinePrompt:
     if "name" not in fields:
         raise InvalidValue(node, "an inline prompt needs a name (it is saved under it)")
     name = reader.text(fields["name"], "prompt name").strip()
-    if not name or "@" in name:
-        raise InvalidValue(fields["name"], "a prompt name must be non-empty and without '@'")
+    if problem := prompt_name_problem(name):
+        raise InvalidValue(fields["name"], problem)
     if ("sections" in fields) == ("text" in fields):
         raise InvalidValue(node, f"prompt {name!r}: give either sections or text")
     if "text" in fields:

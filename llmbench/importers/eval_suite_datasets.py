@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.eval_suite_docs import SuiteError, TestDoc
 from llmbench.importers.file_problems import FileProblem, field_count_problem
 
@@ -55,7 +56,7 @@ def _csv_tests(text: str, shown: str) -> list[TestDoc]:
         tags: dict[str, str] = {}
         if values.get("tags"):
             try:
-                tags = {str(k): str(v) for k, v in json.loads(values["tags"]).items()}
+                tags = {str(k): str(v) for k, v in load_json(values["tags"]).items()}
             except (ValueError, AttributeError):
                 problems.append(FileProblem(shown, line, "tags must be a JSON object"))
                 continue
@@ -79,7 +80,10 @@ def _jsonl_tests(text: str, shown: str) -> list[TestDoc]:
         if not raw.strip():
             continue
         try:
-            data = json.loads(raw)
+            data = load_json(raw)
+        except NestingError as error:
+            problems.append(FileProblem(shown, number, str(error)))
+            continue
         except ValueError as error:
             problems.append(FileProblem(shown, number, f"not JSON: {error}"))
             continue

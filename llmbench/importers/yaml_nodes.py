@@ -15,6 +15,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from llmbench.importers.bounds import compose_yaml, integer_problem
 from llmbench.importers.file_problems import FileProblem, PromptFileError, read_text
 
 _TAG_WORDS = {
@@ -47,7 +48,7 @@ def load_document(path: Path, shown: str | None = None) -> Node:
     where = shown or str(path)
     text = read_text(path, where)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
@@ -78,7 +79,10 @@ class NodeReader:
         self.problems.append(FileProblem(self.path, line, message))
 
     def value(self, node: Node) -> Any:
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except ValueError as error:  # a number Python refuses to read (over 4,300 digits)
+            raise InvalidValue(node, f"{_kind(node)} cannot be read: {error}") from None
 
     def mapping(
         self, node: Node, what: str, allowed: Sequence[str] | None = None
@@ -125,6 +129,8 @@ class NodeReader:
         if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:int":
             raise InvalidValue(node, f"{what} must be a whole number, not {_kind(node)}")
         number = int(self.value(node))
+        if problem := integer_problem(number, what):
+            raise InvalidValue(node, problem)
         if number < minimum:
             raise InvalidValue(node, f"{what} must be at least {minimum}, not {number}")
         return number

@@ -16,6 +16,7 @@ from typing import Any
 from llmbench.core.evaluation.check_parsing import parse_check
 from llmbench.core.evaluation.check_spec import CheckError, check_to_data
 from llmbench.core.models import Case
+from llmbench.importers.bounds import load_json
 from llmbench.importers.dataset_files import (
     DatasetFileError,
     ExportRefused,
@@ -26,6 +27,7 @@ from llmbench.importers.dataset_files import (
 )
 from llmbench.importers.promptfoo.assertion_strings import FormError, check_from_form, form_of
 from llmbench.services.audit.browser import PROMOTED, Promoted
+from llmbench.services.export_files import open_export
 from llmbench.store import datasets as repo
 from llmbench.store.datasets import DatasetError, DatasetRow
 from llmbench.store.db import Store
@@ -212,24 +214,19 @@ def _content_key(case: Case | repo.NewCase) -> tuple[str, str | None, str, str]:
 
 def export_dataset(store: Store, name: str, path: Path) -> int:
     """Write the dataset's cases to `path` (.csv or .jsonl, by its name) and return how many.
-    The file is written beside its target and moved into place, so a refused or failed export
-    leaves nothing half-written. CSV is refused (ExportRefused, saying why) for a dataset it
-    cannot hold exactly, such as non-text variables."""
+    Written as services/export_files.py writes any export (0600, beside its target and moved
+    into place, a FIFO or a device written through), so a refused or failed export leaves
+    nothing half-written. CSV is refused (ExportRefused, saying why) for a dataset it cannot
+    hold exactly, such as non-text variables."""
     target = path.expanduser()
     fmt = format_of(target)
     dataset = find_dataset(store, name)
     cases = repo.list_cases(store.read(), dataset.id)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            if fmt == "csv":
-                write_csv(cases, out)
-            else:
-                write_jsonl(cases, out)
-        partial.replace(target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with open_export(target) as out:
+        if fmt == "csv":
+            write_csv(cases, out)
+        else:
+            write_jsonl(cases, out)
     return len(cases)
 
 
@@ -289,7 +286,7 @@ def add_to_dataset(store: Store, name: str, case: repo.NewCase, *, description: 
 
 def _typed_json(text: str, what: str, kind: type, named: str) -> Any:
     try:
-        value = json.loads(text)
+        value = load_json(text)
     except ValueError as error:
         raise DatasetError(f"{what}: not JSON ({error})") from None
     if not isinstance(value, kind):

@@ -23,7 +23,7 @@ from llmbench.core.traffic.routing import decide
 from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway
 from llmbench.gateway.outcomes import GatewayResult, RequestOptions
-from llmbench.gateway.recorder import AuditRecorder
+from llmbench.gateway.recorder import AuditRecorder, Durability, durability_of
 from llmbench.paths import resolve_db_path
 from llmbench.services.evaluation.similarity import embedder_for
 from llmbench.store.audit.feedback import add_feedback, call_id_for_request
@@ -37,7 +37,12 @@ FEEDBACK_KINDS = EXPLICIT_FEEDBACK + IMPLICIT_FEEDBACK
 
 class Bench:
     """The SDK. `model_or_prompt` is a model name, or a prompt name whose `production` label
-    (or the `version=` given: a label or a number) supplies messages, model and params."""
+    (or the `version=` given: a label or a number) supplies messages, model and params.
+
+    `durability="durable"` (the default): a call returns only once its audit row is committed,
+    and raises CallNotRecorded (the answer attached) when the file refuses it. "async": a call
+    returns once its row is queued; a crash may lose the last calls, and a refused row shows
+    only in close() and `gateway.recorder.failed_writes`."""
 
     def __init__(
         self,
@@ -45,11 +50,13 @@ class Bench:
         *,
         settings: Settings | None = None,
         tags: Mapping[str, str] | None = None,
+        durability: Durability = "durable",
     ) -> None:
+        durability = durability_of(durability)  # refused before the file is opened
         self.store: Store = open_db(resolve_db_path(db))
         self.settings = settings or load_settings()
         self.tags = dict(tags or {})
-        self.gateway = Gateway(AuditRecorder(self.store), self.settings)
+        self.gateway = Gateway(AuditRecorder(self.store), self.settings, durability=durability)
 
     def _prompt_version(self, name: str, version: str | int | None) -> PromptVersion | None:
         db = self.store.read()
@@ -198,8 +205,12 @@ class Bench:
         return self.store.write(lambda db: add_feedback(db, call_id, kind, value, comment))
 
     def close(self) -> None:
-        self.gateway.recorder.flush()
-        self.store.close()
+        """Wait for every queued row, then close the file; raises the first refused row that
+        no call raised (only "async" calls leave those)."""
+        try:
+            self.gateway.recorder.flush()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> Bench:
         return self

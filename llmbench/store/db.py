@@ -3,6 +3,12 @@
 Readers get one connection per thread (`Store.read()`); every write goes through a single writer
 thread fed by a queue, which runs each batch in `BEGIN IMMEDIATE` (Datasette's pattern) so a
 write never fails half-way on a lock upgrade.
+
+A new file is created and migrated under SQLite's write lock, so processes that start together
+on a missing database wait for the first to finish rather than migrate it twice. A file that
+cannot be written (or whose folder cannot hold its -wal and -shm: read-only media, an archive)
+is opened read-only, `immutable` when no -wal is beside it, so nothing is left beside it;
+its reads work and its writes raise DatabaseReadOnly.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -29,6 +36,7 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m005_case_checks",
     "m006_guard_policies",
     "m007_informational_checks",
+    "m008_chain_forms_and_purge_records",
 )
 MIGRATION_SET = "llmbench"
 
@@ -61,11 +69,34 @@ class DatabaseFull(StoreError):
     """The disk (or the file's size limit) is full; the change was not written."""
 
 
+class DatabaseDamaged(StoreError):
+    """SQLite found the file's pages damaged (or could not read them from the disk)."""
+
+
+def damaged_error(error: BaseException, path: Path | None = None) -> StoreError | None:
+    """A StoreError saying the file is damaged or unreadable, for SQLite's corruption and I/O
+    errors met while reading or writing; None for any other error."""
+    if not isinstance(error, sqlite3.DatabaseError):
+        return None
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+    where = f"{path} " if path else "the database file "
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return DatabaseDamaged(
+            f"{where}is damaged ({error}): `llmbench db check` says where; restore it from a "
+            "backup, or save what SQLite can still read with `sqlite3 FILE .recover`"
+        )
+    if code == sqlite3.SQLITE_IOERR:
+        return DatabaseDamaged(
+            f"{where}could not be read or written ({error}): check the disk it is on"
+        )
+    return None
+
+
 def plain_error(error: BaseException, path: Path) -> BaseException:
     """A write that failed because of the file rather than the job, as a StoreError that says
     what happened and what to do; any other error as it was."""
     if not isinstance(error, sqlite3.OperationalError):
-        return error
+        return damaged_error(error, path) or error
     code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF  # the primary result code
     if code == sqlite3.SQLITE_READONLY:
         return DatabaseReadOnly(
@@ -82,12 +113,28 @@ def plain_error(error: BaseException, path: Path) -> BaseException:
             f"{path}: the disk is full, so this change was not written (the database is "
             "unharmed); free some space and try again"
         )
-    return error
+    return damaged_error(error, path) or error
+
+
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (a no-op once it is). On a new file another process may be
+    switching it at the same moment, and SQLite then answers SQLITE_BUSY at once instead of
+    waiting: wait here, as the busy timeout would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+            if code != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _apply_pragmas(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _enter_wal(conn)
     # An audit log must not lose acknowledged commits on power loss.
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -98,17 +145,54 @@ def _apply_pragmas(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA mmap_size = 268435456")
 
 
-def connect(path: Path) -> Database:
-    """A sqlite-utils Database on its own connection, with every pragma set."""
+def _apply_read_pragmas(conn: sqlite3.Connection) -> None:
+    """A read-only connection's: the journal mode is the file's, and cannot change here."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA mmap_size = 268435456")
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI that opens `path` for reading only. Without a -wal beside it, the file is opened
+    `immutable`: SQLite then needs no -shm either (a read-only folder could not hold one) and
+    leaves nothing behind; it reads a file nobody may write as it is. With a -wal (the writer
+    is running, or stopped without a checkpoint), the -wal's commits are read too."""
+    uri = path.absolute().as_uri() + "?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    return uri if wal.exists() else uri + "&immutable=1"
+
+
+def _sqlite_connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    timeout = BUSY_TIMEOUT_MS / 1000
+    if read_only:
+        conn = sqlite3.connect(
+            read_only_uri(path), uri=True, check_same_thread=False, timeout=timeout
+        )
+        _apply_read_pragmas(conn)
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=timeout)
+        _apply_pragmas(conn)
+    return conn
+
+
+def connect(path: Path, *, read_only: bool = False) -> Database:
+    """A sqlite-utils Database on its own connection, with every pragma set; with `read_only`,
+    opened for reading (read_only_uri)."""
     from sqlite_utils import Database
 
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    _apply_pragmas(conn)
-    return Database(conn, execute_plugins=False)
+    return Database(_sqlite_connect(path, read_only=read_only), execute_plugins=False)
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write the file and create its -wal and -shm beside it (False
+    on read-only media, for a file or folder without write permission or marked immutable)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def _create_private(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data folder is private
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -158,32 +242,54 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> list[str]:
     return list(KNOWN_MIGRATIONS)
 
 
-def migrate(path: Path) -> None:
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+def migrate(path: Path, *, read_only: bool = False) -> None:
+    """Check the file is ours and bring its schema up to date, all in one transaction under
+    SQLite's write lock: a process that starts while another creates or migrates the file
+    waits for it (up to the busy timeout), then finds nothing left to do."""
+    conn = _sqlite_connect(path, read_only=read_only)  # sqlite_utils only if there is work
     try:
-        _apply_pragmas(conn)
         pending = _check_identity(conn, path)
+        if not pending:
+            return
+        if read_only:
+            raise DatabaseReadOnly(
+                f"{path} needs this llmbench's schema ({', '.join(pending)}) and cannot be "
+                "written here: open it once where it can be, or work on a writable copy (--db)"
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Looked at again under the lock: another process may have migrated meanwhile.
+            if _check_identity(conn, path):
+                _apply_migrations(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
     finally:
         conn.close()
-    if not pending:
-        return
+
+
+def _apply_migrations(conn: sqlite3.Connection) -> None:
+    from sqlite_utils import Database
+
     from llmbench.store.schema.migrations import migrations
 
-    db = connect(path)
-    try:
-        if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        migrations.apply(db)
-        db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
-    finally:
-        db.close()
+    db = Database(conn, execute_plugins=False)
+    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    migrations.apply(db)
+    db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
 
 
 class Store:
     """One llmbench database file: per-thread readers and a single queued writer."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        # Opened for reading only (open_db decides): every connection, the writer's included,
+        # so a write fails with SQLITE_READONLY, which plain_error words as DatabaseReadOnly.
+        self.read_only = read_only
         self._local = threading.local()
         self._connections: list[Database] = []
         self._connections_lock = threading.Lock()
@@ -201,7 +307,7 @@ class Store:
             raise StoreError(f"{self.path} is closed")
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = connect(self.path)
+            db = connect(self.path, read_only=self.read_only)
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
@@ -230,7 +336,7 @@ class Store:
                 self._writer.start()
 
     def _write_loop(self) -> None:
-        db = connect(self.path)
+        db = connect(self.path, read_only=self.read_only)
         try:
             while True:
                 item = self._queue.get()
@@ -309,20 +415,28 @@ class Store:
 
 
 def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Store:
-    """Open (creating with mode 0600, and migrating) an llmbench database file."""
+    """Open (creating with mode 0600, and migrating) an llmbench database file; a file that
+    cannot be written here is opened read-only (`Store.read_only`)."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise StoreError(f"{path} is a folder, not a database file")
     if not path.exists():
         if not create:
             raise StoreError(f"{path} does not exist; run `llmbench demo` or pass --db")
-        _create_private(path)
-    _check_header(path)
+        try:
+            _create_private(path)
+        except OSError as error:
+            raise StoreError(f"cannot create {path}: {error.strerror or error}") from None
     try:
-        migrate(path)
+        _check_header(path)
+    except OSError as error:
+        raise StoreError(f"cannot read {path}: {error.strerror or error}") from None
+    read_only = not writable(path)
+    try:
+        migrate(path, read_only=read_only)
     except sqlite3.DatabaseError as error:
         plain = plain_error(error, path)
         if isinstance(plain, StoreError):
             raise plain from None
         raise NotAnLLMBenchDatabase(f"{path} cannot be read as a database: {error}") from None
-    return Store(path)
+    return Store(path, read_only=read_only)

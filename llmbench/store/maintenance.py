@@ -68,10 +68,45 @@ def database_facts(db: Database) -> DatabaseFacts:
 
 
 def check_integrity(db: Database) -> IntegrityReport:
-    return IntegrityReport(
-        integrity=[row[0] for row in db.execute("PRAGMA integrity_check").fetchall()],
-        foreign_key_problems=[tuple(row) for row in db.execute("PRAGMA foreign_key_check")],
-    )
+    """What `PRAGMA integrity_check` and `PRAGMA foreign_key_check` say. On some damage (a
+    b-tree page that cannot be read) SQLite stops the check with an error instead of listing
+    problems: that error is the finding, followed by the check of each table on its own, so
+    the report names the tables that are damaged and those that are sound."""
+    try:
+        rows = db.execute("PRAGMA integrity_check").fetchall()
+        # One row may hold several lines ("*** in database main ***" and the pages below it).
+        integrity = [line for row in rows for line in str(row[0]).splitlines()]
+    except sqlite3.DatabaseError as error:
+        integrity = [f"the check stopped: {error}", *_per_table_integrity(db)]
+    problems: list[tuple[object, ...]] = []
+    try:
+        problems = [tuple(row) for row in db.execute("PRAGMA foreign_key_check")]
+    except sqlite3.DatabaseError as error:
+        integrity = [line for line in integrity if line != "ok"]
+        integrity.append(f"the foreign-key check stopped: {error}")
+    return IntegrityReport(integrity=integrity, foreign_key_problems=problems)
+
+
+def _per_table_integrity(db: Database) -> list[str]:
+    try:
+        tables = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            ).fetchall()
+        ]
+    except sqlite3.DatabaseError as error:
+        return [f"the schema cannot be read: {error}"]
+    findings = []
+    for table in tables:
+        quoted = table.replace("'", "''")
+        try:
+            rows = db.execute(f"PRAGMA integrity_check('{quoted}')").fetchall()
+            lines = [line for row in rows for line in str(row[0]).splitlines()]
+        except sqlite3.DatabaseError as error:
+            lines = [str(error)]
+        findings.extend(f"{table}: {line}" for line in lines if line != "ok")
+    return findings
 
 
 def backup(db: Database, target: Path) -> None:

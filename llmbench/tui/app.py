@@ -17,18 +17,28 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import AwaitMount
 
 from llmbench.config import Settings
 
 if TYPE_CHECKING:
+    from llmbench.services.write_health import WriteWatch
     from llmbench.store.db import Store
     from llmbench.tui.screens.help import KeyHelp
 
 DEFAULT_THEME = "textual-dark"
 READY_POLL_S = 0.004
 """How often a pane switch checks whether the new pane is ready to be shown."""
+
+
+class WritesChanged(Message):
+    """The database started (`problem`: why) or stopped (None) refusing writes."""
+
+    def __init__(self, problem: str | None) -> None:
+        super().__init__()
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,10 @@ class LLMBenchApp(App[None]):
         self._clock = clock
         self._panes_imported = False
         self._switching = False
+        self.write_problem: str | None = None
+        """Why the database refuses writes, while it does: the banner on every screen says it."""
+        self._write_watch: WriteWatch | None = None
+        self._banner_mounted = False
         self.sub_title = f"llmbench — {self.db_label}"
         self._theme_problem: str | None = None
         wanted_theme = settings.general.theme or DEFAULT_THEME
@@ -166,6 +180,37 @@ class LLMBenchApp(App[None]):
             self.notify(self._theme_problem, severity="warning")
         # Loading keyring's backends can take a while (D-Bus): off the first frame's path.
         self.run_worker(self._warn_about_key_storage, thread=True, group="key-storage")
+        self._watch_writes()
+
+    # -- the banner while the database refuses writes ------------------------------------------
+    def _watch_writes(self) -> None:
+        from llmbench.services.write_health import WriteWatch
+
+        self._write_watch = WriteWatch(
+            self.store, lambda problem: self.post_message(WritesChanged(problem))
+        )
+        self._write_watch.start()
+        self.screen_change_signal.subscribe(self, self._place_write_banner)
+
+    def _probe_writes(self) -> None:
+        if self._write_watch is not None:
+            self.run_worker(self._write_watch.probe, thread=True, group="write-probe")
+
+    def on_writes_changed(self, message: WritesChanged) -> None:
+        self.write_problem = message.problem
+        self._place_write_banner(self.screen)
+
+    def _place_write_banner(self, screen: Screen[Any]) -> None:
+        if self.write_problem is None and not self._banner_mounted:
+            return  # the usual case: nothing to look for on a pane switch
+        from llmbench.tui.widgets.write_banner import show_on
+
+        self._banner_mounted = True
+        show_on(screen, self.write_problem)
+
+    def on_unmount(self) -> None:
+        if self._write_watch is not None:
+            self._write_watch.stop()
 
     def _warn_about_key_storage(self) -> None:
         from llmbench.services.key_storage import key_storage_notice
@@ -187,6 +232,8 @@ class LLMBenchApp(App[None]):
         if not self._panes_imported:
             self._panes_imported = True
             self.run_worker(_import_panes, thread=True, group="import-panes")
+            # Off the first frame's path too; a read-only file is told before any change.
+            self._probe_writes()
 
     def switch_mode(self, mode: str) -> AwaitMount:
         self._switching = True

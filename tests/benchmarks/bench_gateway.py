@@ -1,7 +1,7 @@
 """The gateway's overhead: many concurrent calls to a slow local server, next to raw clients.
 
 Run: python tests/benchmarks/bench_gateway.py [--calls 1000] [--concurrency 50] [--runs 1]
-[--profile]
+[--only gateway,gateway_async] [--profile]
 
 A real OpenAI-compatible server (tests/support/openai_server.py) answers every request after
 --latency-ms (100 by default) in a process of its own, so its CPU is not charged to the client.
@@ -13,7 +13,10 @@ variant runs in a fresh child process of this script against a fresh server, war
   with httpx.AsyncClient, which is several times slower at this concurrency;
 - raw_litellm: `litellm.acompletion` with retries off;
 - gateway: `Gateway.complete` auditing every call to a temporary database, the recorder flushed
-  inside the timed region so that every row is on disk when the clock stops;
+  inside the timed region so that every row is on disk when the clock stops; each call returns
+  only once its row is committed (durability "durable", the default: group commit);
+- gateway_async: the same with durability "async" (a call returns once its row is queued), so
+  `durable_vs_async` is what waiting for the commit costs;
 - logging: N `AuditRecorder.record` calls of a realistic row, then a flush: the whole cost per
   call, and the caller's share (until record() returns, the rest happens in the writer thread).
 
@@ -21,9 +24,11 @@ Prints JSON: {"ideal_s", "raw_http_s", "raw_http_x_ideal", "raw_litellm_s",
 "raw_litellm_x_ideal", "gateway_s", "gateway_x_ideal", "gateway_vs_litellm",
 "cpu_ms_per_call" (per variant: CPU of all the client's threads per call, which is what sets
 the pace once the server is fast enough), "logging_ms_per_call", "logging_caller_ms_per_call",
+"durability" (durable and async wall times, median of the rounds, and their ratio),
 "calls", "concurrency", "rows_written", ...},
-the best of --runs rounds for each variant (rounds alternate the variants); every gateway run
-must have written exactly one audit row per call.
+the best of --runs rounds for each variant (rounds alternate the variants), except the
+durability figure, a median; every gateway run must have written exactly one audit row per
+call. --only runs some variants (the report then holds what they measure).
 With --profile, the timed region of raw_litellm and gateway also runs under cProfile and the
 top functions by own time are written to stderr.
 """
@@ -37,6 +42,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,11 +64,13 @@ MESSAGES = [
     {"role": "system", "content": "You are a concise assistant for a benchmark."},
     {"role": "user", "content": "Summarise the benefits of connection pooling in two lines."},
 ]
-VARIANTS = ("raw_http", "raw_httpx", "raw_litellm", "gateway", "logging")
+VARIANTS = ("raw_http", "raw_httpx", "raw_litellm", "gateway", "gateway_async", "logging")
+GATEWAYS = {"gateway": "durable", "gateway_async": "async"}
 PROFILED = ("raw_litellm", "gateway")
 GOAL_X_IDEAL = 1.5
 GOAL_VS_LITELLM = 1.05
 GOAL_LOGGING_MS = 0.5
+GOAL_DURABLE_VS_ASYNC = 1.10
 
 # The server's child: report the port, then serve until our end of its stdin closes.
 SERVER = r"""
@@ -131,42 +139,47 @@ def _run_variant(variant: str, args: argparse.Namespace, env: dict[str, str]) ->
 
 def _report(args: argparse.Namespace, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
     ideal = args.calls / args.concurrency * args.latency_ms / 1000
-
-    def x_ideal(seconds: float) -> float:
-        return round(seconds / ideal, 3)
-
-    raw_http = found["raw_http"]["wall_s"]
-    raw_httpx = found["raw_httpx"]["wall_s"]
-    raw_litellm = found["raw_litellm"]["wall_s"]
-    gateway = found["gateway"]["wall_s"]
-    return {
-        "ideal_s": round(ideal, 3),
-        "raw_http_s": round(raw_http, 3),
-        "raw_http_x_ideal": x_ideal(raw_http),
-        "raw_httpx_s": round(raw_httpx, 3),
-        "raw_httpx_x_ideal": x_ideal(raw_httpx),
-        "raw_litellm_s": round(raw_litellm, 3),
-        "raw_litellm_x_ideal": x_ideal(raw_litellm),
-        "gateway_s": round(gateway, 3),
-        "gateway_x_ideal": x_ideal(gateway),
-        "gateway_vs_litellm": round(gateway / raw_litellm, 3),
-        "cpu_ms_per_call": {
-            variant: round(found[variant]["cpu_ms_per_call"], 2)
-            for variant in ("raw_http", "raw_httpx", "raw_litellm", "gateway")
-        },
-        "logging_ms_per_call": round(found["logging"]["ms_per_call"], 4),
-        "logging_caller_ms_per_call": round(found["logging"]["caller_ms_per_call"], 4),
-        "logging_calls": args.log_calls,
-        "calls": args.calls,
-        "concurrency": args.concurrency,
-        "latency_ms": args.latency_ms,
-        "rows_written": found["gateway"]["rows_written"],
-        "cpus": os.cpu_count(),
-        "goals": {
+    report: dict[str, Any] = {"ideal_s": round(ideal, 3)}
+    timed = [variant for variant in VARIANTS if variant in found and variant != "logging"]
+    for variant in timed:
+        wall_s = found[variant]["wall_s"]
+        report[f"{variant}_s"] = round(wall_s, 3)
+        report[f"{variant}_x_ideal"] = round(wall_s / ideal, 3)
+    if {"gateway", "raw_litellm"} <= found.keys():
+        report["gateway_vs_litellm"] = round(
+            found["gateway"]["wall_s"] / found["raw_litellm"]["wall_s"], 3
+        )
+    report["cpu_ms_per_call"] = {
+        variant: round(found[variant]["cpu_ms_per_call"], 2) for variant in timed
+    }
+    if "logging" in found:
+        report["logging_ms_per_call"] = round(found["logging"]["ms_per_call"], 4)
+        report["logging_caller_ms_per_call"] = round(found["logging"]["caller_ms_per_call"], 4)
+        report["logging_calls"] = args.log_calls
+    report.update(
+        calls=args.calls,
+        concurrency=args.concurrency,
+        latency_ms=args.latency_ms,
+        cpus=os.cpu_count(),
+        goals={
             "x_ideal": GOAL_X_IDEAL,
             "vs_litellm": GOAL_VS_LITELLM,
             "logging_ms_per_call": GOAL_LOGGING_MS,
+            "durable_vs_async": GOAL_DURABLE_VS_ASYNC,
         },
+    )
+    return report
+
+
+def _durability(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Durable against async gateway calls: medians of the rounds, which alternate them."""
+    durable = statistics.median(sample["wall_s"] for sample in samples["gateway"])
+    queued = statistics.median(sample["wall_s"] for sample in samples["gateway_async"])
+    return {
+        "durable_s_median": round(durable, 3),
+        "async_s_median": round(queued, 3),
+        "durable_vs_async": round(durable / queued, 3),
+        "goal": GOAL_DURABLE_VS_ASYNC,
     }
 
 
@@ -175,7 +188,8 @@ def _best(samples: list[dict[str, Any]], key: str) -> dict[str, Any]:
 
 
 def main_parent(args: argparse.Namespace) -> None:
-    samples: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
+    variants = [variant for variant in VARIANTS if variant in args.only.split(",")]
+    samples: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
     with tempfile.TemporaryDirectory(prefix="llmbench-bench-") as home:
         # Chain keys and any config go to a throwaway home, never the user's folders.
         env = {**os.environ, "LLMBENCH_HOME": home}
@@ -183,14 +197,20 @@ def main_parent(args: argparse.Namespace) -> None:
             env.pop(variable, None)
         # Rounds alternate the variants so that drift in machine load hits them alike.
         for _ in range(args.runs):
-            for variant in VARIANTS:
+            for variant in variants:
                 samples[variant].append(_run_variant(variant, args, env))
-    written = [sample["rows_written"] for sample in samples["gateway"]]
+    written = [
+        sample["rows_written"] for variant in GATEWAYS if variant in samples
+        for sample in samples[variant]
+    ]  # fmt: skip
     found = {
         variant: _best(runs, "ms_per_call" if variant == "logging" else "wall_s")
         for variant, runs in samples.items()
     }
     report = _report(args, found)
+    if GATEWAYS.keys() <= samples.keys():
+        report["durability"] = _durability(samples)
+    report["rows_written"] = written
     report["runs"] = args.runs
     if args.runs > 1:
         report["samples_s"] = {
@@ -199,7 +219,7 @@ def main_parent(args: argparse.Namespace) -> None:
             if variant != "logging"
         }
     print(json.dumps(report, indent=2))
-    assert written == [args.calls] * args.runs, written
+    assert written == [args.calls] * len(written), written
 
 
 # --- the children: one variant each ----------------------------------------------------------
@@ -330,6 +350,7 @@ def _count_calls(store: Store) -> int:
 
 
 async def bench_gateway(args: argparse.Namespace) -> dict[str, Any]:
+    """`Gateway.complete`, durable or async by the variant's name (GATEWAYS)."""
     from llmbench.config import ModelOptions, Settings
     from llmbench.gateway import client
     from llmbench.gateway.engine import Gateway
@@ -341,7 +362,7 @@ async def bench_gateway(args: argparse.Namespace) -> dict[str, Any]:
         try:
             recorder = AuditRecorder(store)
             settings = Settings(model={MODEL: ModelOptions(api_base=args.base_url)})
-            gateway = Gateway(recorder, settings)
+            gateway = Gateway(recorder, settings, durability=GATEWAYS[args.variant])
             params = {"api_key": API_KEY}
 
             async def call_once() -> Any:
@@ -435,6 +456,7 @@ CHILDREN: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] =
     "raw_httpx": bench_raw_httpx,
     "raw_litellm": bench_raw_litellm,
     "gateway": bench_gateway,
+    "gateway_async": bench_gateway,
     "logging": bench_logging,
 }
 
@@ -446,6 +468,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0, help="the server's delay")
     parser.add_argument("--log-calls", type=int, default=10_000, help="records timed for logging")
     parser.add_argument("--runs", type=int, default=1, help="rounds; the best of each is kept")
+    parser.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
     parser.add_argument("--profile", action="store_true", help="cProfile to stderr")
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from llmbench.config import ConfigError, GatewaySettings, ModelOptions, Settings, parse_settings
+from llmbench.gateway import openai_direct
 from llmbench.gateway.engine import Gateway
+from llmbench.gateway.errors import classify
 from llmbench.gateway.outcomes import GatewayError, GatewayResult
 from llmbench.gateway.recorder import AuditRecorder
 from llmbench.store.db import Store, open_db
@@ -92,7 +94,7 @@ async def test_a_stream_arrives_in_pieces_with_its_usage(
     ("fault", "status", "kind"),
     [
         ("hang", "timeout", "timeout"),
-        ("malformed", "error", "server"),
+        ("malformed", "error", "protocol"),
         ("drop", "error", "connection"),
     ],
 )
@@ -106,7 +108,8 @@ async def test_faults_are_classified_the_same_either_way(
     assert error.value.failure.kind == kind
     gateway.recorder.flush()
     rows = store.read().execute("SELECT status, error_kind FROM calls").fetchall()
-    assert [tuple(row) for row in rows] == [(status, kind)] * 2
+    attempts = 1 if kind == "protocol" else 2  # an unreadable answer is not asked for again
+    assert [tuple(row) for row in rows] == [(status, kind)] * attempts
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -178,3 +181,54 @@ def test_an_unknown_transport_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="openai_transport"):
         parse_settings({"gateway": {"openai_transport": "carrier-pigeon"}})
     assert parse_settings({"gateway": {"openai_transport": "litellm"}}).gateway.openai_transport
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_malformed_json_is_a_protocol_error_asked_once(
+    store: Store, server: OpenAICompatibleServer, transport: str
+) -> None:
+    name = server.scenario(f"garbled-{transport}", fault="malformed")
+    gateway = _gateway(store, server, f"openai/{name}", transport)  # max_retries=1
+    with pytest.raises(GatewayError) as error:
+        await gateway.complete(f"openai/{name}", MESSAGES)
+    failure = error.value.failure
+    assert (failure.kind, failure.retryable, failure.status_code) == ("protocol", False, None)
+    # Says what happened (the parser's words kept) and what to check.
+    assert "not in the API's format" in failure.message and "api_base" in failure.message
+    assert "Expecting value: line 1 column 25" in failure.message
+    assert len(server.requests_for(name)) == 1  # asking again would get the same answer
+    gateway.recorder.flush()
+    rows = store.read().execute("SELECT status, error_kind, error FROM calls").fetchall()
+    assert [(row[0], row[1]) for row in rows] == [("error", "protocol")]
+    assert "api_base" in rows[0][2]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>502 Bad Gateway</html>", b'{"object": "list", "data": []}', b'{"choices": []}',
+     b'{"choices": [{"message": {"content": ["parts"]}}]}', b"[" * 100_000],
+    ids=["html", "other-json", "no-choice", "content-not-text", "deep"],
+)  # fmt: skip
+def test_a_body_that_is_not_a_chat_completion_is_a_protocol_error(body: bytes) -> None:
+    with pytest.raises(openai_direct.MalformedAnswer) as error:
+        openai_direct._answer(body, "http://127.0.0.1:9/v1")
+    failure = classify(error.value)
+    assert failure.kind == "protocol" and not failure.retryable
+    assert "http://127.0.0.1:9/v1/chat/completions" in failure.message
+
+
+async def test_missing_credentials_in_litellm_are_an_auth_error_asked_once(
+    store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    name = server.scenario("keyless")
+    gateway = _gateway(store, server, f"openai/{name}", "litellm")  # max_retries=1
+    with pytest.raises(GatewayError) as error:
+        await gateway.complete(f"openai/{name}", MESSAGES)
+    failure = error.value.failure
+    assert (failure.kind, failure.retryable, failure.status_code) == ("auth", False, None)
+    assert failure.message.startswith(
+        "no API key for this provider: `llmbench keys set openai` or set OPENAI_API_KEY"
+    )
+    assert "Missing credentials" in failure.message  # litellm's own words kept after it
+    assert len(error.value.attempts) == 1 and server.requests_for(name) == []

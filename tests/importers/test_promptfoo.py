@@ -71,8 +71,8 @@ def test_the_getting_started_example_converts(tmp_path: Path) -> None:
     suite = conversion.suite
     assert suite["name"] == "Getting started"
     assert [p["name"] for p in suite["prompts"]] == [
-        "getting-started/prompt-1",
-        "getting-started/translate",
+        "getting-started.prompt-1",
+        "getting-started.translate",
     ]
     assert suite["prompts"][0]["text"] == "Convert this English to {{language}}: {{input}}"
     assert suite["prompts"][1]["text"] == "Translate to {{language}}: {{input}}"
@@ -410,22 +410,22 @@ tests: [{vars: {word: hi}}]
     )
     prompts = {prompt["name"]: prompt for prompt in conversion.suite["prompts"]}
     assert list(prompts) == [
-        "demo/two-1",
-        "demo/two-2",
-        "demo/system",
-        "demo/chat",
-        "demo/shouting",
-        "demo/rules at v2",
-        "demo/prompt-7",
+        "demo.two-1",
+        "demo.two-2",
+        "demo.system",
+        "demo.chat",
+        "demo.shouting",
+        "demo.rules at v2",
+        "demo.prompt-7",
     ]
-    assert prompts["demo/two-2"]["text"] == "Second {{word}}"
-    assert prompts["demo/system"]["text"] == "# Rules\n\nBe brief about {{word}}."
-    assert prompts["demo/chat"]["sections"] == {
+    assert prompts["demo.two-2"]["text"] == "Second {{word}}"
+    assert prompts["demo.system"]["text"] == "# Rules\n\nBe brief about {{word}}."
+    assert prompts["demo.chat"]["sections"] == {
         "role": "You translate.",
         "task": "{{word}} in French",
     }
-    assert prompts["demo/shouting"]["text"] == "Shout {{word | upper}}"
-    assert prompts["demo/prompt-7"]["text"] == "Data: {{word | tojson}}"
+    assert prompts["demo.shouting"]["text"] == "Shout {{word | upper}}"
+    assert prompts["demo.prompt-7"]["text"] == "Data: {{word | tojson}}"
     assert _omitted(conversion) == [
         "prompts[3]: chat prompt (user, assistant, user)",
         "prompts[6]: file://prompts/*.txt",
@@ -673,7 +673,7 @@ targets: [openai:gpt-4o-mini, openai:chat:gpt-4o-mini]
 tests: [{vars: {word: hi}}]
 """,
     )
-    assert [p["name"] for p in conversion.suite["prompts"]] == ["labels/short", "labels/polite"]
+    assert [p["name"] for p in conversion.suite["prompts"]] == ["labels.short", "labels.polite"]
     assert conversion.suite["models"] == ["openai/gpt-4o-mini"]
     (note,) = conversion.notes
     assert (note.where, note.why) == ("providers[1]", "also runs as openai/gpt-4o-mini: run once")

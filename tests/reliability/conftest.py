@@ -1,10 +1,16 @@
 """Helpers the reliability scenarios share: SQLite's own health checks on a file, read with a
-plain sqlite3 connection so no llmbench code stands between the file and the verdict."""
+plain sqlite3 connection so no llmbench code stands between the file and the verdict, and a
+fixture that makes a file read-only."""
 
 from __future__ import annotations
 
 import sqlite3
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +38,29 @@ def count(path: Path, sql: str, params: tuple[object, ...] = ()) -> int:
         return int(conn.execute(sql, params).fetchone()[0])
     finally:
         conn.close()
+
+
+@pytest.fixture
+def read_only_file() -> Iterator[Callable[[Path], None]]:
+    """Make a database file unwritable for this process (chmod 0444, and `chattr +i` when
+    running as root, whom permissions do not stop); undone after the test."""
+    undo: list[Callable[[], None]] = []
+
+    def make(path: Path) -> None:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        path.chmod(0o444)
+        undo.append(lambda: path.chmod(mode))
+        try:
+            with path.open("r+b"):
+                writable = True
+        except PermissionError:
+            writable = False
+        if writable:
+            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+            if done.returncode != 0:
+                pytest.skip(f"cannot make {path.name} read-only here: {done.stderr!r}")
+            undo.append(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+
+    yield make
+    for step in reversed(undo):
+        step()

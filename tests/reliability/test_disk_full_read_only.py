@@ -9,7 +9,7 @@ How the conditions are made:
   * read-only file: chmod 0444; when that does not stop the writer (tests running as root), the
     file is also made immutable with `chattr +i`;
   * read-only folder: chmod 0555 (and `chattr +i` under root) on a folder holding a cleanly
-    closed database, so SQLite cannot create the -wal and -shm files it needs;
+    closed database, so SQLite cannot create -wal and -shm files: it is opened read-only;
   * full disk: simulated with SQLite's `PRAGMA max_page_count`, set on every connection to the
     file's current size in pages, so any write that needs a new page fails with SQLITE_FULL —
     the same error, through the same code paths, as a disk with no space left.
@@ -34,7 +34,7 @@ from click.testing import CliRunner, Result
 
 from llmbench.cli import cli
 from llmbench.store import db as db_module
-from llmbench.store.db import DatabaseFull, DatabaseReadOnly, StoreError, open_db
+from llmbench.store.db import DatabaseFull, DatabaseReadOnly, open_db
 from llmbench.store.prompts import versions as prompts_repo
 from tests.reliability.conftest import assert_sound, count
 
@@ -133,11 +133,16 @@ def test_a_read_only_folder(tmp_path: Path, read_only: Callable[[Path], None]) -
     folder.mkdir()
     path = _database(folder / "ro.db")
     read_only(folder)
-    with pytest.raises(StoreError, match="its folder must be writable"):
-        open_db(path, create=False)
-    _refused(_cli("db", "info", "--db", str(path)), "its folder must be writable")
-    _refused(_cli("prompts", "list", "--db", str(path)), "its folder must be writable")
-    copy = tmp_path / "copy.db"  # the folder cannot hold the -shm a check needs: check a copy
+    # Opened read-only (tests/reliability/test_read_only_media.py has the rest): reads work,
+    # writes are refused.
+    with open_db(path, create=False) as store:
+        assert store.read_only
+        with pytest.raises(DatabaseReadOnly, match="is read-only, so nothing was changed"):
+            store.write(lambda db: prompts_repo.create_prompt(db, "refused"))
+    assert "prompts:" in _cli("db", "info", "--db", str(path)).output
+    _refused(_cli("budgets", "set", "global", "--limit", "5", "--db", str(path)), "is read-only")
+    assert sorted(p.name for p in folder.iterdir()) == ["ro.db"]
+    copy = tmp_path / "copy.db"
     shutil.copy(path, copy)
     assert_sound(copy)
 

@@ -63,7 +63,7 @@ FAULTS = (
           "rate_limited", 1),
     Fault("server-500", {"fault": "status", "status": 500}, "error", "server", 1 + RETRIES),
     Fault("slow", {"latency_ms": 1500}, "timeout", "timeout", 1 + RETRIES),
-    Fault("malformed", {"fault": "malformed"}, "error", "server", 1 + RETRIES),
+    Fault("malformed", {"fault": "malformed"}, "error", "protocol", 1),
     Fault("dropped", {"fault": "drop"}, "error", "connection", 1 + RETRIES),
 )  # fmt: skip
 

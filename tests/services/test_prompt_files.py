@@ -116,7 +116,13 @@ def test_export_of_named_prompts_and_refused_names(store: Store, tmp_path: Path)
     assert [p.name for p in export_prompts(store, tmp_path / "one", ["greet"])] == ["greet.yaml"]
     with pytest.raises(ExportError, match="no prompt named 'nope'"):
         export_prompts(store, tmp_path / "two", ["nope"])
-    store.write(lambda db: repo.create_prompt(db, "../escape"))
+    # A name saved before names were checked (the store refuses it now).
+    store.write(
+        lambda db: db.execute(
+            "INSERT INTO prompts (name, description, tags, created_at)"
+            " VALUES ('../escape', '', '[]', '2025-01-01T00:00:00.000Z')"
+        )
+    )
     with pytest.raises(ExportError, match="path separator"):
         export_prompts(store, tmp_path / "three")
     assert not (tmp_path / "three").exists()

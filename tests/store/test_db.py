@@ -16,6 +16,7 @@ from llmbench.store.db import (
     open_db,
 )
 from llmbench.store.maintenance import check_integrity, pragma_values
+from tests.store.purge_window import open_purge_window
 
 EXPECTED_TABLES = {
     "prompts",
@@ -237,7 +238,7 @@ def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
             store.write(lambda db: db.execute("DELETE FROM calls WHERE id = ?", [call_id]))
 
         def purge(db):
-            db.execute("INSERT INTO purge_window (id, reason) VALUES (1, 'test')")
+            open_purge_window(db, "test")
             db.execute("UPDATE calls SET messages = NULL, response = NULL WHERE id = ?", [call_id])
             db.execute("DELETE FROM purge_window")
 

@@ -14,17 +14,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llmbench.core.audit.chain import GENESIS
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.importers.calls.common import ParsedCalls
 from llmbench.services.costs import window_sums as costs_cache
 from llmbench.services.imports.calls import import_parsed
 from llmbench.store import monitor as monitor_repo
-from llmbench.store.audit.log import append_calls, database_id, plan_purge, purge, verify_chain
+from llmbench.store.audit.log import (
+    append_calls,
+    database_id,
+    insert_sealed,
+    plan_purge,
+    purge,
+    seal_calls,
+    verify_chain,
+)
 from llmbench.store.costs import breakdowns as costs_repo
 from llmbench.store.db import APPLICATION_ID, Store, connect, open_db
 from llmbench.store.schema.migrations import migrations
 from llmbench.store.schema.rollups import ROLLUP_SUMS, ROLLUP_TABLES
 from llmbench.store.views import to_iso
+from tests.store.purge_window import open_purge_window
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -166,7 +176,7 @@ def test_an_update_inside_a_purge_window_moves_the_call_between_rows(store: Stor
     )
 
     def change(db: Any) -> None:
-        db.execute("INSERT INTO purge_window (id, reason) VALUES (1, 'test')")
+        open_purge_window(db, "test")
         db.execute("UPDATE calls SET feature = 'search', cost = NULL, ts = ? WHERE id = 1",
                    [to_iso(START + timedelta(days=2))])  # fmt: skip
         db.execute("DELETE FROM purge_window")
@@ -204,7 +214,8 @@ def test_the_migration_back_fills_a_log_written_before_it(tmp_path: Path) -> Non
     ]
     old = Store(path)
     key = load_chain_key(database_id(old.read()))
-    old.write(lambda db: append_calls(db, key, calls))
+    # Sealed as the llmbench of that schema did: form 1, with no form record.
+    old.write(lambda db: insert_sealed(db, seal_calls(key, (0, GENESIS), calls)[0]))
     assert (
         not old.read().execute("SELECT 1 FROM sqlite_master WHERE name = 'rollup_daily'").fetchone()
     )

@@ -4,6 +4,7 @@ the app with Pilot until a pane has shown its data."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -33,7 +34,20 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Tests that grade, acknowledge or promote write into this shared file; keep the file as
     # built beside it for those that must see exactly the demo (snapshots, private copies).
     shutil.copy(path, path.with_name("pristine.db"))
+    _DEMO_KEYS.append(Path(os.environ["LLMBENCH_HOME"]) / "audit-keys")
     return path
+
+
+_DEMO_KEYS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def demo_chain_key(isolated_home: Path) -> None:
+    """The demo's audit-chain key (and head), made where it was built, brought into each test's
+    own home, as a user who copies a database brings its key: llmbench makes no second key for
+    a database that already sealed calls."""
+    for built in _DEMO_KEYS:
+        shutil.copytree(built, isolated_home / "audit-keys", dirs_exist_ok=True)
 
 
 @pytest.fixture

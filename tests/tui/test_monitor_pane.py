@@ -192,4 +192,6 @@ async def test_verify_names_an_edited_row(own_store: Store) -> None:
         await pilot.press("v")
         await settle(pilot)
         integrity = str(_pane(app).query_one("#integrity", Static).render())
-        assert integrity.startswith("Integrity FAILED at call 123: this call's metadata was edited")
+        assert integrity.startswith(
+            "Integrity FAILED at call 123: call 123 was edited after it was sealed"
+        )

@@ -5,6 +5,15 @@ previous call's hash, the call's canonical metadata and the SHA-256 of its conte
 response, error). Retention can therefore purge bodies — the content hash stays — and the chain
 still verifies; editing, removing or reordering a row breaks it, and without the key nobody can
 recompute it.
+
+Two sealed forms exist. Form 1 (every call llmbench wrote before form records existed) is the
+HMAC above. Form 2 binds the call to its database too: the message starts with a form tag and
+the database's id. A form record (HMAC'd) says from which call a form applies, for which
+database and under which key (by its fingerprint), so old rows keep verifying as they were
+sealed. What the seal of a row cannot hold, because it changes after sealing, is held by
+records of its own under the same key: a purge record names the calls a purge emptied and
+when (so `purged_at` is under a MAC), an anchor where retention cut the start of the chain,
+and the head recorded beside the key where the chain ended.
 """
 
 from __future__ import annotations
@@ -12,16 +21,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 GENESIS = "genesis"
+LEGACY_FORM = 1
+CURRENT_FORM = 2
 
 FieldKind = Literal["int", "real", "text"]
 
 # Every column of `calls` except the body, the hashes and purged_at, with its SQLite type, so a
-# value hashes the same before insert and after a round trip through the database.
+# value hashes the same before insert and after a round trip through the database. purged_at
+# changes after sealing: the purge record that set it carries it under its own MAC.
 METADATA_FIELDS: dict[str, FieldKind] = {
     "id": "int",
     "ts": "text",
@@ -72,6 +84,14 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _mac(key: bytes, fields: Sequence[Any]) -> str:
+    return hmac.new(key, _canonical(list(fields)).encode(), hashlib.sha256).hexdigest()
+
+
+def same_digest(expected: str, stored: object) -> bool:
+    return isinstance(stored, str) and hmac.compare_digest(expected, stored)
+
+
 def canonical_metadata(row: Mapping[str, Any]) -> str:
     """The metadata as sorted, compact JSON (the same text as `_canonical` of the coerced
     fields)."""
@@ -92,16 +112,61 @@ def content_hash(row: Mapping[str, Any]) -> str:
 
 
 def link_hash(key: bytes, prev_hash: str, metadata: str, content: str) -> str:
+    """Form 1's seal."""
     message = f"{prev_hash}\n{metadata}\n{content}".encode()
     return hmac.digest(key, message, "sha256").hex()
 
 
-def seal(key: bytes, prev_hash: str, row: dict[str, Any]) -> dict[str, Any]:
+def form_hash(
+    key: bytes, form: int, db_id: str, prev_hash: str, metadata: str, content: str
+) -> str:
+    """The seal of a row in `form`: form 2 also binds the row to its database."""
+    if form == LEGACY_FORM:
+        return link_hash(key, prev_hash, metadata, content)
+    message = f"llmbench-chain/{form}\n{db_id}\n{prev_hash}\n{metadata}\n{content}".encode()
+    return hmac.digest(key, message, "sha256").hex()
+
+
+def seal(
+    key: bytes,
+    prev_hash: str,
+    row: dict[str, Any],
+    *,
+    form: int = LEGACY_FORM,
+    db_id: str = "",
+) -> dict[str, Any]:
     """Set content_hash, prev_hash and hash on a row (which must already carry its id)."""
     row["content_hash"] = content_hash(row)
     row["prev_hash"] = prev_hash
-    row["hash"] = link_hash(key, prev_hash, canonical_metadata(row), row["content_hash"])
+    row["hash"] = form_hash(
+        key, form, db_id, prev_hash, canonical_metadata(row), row["content_hash"]
+    )
     return row
+
+
+def row_seal_matches(key: bytes, form: int, db_id: str, row: Mapping[str, Any]) -> bool:
+    """Whether a stored row's hash is the seal of its stored prev_hash, metadata and content
+    hash (whatever its body holds now)."""
+    prev, content, stored = row.get("prev_hash"), row.get("content_hash"), row.get("hash")
+    if not isinstance(prev, str) or not isinstance(content, str):
+        return False
+    return same_digest(form_hash(key, form, db_id, prev, canonical_metadata(row), content), stored)
+
+
+def key_id(key: bytes) -> str:
+    """A key's public fingerprint: names a key in records and messages, reveals nothing."""
+    return hashlib.sha256(b"llmbench audit-chain key id\n" + key).hexdigest()[:16]
+
+
+def id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Ascending ids as inclusive [first, last] runs: a purge's calls in little space."""
+    runs: list[list[int]] = []
+    for call_id in ids:
+        if runs and call_id == runs[-1][1] + 1:
+            runs[-1][1] = call_id
+        else:
+            runs.append([call_id, call_id])
+    return runs
 
 
 @dataclass(frozen=True)
@@ -115,7 +180,8 @@ class Anchor:
     created_at: str
 
     def digest(self, key: bytes) -> str:
-        message = _canonical(
+        return _mac(
+            key,
             [
                 "anchor",
                 self.first_kept_call_id,
@@ -123,15 +189,110 @@ class Anchor:
                 self.deleted,
                 self.reason,
                 self.created_at,
-            ]
-        ).encode()
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class FormRecord:
+    """From `first_call_id` on, calls are sealed in `form`, for database `db_id`, under the key
+    whose fingerprint is `key_id`."""
+
+    form: int
+    first_call_id: int
+    db_id: str
+    key_id: str
+    created_at: str
+
+    def digest(self, key: bytes) -> str:
+        return _mac(
+            key, ["form", self.form, self.first_call_id, self.db_id, self.key_id, self.created_at]
+        )
+
+
+@dataclass(frozen=True)
+class PurgeRecord:
+    """One purge by llmbench: the calls whose bodies it emptied (as id runs) and the
+    purged_at it gave them, the calls it deleted, and the one-time token that opened the
+    purge window for it."""
+
+    token: str
+    purged_at: str
+    calls: tuple[tuple[int, int], ...]
+    redacted: int
+    deleted_through: int | None
+    reason: str
+    db_id: str
+
+    def digest(self, key: bytes) -> str:
+        return _mac(
+            key,
+            [
+                "purge",
+                self.db_id,
+                self.token,
+                self.purged_at,
+                [list(run) for run in self.calls],
+                self.redacted,
+                self.deleted_through,
+                self.reason,
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the chain ended when llmbench last committed calls: kept beside the key, outside
+    the database, so a cut tail or a log emptied or resealed shows."""
+
+    db_id: str
+    call_id: int
+    count: int
+    hash: str
+    form_first_call_id: int | None = None
+
+    def digest(self, key: bytes) -> str:
+        return _mac(
+            key,
+            ["head", self.db_id, self.call_id, self.count, self.hash, self.form_first_call_id],
+        )
+
+
+TamperKind = Literal[
+    "no-seal",
+    "body-edited",
+    "metadata-edited",
+    "forged-purge",
+    "deleted",
+    "deleted-start",
+    "reordered",
+    "forged-append",
+    "resealed",
+    "key-fork",
+    "cut-tail",
+    "deleted-all",
+    "head-replaced",
+    "db-id-edited",
+    "anchor-altered",
+    "form-altered",
+    "head-altered",
+]
 
 
 @dataclass(frozen=True)
 class ChainProblem:
     call_id: int
     reason: str
+    kind: TamperKind = "metadata-edited"
+    where: str = ""
+    """What the reason is about when it is not a call (e.g. meta.db_id)."""
+
+    @property
+    def place(self) -> str:
+        return self.where or f"call {self.call_id}"
+
+
+HeadCheck = Literal["matched", "none", "recorded", "not-checked"]
 
 
 @dataclass(frozen=True)
@@ -141,58 +302,18 @@ class ChainReport:
     head_id: int | None
     head_hash: str | None
     problem: ChainProblem | None
+    head_check: HeadCheck = "not-checked"
+    """How the head recorded beside the key compared: matched (the log reaches it, and any
+    calls after it verify), none (nothing recorded), recorded (nothing was: recorded now),
+    not-checked (a problem came first)."""
+    unrecorded_purges: int = 0
+    """Purged calls from before purges were recorded (a log never written in form 2)."""
+    deleted_by_retention: int = 0
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
-
-def verify_rows(
-    key: bytes,
-    rows: Iterable[Mapping[str, Any]],
-    anchors: Mapping[int, tuple[Anchor, str]] | None = None,
-    checkpoint: tuple[int, str] | None = None,
-) -> ChainReport:
-    """Walk rows in id order; report the first that does not fit the chain.
-
-    `anchors` maps first_kept_call_id → (anchor, stored anchor hash). `checkpoint` is a head
-    (id, hash) printed earlier: the chain must still contain it, which catches a deleted tail.
-    """
-    anchors = anchors or {}
-    expected_prev = GENESIS
-    checked = purged = 0
-    head_id: int | None = None
-    head_hash: str | None = None
-    checkpoint_seen = checkpoint is None
-
-    def fail(call_id: int, reason: str) -> ChainReport:
-        return ChainReport(checked, purged, head_id, head_hash, ChainProblem(call_id, reason))
-
-    for row in rows:
-        call_id = int(row["id"])
-        if call_id in anchors:
-            anchor, stored = anchors[call_id]
-            if not hmac.compare_digest(anchor.digest(key), stored):
-                return fail(call_id, "the retention anchor before this call was altered")
-            if head_id is None:
-                expected_prev = anchor.prev_hash
-        if row.get("hash") is None:
-            return fail(call_id, "this call has no hash (written outside the gateway)")
-        if row.get("prev_hash") != expected_prev:
-            return fail(call_id, "the call before this one was removed, inserted or reordered")
-        if row.get("purged_at") is None:
-            if content_hash(row) != row.get("content_hash"):
-                return fail(call_id, "the messages, response or error of this call were edited")
-        else:
-            purged += 1
-        expected = link_hash(key, expected_prev, canonical_metadata(row), row["content_hash"])
-        if not hmac.compare_digest(expected, str(row["hash"])):
-            return fail(call_id, "this call's metadata was edited (or the key is wrong)")
-        checked += 1
-        head_id, head_hash = call_id, str(row["hash"])
-        expected_prev = head_hash
-        if checkpoint is not None and (call_id, head_hash) == checkpoint:
-            checkpoint_seen = True
-    if not checkpoint_seen and checkpoint is not None:
-        return fail(checkpoint[0], "the checkpointed head is gone: calls were removed at the end")
-    return ChainReport(checked, purged, head_id, head_hash, None)
+    @property
+    def empty(self) -> bool:
+        return self.checked == 0 and self.problem is None

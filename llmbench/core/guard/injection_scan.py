@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from llmbench.core.guard.decode import decode_all
+from llmbench.core.guard.excerpts import mask_sensitive
 from llmbench.core.guard.folding import fold, without_invisible
 from llmbench.core.guard.injection_rules import CompiledRule, compiled_rules
 from llmbench.core.guard.policy import Finding
@@ -310,7 +311,8 @@ def _encoded(text: str, where: str, depth: int, budget: _DecodeBudget) -> list[F
                 decoded.end,
                 _encoded_score(score),
                 where,
-                _excerpt(f"{decoded.codec} → {decoded.text!r} ({rules})"),
+                # Masked before it is cut: a secret cut short no longer matches its pattern.
+                _excerpt(f"{decoded.codec} → {mask_sensitive(decoded.text)!r} ({rules})"),
             )
         )
     return findings

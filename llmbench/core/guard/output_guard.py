@@ -350,9 +350,12 @@ def check_output(
     banned_phrases: Iterable[str] = (),
     leak_min_words: int = DEFAULT_LEAK_MIN_WORDS,
     known_secrets: Iterable[str] = (),
+    detected: list[Finding] | None = None,
 ) -> list[Finding]:
-    """Every finding in a model's answer, in the order they appear."""
-    detected = secret_findings(text, known_secrets) + pii_findings(text)
+    """Every finding in a model's answer, in the order they appear. `detected`: the secrets
+    and personal data of text when the caller has found them already (for the excerpts)."""
+    if detected is None:
+        detected = secret_findings(text, known_secrets) + pii_findings(text)
     findings = _without_overlaps(detected)
     findings += leak_findings(text, static_sections, leak_min_words)
     findings += banned_phrase_findings(text, banned_phrases)

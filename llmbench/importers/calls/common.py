@@ -4,9 +4,12 @@ error that names the file and line, and timestamp parsing into the store's forma
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from llmbench.importers.bounds import integer_problem
 
 MAX_REPORTED = 20
 
@@ -69,14 +72,41 @@ def tokens(value: Any, name: str) -> int:
     if value is None or value == "":
         return 0
     if isinstance(value, bool):
-        raise ValueError(f"{name} is not a count: {value!r}")
+        raise ValueError(f"{name} is not a count: {_shown(value)}")
     try:
-        number = int(float(value))
+        # An int as it is: float() would round 2**63 down to a storable 9.2e18.
+        number = value if isinstance(value, int) else int(float(value))
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} is not a count: {value!r}") from None
+        raise ValueError(f"{name} is not a count: {_shown(value)}") from None
+    if problem := integer_problem(number, name):
+        raise ValueError(problem)
     if number < 0:
         raise ValueError(f"{name} is negative: {number}")
     return number
+
+
+def finite_number(value: Any, name: str) -> float | None:
+    """A finite number as a float (None stays None); ValueError for anything else, including
+    numbers too large for a float and the NaN and Infinity that JSON readers accept."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} is not a number: {_shown(value)}")
+    try:
+        result = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} is not a number: {_shown(value)}") from None
+    if not math.isfinite(result):
+        raise ValueError(f"{name} is not a finite number: {_shown(value)}")
+    return result
+
+
+def _shown(value: Any) -> str:
+    """A value for a problem's message, cut short (a bad field may be megabytes long)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit integer"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def messages_json(system: str | None, prompt: str | None) -> str | None:

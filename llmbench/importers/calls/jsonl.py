@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.calls.common import (
     CallOrProblem,
     ImportProblem,
+    finite_number,
     to_store_time,
     tokens,
 )
@@ -111,12 +113,7 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
         raise ValueError("no time (map one with --map ts=PATH)")
     if not value["model"]:
         raise ValueError("no model (map one with --map model=PATH)")
-    cost = value["cost"]
-    if cost is not None and not isinstance(cost, int | float):
-        try:
-            cost = float(cost)
-        except (TypeError, ValueError):
-            raise ValueError(f"cost is not a number: {cost!r}") from None
+    cost = finite_number(value["cost"], "cost")
     status = str(value["status"] or "ok")
     status = "ok" if status == "success" else status
     if status not in _STATUSES:
@@ -124,6 +121,7 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
     params = {"max_tokens": value["max_tokens"]} if value["max_tokens"] is not None else {}
     request_id = value["request_id"] or hashlib.sha256(line.encode()).hexdigest()[:32]
     latency = value["latency_ms"]
+    latency = finite_number(latency, "latency_ms") if isinstance(latency, int | float) else None
     return {
         "ts": to_store_time(value["ts"]),
         "request_id": f"jsonl:{request_id}",
@@ -137,7 +135,7 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
         "completion_tokens": tokens(value["completion_tokens"], "completion_tokens"),
         "cached_tokens": tokens(value["cached_tokens"], "cached_tokens"),
         "cost": cost,
-        "latency_ms": float(latency) if isinstance(latency, int | float) else None,
+        "latency_ms": latency,
         "status": status,
         "feature": _text(value["feature"]),
         "team": _text(value["team"]),
@@ -171,9 +169,13 @@ def iter_jsonl_calls(
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    yield ImportProblem(f"{path.name}:{number}", f"not JSON ({error.msg})")
+                    record = load_json(line)
+                except NestingError as error:
+                    yield ImportProblem(f"{path.name}:{number}", str(error))
+                    continue
+                except ValueError as error:  # JSONDecodeError, or a number of 4,300+ digits
+                    reason = getattr(error, "msg", str(error))
+                    yield ImportProblem(f"{path.name}:{number}", f"not JSON ({reason})")
                     continue
                 try:
                     yield _call(record, paths, line.strip())

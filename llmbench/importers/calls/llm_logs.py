@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.calls.common import (
     CallOrProblem,
     ImportProblem,
@@ -60,7 +61,9 @@ def _params(value: Any) -> str:
     if not value or value == "{}":
         return "{}"
     try:
-        parsed = json.loads(value)
+        parsed = load_json(value)
+    except NestingError as error:
+        raise ValueError(f"options_json is {error}") from None
     except (TypeError, ValueError):
         raise ValueError("options_json is not JSON") from None
     return json.dumps(parsed if isinstance(parsed, dict) else {})

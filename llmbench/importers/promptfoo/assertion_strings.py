@@ -17,6 +17,7 @@ from typing import Any
 
 from llmbench.core.evaluation.check_parsing import parse_check
 from llmbench.core.evaluation.check_spec import CheckError, check_to_data
+from llmbench.importers.bounds import load_json
 
 # promptfoo's assertion types (its BaseAssertionTypes): a cell naming one is an assertion.
 PROMPTFOO_TYPES: tuple[str, ...] = (
@@ -146,7 +147,7 @@ def _value(name: str, value: str) -> Any:
         return [part.strip() for part in value.split(",")]
     if name == "is-json":
         try:
-            schema = json.loads(value)
+            schema = load_json(value)
         except ValueError as error:
             raise FormError(
                 f"is-json: the schema after the colon is not JSON ({error})", misread=True

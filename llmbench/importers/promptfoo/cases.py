@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from llmbench.importers.bounds import BoundExceeded, compose_yaml
 from llmbench.importers.file_problems import FileProblem, PromptFileError, field_count_problem
 from llmbench.importers.promptfoo.assertions import (
     Converted,
@@ -217,7 +218,10 @@ class CaseReading(ConfigReader):
             if not raw.strip():
                 continue
             try:
-                node = yaml.compose(raw, Loader=yaml.SafeLoader)
+                node = compose_yaml(raw)
+            except BoundExceeded as error:
+                self.reader.problems.append(FileProblem(shown, number, str(error.problem)))
+                continue
             except yaml.YAMLError:
                 node = None
             if not isinstance(node, MappingNode):

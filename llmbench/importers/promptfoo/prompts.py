@@ -5,8 +5,8 @@ Prompt functions (.js, .py), globs and longer conversations are listed as not co
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ import yaml
 from yaml.nodes import MappingNode, Node
 
 from llmbench.core.prompts.templates import TemplateError, detect_variables
+from llmbench.importers.bounds import load_json, load_yaml
 from llmbench.importers.promptfoo.reading import DATA_SUFFIXES, ConfigReader, first_line
+from llmbench.store.prompts.names import MAX_NAME_BYTES
 
 TEXT_PROMPT_SUFFIXES = (".txt", ".md", ".j2", ".prompt")
 _PROMPT_SPLIT = re.compile(r"^-{3,}\s*$", re.MULTILINE)
@@ -30,7 +32,7 @@ class PromptReading(ConfigReader):
     """Reads `prompts` into the suite's inline prompts."""
 
     def _prompts(self, node: Node | None, root: Node, suite_name: str) -> list[dict[str, Any]]:
-        """The suite's inline prompts. Names start with the suite's (`getting-started/translate`)
+        """The suite's inline prompts. Names start with the suite's (`getting-started.translate`)
         so a converted prompt never adds versions to an unrelated prompt of the same name."""
         if node is None:
             self.fail(root, "the config has no prompts")
@@ -54,7 +56,7 @@ class PromptReading(ConfigReader):
             for prompt in self._prompt(item, raw, label, where, line_node):
                 name_hint, sections, text_note = prompt
                 hint = name_hint or f"prompt-{len(prompts) + 1}"
-                base_name = f"{slug}/{hint}".replace("@", " at ")
+                base_name = _prompt_name(slug, hint)
                 name, counter = base_name, 2
                 while name in names:
                     name = f"{base_name}-{counter}"
@@ -111,7 +113,7 @@ class PromptReading(ConfigReader):
         stripped = text.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             try:
-                messages = json.loads(stripped)
+                messages = load_json(stripped)
             except ValueError:
                 messages = None
             if isinstance(messages, list):
@@ -178,7 +180,7 @@ class PromptReading(ConfigReader):
         stem = label or path.stem
         if suffix in DATA_SUFFIXES:
             try:
-                data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+                data = load_json(text) if suffix == ".json" else load_yaml(text)
             except (ValueError, yaml.YAMLError) as error:
                 self.fail(node, f"{where}: {reference} cannot be read: {first_line(error)}")
                 return []
@@ -203,6 +205,20 @@ class PromptReading(ConfigReader):
         if not prompts:
             self.fail(node, f"{where}: {reference} is empty")
         return prompts
+
+
+def _prompt_name(slug: str, hint: str) -> str:
+    """`<suite>.<label or file>`, made a valid prompt name (store.prompts.names): a label may
+    hold anything, and a name is also a file name."""
+    cleaned = "".join(
+        "-" if char in "/\\" or unicodedata.category(char).startswith("C") else char
+        for char in hint.replace("@", " at ")
+    )
+    name = f"{slug}.{cleaned.strip(' -.') or 'prompt'}"
+    # Room for the `-N` that tells prompts of the same label apart.
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES - 8:
+        name = name[:-1]
+    return name.rstrip()
 
 
 def _jinja(text: str) -> tuple[str, str]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from llmbench.importers.bounds import load_json, load_yaml
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.promptfoo.assertions import Unconvertible
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of
@@ -135,7 +135,7 @@ def read_value(base: Path, reference: str) -> Any:
         raise Unconvertible(f"{reference} is not UTF-8 text") from None
     if suffix in DATA_SUFFIXES:
         try:
-            return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+            return load_json(text) if suffix == ".json" else load_yaml(text)
         except (ValueError, yaml.YAMLError) as error:
             raise Unconvertible(f"{reference} cannot be read: {first_line(error)}") from None
     return text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from llmbench.importers.bounds import compose_yaml
 from llmbench.importers.eval_suite import parse_suite
 from llmbench.importers.promptfoo.config import Conversion
 from llmbench.importers.promptfoo.reading import shown_path
@@ -64,7 +65,7 @@ def suite_text(conversion: Conversion, output: Path | None = None) -> str:
 
 def check_suite_text(text: str, output: Path) -> None:
     """Read the written suite back as `llmbench eval` will; SuiteError if it would not run."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = compose_yaml(text)
     parse_suite(node, output, str(output))
 
 

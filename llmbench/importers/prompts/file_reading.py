@@ -4,15 +4,22 @@
 
 from __future__ import annotations
 
-import unicodedata
+from pathlib import Path
 from typing import Any, get_args
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from llmbench.core.models import VARIABLE_KINDS, Example, NoteKind, Variable
 from llmbench.importers.file_problems import FileProblem, PromptFileError
-from llmbench.importers.prompts.documents import LabelDoc, NoteDoc, PromptDoc, VersionDoc
+from llmbench.importers.prompts.documents import (
+    FILE_SUFFIXES,
+    LabelDoc,
+    NoteDoc,
+    PromptDoc,
+    VersionDoc,
+)
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, is_null, line_of
+from llmbench.store.prompts.names import prompt_name_problem
 
 NOTE_KINDS: tuple[str, ...] = get_args(NoteKind)
 
@@ -33,6 +40,19 @@ _VERSION_KEYS = (
 _NOTE_KEYS = ("kind", "version", "author", "created_at", "text")
 _VARIABLE_KEYS = ("name", "kind", "max_tokens")
 _EXAMPLE_KEYS = ("input", "output")
+
+
+def prompt_file_problem(path: Path, shown: str) -> FileProblem | None:
+    """Why `path` is not a file to read prompts from (None: it is): prompt files end in .yaml or
+    .yml, and so does what a link points at, so a link to /etc/passwd is not read as one."""
+    if path.suffix not in FILE_SUFFIXES:
+        return FileProblem(shown, 1, f"not a prompt file: {' or '.join(FILE_SUFFIXES)} expected")
+    target = path.resolve()
+    if target.suffix not in FILE_SUFFIXES:
+        return FileProblem(shown, 1, f"links to {target}, which is not a prompt file")
+    if not target.is_file():
+        return FileProblem(shown, 1, "not a regular file")
+    return None
 
 
 def is_prompt_document(node: Node) -> bool:
@@ -88,12 +108,8 @@ def parse_prompt_document(node: Node, path: str) -> PromptDoc:
 
 def _prompt_name(reader: NodeReader, node: Node) -> str:
     name = reader.text(node, "name")
-    if not name.strip():
-        raise InvalidValue(node, "name must not be empty")
-    if name != name.strip():
-        raise InvalidValue(node, "name must not start or end with spaces")
-    if any(unicodedata.category(char).startswith("C") for char in name):
-        raise InvalidValue(node, "name must not contain control characters")
+    if problem := prompt_name_problem(name):
+        raise InvalidValue(node, problem)
     return name
 
 

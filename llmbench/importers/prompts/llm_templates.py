@@ -22,6 +22,7 @@ from llmbench.core.prompts.templates import TemplateError, detect_variables
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.prompts.documents import PromptDoc, VersionDoc
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of
+from llmbench.store.prompts.names import prompt_name_problem
 
 INPUT = "input"
 SUPPORTED_KEYS = ("prompt", "system", "model", "defaults", "options")
@@ -46,6 +47,21 @@ def parse_llm_template(node: Node, path: str, stem: str) -> PromptDoc:
     prompt; PromptFileError lists every problem, unsupported keys become warnings."""
     reader = NodeReader(path)
     warnings: list[FileProblem] = []
+    if problem := prompt_name_problem(stem):
+        raise PromptFileError(
+            [FileProblem(path, 1, f"the file's name names the prompt: {problem}; rename it")]
+        )
+    if _plain_text(node):
+        raise PromptFileError(
+            [
+                FileProblem(
+                    path,
+                    line_of(node),
+                    "plain text, not a prompt file: an llm template is a mapping with"
+                    " 'prompt:' or 'system:' (or a single quoted string)",
+                )
+            ]
+        )
     if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:str":
         fields: dict[str, Node] = {"prompt": node}
     elif isinstance(node, MappingNode):
@@ -162,6 +178,16 @@ def parse_llm_template(node: Node, path: str, stem: str) -> PromptDoc:
 
 def _line(error: InvalidValue, node: Node) -> int:
     return line_of(error.node) if error.node is not None else line_of(node)
+
+
+def _plain_text(node: Node) -> bool:
+    """Lines of unquoted text, which YAML reads as one string: any text file (a README, a log,
+    /etc/passwd) would otherwise pass for llm's bare-string template."""
+    return (
+        isinstance(node, ScalarNode)
+        and node.style is None
+        and node.end_mark.line > node.start_mark.line
+    )
 
 
 def _description(path: str, defaults: dict[str, Any]) -> str:

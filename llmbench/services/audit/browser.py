@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from llmbench.core.audit.query import AuditQuery, parse
+from llmbench.services.export_files import open_export
 from llmbench.store import datasets
 from llmbench.store.audit import browser as audit_browser
 from llmbench.store.audit.browser import CallDetail, CallKey, Direction, Filter, Page
@@ -192,19 +193,12 @@ def export_to_file(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Export into `path` through a temporary file beside it, so a failed or cancelled export
-    (`progress`, told the calls written so far every few thousand, may raise ExportCancelled)
-    leaves no half-written file behind."""
-    target = path.expanduser()
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            written = export_calls(store, flt, out, fmt, progress=progress)
-        partial.replace(target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return written
+    """Export into `path` as services/export_files.py writes any export: a new file 0600
+    through a temporary file beside it, so a failed or cancelled export (`progress`, told the
+    calls written so far every few thousand, may raise ExportCancelled) leaves no half-written
+    file behind; a FIFO or a device written through, a symbolic link followed, never replaced."""
+    with open_export(path) as out:
+        return export_calls(store, flt, out, fmt, progress=progress)
 
 
 def format_for(path: Path, explicit: str | None = None) -> ExportFormat:

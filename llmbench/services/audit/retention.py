@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmbench.config import RetentionSettings
+from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store import alerts as alerts_repo
 from llmbench.store.audit import retention as retention_repo
@@ -141,7 +142,8 @@ def run_purge(
         plan = plan_purge(db, delete_before, redact_before)
         if not plan.to_delete and not plan.to_redact:
             return plan, None
-        purge(db, key, plan, reason)
+        done = purge(db, key, plan, reason)
+        plan = done.plan
         context = {
             "who": who,
             "policy": policy.describe(),
@@ -149,11 +151,17 @@ def run_purge(
             "redact_before": plan.redact_before,
             "deleted": plan.to_delete,
             "redacted": plan.to_redact,
+            # The purge record this alert stands for: its one-time token and its HMAC.
+            "purge_record": done.record_id,
+            "purge_token": done.token,
+            "purge_record_hmac": done.record_hash,
         }
         message = f"Retention purge by {who}: {describe_plan(plan, done=True)}"
         return plan, alerts_repo.add_alert(db, "retention", "info", message, context)
 
     plan, alert_id = store.write(job)
+    if alert_id is not None:
+        record_head(store, key)  # the log holds fewer calls now
     if vacuum:
         retention_repo.vacuum(store.read())
     elif alert_id is not None:

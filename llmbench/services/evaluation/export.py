@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llmbench.core.evaluation.scoreboard import CellRecord, GroupStats, MigrationReport
+from llmbench.services.export_files import write_export_text
 
 EXPORT_SUFFIXES = (".json", ".csv", ".xml")
 CSV_COLUMNS = (
@@ -56,7 +57,7 @@ def write_report(
         text = to_junit(str(run.get("name", "")), cells, board)
     else:
         raise ValueError(f"cannot write {path.name}: use .json, .csv or .xml (JUnit)")
-    path.write_text(text, encoding="utf-8")
+    write_export_text(path, text)
 
 
 def _group_json(group: GroupStats) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Every grade, history included, written to a CSV or JSON-lines file."""
+"""Every grade, history included, written to a CSV or JSON-lines file (0600, put in place
+whole: services/export_files.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+from llmbench.services.export_files import open_export
 from llmbench.store.db import Store
 from llmbench.store.grading import grades as grades_repo
 
@@ -25,7 +27,7 @@ def export_grades(store: Store, out: Path, *, fmt: str = "csv", rubric: str | No
             raise LookupError(f"no rubric named {rubric!r}")
         rubric_id = found.id
     rows = grades_repo.export_grades(db, rubric_id)
-    with out.open("w", encoding="utf-8", newline="") as handle:
+    with open_export(out) as handle:
         if fmt == "jsonl":
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")

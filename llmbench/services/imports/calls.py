@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmbench.gateway.chain_key import load_chain_key
+from llmbench.gateway.chain_head import record_head
+from llmbench.gateway.chain_key import chain_key_for
 from llmbench.importers.calls.common import CallImportError, CallOrProblem, ParsedCalls
 from llmbench.services.imports.preparation import (
     DatedPriceLookup,
@@ -26,7 +27,7 @@ from llmbench.services.imports.preparation import (
 )
 from llmbench.services.imports.reader_process import import_in_two_processes
 from llmbench.store.audit.bulk_index import full_text_in_one_pass
-from llmbench.store.audit.log import chain_head, database_id, insert_sealed
+from llmbench.store.audit.log import chain_head, insert_sealed
 from llmbench.store.db import Store
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _import_here(
     written: Callable[[ImportTally], None] | None = None,
 ) -> ImportOutcome:
     lookup = prices or dated_prices(store.read())
-    key = load_chain_key(database_id(store.read()))
+    key = chain_key_for(store)
     tally = ImportTally()
 
     def write(db: Database) -> None:
@@ -83,6 +84,7 @@ def _import_here(
                     written(tally)
 
     store.write(write)
+    record_head(store, key)
     return tally.outcome(source)
 
 

@@ -19,7 +19,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmbench.gateway.chain_key import load_chain_key
+from llmbench.gateway.chain_head import record_head
+from llmbench.gateway.chain_key import chain_key_for
 from llmbench.importers.calls.common import CallImportError
 from llmbench.services.imports.preparation import (
     ImportOutcome,
@@ -30,7 +31,7 @@ from llmbench.services.imports.preparation import (
     sealed_chunks,
 )
 from llmbench.store.audit.bulk_index import full_text_in_one_pass
-from llmbench.store.audit.log import chain_head, database_id, insert_sealed
+from llmbench.store.audit.log import chain_head, insert_sealed
 from llmbench.store.db import Store, connect
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def import_in_two_processes(
     progress: Progress | None,
 ) -> ImportOutcome:
     """Import `path` in one transaction of `store`'s writer, prepared by a reading process."""
-    key = load_chain_key(database_id(store.read()))
+    key = chain_key_for(store)
 
     def write(db: Database) -> ImportTally:
         task = ReaderTask(kind, path, mapping, store.path, key, chain_head(db))
@@ -123,7 +124,9 @@ def import_in_two_processes(
                 reader.kill()
                 reader.join()
 
-    return store.write(write).outcome(str(path))
+    tally = store.write(write)
+    record_head(store, key)
+    return tally.outcome(str(path))
 
 
 def _write_what_is_sent(

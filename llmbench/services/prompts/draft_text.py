@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from llmbench.core.models import VARIABLE_KINDS, Example, Variable
+from llmbench.importers.bounds import load_yaml
 
 
 class DraftTextError(ValueError):
@@ -59,7 +60,7 @@ def settings_text(
 
 def _load(text: str, what: str) -> Any:
     try:
-        return yaml.safe_load(text) if text.strip() else {}
+        return load_yaml(text) if text.strip() else {}
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""

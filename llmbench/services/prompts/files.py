@@ -26,7 +26,11 @@ from llmbench.importers.prompts.documents import (
     PromptDoc,
     VersionDoc,
 )
-from llmbench.importers.prompts.file_reading import is_prompt_document, parse_prompt_document
+from llmbench.importers.prompts.file_reading import (
+    is_prompt_document,
+    parse_prompt_document,
+    prompt_file_problem,
+)
 from llmbench.importers.prompts.file_writing import dump_prompt, file_name_for, prompt_json
 from llmbench.importers.prompts.llm_templates import parse_llm_template
 from llmbench.importers.yaml_nodes import load_document
@@ -117,8 +121,8 @@ def export_prompts(store: Store, folder: Path, names: Sequence[str] = ()) -> lis
     for row in rows:
         try:
             file_name = file_name_for(row.name)
-        except ValueError as error:
-            raise ExportError(str(error)) from None
+        except ValueError as error:  # saved before names were checked (store.prompts.names)
+            raise ExportError(f"{error}; export the other prompts by naming them") from None
         # Case-insensitive file systems (macOS, Windows) would merge these two files.
         clash = planned.get(file_name.casefold())
         if clash is not None:
@@ -183,20 +187,25 @@ class ImportReport:
 
 
 def prompt_files_in(source: Path) -> list[Path]:
-    """The YAML files of a folder (not its subfolders or hidden files), or the one file given."""
-    if source.is_file():
-        return [source]
-    if not source.is_dir():
-        raise PromptFileError([FileProblem(str(source), 1, "no such file or folder")])
-    found = sorted(
-        path
-        for path in source.iterdir()
-        if path.suffix in FILE_SUFFIXES and path.is_file() and not path.name.startswith(".")
-    )
-    if not found:
-        raise PromptFileError(
-            [FileProblem(str(source), 1, f"no {' or '.join(FILE_SUFFIXES)} files in this folder")]
+    """The YAML files of a folder (not its subfolders or hidden files), or the one file given;
+    PromptFileError if one of them is not a prompt file (prompt_file_problem)."""
+    if source.is_dir():
+        found = sorted(
+            path
+            for path in source.iterdir()
+            if path.suffix in FILE_SUFFIXES and path.is_file() and not path.name.startswith(".")
         )
+        if not found:
+            raise PromptFileError(
+                [FileProblem(str(source), 1, f"no {' or '.join(FILE_SUFFIXES)} files here")]
+            )
+    elif source.exists():
+        found = [source]
+    else:
+        raise PromptFileError([FileProblem(str(source), 1, "no such file or folder")])
+    problems = [problem for path in found if (problem := prompt_file_problem(path, str(path)))]
+    if problems:
+        raise PromptFileError(problems)
     return found
 
 

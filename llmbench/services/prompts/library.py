@@ -29,6 +29,7 @@ from llmbench.store.prompts.library import (
     VersionRow,
     search,
 )
+from llmbench.store.prompts.names import prompt_name_problem
 from llmbench.store.schema.vocabulary import NOTE_KINDS
 
 __all__ = [
@@ -224,15 +225,26 @@ def preview_draft(
 # -- writing ---------------------------------------------------------------------------------
 
 
+def new_prompt_name_problem(name: str) -> str | None:
+    """Why a name typed for a new prompt cannot be used (None: it can): the store's rule for
+    every prompt name, then the convention for names typed here (PROMPT_NAME)."""
+    name = name.strip()
+    if problem := prompt_name_problem(name):
+        return problem
+    if not PROMPT_NAME.match(name):
+        return (
+            "a prompt name is 1–80 letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit (e.g. support-reply)"
+        )
+    return None
+
+
 def create_prompt(
     store: Store, name: str, *, description: str = "", tags: Sequence[str] = ()
 ) -> int:
     name = name.strip()
-    if not PROMPT_NAME.match(name):
-        raise PromptsError(
-            "a prompt name is 1–80 letters, digits, '.', '_' or '-',"
-            " starting with a letter or digit"
-        )
+    if problem := new_prompt_name_problem(name):
+        raise PromptsError(problem)
 
     def job(db: Any) -> int:
         if prompts_repo.get_prompt(db, name) is not None:

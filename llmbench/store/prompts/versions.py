@@ -12,6 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from llmbench.core.models import Example, Prompt, PromptVersion, Variable
+from llmbench.store.prompts.names import prompt_name_problem
 from llmbench.store.schema.vocabulary import NOTE_KINDS
 from llmbench.store.timestamps import utc_now
 
@@ -28,6 +29,8 @@ def create_prompt(
     tags: Sequence[str] = (),
     created_at: str | None = None,
 ) -> int:
+    if problem := prompt_name_problem(name):
+        raise PromptError(problem)
     cursor = db.execute(
         "INSERT INTO prompts (name, description, tags, created_at) VALUES (?, ?, ?, ?)",
         [name, description, json.dumps(list(tags)), created_at or utc_now()],

@@ -16,6 +16,7 @@ from llmbench.store.schema.additions import (
     m006_guard_policies,
     m007_informational_checks,
 )
+from llmbench.store.schema.chain_seals import m008_chain_forms_and_purge_records
 from llmbench.store.schema.initial import m001_initial
 from llmbench.store.schema.rollups import m004_daily_rollups
 
@@ -27,6 +28,7 @@ STEPS = (
     m005_case_checks,
     m006_guard_policies,
     m007_informational_checks,
+    m008_chain_forms_and_purge_records,
 )
 
 migrations = Migrations("llmbench")

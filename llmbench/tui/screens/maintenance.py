@@ -89,6 +89,8 @@ def describe_report(report: ChainReport, checked_at: datetime) -> str:
             f"Integrity FAILED at call {report.problem.call_id}: {report.problem.reason} "
             f"({report.checked:,} calls before it verified; checked {at})"
         )
+    if report.empty:  # never "ok": an emptied log with no trace left says the same
+        return f"Integrity: nothing to verify, the log holds no calls (checked {at})"
     purged = f", {report.purged_bodies:,} with purged bodies" if report.purged_bodies else ""
     head = f", head {report.head_id}:{(report.head_hash or '')[:12]}…" if report.head_id else ""
     return f"Integrity ok: {report.checked:,} calls verified{purged}{head} (checked {at})"

@@ -11,12 +11,11 @@ WHOLE_PROMPT = "the whole prompt"
 
 
 def new_prompt_dialog() -> FormDialog:
-    from llmbench.services.prompts.library import PROMPT_NAME
+    from llmbench.services.prompts.library import new_prompt_name_problem
 
     def check(values: dict[str, str]) -> str | None:
-        if not PROMPT_NAME.match(values["name"].strip()):
-            return "Use letters, digits, '.', '_' or '-' (up to 80), e.g. support-reply."
-        return None
+        problem = new_prompt_name_problem(values["name"])
+        return None if problem is None else problem[0].upper() + problem[1:] + "."
 
     fields = [
         Field("name", "Name", placeholder="support-reply"),
