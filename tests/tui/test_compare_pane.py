@@ -60,16 +60,17 @@ def _seed(store: Store) -> None:
 
 
 def _loopback_models(
-    server: OpenAICompatibleServer, prefix: str, *, latency_ms: float
+    server: OpenAICompatibleServer, prefix: str, *, latency_ms: float, concurrency: int = 0
 ) -> tuple[list[str], Settings]:
     """Two loopback scenarios as the default models of the settings, so the new-comparison
     dialog picks them."""
     names = [server.scenario(f"{prefix}-{side}", latency_ms=latency_ms) for side in ("a", "b")]
     models = tuple(f"openai/{name}" for name in names)
+    options = ModelOptions(api_base=server.base_url, concurrency=concurrency)
     settings = Settings(
         gateway=GatewaySettings(max_retries=0),
         models=ModelSettings(default_models=models),
-        model={model: ModelOptions(api_base=server.base_url) for model in models},  # type: ignore[arg-type]
+        model=dict.fromkeys(models, options),  # type: ignore[arg-type]
     )
     return names, settings
 
@@ -177,7 +178,9 @@ async def test_escape_cancels_and_r_resumes_only_the_missing_cells(
     store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
-    names, settings = _loopback_models(server, "compare", latency_ms=150)
+    # One call at a time per model: cells finish one by one, so escape lands mid-run (all at
+    # once, they would finish together and commit in one group).
+    names, settings = _loopback_models(server, "compare", latency_ms=150, concurrency=1)
     app = _app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _start_comparison(pilot)
