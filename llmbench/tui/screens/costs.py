@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -40,6 +41,19 @@ DEFAULT_WINDOW = "30d"
 WINDOWS = ("7d", "30d", "90d")
 CHILD_INDENT = "  └ "
 VIEWS = ("breakdown", "trends", "alerts", "savings")
+
+
+BREAKDOWN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("", "name"),
+    ("Calls", "calls"),
+    ("Prompt tok", "prompt"),
+    ("Compl. tok", "completion"),
+    ("Cached tok", "cached"),
+    ("Cost", "cost"),
+    ("Share", "share"),
+    ("Per call", "per_call"),
+    ("Last 30 days", "spark"),
+)
 
 
 class CostsScreen(PaneScreen["CostsPane"]):
@@ -131,17 +145,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#costs-table", DataTable)
-        for label, key in (
-            ("", "name"),
-            ("Calls", "calls"),
-            ("Prompt tok", "prompt"),
-            ("Compl. tok", "completion"),
-            ("Cached tok", "cached"),
-            ("Cost", "cost"),
-            ("Share", "share"),
-            ("Per call", "per_call"),
-            ("Last 30 days", "spark"),
-        ):
+        for label, key in BREAKDOWN_COLUMNS:
             table.add_column(label, key=key)
         budgets = self.query_one("#budgets-table", DataTable)
         for label in ("Budget", "Period", "Spent", "Limit", "Used", "Heading for"):
@@ -234,31 +238,39 @@ class CostsScreen(PaneScreen["CostsPane"]):
     def _fill(self, data: Breakdown) -> None:
         table = self.query_one("#costs-table", DataTable)
         kept = highlighted_key(table)
-        table.clear()
-        table.columns["name"].label = " → ".join(self.view)  # type: ignore[index]
-        if self.reprice and "repriced" not in table.columns:
-            table.add_column("Today's prices", key="repriced")
-        elif not self.reprice and "repriced" in table.columns:
-            table.remove_column("repriced")
+        rows: list[tuple[str, tuple[str, ...]]] = []
         self._rows = {}
         for index, row in enumerate(data.rows):
             key = f"{index}"
             folded = key in self.folded and row.children
             marker = "▸ " if folded else ("▾ " if row.children else "")
-            self._add(table, key, marker + self._label(data.by[0], row), row)
+            rows.append((key, self._cells(marker + self._label(data.by[0], row), row)))
             self._rows[key] = (row,)
             if folded:
                 continue
             for child_index, child in enumerate(row.children):
                 child_key = f"{index}.{child_index}"
-                self._add(table, child_key, CHILD_INDENT + self._label(data.by[1], child), child)
+                label = CHILD_INDENT + self._label(data.by[1], child)
+                rows.append((child_key, self._cells(label, child)))
                 self._rows[child_key] = (row, child)
+        columns = [(" → ".join(self.view), "name"), *BREAKDOWN_COLUMNS[1:]]
+        if self.reprice:
+            columns.append(("Today's prices", "repriced"))
+        # Columns as wide as their widest cell, set before the rows go in: a DataTable that sizes
+        # its columns itself can draw a frame between add_row and the sizing, and then keeps the
+        # cells it cached at the header's width.
+        table.clear(columns=True)
+        for position, (label, key) in enumerate(columns):
+            width = max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
+            table.add_column(label, key=key, width=width)
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
         restore_cursor(table, kept)
 
-    def _add(self, table: DataTable, key: str, name: str, row: BreakdownRow) -> None:
+    def _cells(self, name: str, row: BreakdownRow) -> tuple[str, ...]:
         figures = row.figures
         extra = [money(figures.repriced)] if self.reprice else []
-        table.add_row(
+        return (
             name,
             count(figures.calls),
             count(figures.prompt_tokens),
@@ -269,7 +281,6 @@ class CostsScreen(PaneScreen["CostsPane"]):
             money(figures.cost_per_call),
             spark_text(row.daily),
             *extra,
-            key=key,
         )
 
     # -- keys --------------------------------------------------------------------------------
