@@ -4,15 +4,50 @@ fixture that makes a file read-only."""
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import stat
 import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class LineServer:
+    """A test helper module run in a subprocess (`python -m MODULE`), its stdout read line by
+    line on a thread; it prints `ready` once it can take commands on stdin."""
+
+    def __init__(self, module: str, stderr_path: Path, wait_s: float) -> None:
+        self.wait_s = wait_s
+        self._stderr = stderr_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.next_line() == "ready"
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def next_line(self) -> str:
+        try:
+            return self.lines.get(timeout=self.wait_s)
+        except queue.Empty:
+            raise AssertionError("the fork server went quiet") from None
 
 
 def file_health(path: Path) -> tuple[list[str], list[tuple[object, ...]]]:

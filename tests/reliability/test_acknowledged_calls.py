@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import random
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,7 +34,7 @@ from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import open_db
 from tests.reliability.ack_child import WORKLOADS
-from tests.reliability.conftest import ROOT, assert_sound
+from tests.reliability.conftest import LineServer, assert_sound
 
 MOMENTS = 20  # five per workload
 SEED = 20_260_716
@@ -56,34 +52,11 @@ class Child:
     status: int | None = None
 
 
-class AckServer:
+class AckServer(LineServer):
     """ack_child.py in a subprocess, its stdout read line by line on a thread."""
 
     def __init__(self, stderr_path: Path) -> None:
-        self._stderr = stderr_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.ack_child"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            bufsize=1,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        assert self.next_line() == "ready"
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def next_line(self) -> str:
-        try:
-            return self.lines.get(timeout=WAIT_S)
-        except queue.Empty:
-            raise AssertionError("the fork server went quiet") from None
+        super().__init__("tests.reliability.ack_child", stderr_path, WAIT_S)
 
     def send(self, *fields: str) -> None:
         assert self.process.stdin is not None

@@ -22,13 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import random
 import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,7 +42,7 @@ from llmbench.store import datasets
 from llmbench.store.audit.log import database_id
 from llmbench.store.db import open_db
 from llmbench.store.prompts import versions as prompts_repo
-from tests.reliability.conftest import ROOT, assert_sound, count
+from tests.reliability.conftest import LineServer, assert_sound, count
 
 CELLS = 40
 CONCURRENCY = 4
@@ -67,34 +63,11 @@ class ChildRun:
     status: int | None = None
 
 
-class ForkServer:
+class ForkServer(LineServer):
     """crash_child.py in a subprocess, its stdout read line by line on a thread."""
 
     def __init__(self, stderr_path: Path) -> None:
-        self._stderr = stderr_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.crash_child"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            bufsize=1,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        assert self.next_line() == "ready"
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def next_line(self) -> str:
-        try:
-            return self.lines.get(timeout=WAIT_S)
-        except queue.Empty:
-            raise AssertionError("the fork server went quiet") from None
+        super().__init__("tests.reliability.crash_child", stderr_path, WAIT_S)
 
     def warm(self, db: Path, run_id: int) -> None:
         assert self.process.stdin is not None
