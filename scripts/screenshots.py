@@ -1,6 +1,7 @@
 """Write screenshots/<pane>.svg for each TUI pane, made from a freshly built demo database.
 
-Run: python scripts/screenshots.py [--out screenshots]
+Run: python scripts/screenshots.py [--out screenshots] [--pane MODE ...]
+(--pane models: that pane's own picture only, e.g. after changing one pane.)
 
 Deterministic: a fixed seed, a fixed `now`, a fixed reviewer and a 140x40 terminal, with default
 settings rather than the user's config file, so the pictures change only when the code does.
@@ -61,7 +62,7 @@ async def _wait_for_screen(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
+async def take_screenshots(db_path: Path, out: Path, only: set[str] | None = None) -> list[Path]:
     store = open_db(db_path, create=False)
     settings = Settings(general=GeneralSettings(reviewer=REVIEWER))
     app = LLMBenchApp(store, settings, db_label="demo.db", clock=lambda: DEMO_NOW)
@@ -69,6 +70,8 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
     try:
         async with app.run_test(size=SIZE) as pilot:
             for pane in PANES:
+                if only is not None and pane.mode not in only:
+                    continue
                 await pilot.press(pane.key)
                 await _wait_for_pane(pilot)
                 if pane.mode == "monitor":  # a drift check first, so the alerts list has some
@@ -77,6 +80,8 @@ async def take_screenshots(db_path: Path, out: Path) -> list[Path]:
                     app.clear_notifications()
                     await pilot.pause()
                 written.append(Path(app.save_screenshot(f"{pane.mode}.svg", str(out))))
+            if only is not None:
+                return written
             # The Prompts pane's two full screens: a diff and the editor with its preview.
             for key, name in (("d", "prompts-diff"), ("e", "prompts-editor")):
                 await pilot.press("f2")
@@ -174,12 +179,19 @@ async def _datasets_screenshot(pilot: Pilot[None], out: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="output folder")
+    parser.add_argument(
+        "--pane",
+        action="append",
+        choices=[pane.mode for pane in PANES],
+        help="only this pane's picture (repeatable); default: every picture",
+    )
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="llmbench-screenshots-") as folder:
         db_path = Path(folder) / "demo.db"
         build_demo(db_path, seed=DEMO_SEED, now=DEMO_NOW)
-        for path in asyncio.run(take_screenshots(db_path, options.out)):
+        only = set(options.pane) if options.pane else None
+        for path in asyncio.run(take_screenshots(db_path, options.out, only)):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 

@@ -110,7 +110,7 @@ def test_import_jsonl_reports_added_then_refuses_a_bad_file(db: str, tmp_path: P
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"model": "a", "ts": "2025-06-03"}\n{oops\n')
     refused = run("import", "jsonl", str(bad), "--db", db)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # bad input
     assert "nothing was written" in refused.output and "bad.jsonl:2: not JSON" in refused.output
     mapped = run("import", "jsonl", str(bad), "--db", db, "--map", "when")
     assert mapped.exit_code == 2

@@ -71,6 +71,9 @@ def test_a_bad_file_exits_2_with_every_problem_and_writes_nothing(tmp_path: Path
         f"{source}:5: 1 fields where the header has 5",
         "llmbench: import refused (2 problems); nothing was written",
     ]
+    assert not db.exists()  # refused into a database that was not there: none is left behind
+    open_db(db).close()
+    assert run("datasets", "import", str(source), "--db", str(db))[0] == 2
     assert _cases(db) == 0
 
 
@@ -80,7 +83,7 @@ def test_show_and_export_name_what_is_wrong(tmp_path: Path) -> None:
     source.write_text('{"vars": {"n": 3}}\n', encoding="utf-8")
     assert run("datasets", "import", str(source), "--db", db)[0] == 0
     code, _, err = run("datasets", "show", "nope", "--db", db)
-    assert code == 1 and err == "llmbench: no dataset named 'nope' (datasets: n)\n"
+    assert code == 2 and err == "llmbench: no dataset named 'nope' (datasets: n)\n"
     code, _, err = run("datasets", "export", "n", "-o", str(tmp_path / "n.csv"), "--db", db)
     assert code == 1 and "variable 'n' is not text" in err and "export to .jsonl" in err
     code, _, err = run("datasets", "export", "n", "-o", str(tmp_path / "n.txt"), "--db", db)

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from llmbench.cli import cli
 from llmbench.gateway.client import shutdown_sync
+from llmbench.store.db import open_db
 
 TESTS = """\
 tests:
@@ -163,6 +164,9 @@ def test_resume_needs_a_run_or_a_suite(tmp_path: Path) -> None:
 
 
 def test_an_unknown_baseline_is_refused_before_anything_is_saved(tmp_path: Path) -> None:
+    assert _eval(tmp_path, _suite(tmp_path, GOOD), "--baseline", "3").exit_code == 2
+    assert not (tmp_path / "eval.db").exists()  # refused: no database is left behind
+    open_db(tmp_path / "eval.db").close()
     assert _eval(tmp_path, _suite(tmp_path, GOOD), "--baseline", "3").exit_code == 2
     with sqlite3.connect(tmp_path / "eval.db") as db:
         counts = [

@@ -53,4 +53,4 @@ def test_rubric_file_then_export(tmp_path: Path) -> None:
     [row] = list(csv.DictReader(out_csv.open()))
     assert row["reviewer"] == "ann" and row["score_relevance"] == "2" and row["verdict"] == "pass"
     code, output = run("grades", "export", str(out_csv), "--rubric", "nope", "--db", str(db))
-    assert code == 1 and "no rubric named 'nope'" in output
+    assert code == 2 and "no rubric named 'nope'" in output

@@ -39,7 +39,7 @@ tests:
   - vars: {word: refund}
     assert:
       - {type: contains-any, value: [refund, money]}
-      - {type: javascript, value: output.length > 3}
+      - {type: webhook, value: 'https://example.com/check'}
 """
 
 
@@ -71,7 +71,8 @@ def test_the_getting_started_example_converts_and_runs_on_built_in_models(
     result = _import(tmp_path, str(config), "--run", *ON_BUILT_IN_MODELS)
     # The built-in models do not translate: the translation checks fail, so exit 1.
     assert result.exit_code == 1, result.output
-    assert f"not converted: {config}:36: tests[1].assert[1]: javascript" in result.output
+    skipped = [line for line in result.output.splitlines() if line.startswith("not converted")]
+    assert not any("javascript" in line for line in skipped)  # a check now
     assert "2 prompts, 2 models, 4 tests" in result.output
     assert "FAIL: pass rate" in result.output
     suite = folder / "promptfooconfig.eval.yaml"
@@ -96,7 +97,8 @@ def test_the_getting_started_example_converts_and_runs_on_built_in_models(
         "SELECT r.model, c.vars, k.kind, k.passed, k.detail FROM checks k "
         "JOIN results r ON r.id = k.result_id JOIN cases c ON c.id = r.case_id",
     )
-    assert len(checks) == 4 * 9  # per prompt × model: 2 + 2 + 2 + 3 checks
+    assert len(checks) == 4 * 10  # per prompt × model: 2 + 3 + 2 + 3 checks
+    assert sum(1 for row in checks if row[2] == "javascript") == 4
     french = [row for row in checks if "French" in str(row[1]) and row[2] == "icontains"]
     french_translation = [row for row in french if "Bonjour" in str(row[4])]
     assert len(french_translation) == 4 and not any(row[3] for row in french_translation)
@@ -118,11 +120,11 @@ def test_a_config_that_passes_exits_0_and_writes_where_told(tmp_path: Path) -> N
     result = _import(tmp_path, *args, "openai:gpt-4o-mini=llmbench/echo")
     assert result.exit_code == 0, result.output
     assert "PASS (pass rate 100.0%)" in result.output
-    assert "tests[1].assert[1]: javascript" in result.output
+    assert "tests[1].assert[1]: webhook" in result.output
     text = suite.read_text(encoding="utf-8")
     assert "# --model-map: openai:gpt-4o-mini -> llmbench/echo" in text
-    assert "#   promptfooconfig.yaml:12: tests[1].assert[1]: javascript" not in text
-    assert f"#   {config}:12: tests[1].assert[1]: javascript — runs JavaScript" in text
+    assert "#   promptfooconfig.yaml:12: tests[1].assert[1]: webhook" not in text
+    assert f"#   {config}:12: tests[1].assert[1]: webhook — sends the output to a URL" in text
     assert _query(tmp_path, "SELECT count(*) FROM results") == [(2,)]
     # Converting again rewrites the importer's own suite; the run reuses the saved version.
     again = _import(tmp_path, *args, "openai:gpt-4o-mini=llmbench/echo")
@@ -151,6 +153,17 @@ def test_without_run_it_only_writes_the_suite_beside_the_config(tmp_path: Path) 
         ),
         ("prompts: ['a']\nproviders: ['exec:./run.sh']\n", (), "nothing to run"),
         ("prompts: ['a'\n", (), "invalid YAML"),
+        (
+            "prompts: ['a {{w}}']\nproviders: [openai:gpt-4o-mini]\ntests: [{vars: {w: x}}]\n",
+            ("--model-map", "openai:gpt-4o-mini=llmbench/echo"),
+            "has no assertions: --run has nothing to check",
+        ),
+        (
+            "prompts: ['a']\nproviders: [openai:gpt-4o-mini]\n"
+            "tests: [{assert: [{type: webhook, value: 'https://x'}]}]\n",
+            ("--model-map", "openai:gpt-4o-mini=llmbench/echo"),
+            "no runnable check: none of the 1 assertions converted",
+        ),
         (ECHOED, ("--model-map", "openai:gpt-5=llmbench/echo"), "no provider or grader"),
         (ECHOED, ("--model-map", "no-equals-sign"), "use FROM=TO"),
     ],

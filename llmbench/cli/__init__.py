@@ -10,7 +10,14 @@ from __future__ import annotations
 import click
 
 from llmbench import __version__
-from llmbench.cli.common import LLMBenchGroup, cli_settings, db_option, open_tui, resolve_db
+from llmbench.cli.common import (
+    LLMBenchGroup,
+    cli_settings,
+    db_option,
+    open_tui,
+    refuse_a_new_database_by_mistake,
+    resolve_db,
+)
 
 
 @click.group(
@@ -21,19 +28,25 @@ from llmbench.cli.common import LLMBenchGroup, cli_settings, db_option, open_tui
 @click.version_option(__version__, "-V", "--version", prog_name="llmbench")
 @db_option
 @click.option("--reviewer", help="Grade as this reviewer (default: [general] reviewer).")
+@click.option(
+    "--create", is_flag=True, help="Make a new database at --db when there is none (the TUI)."
+)
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, reviewer: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, reviewer: str | None, create: bool) -> None:
     """A keyboard-driven workbench for LLM prompts: version, compare, grade, cost, audit.
 
     Run with no command to open the TUI on your database.
     """
     if ctx.invoked_subcommand is None:
+        path = resolve_db(ctx, db)
+        if not create:
+            refuse_a_new_database_by_mistake(path)
         settings = cli_settings()
         if reviewer:
             from dataclasses import replace
 
             settings = replace(settings, general=replace(settings.general, reviewer=reviewer))
-        open_tui(resolve_db(ctx, db), settings, create=True)
+        open_tui(path, settings, create=True)
 
 
 def main() -> None:

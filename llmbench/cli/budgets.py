@@ -27,9 +27,9 @@ def budgets_set(
 ) -> None:
     """Set a budget on SCOPE: global, or model=…, feature=…, team=…, customer=…."""
     from llmbench.services.costs import budgets as budget_service
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
 
-    with open_store(resolve_db(ctx, db)) as store:
+    with open_for_command(resolve_db(ctx, db)) as store:
         try:
             budget_id = budget_service.set_budget(store, scope, period, limit_usd)
         except ValueError as error:
@@ -89,10 +89,13 @@ def budgets_check(ctx: click.Context, days: int, db: str | None) -> None:
     with open_store(resolve_db(ctx, db), create=False) as store:
         result = budget_service.check_costs(store, datetime.now(UTC), days)
         alerts = {alert.id: alert for alert in budget_service.cost_alerts(store)}
+    incidents = f"{result.incidents} incident{'s' if result.incidents != 1 else ''}"
+    grown = f", {len(result.grown_alert_ids)} grown" if result.grown_alert_ids else ""
     click.echo(
         f"{result.budgets} budget{'s' if result.budgets != 1 else ''} checked, "
-        f"{result.spikes} spike{'s' if result.spikes != 1 else ''} found, "
+        f"{result.spikes} spiking bucket{'s' if result.spikes != 1 else ''} in {incidents}, "
         f"{len(result.new_alert_ids)} new alert{'s' if len(result.new_alert_ids) != 1 else ''}"
+        f"{grown}"
     )
     for alert_id in result.new_alert_ids:
         if alert_id in alerts:

@@ -38,6 +38,13 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class BadInput(click.ClickException):
+    """Input the command cannot use (a file it refuses, a name nothing matches): exit 2, as
+    the README's exit codes promise for bad input."""
+
+    exit_code = USAGE_EXIT
+
+
 def fail(message: str, code: int = FAILURE_EXIT) -> NoReturn:
     click.echo(f"llmbench: {message}", err=True)
     sys.exit(code)
@@ -99,6 +106,19 @@ def resolve_db(ctx: click.Context, explicit: str | None) -> Path:
         return paths.resolve_db_path(chosen)
     settings_db = cli_settings().general.db
     return paths.resolve_db_path(settings_db or None)
+
+
+def refuse_a_new_database_by_mistake(db_path: Path) -> None:
+    """The TUI makes a missing database only at the default path: anywhere else the path is
+    most likely mistyped, and a new empty database there would hide the typo."""
+    if db_path.exists() or db_path.is_symlink():
+        return
+    if db_path.expanduser().absolute() == paths.default_db_path().expanduser().absolute():
+        return
+    raise BadInput(
+        f"{db_path} does not exist: check the path, or pass --create to make a new database "
+        "there (llmbench demo --db PATH builds one with example data)"
+    )
 
 
 def open_tui(db_path: Path, settings: Settings, *, create: bool) -> None:

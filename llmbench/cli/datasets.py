@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from llmbench.cli.common import USAGE_EXIT, db_option, resolve_db
+from llmbench.cli.common import BadInput, db_option, resolve_db
 
 if TYPE_CHECKING:
     from llmbench.core.models import Case
@@ -54,7 +54,7 @@ def datasets_show(ctx: click.Context, name: str, db: str | None) -> None:
         try:
             dataset = service.find_dataset(store, name)
         except service.DatasetError as error:
-            raise click.ClickException(str(error)) from None
+            raise BadInput(str(error)) from None
         cases = service.dataset_cases(store, dataset.id)
     click.echo(f"{dataset.name}: {dataset.cases} cases  {dataset.description}".rstrip())
     for case in cases:
@@ -91,22 +91,20 @@ def datasets_import(ctx: click.Context, file: Path, name: str | None, db: str | 
     exit 2) and nothing is written. Cases the dataset already holds are skipped.
     """
     from llmbench.services import datasets as service
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
 
-    with open_store(resolve_db(ctx, db)) as store:
+    with open_for_command(resolve_db(ctx, db)) as store:
         try:
             outcome = service.import_dataset(store, file, name)
         except service.DatasetFileError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
             count = len(error.problems)
-            refused = click.ClickException(
+            raise BadInput(
                 f"import refused ({count} problem{'s' if count != 1 else ''}); nothing was written"
-            )
-            refused.exit_code = USAGE_EXIT
-            raise refused from None
+            ) from None
         except service.DatasetError as error:
-            raise click.ClickException(str(error)) from None
+            raise BadInput(str(error)) from None
     verb = "created" if outcome.created else "added to"
     skipped = f", {outcome.skipped} already there" if outcome.skipped else ""
     click.echo(f"{verb} {outcome.dataset}: {outcome.added} of {outcome.read} cases added{skipped}")
@@ -135,7 +133,9 @@ def datasets_export(ctx: click.Context, name: str, output: Path, db: str | None)
     with open_store(resolve_db(ctx, db), create=False) as store:
         try:
             written = service.export_dataset(store, name, output)
-        except (service.DatasetError, service.ExportRefused) as error:
+        except service.DatasetError as error:  # no dataset of that name
+            raise BadInput(str(error)) from None
+        except service.ExportRefused as error:
             raise click.ClickException(str(error)) from None
         except ValueError as error:  # the file's suffix names no format
             raise click.UsageError(str(error)) from None

@@ -58,6 +58,11 @@ def demo(
         click.echo(f"Demo database: {path}")
         click.echo(summary.describe())
     else:
+        from llmbench.services.database import open_store
+
+        # Whatever is at the path must be an llmbench database before it is called one: a
+        # mistyped --db naming a notes file is refused (exit 1), never opened or converted.
+        open_store(path, create=False).close()
         click.echo(f"Opening the existing demo database {path} (--rebuild makes a new one)")
     if not no_tui:
         open_tui(path, settings, create=False)

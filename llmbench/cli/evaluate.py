@@ -85,10 +85,13 @@ def eval_command(
     if output is not None and output.suffix.lower() not in EXPORT_SUFFIXES:
         fail(f"-o {output}: use a .json, .csv or .xml (JUnit) file", USAGE_EXIT)
     settings = cli_settings()
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
 
-    with open_store(resolve_db(ctx, db)) as store, _collector_for_a_run():
+    # Bad input (exit 2) into a database that did not exist leaves no database behind.
+    with open_for_command(resolve_db(ctx, db)) as store, _collector_for_a_run():
         code = _run_eval(store, settings, suite, resume_run, baseline, rate, output, concurrency)
+        if code == USAGE_EXIT:
+            sys.exit(code)
     sys.exit(code)
 
 
@@ -238,11 +241,44 @@ def _print_verdict(console: Any, verdict: Any) -> None:
             str(group.errors),
         )
     console.print(table)
+    _print_errors(console, verdict.cells)
     if verdict.migration is not None:
         console.print(verdict.migration.verdict(), markup=False)
     reasons = verdict.reasons()
     status = "FAIL: " + "; ".join(reasons) if reasons else "PASS"
     console.print(f"{status} (pass rate {verdict.pass_rate:.1%})", markup=False)
+
+
+# Error cells listed under the scoreboard, each with its reason; the rest are in `-o`'s file.
+SHOWN_ERRORS = 20
+ERROR_REASON_WIDTH = 200
+
+
+def _print_errors(console: Any, cells: list[Any]) -> None:
+    """Every cell the model did not answer, with why: the scoreboard's `err` count alone
+    leaves CI logs without the reason."""
+    errors = [cell for cell in cells if not cell.ok]
+    if not errors:
+        return
+    console.print(
+        f"{len(errors)} cell{'s' if len(errors) != 1 else ''} not answered:", markup=False
+    )
+    for cell in errors[:SHOWN_ERRORS]:
+        reason = " ".join((cell.output or "no reason recorded").split())
+        if len(reason) > ERROR_REASON_WIDTH:
+            reason = reason[: ERROR_REASON_WIDTH - 1] + "…"
+        case = f"case #{cell.case_id}" if cell.case_id is not None else "no case"
+        repeat = f" repeat {cell.repeat + 1}" if cell.repeat else ""
+        console.print(
+            f"  {cell.version_label or 'draft'} × {cell.model}, {case}{repeat}: {reason}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if len(errors) > SHOWN_ERRORS:
+        console.print(
+            f"  … and {len(errors) - SHOWN_ERRORS} more (every cell is in the -o file)",
+            markup=False,
+        )
 
 
 def _figure(value: float | None, shape: str) -> str:

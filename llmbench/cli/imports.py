@@ -7,9 +7,13 @@ from pathlib import Path
 import click
 
 from llmbench.cli.common import (
+    BadInput,
     db_option,
     resolve_db,
 )
+
+# The first bytes of every SQLite database file (https://sqlite.org/fileformat.html).
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @click.group("import")
@@ -26,20 +30,24 @@ def _run_import(
     ctx: click.Context, kind: str, path: Path, db: str | None, mapping: dict[str, str] | None
 ) -> None:
     from llmbench.importers.calls.common import CallImportError
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
     from llmbench.services.imports.calls import import_file
     from llmbench.services.imports.reader_process import ImportProcessError
+
+    if kind == "llm-logs":
+        _require_sqlite(path)
 
     def progress(done: int, total: int) -> None:
         if total:
             click.echo(f"\r{done:,} / {total:,}", nl=False, err=True)
 
-    with open_store(resolve_db(ctx, db)) as store:
+    # A refused import into a database that did not exist leaves no database behind.
+    with open_for_command(resolve_db(ctx, db)) as store:
         try:
             outcome = import_file(store, kind, path, mapping, progress=progress)
         except CallImportError as error:
             click.echo("", err=True)
-            raise click.ClickException(f"import refused, nothing was written — {error}") from None
+            raise BadInput(f"import refused, nothing was written — {error}") from None
         except ImportProcessError as error:
             click.echo("", err=True)
             raise click.ClickException(str(error)) from None
@@ -49,6 +57,22 @@ def _run_import(
         f"{outcome.skipped:,} already in the log"
         + (f", {outcome.unpriced:,} unpriced (llmbench prices set)" if outcome.unpriced else "")
     )
+
+
+def _require_sqlite(path: Path) -> None:
+    """simonw/llm's logs.db is a SQLite file: anything else is refused by name (exit 2) before
+    the importer reads it, rather than reported as a bad row."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as error:
+        raise BadInput(f"cannot read {path}: {error.strerror or error}") from None
+    if header != SQLITE_MAGIC:
+        shown = "an empty file" if not header else "not a SQLite database"
+        raise BadInput(
+            f"{path} is {shown}, so not simonw/llm's logs.db (`llm logs path` prints where "
+            "that is); nothing was written"
+        )
 
 
 def _file_import(kind: str, help_text: str) -> click.Command:
@@ -66,7 +90,11 @@ def _file_import(kind: str, help_text: str) -> click.Command:
 
 import_llm_logs = _file_import(
     "llm-logs",
-    "simonw/llm's logs.db (`llm logs path`): both its `turns` and older `responses` shapes.",
+    "simonw/llm's logs.db (`llm logs path`) of any release: its `turns` layout (llm 0.32 on),"
+    " its older `responses` layout, or both in a file a newer llm migrated. Each call keeps its"
+    " whole message list, its conversation (tags `conversation`, `conversation_name`), tool"
+    " calls, fragments and attachments; token counts llm did not record are estimated and"
+    " flagged. Importing the file again adds only the calls llm logged since.",
 )
 
 
@@ -155,6 +183,12 @@ def import_promptfoo(
         for problem in error.problems:
             click.echo(str(problem), err=True)
         fail(f"{config} was not converted; nothing was written", USAGE_EXIT)
+    if run_it and not conversion.checks():
+        # Every cell would pass: a verdict that says nothing is refused, as bad input.
+        fail(
+            f"{config} has no assertions: --run has nothing to check; nothing was written",
+            USAGE_EXIT,
+        )
     text = suite_text(conversion, target)
     try:
         check_suite_text(text, target)  # read back as `llmbench eval` will, before writing

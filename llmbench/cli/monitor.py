@@ -23,17 +23,24 @@ def monitor() -> None:
 @click.option(
     "--days", type=click.IntRange(8, 365), default=30, show_default=True, help="History judged."
 )
+@click.option(
+    "--both-directions",
+    is_flag=True,
+    help="Also report shifts to the good side (latency down, pass rate up), as info alerts.",
+)
 @click.pass_context
-def monitor_check(ctx: click.Context, db: str | None, days: int) -> None:
+def monitor_check(ctx: click.Context, db: str | None, days: int, both_directions: bool) -> None:
     """Look for drift in every latency and quality series; raise an alert for each new one.
 
-    Exit 0 either way; the alerts name the series, baseline, current level, change and onset.
+    Only harmful shifts count (latency up; pass rate, thumbs-up and ratings down) unless
+    --both-directions. Exit 0 either way; the alerts name the series, baseline, current
+    level, change and onset.
     """
     from llmbench.services.database import open_store
     from llmbench.services.monitoring.health import check_drift, list_alerts
 
     with open_store(resolve_db(ctx, db), create=False) as store:
-        result = check_drift(store, days=days)
+        result = check_drift(store, days=days, both_ways=both_directions)
         alerts = {alert.id: alert for alert in list_alerts(store)}
     click.echo(
         f"{result.series} series checked over {days} days: {len(result.found)} drifting, "

@@ -39,10 +39,10 @@ def prices_set(
     """Set MODEL's price from a day on; earlier calls keep the price they were charged."""
     from llmbench.core.models import Price
     from llmbench.services.costs.prices import set_price
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
 
     price = Price(input_price, output_price, input_price if cached_price is None else cached_price)
-    with open_store(resolve_db(ctx, db)) as store:
+    with open_for_command(resolve_db(ctx, db)) as store:
         try:
             entry = set_price(store, model, price, from_date)
         except ValueError as error:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from llmbench.cli.common import (
+    BadInput,
     cli_settings,
     db_option,
     resolve_db,
@@ -74,18 +75,18 @@ def prompts_import(ctx: click.Context, source: Path, author: str | None, db: str
     All or nothing: one invalid file, or a saved version that a file changes, and nothing is
     written. Identical versions are skipped, new ones appended, labels moved (and audited).
     """
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
     from llmbench.services.prompts.files import PromptFileError, import_prompts
 
     who = author or cli_settings().general.reviewer
-    with open_store(resolve_db(ctx, db)) as store:
+    with open_for_command(resolve_db(ctx, db)) as store:
         try:
             report = import_prompts(store, source, author=who)
         except PromptFileError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
             count = len(error.problems)
-            raise click.ClickException(
+            raise BadInput(
                 f"import refused ({count} problem{'s' if count != 1 else ''}); nothing was written"
             ) from None
     for warning in report.warnings:

@@ -37,6 +37,11 @@ def routes_list(ctx: click.Context, db: str | None) -> None:
         except RouteError as error:
             raise click.ClickException(str(error)) from None
     from_db = {route.name for route in stored}
+    if not stored and not configured:
+        click.echo(
+            "no routes: every call goes to the model it names "
+            "(`llmbench routes set` adds one, or [[routes]] in the config)"
+        )
     for route in merge_routes(configured, stored):
         click.echo(_describe_route(route, "database" if route.name in from_db else "config"))
     for route in configured:
@@ -91,7 +96,7 @@ def routes_set(
     from datetime import UTC, datetime
 
     from llmbench.core.traffic.routing import Route, RouteError, parse_arm
-    from llmbench.services.database import open_store
+    from llmbench.services.database import open_for_command
     from llmbench.store.routes import set_route
 
     tags: dict[str, str] = {}
@@ -112,7 +117,7 @@ def routes_set(
     except RouteError as error:
         raise click.UsageError(str(error)) from None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    with open_store(resolve_db(ctx, db)) as store:
+    with open_for_command(resolve_db(ctx, db)) as store:
         replaced = store.write(lambda conn: set_route(conn, route, now))
     click.echo(f"{'replaced' if replaced else 'added'} " + _describe_route(route, "database"))
 

@@ -186,6 +186,24 @@ def load_chain_key(db_id: str, *, create: bool = True, explicit_file: Path | Non
         return key
 
 
+def forget_unused_key(db_id: str) -> None:
+    """Remove the key (its lock and head too) of a database that never sealed a call and no
+    longer exists: one a refused command created and removed again. Never call it for a
+    database that still exists or sealed anything: its chain could not be verified again."""
+    with chain_lock(db_id):
+        if _secure_keyring():
+            import keyring
+
+            for name in (db_id, db_id + HEAD_SUFFIX):
+                with contextlib.suppress(Exception):  # nothing there, or a backend without delete
+                    keyring.delete_password(KEYRING_SERVICE, name)
+        for path in (key_file(db_id), head_file(db_id)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (keys_dir() / f"{db_id}.lock").unlink()
+
+
 def not_here(db_id: str, path: Path) -> str:
     return (
         f"{path} already holds sealed audit calls, but the key that seals them (database "

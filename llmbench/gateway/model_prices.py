@@ -7,31 +7,18 @@ litellm ships, without importing litellm.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from llmbench.core.costs.pricing import PER_MILLION, SIMULATOR_PRICES
+from llmbench.core.costs.pricing import SIMULATOR_PRICES
 from llmbench.core.models import Price
 from llmbench.gateway import openai_direct
 from llmbench.gateway.call_arguments import load_litellm, provider_of
 
-
-def _price_from_entry(entry: Mapping[str, Any]) -> Price | None:
-    input_cost = entry.get("input_cost_per_token")
-    output_cost = entry.get("output_cost_per_token")
-    if input_cost is None or output_cost is None:
-        return None
-    cached_cost = entry.get("cache_read_input_token_cost")
-    return Price(
-        input=input_cost * PER_MILLION,
-        output=output_cost * PER_MILLION,
-        cached=(cached_cost if cached_cost is not None else input_cost) * PER_MILLION,
-    )
+# The file litellm ships, read without importing litellm, and one entry's unit prices.
+from llmbench.gateway.model_table import bundled_model_table as _bundled_price_table
+from llmbench.gateway.model_table import entry_price as _price_from_entry
 
 
 def price_in_table(
@@ -52,20 +39,6 @@ def price_in_table(
         if entry is not None and entry.get("litellm_provider") == provider:
             return _price_from_entry(entry)
     return None
-
-
-@functools.cache
-def _bundled_price_table() -> dict[str, Any]:
-    """litellm's price table, read from the file it ships without importing litellm (the
-    same file litellm loads, as LITELLM_LOCAL_MODEL_COST_MAP is set)."""
-    spec = importlib.util.find_spec("litellm")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    for folder in folders:
-        path = Path(folder) / "model_prices_and_context_window_backup.json"
-        if path.exists():
-            table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return table
-    return {}
 
 
 def litellm_price(model: str, answered_model: str | None = None) -> Price | None:

@@ -18,6 +18,8 @@
     checks:                            # run on every case (check_spec kinds; promptfoo's too)
       - {type: not-contains, value: "As an AI"}
       - {type: llm-rubric, value: Polite and answers the question}
+      - {type: judge}                  # the judge, scoring every one of judge.dimensions
+      - {type: python, value: "file://checks.py:polite"}   # beside the suite file
       - {type: similar, threshold: 0.8}  # to expected, by embedding cosine (else ROUGE-L)
     judge:                             # for llm-rubric / judge checks (all optional)
       model: llmbench/mock             #   default: [models] judge_model in the config
@@ -45,7 +47,8 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from llmbench.core.evaluation.check_parsing import parse_check
-from llmbench.core.evaluation.check_spec import CheckError, check_to_data
+from llmbench.core.evaluation.check_spec import SCRIPT_KINDS, CheckError, check_to_data
+from llmbench.core.evaluation.script_spec import FILE_PREFIX, script_source
 from llmbench.core.models import SECTION_NAMES
 from llmbench.importers.eval_suite_datasets import DATASET_SUFFIXES, read_dataset_file
 from llmbench.importers.eval_suite_docs import (
@@ -266,8 +269,31 @@ def _read_checks(reader: NodeReader, node: Node | None, what: str) -> tuple[dict
             # parse_check already put file:line in front; keep the message whole.
             reader.problems.append(_Verbatim(reader.path, line_of(item), str(error)))
             continue
-        checks.append(check_to_data(spec))
+        data = check_to_data(spec)
+        if spec.kind in SCRIPT_KINDS:
+            try:
+                data["value"] = _script_file(reader.path, spec.kind, spec.value)
+            except ValueError as error:
+                reader.record(item, f"{what}: {error}")
+                continue
+        checks.append(data)
     return tuple(checks)
+
+
+def _script_file(suite_path: str, kind: str, value: object) -> object:
+    """A python/javascript check's file:// value made absolute (relative paths are the suite
+    file's, as promptfoo reads them from its config's folder), the file required to exist; inline
+    code as it is."""
+    source = script_source(kind, value)
+    if not source.is_file or "{{" in source.path:
+        return value
+    path = Path(source.path).expanduser()
+    if not path.is_absolute():
+        path = Path(suite_path).resolve().parent / path
+    if not path.is_file():
+        raise ValueError(f"{kind} check: no such file {str(path)!r}")
+    function = f":{source.function}" if source.function else ""
+    return f"{FILE_PREFIX}{path}{function}"
 
 
 class _Verbatim(FileProblem):

@@ -1,76 +1,51 @@
 """The CSV or JSONL dataset file a suite names (`dataset: cases.csv`), read as the suite's
-cases; SuiteError names the line of each bad row.
+cases; SuiteError names the line of each bad row, all of them, and no case is kept.
 
-CSV files take one column per variable, plus `expected` (or promptfoo's `__expected`),
-`__description` and `tags` (JSON); JSONL lines are {"vars": {...}, "expected": ..., "tags":
-{...}} or a flat object of variables.
+CSV files are read by importers/case_csv.py, the reader every importer shares, with the columns
+of a dataset file (importers/dataset_files.py): one column per variable, promptfoo's
+`__expected` cells (an assertion is a check of the case, other text its golden answer),
+`__description` and `__metadata:*`, llmbench's `__golden`, `__checks` and `__tags`, and a
+suite's own `expected` (the golden answer, as written) and `tags` (a JSON object). JSONL lines
+are {"vars": {...}, "expected": ..., "tags": {...}} or a flat object of variables.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from llmbench.importers.bounds import NestingError, load_json
+from llmbench.importers.case_csv import read_case_csv
+from llmbench.importers.case_csv_checks import (
+    LLMBENCH_COLUMNS,
+    llmbench_cases,
+)
 from llmbench.importers.eval_suite_docs import SuiteError, TestDoc
-from llmbench.importers.file_problems import FileProblem, field_count_problem
+from llmbench.importers.file_problems import FileProblem, read_text
 
 DATASET_SUFFIXES = (".csv", ".jsonl")
-EXPECTED_COLUMNS = ("expected", "__expected")
+SUITE_COLUMNS = ("expected", "tags")
 
 
 def read_dataset_file(path: Path, shown: str) -> list[TestDoc]:
     """Cases from a CSV or JSONL file; SuiteError names the line of each bad row."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise SuiteError([FileProblem(shown, 1, f"cannot read: {error.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise SuiteError([FileProblem(shown, 1, "not UTF-8 text")]) from None
+    text = read_text(path, shown, SuiteError)
     if path.suffix.lower() == ".csv":
         return _csv_tests(text, shown)
     return _jsonl_tests(text, shown)
 
 
 def _csv_tests(text: str, shown: str) -> list[TestDoc]:
-    rows = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise SuiteError([FileProblem(shown, 1, "the file is empty")]) from None
-    problems = []
-    tests = []
-    for row in rows:
-        line = rows.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if problem := field_count_problem(shown, line, row, header):
-            problems.append(problem)
-            continue
-        values = dict(zip(header, row, strict=True))
-        expected = next((values[c] for c in EXPECTED_COLUMNS if values.get(c)), None)
-        tags: dict[str, str] = {}
-        if values.get("tags"):
-            try:
-                tags = {str(k): str(v) for k, v in load_json(values["tags"]).items()}
-            except (ValueError, AttributeError):
-                problems.append(FileProblem(shown, line, "tags must be a JSON object"))
-                continue
-        if values.get("__description"):
-            tags["description"] = values["__description"]
-        variables = {
-            key: value
-            for key, value in values.items()
-            if key not in EXPECTED_COLUMNS and key != "tags" and not key.startswith("__")
-        }
-        tests.append(TestDoc(variables, expected, (), tags, where=f"{shown}:{line}"))
+    table = read_case_csv(text, shown, own_columns=(*LLMBENCH_COLUMNS, *SUITE_COLUMNS))
+    cases, problems = llmbench_cases(table)
     if problems:
         raise SuiteError(problems)
-    return tests
+    return [
+        TestDoc(case.vars, case.expected, case.checks, case.tags, where=f"{shown}:{case.line}")
+        for case in cases
+    ]
 
 
 def _jsonl_tests(text: str, shown: str) -> list[TestDoc]:

@@ -6,15 +6,18 @@ The TUI calls these from thread workers; each uses that thread's own connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmbench.store import views
 from llmbench.store.db import Store
 from llmbench.store.views import (
     MatrixCell,
     QueueItem,
-    QueueRow,
     RunRow,
 )
+
+if TYPE_CHECKING:
+    from llmbench.services.grading.queues import QueueSpec, RubricCount
 
 # -- Compare ---------------------------------------------------------------------------------
 
@@ -33,16 +36,23 @@ def run_matrix(store: Store, run_id: int) -> list[MatrixCell]:
 @dataclass(frozen=True)
 class GradingQueue:
     reviewer: str
-    rubrics: list[QueueRow]
+    rubrics: list[RubricCount]
 
     @property
     def remaining(self) -> int:
         return sum(row.remaining for row in self.rubrics)
 
 
-def grading_queue(store: Store, reviewer: str) -> GradingQueue:
-    return GradingQueue(reviewer, views.grading_queue(store.read(), reviewer))
+def grading_queue(store: Store, reviewer: str, spec: QueueSpec | None = None) -> GradingQueue:
+    """Counted as the queues are built (services.grading.queues), so they agree."""
+    from llmbench.services.grading.queues import rubric_counts
+
+    return GradingQueue(reviewer, rubric_counts(store, reviewer, spec))
 
 
-def next_to_grade(store: Store, rubric_id: int, reviewer: str) -> QueueItem | None:
-    return views.next_ungraded(store.read(), rubric_id, reviewer)
+def next_to_grade(
+    store: Store, rubric_id: int, reviewer: str, spec: QueueSpec | None = None
+) -> QueueItem | None:
+    from llmbench.services.grading.queues import next_item
+
+    return next_item(store, rubric_id, reviewer, spec)

@@ -63,8 +63,8 @@ class WriteWatch:
         if self.store.submit == self._watched:
             self.store.submit = self._submit  # type: ignore[method-assign]
 
-    def _watched(self, job: Callable[[Any], T]) -> Future[T]:
-        future = self._submit(job)
+    def _watched(self, job: Callable[[Any], T], **options: Any) -> Future[T]:
+        future = self._submit(job, **options)
         future.add_done_callback(self._settled)
         return future
 

@@ -4,7 +4,7 @@ Monitor and Costs panes; an alert stays open until somebody acknowledges it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,3 +76,42 @@ def drift_keys(db: Database) -> set[str]:
         "SELECT json_extract(context, '$.drift_key') FROM alerts WHERE kind = 'drift'"
     ).fetchall()
     return {row[0] for row in rows if row[0]}
+
+
+@dataclass(frozen=True)
+class FindingRef:
+    """An alert that stands for a finding (a spike bucket, a budget threshold) by its key."""
+
+    alert_id: int
+    open: bool
+
+
+def finding_refs(db: Database, kinds: Sequence[str]) -> dict[str, FindingRef]:
+    """Every finding key of the alerts of these kinds (the context's `key`, and each of its
+    `keys` for an alert that stands for several findings, as a spike incident does), with the
+    alert that holds it: a finding found again belongs to that alert."""
+    marks = ", ".join("?" for _ in kinds)
+    rows = db.execute(
+        f"SELECT id, acked_at IS NULL, context FROM alerts WHERE kind IN ({marks}) ORDER BY id",
+        list(kinds),
+    ).fetchall()
+    found: dict[str, FindingRef] = {}
+    for alert_id, is_open, text in rows:
+        context = json.loads(text)
+        for key in [context.get("key"), *context.get("keys", [])]:
+            if isinstance(key, str) and key:
+                found[key] = FindingRef(int(alert_id), bool(is_open))
+    return found
+
+
+def update_alert(
+    db: Database, alert_id: int, severity: str, message: str, context: Mapping[str, Any]
+) -> None:
+    """Rewrite an open alert's words and facts (an incident that grew); when it was raised
+    and whether it was acknowledged stay as they were."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"unknown alert severity {severity!r}")
+    db.execute(
+        "UPDATE alerts SET severity = ?, message = ?, context = ? WHERE id = ?",
+        [severity, message, json.dumps(dict(context)), alert_id],
+    )

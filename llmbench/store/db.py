@@ -21,7 +21,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from llmbench.store.audit.search_index import has_pending, index_pending
+from llmbench.store.batches import IndexBehind, Queued, run_batch
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -37,6 +40,8 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m006_guard_policies",
     "m007_informational_checks",
     "m008_chain_forms_and_purge_records",
+    "m009_search_index_kept_by_the_writer",
+    "m010_drafts",
 )
 MIGRATION_SET = "llmbench"
 
@@ -249,7 +254,8 @@ def migrate(path: Path, *, read_only: bool = False) -> None:
     conn = _sqlite_connect(path, read_only=read_only)  # sqlite_utils only if there is work
     try:
         pending = _check_identity(conn, path)
-        if not pending:
+        # Calls a killed writer had committed but not indexed yet are indexed here.
+        if not pending and (read_only or not has_pending(conn)):
             return
         if read_only:
             raise DatabaseReadOnly(
@@ -261,6 +267,7 @@ def migrate(path: Path, *, read_only: bool = False) -> None:
             # Looked at again under the lock: another process may have migrated meanwhile.
             if _check_identity(conn, path):
                 _apply_migrations(conn)
+            index_pending(conn)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -282,6 +289,10 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
 
 
+def _nothing(_db: Database) -> None:
+    """A job that writes nothing: its batch still indexes the calls left unindexed."""
+
+
 class Store:
     """One llmbench database file: per-thread readers and a single queued writer."""
 
@@ -293,9 +304,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[Database] = []
         self._connections_lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Callable[[Database], Any], Future[Any]] | None] = (
-            queue.Queue()
-        )
+        self._queue: queue.Queue[Queued | None] = queue.Queue()  # None: the writer stops
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
         self._closed = False
@@ -314,18 +323,43 @@ class Store:
         return db
 
     # -- the writer ------------------------------------------------------------------------
-    def submit(self, job: Callable[[Database], T]) -> Future[T]:
-        """Queue a write. It runs in the writer thread inside a BEGIN IMMEDIATE batch."""
+    def submit(
+        self,
+        job: Callable[[Database], T],
+        *,
+        index_later: bool = False,
+        first_try: Callable[[Database], T | None] | None = None,
+    ) -> Future[T]:
+        """Queue a write. It runs in the writer thread inside a BEGIN IMMEDIATE batch; its
+        future settles once the batch has committed, with the calls it appended in the search
+        index by then. With `index_later` (the gateway's records), a batch of such jobs only
+        commits before settling them, and the writer indexes their calls in a transaction of
+        its own afterwards (`store.batches.IndexBehind`). Such a job may offer a `first_try`:
+        one statement, run outside any transaction when the job is alone in its batch, that
+        lands whole or returns None (see `store.batches`)."""
         if self._closed:
             raise StoreError(f"{self.path} is closed")
         self._ensure_writer()
         future: Future[T] = Future()
-        self._queue.put((job, future))
+        self._queue.put(Queued(job, future, index_later, first_try))
         return future
 
     def write(self, job: Callable[[Database], T]) -> T:
         """Queue a write and wait for its result (or its exception)."""
         return self.submit(job).result()
+
+    def index_now(self) -> bool:
+        """Wait until every call committed so far is in the search index (`index_later`
+        batches leave theirs for the writer to index just after): an ordinary batch indexes
+        them in its commit. False when it could not (a file that refuses writes; the next
+        open indexes them)."""
+        if self.read_only or self._writer is None:
+            return not self.read_only
+        try:
+            self.write(_nothing)
+        except Exception:  # derived data: never a reason for the caller's flush to fail
+            return False
+        return True
 
     def _ensure_writer(self) -> None:
         with self._writer_lock:
@@ -337,9 +371,21 @@ class Store:
 
     def _write_loop(self) -> None:
         db = connect(self.path, read_only=self.read_only)
+        # No implicit BEGIN before a write: every batch begins its own transaction, and a
+        # first_try statement is its own (SQLite commits it as it ends).
+        db.conn.isolation_level = None
+        behind = IndexBehind(self.path, connect)
         try:
             while True:
-                item = self._queue.get()
+                wait_s = behind.wait_s()
+                if wait_s == 0:
+                    behind.catch_up()
+                    continue
+                try:
+                    item = self._queue.get(timeout=wait_s)
+                except queue.Empty:  # no write came meanwhile: index the calls left now
+                    behind.catch_up()
+                    continue
                 if item is None:
                     return
                 batch = [item]
@@ -352,48 +398,21 @@ class Store:
                         self._queue.put(None)
                         break
                     batch.append(more)
-                self._run_batch(db, batch)
+                ended = run_batch(db, batch, self._explain)
+                if ended == "left to index":
+                    behind.left_behind()
+                elif ended == "indexed":
+                    behind.caught_up()
         finally:
-            db.close()
+            try:
+                if behind.since is not None:
+                    behind.catch_up()
+            finally:
+                behind.close()
+                db.close()
 
-    def _run_batch(
-        self, db: Database, batch: list[tuple[Callable[[Database], Any], Future[Any]]]
-    ) -> None:
-        outcomes: list[tuple[Future[Any], bool, Any]] = []
-        try:
-            db.conn.execute("BEGIN IMMEDIATE")
-            for index, (job, future) in enumerate(batch):
-                # A job whose caller cancelled it (a torn-down asyncio task awaiting it) does not
-                # run; setting a result on its future would raise and end this thread.
-                if not future.set_running_or_notify_cancel():
-                    continue
-                savepoint = f"job_{index}"
-                db.conn.execute(f"SAVEPOINT {savepoint}")
-                try:
-                    outcomes.append((future, True, job(db)))
-                except BaseException as error:  # the job failed: undo only its own writes
-                    if not db.conn.in_transaction:
-                        # SQLite rolled the whole batch back itself (SQLITE_FULL, IOERR...):
-                        # no later job may run outside the transaction, none of it landed.
-                        raise
-                    db.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                    outcomes.append((future, False, plain_error(error, self.path)))
-                finally:
-                    if db.conn.in_transaction:
-                        db.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
-            db.conn.execute("COMMIT")
-        except BaseException as error:  # BEGIN, COMMIT or the whole batch failed: none landed
-            if db.conn.in_transaction:
-                db.conn.rollback()
-            for _job, future in batch:
-                if not future.done():
-                    future.set_exception(plain_error(error, self.path))
-            return
-        for future, ok, value in outcomes:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+    def _explain(self, error: BaseException) -> BaseException:
+        return plain_error(error, self.path)
 
     def close(self) -> None:
         if self._closed:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -24,13 +24,31 @@ from textual.widget import AwaitMount
 from llmbench.config import Settings
 
 if TYPE_CHECKING:
+    from llmbench.services.drafts import DraftKeeper
     from llmbench.services.write_health import WriteWatch
     from llmbench.store.db import Store
+    from llmbench.tui.screens.dialogs import QuitAnswer, Unsaved
     from llmbench.tui.screens.help import KeyHelp
 
 DEFAULT_THEME = "textual-dark"
 READY_POLL_S = 0.004
 """How often a pane switch checks whether the new pane is ready to be shown."""
+QUIT_WAIT_S = 5.0
+"""How long quitting waits for the last drafts to reach the file (a busy disk, a lock)."""
+
+
+class HoldsWork(Protocol):
+    """A screen with work that is not saved for real: typed text (kept as drafts meanwhile) or
+    something running. It registers with `LLMBenchApp.hold_work` while mounted, and ctrl+q asks
+    before quitting while any of them has work."""
+
+    def unsaved_work(self) -> list[Unsaved]: ...
+
+    def keep_drafts(self) -> None:
+        """Hand whatever is typed to the draft keeper now (not after the typing pause)."""
+
+    def discard_drafts(self) -> None:
+        """The user chose to throw the work away: delete its drafts."""
 
 
 class WritesChanged(Message):
@@ -65,12 +83,15 @@ PANES: tuple[Pane, ...] = (
     Pane("audit", "Audit", "f6", "The latest calls in the audit log", "audit.pane", "AuditScreen"),
     Pane("monitor", "Monitor", "f7", "Health per model, drift alerts, retention", "monitor",
          "MonitorScreen"),
+    Pane("models", "Models", "f8", "Context windows, prices, support, licences, measured figures",
+         "models", "ModelsScreen"),
 )  # fmt: skip
 PANES_BY_MODE = {pane.mode: pane for pane in PANES}
 # What the panes' first reads import in their workers, beside the screens themselves.
 PANE_SERVICES = (
     "llmbench.services.audit.browser",
     "llmbench.services.costs.pane",
+    "llmbench.services.models.catalog",
     "llmbench.services.monitoring.health",
     "llmbench.services.panes",
 )
@@ -143,6 +164,8 @@ class LLMBenchApp(App[None]):
         """Why the database refuses writes, while it does: the banner on every screen says it."""
         self._write_watch: WriteWatch | None = None
         self._banner_mounted = False
+        self._drafts: DraftKeeper | None = None
+        self._work_holders: list[HoldsWork] = []
         self.sub_title = f"llmbench — {self.db_label}"
         self._theme_problem: str | None = None
         wanted_theme = settings.general.theme or DEFAULT_THEME
@@ -191,12 +214,23 @@ class LLMBenchApp(App[None]):
         )
         self._write_watch.start()
         self.screen_change_signal.subscribe(self, self._place_write_banner)
+        if self.store.read_only:
+            # Known before any write is tried, and for the whole session (SQLite keeps the file
+            # read-only while it is open): said on the first frame, not after a refused change.
+            self.write_problem = (
+                f"opened read-only: {self.store.path} cannot be written here (the file or its "
+                "folder is not writable). Make it writable and restart llmbench, or work on a "
+                "copy (--db)"
+            )
+            self._place_write_banner(self.screen)
 
     def _probe_writes(self) -> None:
         if self._write_watch is not None:
             self.run_worker(self._write_watch.probe, thread=True, group="write-probe")
 
     def on_writes_changed(self, message: WritesChanged) -> None:
+        if self.store.read_only:
+            return  # the notice said at open stays: nothing changes until a restart
         self.write_problem = message.problem
         self._place_write_banner(self.screen)
 
@@ -209,13 +243,70 @@ class LLMBenchApp(App[None]):
         show_on(screen, self.write_problem)
 
     def on_unmount(self) -> None:
+        if self._drafts is not None:
+            self._drafts.close()  # queued ahead of the store's close, which drains its writer
         if self._write_watch is not None:
             self._write_watch.stop()
 
-    def _warn_about_key_storage(self) -> None:
-        from llmbench.services.key_storage import key_storage_notice
+    # -- drafts and quitting ---------------------------------------------------------------------
+    @property
+    def drafts(self) -> DraftKeeper:
+        """Where screens keep what is being typed (written while typing pauses)."""
+        if self._drafts is None:
+            from llmbench.services.drafts import DraftKeeper
 
-        notice = key_storage_notice()
+            self._drafts = DraftKeeper(self.store)
+        return self._drafts
+
+    def hold_work(self, holder: HoldsWork) -> None:
+        if holder not in self._work_holders:
+            self._work_holders.append(holder)
+
+    def release_work(self, holder: HoldsWork) -> None:
+        if holder in self._work_holders:
+            self._work_holders.remove(holder)
+
+    def unsaved_work(self) -> list[Unsaved]:
+        return [item for holder in list(self._work_holders) for item in holder.unsaved_work()]
+
+    async def action_quit(self) -> None:
+        """ctrl+q: quit at once when nothing is unsaved or running; otherwise ask first. Every
+        draft is on disk before the app exits, whatever the answer."""
+        from llmbench.tui.screens.dialogs import QuitDialog
+
+        if isinstance(self.screen, QuitDialog):
+            return
+        work = self.unsaved_work()
+        if not work:
+            self._quit("keep")
+            return
+        self.push_screen(QuitDialog(work), self._quit)
+
+    def _quit(self, answer: QuitAnswer | None) -> None:
+        if answer is None or answer == "cancel":
+            return
+        for holder in list(self._work_holders):
+            if answer == "discard":
+                holder.discard_drafts()
+            else:
+                holder.keep_drafts()
+        if self._drafts is None:
+            self.exit()
+            return
+        writes = self._drafts.close()
+
+        def wait_then_exit() -> None:
+            from concurrent.futures import wait
+
+            wait(writes, timeout=QUIT_WAIT_S)
+            self.call_from_thread(self.exit)
+
+        self.run_worker(wait_then_exit, thread=True, group="quit", name="keep drafts")
+
+    def _warn_about_key_storage(self) -> None:
+        from llmbench.services.key_storage import key_storage_notice_once
+
+        notice = key_storage_notice_once(self.store)  # once per database, not every start
         if notice:
             self.call_from_thread(self.notify, notice, severity="warning", timeout=10)
 

@@ -1,16 +1,23 @@
 """Measured quality and cost of the input guard, and the cost of the output guard.
 
-Run: python tests/benchmarks/bench_guard.py [--runs 200] [--show-errors tune]
+Run: python tests/benchmarks/bench_guard.py [--runs 200] [--show-errors train]
 
-Quality: detection rate (recall) and false-positive rate of the injection score at its
-default threshold on a labelled set (tests/data/guard/): bastioncorpus 0.6.0 (MIT, 118
-injection rows and 63 hard negatives, see tests/data/guard/README.md) plus 341 benign prompts
-written for llmbench (support tickets, coding questions, summaries, long emails and logs, eight
-other languages, and hard negatives that say "ignore", "system", "instructions", "developer
-mode", carry base64, hex, JWTs and URLs). Every row belongs to a fixed half, "tune" or
-"holdout", by a hash of its id: rules and weights were adjusted looking only at the tune
-half's errors, and both halves are reported so the held-out figure shows what tuning did not
-see. `--show-errors tune` prints the tune half's errors (never the holdout's).
+Quality, on tests/benchmarks/guard/corpus.jsonl.gz (built by scripts/guard_data/build_corpus.py;
+manifest.json beside it names every source, version, licence and count). Every row belongs to a
+*family* (a source, or a part of one with its own provenance), and every family is wholly in
+the "train" or the "heldout" split: the classifier was fitted, and the score calibrated, on
+train families only (scripts/train_guard.py), so the held-out figures are for kinds of attack
+and of ordinary text it never saw. Reported for the held-out split:
+
+- recall and false-positive rate at the default threshold, per family and per language;
+- the false-positive rate on hard negatives: benign rows that use an attack's vocabulary
+  (HARD_NEGATIVE below: "ignore", "instructions", "system prompt", "act as", "pretend", ...);
+- recall at the thresholds that give 1% and 5% false positives on the held-out benign rows
+  (what the ranking can do; those thresholds are read off the held-out rows, the default is not);
+- the same at the default threshold for the rules alone and the classifier alone.
+
+The train split's figures are printed too, marked in-sample. `--show-errors train` lists the
+train split's errors; the held-out split's are never printed, so no one tunes on them.
 
 Cost: p50/p99 over --runs of the input guard (scan_text) on a typical ~2 KB request and on a
 32 KB one (both benign text with the words that wake the rules up, the realistic worst case),
@@ -18,15 +25,17 @@ on a 32 KB adversarial run of base64-like characters, and of the output guard (c
 on a 2 KB and a 32 KB answer with a 2 KB system prompt to compare against; and the gateway's
 whole guard step (gateway_input_2kb, gateway_output_2kb: policy, flags and redaction included).
 
-Prints JSON. Goals: recall ≥ 0.9 at ≤ 5% false positives; ≤ 1 ms on 2 KB; p99 ≤ 50 ms on 32 KB.
+Prints JSON. Goals: held-out recall ≥ 0.9 at ≤ 2% false positives on benign rows (≤ 5% on hard
+negatives); ≤ 1 ms p50 on 2 KB; p99 ≤ 50 ms on 32 KB.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import gzip
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -34,60 +43,81 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "guard"
-CANARY = "TKN-5f9c2a71"  # bastioncorpus leaves a {canary} slot for the runner to fill
+CORPUS = Path(__file__).resolve().parent / "guard" / "corpus.jsonl.gz"
+HARD_NEGATIVE = re.compile(
+    r"ignor|disregard|forget|instruction|system prompt|previous|pretend|act as|act like|"
+    r"you are|role|jailbreak|developer mode|override|bypass|reveal|password|secret|prompt|"
+    r"injection|rules",
+    re.IGNORECASE,
+)
 
 
 def load_rows() -> list[dict[str, Any]]:
-    rows = []
-    for path in (DATA / "bastioncorpus" / "injections.jsonl", DATA / "benign.jsonl"):
-        source = "bastioncorpus" if "bastion" in str(path) else "llmbench"
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            row["text"] = row["text"].replace("{canary}", CANARY)
-            row["source"] = source
-            row["split"] = split_of(row["id"])
-            rows.append(row)
-    return rows
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
 
 
-def split_of(row_id: str) -> str:
-    return "tune" if int(hashlib.sha256(row_id.encode()).hexdigest(), 16) % 2 == 0 else "holdout"
-
-
-def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def score_rows(rows: list[dict[str, Any]]) -> None:
     from llmbench.core.guard.input_guard import scan_text
-
-    def figures(subset: list[dict[str, Any]]) -> dict[str, Any]:
-        attacks = [row for row in subset if row["label"] == "malicious"]
-        benign = [row for row in subset if row["label"] == "benign"]
-        caught = sum(row["flagged"] for row in attacks)
-        false_alarms = sum(row["flagged"] for row in benign)
-        return {
-            "attacks": len(attacks),
-            "benign": len(benign),
-            "recall": round(caught / len(attacks), 3) if attacks else None,
-            "false_positive_rate": round(false_alarms / len(benign), 3) if benign else None,
-            "missed": len(attacks) - caught,
-            "false_positives": false_alarms,
-        }
 
     for row in rows:
         report = scan_text(row["text"])
-        row["flagged"] = report.injection
         row["score"] = report.score
+        row["flagged"] = report.injection
+        row["rules_only"] = report.rule_score >= 0.5
+        row["classifier_only"] = report.classifier_score >= 0.5
         row["rules"] = sorted({finding.rule for finding in report.findings})
-    result: dict[str, Any] = {"all": figures(rows)}
-    for split in ("tune", "holdout"):
-        result[split] = figures([row for row in rows if row["split"] == split])
-    result["bastioncorpus_only"] = figures([r for r in rows if r["source"] == "bastioncorpus"])
-    result["by_language_benign_fpr"] = {
-        lang: figures([r for r in rows if r["label"] == "benign" and r.get("lang") == lang])[
-            "false_positive_rate"
-        ]
-        for lang in sorted({r.get("lang", "en") for r in rows})
-    }
+        row["hard"] = row["label"] == "benign" and bool(HARD_NEGATIVE.search(row["text"]))
+
+
+def figures(subset: list[dict[str, Any]], key: str = "flagged") -> dict[str, Any]:
+    attacks = [row for row in subset if row["label"] == "malicious"]
+    benign = [row for row in subset if row["label"] == "benign"]
+    caught = sum(row[key] for row in attacks)
+    alarms = sum(row[key] for row in benign)
+    result: dict[str, Any] = {"attacks": len(attacks), "benign": len(benign)}
+    if attacks:
+        result["recall"] = round(caught / len(attacks), 3)
+    if benign:
+        result["false_positive_rate"] = round(alarms / len(benign), 3)
     return result
+
+
+def at_false_positive_rate(subset: list[dict[str, Any]], rate: float) -> dict[str, Any]:
+    """The threshold that flags at most `rate` of the benign rows, and the recall there."""
+    benign = sorted((row["score"] for row in subset if row["label"] == "benign"), reverse=True)
+    allowed = int(len(benign) * rate)
+    threshold = benign[allowed] + 1e-9 if allowed < len(benign) else 0.0
+    attacks = [row for row in subset if row["label"] == "malicious"]
+    caught = sum(row["score"] >= threshold for row in attacks)
+    return {
+        "threshold": round(threshold, 4),
+        "recall": round(caught / len(attacks), 3) if attacks else None,
+        "false_positive_rate": round(sum(score >= threshold for score in benign) / len(benign), 3),
+    }
+
+
+def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    score_rows(rows)
+    heldout = [row for row in rows if row["split"] == "heldout"]
+    hard = [row for row in heldout if row["hard"]]
+    by = lambda key: {  # noqa: E731
+        value: figures([row for row in heldout if row[key] == value])
+        for value in sorted({row[key] for row in heldout})
+    }
+    return {
+        "heldout": {
+            **figures(heldout),
+            "hard_negatives": figures(hard),
+            "at_1pct_fpr": at_false_positive_rate(heldout, 0.01),
+            "at_5pct_fpr": at_false_positive_rate(heldout, 0.05),
+            "rules_only": figures(heldout, "rules_only"),
+            "classifier_only": figures(heldout, "classifier_only"),
+            "by_family": by("family"),
+            "by_language": by("lang"),
+        },
+        "train_in_sample": figures([row for row in rows if row["split"] == "train"]),
+    }
 
 
 def timings(function: Callable[[], object], runs: int) -> dict[str, float]:
@@ -112,7 +142,7 @@ def _percentiles(name: str, samples: list[float]) -> dict[str, float]:
 
 
 def sample_text(rows: list[dict[str, Any]], size: int) -> str:
-    benign = [row["text"] for row in rows if row["label"] == "benign"]
+    benign = [row["text"] for row in rows if row["family"] == "llmbench-benign"]
     pieces: list[str] = []
     total = 0
     index = 0
@@ -130,7 +160,7 @@ def cost(rows: list[dict[str, Any]], runs: int) -> dict[str, Any]:
 
     two_kb, thirty_two_kb = sample_text(rows, 2048), sample_text(rows, 32768)
     adversarial = ("QWxhZGRpbjpvcGVuIHNlc2FtZQ" * 1300)[:32768]
-    system_prompt = {"role": sample_text(rows[::-1], 2048)}
+    system_prompt = {"role": sample_text(rows[::-1], 2048)}  # other rows, reversed order
     answer_2kb = two_kb + " Contact jane.doe@example.com or +1 415 555 0100."
     return {
         "input_2kb": timings(lambda: scan_text(two_kb), runs),
@@ -170,21 +200,21 @@ def gateway_step(two_kb: str, answer: str, runs: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--show-errors", choices=["tune"], default=None)
+    parser.add_argument("--show-errors", choices=["train"], default=None)
+    parser.add_argument("--no-cost", action="store_true", help="quality figures only")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     rows = load_rows()
-    result = {
-        "quality": quality(rows),
-        "cost": cost(rows, args.runs),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "cpus": os.cpu_count(),
-    }
+    result: dict[str, Any] = {"quality": quality(rows)}
+    if not args.no_cost:
+        result["cost"] = cost(rows, args.runs)
+    result["load_average_1m"] = round(os.getloadavg()[0], 2)
+    result["cpus"] = os.cpu_count()
     if args.show_errors:
-        result["tune_errors"] = [
+        result["train_errors"] = [
             {key: row[key] for key in ("id", "label", "score", "rules", "text")}
             for row in rows
-            if row["split"] == "tune" and row["flagged"] != (row["label"] == "malicious")
+            if row["split"] == "train" and row["flagged"] != (row["label"] == "malicious")
         ]
     print(json.dumps(result, indent=2, ensure_ascii=False))
 

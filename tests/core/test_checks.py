@@ -58,6 +58,14 @@ CASES: list[tuple[dict[str, object], str, str]] = [
         '{"invoice_number": "INV-7", "total": "12.50"}',
     ),
     ({"type": "length", "max": 10}, "short", "far too long for this"),
+    ({"type": "contains-json"}, 'Here: {"a": 1', "no braces here"),
+    ({"type": "is-xml", "value": "order.id"}, "<order><id>7</id></order>", "<order><id>7</order>"),
+    ({"type": "contains-xml"}, "Sure: <a><b/></a> done", "a < b and c > d"),
+    ({"type": "is-sql"}, "SELECT id, name FROM users", "SELECT first_name last_name FROM users"),
+    ({"type": "contains-sql"}, "```sql\nSELECT 1\n```", "```sql\nSELECT * FORM t\n```"),
+    ({"type": "rouge-n", "value": "{{ expected }}"}, CONTEXT.expected or "", "Nothing shared."),
+    ({"type": "bleu"}, CONTEXT.expected or "", "refund"),
+    ({"type": "levenshtein", "value": "Paris", "threshold": 1}, "paris", "London"),
     ({"type": "length", "min": 3, "unit": "tokens"}, "one two three four", "one"),
     ({"type": "max-length", "value": 5}, "12345", "123456"),
     ({"type": "banned-phrases", "value": ["as an AI", "guarantee"]}, "Sure.", "We GUARANTEE it"),
@@ -115,8 +123,9 @@ def test_latency_and_cost_limits(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"type": "javascript", "value": "output.length > 3"}, "not supported"),
-        ({"type": "python", "value": "True"}, "not supported"),
+        ({"type": "javascript", "value": "file://check.txt"}, "must end in .js"),
+        ({"type": "python", "value": ""}, "needs code or file://path"),
+        ({"type": "webhook", "value": "http://x"}, "not supported"),
         ({"type": "no-such-check"}, "not supported"),
         ({"value": "x"}, "needs a type"),
         ({"type": "contains", "kind": "regex", "value": "x"}, "either type or kind"),
@@ -154,7 +163,15 @@ def test_latency_and_cost_limits(
         ({"type": "contains", "value": "x", "weight": float("nan")}, "finite"),
         ({"type": "contains", "value": "x", "negate": "no"}, "true or false"),
         ({"type": "contains", "value": "x", "transform": "output.upper()"}, "unknown field"),
-        ({"type": "llm-rubric"}, "rubric text"),
+        ({"type": "llm-rubric", "value": 3}, "rubric text"),
+        ({"type": "levenshtein", "value": "x", "threshold": -1}, "edit distance"),
+        ({"type": "is-sql", "value": {"databaseType": "Oracle9"}}, "databaseType"),
+        ({"type": "is-sql", "value": {"allowedTables": ["(unclosed"]}}, "bad pattern"),
+        ({"type": "is-xml", "value": {"elements": ["a"]}}, "requiredElements"),
+        ({"type": "contains-json", "value": {"type": "objekt"}}, "type must be"),
+        ({"type": "model-graded-closedqa"}, "the criterion"),
+        ({"type": "answer-relevance", "value": "x"}, "takes no value"),
+        ({"type": "not-select-best", "value": "funniest"}, "cannot be negated"),
     ],
 )
 def test_malformed_checks_are_refused_with_where(data: dict[str, object], message: str) -> None:
@@ -263,8 +280,10 @@ def test_pii_detector() -> None:
     assert find_pii("mail dana.r@example.co.uk now") == ["email"]
     assert find_pii("call +44 20 7946 0958 or (555) 123-4567") == ["phone", "phone"]
     assert find_pii("card 4111-1111-1111-1111") == ["credit_card"]
-    # not Luhn-valid, a bare order number, a date, an IP address: none is PII
-    assert find_pii("card 4111 1111 1111 1112, order 1234567890, 2024-11-27, 192.168.10.200") == []
+    # not Luhn-valid, a bare order number, a date: none is PII; an IP address is, as the output
+    # guard says (issue #18: the check passed it while the guard flagged it)
+    assert find_pii("card 4111 1111 1111 1112, order 1234567890, 2024-11-27") == []
+    assert find_pii("host 192.168.10.200") == ["ip_address"]
     spec = parse_check({"type": "pii-present", "kinds": ["email"]})
     assert not run_check(spec, "call (555) 123-4567", CONTEXT).passed
 

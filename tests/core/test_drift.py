@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -92,3 +93,52 @@ def test_a_flat_history_still_judges_real_shifts() -> None:
 def test_too_short_a_series_is_not_judged() -> None:
     assert detect_drift(QUALITY, _daily([0.9] * 5 + [0.1])) is None
     assert detect_drift(QUALITY, []) is None
+
+
+def _spike_then_back(seed: int, jump: float, after: int = 20, days: int = 30) -> list[float]:
+    """A steady latency series with one bad day (`jump` relative) on day `after`, then its
+    usual level again: an incident that passed, not a drift."""
+    rng = random.Random(seed)
+    values = [1800.0 * (1 + rng.gauss(0, 0.01)) for _ in range(days)]
+    values[after] *= 1 + jump
+    return values
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_bad_day_that_passed_is_no_drift(seed: int) -> None:
+    # One day 12% slower, then nine normal days: the CUSUM fires on the day, but the level
+    # since is not worse — reporting it would read "down" or a change under the 3% floor.
+    points = _daily(_spike_then_back(seed, 0.12))
+    assert detect_drift(LATENCY, points) is None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_latency_that_falls_raises_nothing_unless_both_ways_are_asked(seed: int) -> None:
+    points = _series(seed, 1800.0, 30, shift_after=20, shift=-0.08)
+    assert detect_drift(LATENCY, points) is None
+    both = detect_drift(replace(LATENCY, both_ways=True), points)
+    assert both is not None and not both.harmful and both.change < -0.03
+    # Asking both ways still finds a harmful shift, and calls it harmful.
+    rising = _series(seed, 1800.0, 30, shift_after=20, shift=0.08)
+    found = detect_drift(replace(LATENCY, both_ways=True), rising)
+    assert found is not None and found.harmful and found.change > 0.03
+
+
+def test_every_drift_reported_is_harmful_and_as_large_as_the_floor() -> None:
+    """Over many noisy series with shifts both ways and passing bad days, whatever is reported
+    moved to the bad side by at least the minimum change, as its own words say."""
+    settings = DriftSettings()
+    for seed in range(60):
+        rng = random.Random(seed)
+        shift = rng.choice([-0.1, -0.05, 0.0, 0.05, 0.1])
+        values = [v for _, v in _series(seed, 1800.0, 30, noise=0.02, shift_after=18,
+                                         shift=shift)]  # fmt: skip
+        values[rng.randrange(8, 30)] *= 1 + rng.choice([-0.2, 0.2])
+        for spec in (LATENCY, QUALITY):
+            drift = detect_drift(spec, _daily(values), settings)
+            if drift is None:
+                continue
+            assert drift.harmful, (seed, spec.key, drift)
+            assert abs(drift.change) >= settings.min_change, (seed, spec.key, drift)
+            word = "down" if spec.higher_is_better else "up"
+            assert f" {word} " in drift.describe(str)

@@ -419,7 +419,8 @@ def test_check_input_treats_undeclared_values_as_untrusted_and_checks_the_reques
 def test_benign_values_give_a_clean_report() -> None:
     report = check_input({"q": "What are your opening hours on Saturday?"})
     assert report.findings == ()
-    assert report.score == 0.0
+    assert report.rule_score == 0.0
+    assert report.score < 0.1  # the classifier's doubt about any text is never quite zero
     assert not report.injection
 
 
@@ -459,6 +460,15 @@ _FRAGMENTS = st.sampled_from(
         "vtaber nyy",
         "1gn0r3",
         " a b c d ",
+        "&#105;gn",  # the normaliser's disguises, cut anywhere
+        "%69gn%20",
+        "i.g.n.o.r.e ",
+        "ign ore ",
+        "instrutcions ",
+        "忽略之前" * 6,  # a run longer than the classifier's longest token
+        "a1b2" * 9,
+        "\u202a+1 415 555\u202c",
+        "\u2764\ufe0f",
     ]
 )
 

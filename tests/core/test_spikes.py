@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from llmbench.core.costs.spikes import SpikeSettings, daily_spikes, hourly_spikes
+from llmbench.core.costs.spikes import SpikeSettings, daily_spikes, hourly_spikes, touching_groups
 
 
 def _hours(days: int, seed: int = 3) -> dict[str, float]:
@@ -49,3 +49,17 @@ def test_daily_spikes_need_history_and_a_material_excess() -> None:
     assert daily_spikes(days, "2025-05-01", "2025-05-30", min_excess=50.0) == []
     strict = SpikeSettings(z=1000.0)
     assert daily_spikes(days, "2025-05-01", "2025-05-30", strict) == []
+
+
+def test_spans_that_touch_or_overlap_are_one_group_and_a_gap_splits_them() -> None:
+    def hour(day: int, at: int) -> tuple[datetime, datetime]:
+        start = datetime(2025, 5, day, at, tzinfo=UTC)
+        return start, start + timedelta(hours=1)
+
+    day_28 = (datetime(2025, 5, 28, tzinfo=UTC), datetime(2025, 5, 29, tzinfo=UTC))
+    spans = [hour(28, 15), hour(28, 13), day_28, hour(28, 14), hour(20, 21), hour(28, 23),
+             hour(29, 0), hour(29, 2)]  # fmt: skip
+    # 13:00-16:00 run consecutively, the day covers them and 23:00, which touches midnight's
+    # hour; 02:00 on the 29th follows a gap; the 20th is an incident of its own.
+    assert touching_groups(spans) == [[4], [2, 1, 3, 0, 5, 6], [7]]
+    assert touching_groups([]) == []

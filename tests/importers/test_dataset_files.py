@@ -191,7 +191,7 @@ def test_jsonl_cases_and_their_problems(tmp_path: Path) -> None:
         "not json\n"
         "[1, 2]\n"
         '{"vars": "x", "extra": 1}\n'
-        '{"vars": {}, "tags": {"n": 1}, "checks": [{"type": "javascript"}]}\n'
+        '{"vars": {}, "tags": {"n": 1}, "checks": [{"type": "webhook"}]}\n'
     )
     assert _problems(tmp_path, "bad.jsonl", bad) == [
         "bad.jsonl:2: not JSON: Expecting value: line 1 column 1 (char 0)",
@@ -199,10 +199,13 @@ def test_jsonl_cases_and_their_problems(tmp_path: Path) -> None:
         "bad.jsonl:4: unknown field 'extra' (known: vars, expected, tags, checks, description)",
         'bad.jsonl:4: needs "vars", an object of the case\'s variables',
         'bad.jsonl:5: "tags" must be an object of text values',
-        "bad.jsonl:5: checks 1: check 'javascript': this check type is not supported "
+        "bad.jsonl:5: checks 1: check 'webhook': this check type is not supported "
         "(supported: equals, contains, icontains, contains-any, contains-all, starts-with, "
         "regex, is-json, json-schema, length, banned-phrases, pii-present, latency-le, cost-le, "
-        "is-refusal, similar, llm-rubric, and not- before any of them)",
+        "is-refusal, similar, contains-json, is-xml, contains-xml, is-sql, contains-sql, "
+        "rouge-n, bleu, levenshtein, llm-rubric, python, javascript, factuality, "
+        "model-graded-closedqa, answer-relevance, context-faithfulness, context-recall, "
+        "context-relevance, g-eval, select-best, and not- before any of them)",
     ]
 
 

@@ -56,8 +56,13 @@ def _omitted(conversion: Conversion) -> list[str]:
     return [f"{item.where}: {item.what}" for item in conversion.omitted]
 
 
-def _one_check(folder: Path, assertion: dict[str, Any]) -> Conversion:
-    test = {"vars": {"word": "hi"}, "assert": [assertion]}
+def _one_check(
+    folder: Path, assertion: dict[str, Any], *, with_a_check: bool = False
+) -> Conversion:
+    """A config whose one test holds this assertion (and, `with_a_check`, one that converts:
+    a config whose every assertion is skipped is refused)."""
+    also = [{"type": "contains", "value": "hi"}] if with_a_check else []
+    test = {"vars": {"word": "hi"}, "assert": [assertion, *also]}
     return _convert(folder, MINIMAL + yaml.safe_dump({"tests": [test]}, allow_unicode=True))
 
 
@@ -74,8 +79,12 @@ def test_the_getting_started_example_converts(tmp_path: Path) -> None:
         "getting-started.prompt-1",
         "getting-started.translate",
     ]
-    assert suite["prompts"][0]["text"] == "Convert this English to {{language}}: {{input}}"
-    assert suite["prompts"][1]["text"] == "Translate to {{language}}: {{input}}"
+    # Marked as Nunjucks: rendered with Nunjucks' filters (and promptfoo's `load`).
+    assert (
+        suite["prompts"][0]["text"]
+        == "{# nunjucks #}\nConvert this English to {{language}}: {{input}}"
+    )
+    assert suite["prompts"][1]["text"] == "{# nunjucks #}\nTranslate to {{language}}: {{input}}"
     assert suite["prompts"][0]["variables"] == [
         {"name": "input", "kind": "trusted"},
         {"name": "language", "kind": "trusted"},
@@ -90,13 +99,16 @@ def test_the_getting_started_example_converts(tmp_path: Path) -> None:
     tests = suite["tests"]
     assert [t["vars"]["language"] for t in tests] == ["French", "Spanish", "German", "Pirate"]
     assert tests[0]["checks"] == [{"type": "icontains", "value": "Bonjour le monde"}]
-    assert tests[1]["checks"] == [{"type": "icontains", "value": "Dónde está la biblioteca"}]
+    assert tests[1]["checks"] == [
+        {"type": "icontains", "value": "Dónde está la biblioteca"},
+        {"type": "javascript", "value": "output.length < 100"},
+    ]
     assert tests[2]["checks"][0]["type"] == "judge"
     assert tests[3]["description"] == "Pirate speak"
     assert tests[3]["checks"][1] == {"type": "latency-le", "value": 5000}
     omitted = [str(item) for item in conversion.omitted]
     config = folder / "promptfooconfig.yaml"
-    assert f"{config}:36: tests[1].assert[1]: javascript — runs JavaScript" in omitted
+    assert not any("javascript" in item for item in omitted)
     assert any("providers[1].config: temperature — differs between providers" in o for o in omitted)
     # The written suite reads back as `llmbench eval` reads it, its comments name the omissions.
     output = default_output(config)
@@ -104,7 +116,7 @@ def test_the_getting_started_example_converts(tmp_path: Path) -> None:
     text = suite_text(conversion)
     output.write_text(text, encoding="utf-8")
     assert text.startswith(HEADER) and is_converted_suite(output)
-    assert "#   promptfooconfig.yaml:36: tests[1].assert[1]: javascript — runs JavaScript" in text
+    assert "#   promptfooconfig.yaml:" in text and "providers[1].config: temperature" in text
     doc = load_suite(output)
     assert len(doc.prompts) == 2 and len(doc.tests) == 4 and doc.judge_model == "openai/gpt-4o"
 
@@ -125,6 +137,16 @@ def test_the_getting_started_example_converts(tmp_path: Path) -> None:
             {"type": "contains-any", "value": ["a", "b"]},
         ),
         ({"type": "contains-all", "value": "a, b"}, {"type": "contains-all", "value": ["a", "b"]}),
+        ({"type": "contains-json"}, {"type": "contains-json"}),
+        ({"type": "bleu", "value": "the cat"}, {"type": "bleu", "value": "the cat"}),
+        (
+            {"type": "python", "value": "len(output) < 5", "config": {"n": 1}},
+            {"type": "python", "value": "len(output) < 5", "config": {"n": 1}},
+        ),
+        (
+            {"type": "model-graded-factuality", "value": "Paris"},
+            {"type": "factuality", "value": "Paris"},
+        ),
         (
             {"type": "icontains-any", "value": ["a"]},
             {"type": "contains-any", "value": ["a"], "ignore_case": True},
@@ -152,17 +174,9 @@ def test_the_getting_started_example_converts(tmp_path: Path) -> None:
         ),
         (
             {"type": "levenshtein", "value": "hello world", "threshold": 2},
-            {
-                "type": "similar",
-                "value": "hello world",
-                "threshold": 0.818182,
-                "method": "levenshtein",
-            },
+            {"type": "levenshtein", "value": "hello world", "threshold": 2},
         ),
-        (
-            {"type": "rouge-n", "value": "the cat sat"},
-            {"type": "similar", "value": "the cat sat", "threshold": 0.75, "method": "rouge-l"},
-        ),
+        ({"type": "rouge-n", "value": "the cat sat"}, {"type": "rouge-n", "value": "the cat sat"}),
     ],
 )
 def test_each_assertion_type_becomes_its_check(
@@ -170,22 +184,28 @@ def test_each_assertion_type_becomes_its_check(
 ) -> None:
     conversion = _one_check(tmp_path, assertion)
     assert conversion.suite["tests"][0]["checks"] == [check]
-    assert not conversion.omitted
-    approximate = assertion["type"] in ("levenshtein", "rouge-n")
-    assert bool(conversion.notes) == approximate
+    assert not conversion.omitted and not conversion.notes
+    (converted,) = conversion.converted
+    assert (converted.where, converted.what) == ("tests[0].assert[0]", assertion["type"])
 
 
 @pytest.mark.parametrize(
     ("assertion", "reason"),
     [
-        ({"type": "javascript", "value": "output.length < 5"}, "runs JavaScript"),
-        ({"type": "python", "value": "file://check.py"}, "runs Python"),
-        ({"type": "webhook", "value": "https://example.com"}, "calls a webhook"),
-        ({"type": "contains-json"}, "llmbench has no such check"),
-        ({"type": "bleu", "value": "x"}, "llmbench has no such check"),
-        ({"type": "made-up", "value": "x"}, "not a promptfoo assertion type llmbench knows"),
-        ({"type": "contains", "value": "x", "transform": "output.trim()"}, "transforms the output"),
-        ({"type": "levenshtein", "value": "{{word}}"}, "its length is not known"),
+        ({"type": "ruby", "value": "output.size < 5"}, "runs Ruby code"),
+        ({"type": "webhook", "value": "https://example.com"}, "sends the output to a URL"),
+        ({"type": "is-html"}, "no HTML validator"),
+        ({"type": "meteor", "value": "x"}, "no METEOR score"),
+        ({"type": "made-up", "value": "x"}, "not a promptfoo assertion type"),
+        (
+            {"type": "contains", "value": "x", "transform": "output.trim()"},
+            "its transform (output.trim()) reshapes the output before the check",
+        ),
+        (
+            {"type": "llm-rubric", "value": "ok", "rubricPrompt": "x"},
+            "unknown field 'rubricPrompt'",
+        ),
+        ({"type": "javascript", "value": "file://check.ts"}, "must end in .js"),
         ({"type": "regex", "value": "(unclosed"}, "check 'regex'"),
         ({"type": "contains", "value": "file://missing.txt"}, "cannot read file://missing.txt"),
     ],
@@ -193,8 +213,8 @@ def test_each_assertion_type_becomes_its_check(
 def test_assertions_llmbench_cannot_check_are_listed(
     tmp_path: Path, assertion: dict[str, Any], reason: str
 ) -> None:
-    conversion = _one_check(tmp_path, assertion)
-    assert "checks" not in conversion.suite["tests"][0]
+    conversion = _one_check(tmp_path, assertion, with_a_check=True)
+    assert conversion.suite["tests"][0]["checks"] == [{"type": "contains", "value": "hi"}]
     (item,) = conversion.omitted
     assert (item.where, item.what, item.line) == ("tests[0].assert[0]", assertion["type"], 5)
     assert reason in item.why
@@ -237,7 +257,13 @@ tests:
         ("contains-any: <b>,</span>", {"type": "contains-any", "value": ["<b>", "</span>"]}),
         ("rouge-n(0.6):the cat", {"type": "rouge-n", "value": "the cat", "threshold": 0.6}),
         ("is-json", {"type": "is-json"}),
-        ("grade: Polite", {"type": "llm-rubric", "value": "Polite"}),
+        ("grade: Polite", {"type": "llm-rubric", "value": " Polite"}),  # as promptfoo slices it
+        ("llm-rubric:Is it kind?", {"type": "llm-rubric", "value": "Is it kind?"}),
+        ("similar: Paris", {"type": "similar", "value": "Paris", "threshold": 0.8}),
+        ("python: len(output) < 9", {"type": "python", "value": "len(output) < 9"}),
+        ("file://check.py:run", {"type": "python", "value": "file://check.py:run"}),
+        ("file://check.js", {"type": "javascript", "value": "file://check.js"}),
+        ('contains-any: "a, b", c', {"type": "contains-any", "value": ["a, b", "c"]}),
         ("fn: output.length > 3", {"type": "javascript", "value": "output.length > 3"}),
         ("javascript: 1 + 1", {"type": "javascript", "value": "1 + 1"}),
         ("nothing: here", {"type": "equals", "value": "nothing: here"}),
@@ -418,20 +444,21 @@ tests: [{vars: {word: hi}}]
         "demo.rules at v2",
         "demo.prompt-7",
     ]
-    assert prompts["demo.two-2"]["text"] == "Second {{word}}"
-    assert prompts["demo.system"]["text"] == "# Rules\n\nBe brief about {{word}}."
+    marked = "{# nunjucks #}\n"  # rendered with Nunjucks' filters
+    assert prompts["demo.two-2"]["text"] == marked + "Second {{word}}"
+    assert prompts["demo.system"]["text"] == marked + "# Rules\n\nBe brief about {{word}}."
     assert prompts["demo.chat"]["sections"] == {
-        "role": "You translate.",
-        "task": "{{word}} in French",
+        "role": marked + "You translate.",
+        "task": marked + "{{word}} in French",
     }
-    assert prompts["demo.shouting"]["text"] == "Shout {{word | upper}}"
-    assert prompts["demo.prompt-7"]["text"] == "Data: {{word | tojson}}"
+    assert prompts["demo.shouting"]["text"] == marked + "Shout {{word | upper}}"
+    assert prompts["demo.prompt-7"]["text"] == marked + "Data: {{word | dump}}"
     assert _omitted(conversion) == [
         "prompts[3]: chat prompt (user, assistant, user)",
         "prompts[6]: file://prompts/*.txt",
         "prompts[7]: file://prompt_fn.py:make_prompt",
     ]
-    assert [item.why for item in conversion.notes] == ["Nunjucks' dump filter is written as tojson"]
+    assert not conversion.notes
 
 
 def test_a_prompt_llmbench_cannot_render_is_listed(tmp_path: Path) -> None:
@@ -440,7 +467,7 @@ def test_a_prompt_llmbench_cannot_render_is_listed(tmp_path: Path) -> None:
         "prompts: ['{{ word }', 'Fine {{ word }}']\nproviders: [echo]\n"
         "tests: [{vars: {word: a}}]\n",
     )
-    assert [p["text"] for p in conversion.suite["prompts"]] == ["Fine {{ word }}"]
+    assert [p["text"] for p in conversion.suite["prompts"]] == ["{# nunjucks #}\nFine {{ word }}"]
     (item,) = conversion.omitted
     assert item.where == "prompts[0]" and "not a template llmbench can render" in item.why
 
@@ -461,7 +488,6 @@ defaultTest:
     - {type: javascript, value: 'output.length < 10'}
   options:
     provider: {id: openai:gpt-4o, config: {temperature: 0}}
-    transform: output.trim()
 tests:
   - vars: {word: there}
     assert: [{type: contains, value: there}]
@@ -474,15 +500,36 @@ evaluateOptions: {maxConcurrency: 4, repeat: 2, delay: 100}
         {"greeting": "Hello", "word": "there"},
         {"greeting": "Hello", "word": "world"},
     ]
-    assert suite["checks"] == [{"type": "icontains", "value": "as an ai", "negate": True}]
+    assert suite["checks"] == [
+        {"type": "icontains", "value": "as an ai", "negate": True},
+        {"type": "javascript", "value": "output.length < 10"},
+    ]
     assert suite["tests"][0]["checks"] == [{"type": "contains", "value": "there"}]
     assert suite["judge"] == {"model": "openai/gpt-4o", "params": {"temperature": 0}}
     assert (suite["concurrency"], suite["repeat"]) == (4, 2)
-    assert _omitted(conversion) == [
-        "defaultTest.assert[1]: javascript",
-        "defaultTest.options: transform",
-        "evaluateOptions: delay",
-    ]
+    assert _omitted(conversion) == ["evaluateOptions: delay"]
+
+
+def test_a_default_transform_leaves_no_runnable_check(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        MINIMAL
+        + """defaultTest:
+  assert: [{type: icontains, value: hi}]
+  options: {transform: output.trim()}
+tests:
+  - vars: {word: hi}
+    assert: [{type: contains, value: hi}]
+""",
+    )
+    config = tmp_path / "promptfooconfig.yaml"
+    assert problems[0].startswith(f"{config}:1: no runnable check: none of the 2 assertions")
+    assert problems[1] == (
+        f"{config}:4: skipped: defaultTest.assert[0]: icontains — defaultTest.options.transform"
+        " (output.trim()) reshapes every output before the assertions see it, and llmbench has"
+        " no transform step"
+    )
+    assert problems[2].startswith(f"{config}:8: skipped: tests[0].assert[0]: contains — ")
 
 
 def test_list_vars_expand_into_one_test_per_combination(tmp_path: Path) -> None:
@@ -553,17 +600,19 @@ tests:
         {"type": "icontains", "value": "par"},
     ]
     assert paris["tags"] == {"topic": "geo"}
-    assert rome["checks"] == [{"type": "contains-any", "value": ["Rome", "Roma"]}]
+    assert rome["checks"] == [
+        {"type": "contains-any", "value": ["Rome", "Roma"]},
+        {"type": "javascript", "value": "output.length > 2"},
+    ]
     assert tests[2]["checks"] == [{"type": "starts-with", "value": "Os"}]
     assert tests[4]["checks"] == [{"type": "is-json"}]
     omitted = [str(item) for item in conversion.omitted]
-    csv_file, jsonl_file = tmp_path / "cases.csv", tmp_path / "lines.jsonl"
-    assert f"{csv_file}:3: row 3.__expected2: javascript — runs JavaScript" in omitted
+    csv_file = tmp_path / "cases.csv"
     assert f"{csv_file}:3: row 3: __prefix — prompt prefixes and suffixes are not converted" in (
         omitted
     )
-    assert f"{jsonl_file}:3: lines.jsonl line 3.assert[0]: python — runs Python" in omitted
-    assert any("more.yaml[1]: options" in item for item in omitted)
+    assert tests[5]["checks"] == [{"type": "python", "value": "True"}]
+    assert any("more.yaml[1].options: prefix — prompt prefixes" in item for item in omitted)
     assert any("tests[4]: file://generate_tests.py" in item for item in omitted)
 
 

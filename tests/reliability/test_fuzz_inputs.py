@@ -171,13 +171,22 @@ def test_usage_csv(store: Store, folder: Path, data: bytes) -> None:
 
 LLM_COLUMNS = ("id", "model", "resolved_model", "prompt", "system", "response", "options_json",
                "datetime_utc", "duration_ms", "input_tokens", "output_tokens",
-               "input_node_id")  # fmt: skip
+               "conversation_id")  # fmt: skip
+# llm's two layouts (tests/data/llm_logs holds real files of each): `responses` with its side
+# tables, and the `turns` message tree.
 LLM_TABLES = {
     "responses": LLM_COLUMNS,
-    "nodes": ("id", "parent_id", "message_id"),
-    "messages": ("id", "role"),
-    "parts": ("message_id", "order", "type", "text", "name", "arguments", "output"),
-}
+    "conversations": ("id", "name"),
+    "tool_calls": ("response_id", "name", "arguments", "tool_call_id"),
+    "prompt_attachments": ("response_id", "attachment_id", "order"),
+    "attachments": ("id", "type", "path", "url", "content"),
+    "turns": ("id", "thread_id", "parent_message_hash", "tip_message_hash", "model",
+              "input_tokens", "output_tokens", "duration_ms", "datetime_utc"),
+    "messages": ("hash", "parent_hash", "role"),
+    "parts": ("message_hash", "position", "type", "text", "payload"),
+    "turn_fragments": ("turn_id", "fragment_id", "order", "kind"),
+    "fragments": ("id", "hash", "content"),
+}  # fmt: skip
 sql_values = st.one_of(
     st.none(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False), text, raw_bytes
 )
@@ -185,8 +194,8 @@ sql_values = st.one_of(
 
 @st.composite
 def llm_logs_files(draw: st.DrawFn, path: Path) -> None:
-    """Not SQLite at all, or a logs.db with `responses` and the node tree's tables (any of
-    them, with any of their columns) of any values."""
+    """Not SQLite at all, or a logs.db with any of llm's tables (`responses` with any of its
+    columns, the others whole) of any values."""
     if draw(st.booleans()) and draw(st.booleans()):
         path.write_bytes(draw(raw_bytes))
         return
@@ -194,7 +203,7 @@ def llm_logs_files(draw: st.DrawFn, path: Path) -> None:
     for table, names in draw(
         st.lists(st.sampled_from(tuple(LLM_TABLES.items())), min_size=1, unique=True)
     ):
-        # The node tree's tables whole or not at all, so a fuzzed file can reach its reading.
+        # The other tables whole or not at all, so a fuzzed file can reach their reading.
         columns = (
             draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
             if table == "responses"

@@ -107,7 +107,7 @@ def test_a_prompt_file_naming_a_path_is_refused_and_export_keeps_working(tmp_pat
     bad = folder / "bad.yaml"
     bad.write_text(PROMPT_FILE.format(name="../../tmp/x"))
     result = _cli("prompts", "import", str(folder), "--db", str(db))
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{bad}:1: prompt name '../../tmp/x' must not contain '/'" in result.output
     assert _prompts(db) == []  # all or nothing: the good file is not written either
     bad.unlink()
@@ -160,6 +160,6 @@ def test_only_prompt_files_are_read_as_prompts(tmp_path: Path) -> None:
     ]
     for source, problem in cases:
         result = _cli("prompts", "import", str(source), "--db", str(db))
-        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert problem in result.output, result.output
     assert _prompts(db) == []

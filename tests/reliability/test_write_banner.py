@@ -60,7 +60,7 @@ async def test_a_read_only_file_shows_a_banner_on_every_pane(
             await _until(pilot, lambda: _banner(app) is not None)
             text = _banner(app)
             assert text is not None and text.startswith(f"⚠ {TITLE}: ")
-            assert "is read-only" in text and "restart llmbench" in text
+            assert "read-only" in text and "restart llmbench" in text
             for key in ("f5", "f6", "f2"):  # on every pane, long after a toast would be gone
                 await pilot.press(key)
                 await pilot.pause(0.4)

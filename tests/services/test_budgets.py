@@ -47,12 +47,16 @@ def test_a_five_fold_hour_in_a_normal_month_is_the_only_spike_alerted(store: Sto
     _month_of_traffic(store, spike=True)
     result = budgets.check_costs(store, NOW)
     alerts = budgets.cost_alerts(store)
-    assert alerts and all(alert.kind == "spike" for alert in alerts)
-    assert {(a.context["granularity"], a.context["bucket"]) for a in alerts} == {
-        ("hour", SPIKE_HOUR)
+    # The hour spiked in three series (global, its model, its feature): one incident, one
+    # alert, led by the global series, with each series as a child.
+    (overall,) = alerts
+    assert overall.kind == "spike" and overall.context["scope"] == "global"
+    children = overall.context["children"]
+    assert {(c["granularity"], c["first"], c["last"]) for c in children} == {
+        ("hour", SPIKE_HOUR, SPIKE_HOUR)
     }
-    assert {a.context["scope"] for a in alerts} == {"global", "model", "feature"}
-    overall = next(a for a in alerts if a.context["scope"] == "global")
+    assert sorted(c["scope"] for c in children) == ["feature", "global", "model"]
+    assert result.incidents == 1 and result.spikes == 3
     assert 4 < overall.context["ratio"] < 6
     assert overall.severity == "critical"
     assert len(overall.context["top_calls"]) == 5
@@ -62,6 +66,49 @@ def test_a_five_fold_hour_in_a_normal_month_is_the_only_spike_alerted(store: Sto
     assert len(result.new_alert_ids) == len(alerts)
     # Checking again finds the same spike and raises nothing new.
     assert budgets.check_costs(store, NOW).new_alert_ids == []
+
+
+def test_a_four_hour_runaway_is_one_alert_with_each_series_run_as_a_child(store: Store) -> None:
+    """One customer's loop on one feature for four hours: it spikes the global, model, feature
+    and customer series, hour after hour and on the day. That is one incident: one alert,
+    which grows (never duplicates) when checked again."""
+    calls = daily_calls(NOW.replace(minute=0), days=30, per_day=240, seed=9)
+    for n, call in enumerate(calls):
+        call["cost"] = call["prompt_tokens"] * 1e-6
+        call["feature"] = ("support", "summarize")[n % 2]
+        call["customer"] = ("acme", "globex")[n % 2]
+    start = datetime.strptime(SPIKE_HOUR, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    usual = [c for c in calls if c["ts"].startswith(SPIKE_HOUR)]
+    for n in range(4 * 8 * len(usual)):  # four hours at eight times an hour's usual spend
+        twin = dict(usual[n % len(usual)])
+        twin.update(
+            ts=to_iso(start + timedelta(seconds=5 + n * 4 * 3600 / (32 * len(usual)))),
+            request_id=f"loop-{n}", feature="summarize", customer="globex",
+        )  # fmt: skip
+        calls.append(twin)
+    write_calls(store, sorted(calls, key=lambda call: call["ts"]))
+
+    result = budgets.check_costs(store, NOW)
+    assert result.spikes >= 8  # many buckets in many series...
+    (alert,) = budgets.cost_alerts(store)  # ...one alert
+    assert result.incidents == 1 and result.new_alert_ids == [alert.id]
+    runs = alert.context["children"]
+    assert {(run["label"], run["granularity"]) for run in runs} >= {
+        ("global", "hour"), ("feature=summarize", "hour"), ("customer=globex", "hour"),
+    }  # fmt: skip
+    lead = runs[0]
+    assert (lead["label"], lead["first"], lead["buckets"]) == ("global", SPIKE_HOUR, 4)
+    assert alert.message.startswith("global spent $") and "in 4 hours, 2025-05-25 14:00–18:00" in (
+        alert.message
+    )  # fmt: skip
+    assert "feature=summarize" in alert.message and "customer=globex" in alert.message
+    assert alert.context["since"].startswith("2025-05-25T14:00")
+    assert alert.context["until"].startswith("2025-05-25T18:00")
+    assert sorted(alert.context["keys"]) == alert.context["keys"]
+    assert len(alert.context["keys"]) == result.spikes
+    again = budgets.check_costs(store, NOW)
+    assert (again.new_alert_ids, again.grown_alert_ids) == ([], [])
+    assert len(budgets.cost_alerts(store)) == 1
 
 
 def test_a_normal_month_raises_no_spike(store: Store) -> None:

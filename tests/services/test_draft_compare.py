@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from llmbench.config import GatewaySettings, Settings
+from llmbench.core.evaluation.scoreboard import GroupStats
 from llmbench.core.models import Variable
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.gateway.client import shutdown_sync
 from llmbench.services.compare.draft_run import DraftCompareError, compare_draft
+from llmbench.services.compare.report import in_picked_order
 from llmbench.services.prompts.library import Draft
 from llmbench.store import datasets, views
 from llmbench.store.audit.log import database_id, verify_chain
@@ -309,3 +311,30 @@ async def test_it_runs_from_a_worker_thread_beside_a_running_event_loop(store: S
         cases=_cases(seeded),
     )
     assert (comparison.status, comparison.cells, comparison.errors) == ("done", 2, 0)
+
+
+def _group(version_id: int | None, label: str, model: str) -> GroupStats:
+    return GroupStats(version_id, label, model, 1, 1, 0, 1, None, 0.0, 0, None, None)
+
+
+def test_the_report_compares_with_the_first_version_and_model_picked() -> None:
+    # Stored cells come in version-id order: the draft (no id) and the lower id first.
+    stored = [
+        _group(None, "", "m1"),
+        _group(3, "p@1", "m2"),
+        _group(3, "p@1", "m1"),
+        _group(7, "p@2", "m2"),
+        _group(7, "p@2", "m1"),
+    ]
+    draft_run = {"source": "draft", "baseline_version_id": 3, "models": ["m1"]}
+    assert [g.name for g in in_picked_order(stored[:1] + stored[2:3], draft_run)] == [
+        "p@1 × m1",
+        "draft × m1",
+    ]
+    picked = {"version_ids": [7, 3], "models": ["m2", "m1"]}
+    assert [g.name for g in in_picked_order(stored[1:], picked)] == [
+        "p@2 × m2",
+        "p@2 × m1",
+        "p@1 × m2",
+        "p@1 × m1",
+    ]

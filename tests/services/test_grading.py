@@ -217,10 +217,18 @@ def test_session_keys_write_undo_and_time(store: Store, tmp_path: Path) -> None:
     progress = session.progress()
     assert (progress.done, progress.total) == (0, 3)
     clock.now += 60
-    session.level("0")
-    session.level("1")
-    session.level("1")
+    writes = session.level("0") + session.level("1") + session.level("1")
+    # The second item has every dimension but no verdict: it waits for y / n, on that item.
+    assert len(writes) == 1 and session.awaiting_verdict and session.position == 1
+    writes += session.verdict("fail")
+    assert [w.grade.verdict for w in writes] == ["pass", "fail"] and session.position == 2
+    assert session.progress().done == 0  # counted once the writer says they landed
+    for write in writes:
+        session.landed(write.key, write.handle)
     assert session.progress().done == 2 and session.progress().per_minute is not None
+    session.refused(writes[1].key, writes[1].handle)  # the file said no: ungraded again
+    assert session.progress().done == 1
+    assert session.draft(session.entries[1]).scores == {"relevance": 1, "safe": 1}
 
 
 def test_pairwise_records_canonical_verdicts(store: Store, tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from llmbench.importers.calls.common import CallImportError
 from llmbench.services.imports import preparation as costs_import
 from llmbench.services.imports.calls import import_file
 from llmbench.services.imports.reader_process import ImportProcessError, import_in_two_processes
-from llmbench.store.audit.bulk_index import FTS_INSERT_TRIGGER
 from llmbench.store.audit.log import append_calls, database_id, verify_chain
+from llmbench.store.audit.search_index import has_pending
 from llmbench.store.costs.prices import set_price
 from llmbench.store.db import Store, open_db
 
@@ -76,9 +76,8 @@ def _matches(store: Store, word: str) -> int:
     return int(store.read().execute(query, [word]).fetchone()[0])
 
 
-def _has_insert_trigger(store: Store) -> bool:
-    query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
-    return store.read().execute(query, [FTS_INSERT_TRIGGER]).fetchone()[0] == 1
+def _fully_indexed(store: Store) -> bool:
+    return not has_pending(store.read().conn)
 
 
 def test_two_processes_import_what_one_process_imports(tmp_path: Path) -> None:
@@ -105,9 +104,9 @@ def _check_same_import(store: Store, expected: list[tuple]) -> None:
     store.read().execute("INSERT INTO calls_fts(calls_fts, rank) VALUES ('integrity-check', 1)")
 
 
-def test_the_index_trigger_is_back_after_an_import(store: Store, tmp_path: Path) -> None:
+def test_the_index_is_whole_after_an_import_and_keeps_up(store: Store, tmp_path: Path) -> None:
     import_file(store, "llm-logs", _logs_db(tmp_path / "logs.db", 10), parallel=True)
-    assert _has_insert_trigger(store)
+    assert _fully_indexed(store)
     key = load_chain_key(database_id(store.read()))
     later = {
         "ts": "2025-06-01T00:00:00.000Z",
@@ -135,7 +134,7 @@ def test_a_bad_row_writes_nothing_and_names_the_row(store: Store, tmp_path: Path
         import_file(store, "llm-logs", source, parallel=True)
     assert _rows(store) == []
     assert _matches(store, "kumquat3") == 0
-    assert _has_insert_trigger(store)
+    assert _fully_indexed(store)
 
 
 def test_a_failing_reader_is_a_clear_error_and_writes_nothing(store: Store, tmp_path: Path) -> None:
@@ -143,7 +142,7 @@ def test_a_failing_reader_is_a_clear_error_and_writes_nothing(store: Store, tmp_
     with pytest.raises(ImportProcessError, match="unknown import kind 'nope'"):
         import_in_two_processes(store, "nope", source, None, None)
     assert _rows(store) == []
-    assert _has_insert_trigger(store)
+    assert _fully_indexed(store)
 
 
 def test_a_chunked_import_in_one_process_keeps_one_chain(

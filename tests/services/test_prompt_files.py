@@ -350,7 +350,7 @@ def test_cli_refuses_a_broken_folder_with_file_and_line(store: Store, tmp_path: 
     folder.mkdir()
     (folder / "bad.yaml").write_text("name: x\nversions:\n  - version: zero\n    sections: {}\n")
     result = _run("prompts", "import", str(folder), "--db", str(store.path))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.splitlines() == [
         f"{folder / 'bad.yaml'}:3: version must be a whole number, not text",
         "llmbench: import refused (1 problem); nothing was written",

@@ -149,7 +149,10 @@ def test_version_figures_come_from_calls_results_and_grades(store: Store) -> Non
         result_ids = runs.add_results(
             db,
             run_id,
-            [runs.NewResult(version_id, "gpt-4o-mini", None, repeat=i) for i in range(4)],
+            [
+                runs.NewResult(version_id, "gpt-4o-mini", None, status="ok", repeat=i)
+                for i in range(4)
+            ],
         )
         runs.add_checks(
             db,

@@ -10,7 +10,7 @@ import pytest
 from llmbench.core.costs.pricing import DatedPrice
 from llmbench.core.models import Price, Usage, Variable
 from llmbench.store import datasets
-from llmbench.store.audit import calls
+from llmbench.store.audit import calls, search_index
 from llmbench.store.audit.log import append_calls
 from llmbench.store.costs import prices
 from llmbench.store.db import Store, open_db
@@ -201,23 +201,27 @@ def test_insert_calls_appends_in_order_with_defaults(store: Store) -> None:
         store.write(lambda db: append_calls(db, KEY, [{**_call(5), "status": "fine"}]))
 
 
-def test_deferred_search_index_indexes_the_batch_and_restores_the_trigger(store: Store) -> None:
+def test_deferred_search_index_indexes_the_block_inside_the_job(store: Store) -> None:
     def job(db):
-        append_calls(db, KEY, [_call(1, "before the batch")])
+        append_calls(db, KEY, [_call(1, "before the block")])
         with calls.deferred_search_index(db):
             append_calls(db, KEY, [_call(2, "zebra crossing"), _call(3, "zebra stripes")])
-        append_calls(db, KEY, [_call(4, "zebra after the batch")])
+        # Searchable at once, inside the same job: indexed where the block ended.
+        inside = db.execute("SELECT rowid FROM calls_fts WHERE calls_fts MATCH 'zebra'")
+        found = sorted(row[0] for row in inside)
+        append_calls(db, KEY, [_call(4, "zebra after the block")])
+        return found
 
-    store.write(job)
+    assert store.write(job) == [2, 3]
     db = store.read()
     found = db.execute("SELECT rowid FROM calls_fts WHERE calls_fts MATCH 'zebra'").fetchall()
-    assert sorted(row[0] for row in found) == [2, 3, 4]
+    assert sorted(row[0] for row in found) == [2, 3, 4]  # the rest by the batch's end
     assert (
         db.execute("SELECT count(*) FROM calls_fts WHERE calls_fts MATCH 'before'").fetchone()[0]
         == 1
     )
-    assert "calls_fts_insert" in {t.name for t in db["calls"].triggers}
-    db.execute("INSERT INTO calls_fts (calls_fts) VALUES ('integrity-check')")
+    assert search_index.indexed_through(db.conn) == 4
+    db.execute("INSERT INTO calls_fts (calls_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def test_deferred_search_index_rolls_back_with_the_job(store: Store) -> None:
@@ -230,7 +234,7 @@ def test_deferred_search_index_rolls_back_with_the_job(store: Store) -> None:
         store.write(job)
     db = store.read()
     assert db["calls"].count == 0
-    assert "calls_fts_insert" in {t.name for t in db["calls"].triggers}
+    assert search_index.indexed_through(db.conn) == 0
     with pytest.raises(RuntimeError, match="transaction"), calls.deferred_search_index(db):
         pass  # a reader's connection, outside any writer job
 

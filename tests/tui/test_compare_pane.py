@@ -24,7 +24,7 @@ from llmbench.tui.screens.compare.new_run import NewRunDialog
 from llmbench.tui.screens.compare.output_diff import OutputDiffScreen
 from llmbench.tui.screens.compare.report import MigrationReportScreen
 from llmbench.tui.screens.compare.run import RunScreen
-from llmbench.tui.screens.dialogs import FormDialog
+from llmbench.tui.screens.dialogs import FormDialog, QuitDialog
 from llmbench.tui.widgets.cell_grid import CellGrid
 from llmbench.tui.widgets.output_columns import OutputColumn
 from tests.support.openai_server import OpenAICompatibleServer, running_server
@@ -270,3 +270,32 @@ async def test_quitting_mid_run_stops_it_and_keeps_it_resumable(
     assert status == "cancelled"
     finished = store.read().execute("SELECT count(*) FROM results").fetchone()[0]
     assert finished < CELLS  # it stopped rather than running every cell to the end
+
+
+async def test_ctrl_q_while_a_comparison_runs_asks_then_stops_it(
+    store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
+    _, settings = _loopback_models(server, "ask", latency_ms=2000, concurrency=1)
+    app = _app(store, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _start_comparison(pilot)
+        await _until(pilot, lambda: screen.running)
+        await pilot.press("ctrl+q")
+        await _until(pilot, lambda: isinstance(app.screen, QuitDialog))
+        title = str(app.screen.query_one(".dialog-title", Static).render())
+        assert title == "A comparison is running: stop it and quit?"
+        await pilot.press("n")  # stay: the run goes on
+        await _until(pilot, lambda: app.screen is screen)
+        assert screen.running and not screen.stop.is_set()
+        await pilot.press("ctrl+q")
+        await _until(pilot, lambda: isinstance(app.screen, QuitDialog))
+        await pilot.press("y")
+        await _until(pilot, lambda: app.return_code is not None)
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        status = store.read().execute("SELECT status FROM runs").fetchone()[0]
+        if status != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert status == "cancelled"

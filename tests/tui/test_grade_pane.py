@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from llmbench.services.grading.queues import Pair
 from llmbench.store.db import Store, open_db
@@ -49,9 +49,11 @@ def _my_grades(store: Store, mode: str) -> list[tuple]:
 
 
 async def _flush(pilot: Pilot[None], store: Store) -> None:
-    """Wait for the writer: a write job queued behind every grade runs after them."""
+    """Wait for the writer (a write job queued behind every grade runs after them), then for
+    the screen to hear that they landed."""
     await pilot.pause()
     store.write(lambda db: None)
+    await pilot.pause()
 
 
 async def _open_queue(pilot: Pilot[None], key: str) -> GradeSessionScreen:
@@ -96,23 +98,28 @@ async def test_normal_mode_ten_items_undo_quit_and_continue(own_store: Store) ->
             screen.query_one("#grade-rubric-text", Static).render()
         )
         for index in range(10):
+            verdict = "y" if index % 4 in (0, 1) else "n"
             if index % 2 == 0:
-                await pilot.press("y" if index % 4 == 0 else "n")  # verdict first, then digits
-            await pilot.press("4", "3", "5")
+                await pilot.press(verdict, "4", "3", "5")  # the verdict first, then the levels
+            else:
+                # The levels, then the verdict: it lands on this item, not the next one.
+                await pilot.press("4", "3", "5")
+                assert screen.session.position == index and screen.session.awaiting_verdict
+                await pilot.press(verdict)
         await _flush(pilot, own_store)
         assert screen.session.position == 10
         assert "10 / " in _progress(screen) and "items/min" in _progress(screen)
-        # Undo three times: the last three grades leave the table, the cursor goes back.
-        await pilot.press("u", "u", "u")
+        # Undo four times: the tenth grade leaves the table, then its three levels go.
+        await pilot.press("u", "u", "u", "u")
         await _flush(pilot, own_store)
         assert screen.session.position == 9
         grades = _my_grades(own_store, "normal")[before:]
         assert len(grades) == 9
         assert [f"result:{g[0]}" if g[0] else f"call:{g[1]}" for g in grades] == first_keys[:9]
         assert json.loads(grades[0][2]) == {"relevance": 4, "correctness": 3, "tone": 5}
-        assert grades[0][3] == "pass" and grades[2][3] == "fail" and grades[1][3] is None
+        verdicts = [g[3] for g in grades]
+        assert verdicts == ["pass", "pass", "fail", "fail", "pass", "pass", "fail", "fail", "pass"]
         assert all(g[4] >= 0 for g in grades)
-        # Each undo takes back one key: the tenth grade, then its correctness and relevance.
         assert screen.session.draft().scores == {}
         await pilot.press("2", "3", "shift+tab")
         assert screen.session.active_dimension.name == "correctness"
@@ -121,7 +128,7 @@ async def test_normal_mode_ten_items_undo_quit_and_continue(own_store: Store) ->
         await pilot.press("escape", "tab")
         assert screen.session.active_dimension.name == "tone"
         # A grade for the tenth item, a skip of the eleventh, then quit mid-queue.
-        await pilot.press("5", "s")
+        await pilot.press("5", "y", "s")
         await _flush(pilot, own_store)
         stopped_on = screen.session.current.key
         await pilot.press("escape")
@@ -137,7 +144,7 @@ async def test_normal_mode_ten_items_undo_quit_and_continue(own_store: Store) ->
         assert not graded & {entry.key for entry in screen.session.entries}
         # The skipped item waits at the end of the queue.
         assert screen.session.entries[-1].key == first_keys[10]
-        await pilot.press("j", "k", "1", "1", "1")
+        await pilot.press("j", "k", "1", "1", "1", "n")
         await _flush(pilot, own_store)
     assert len(_my_grades(own_store, "normal")) == before + 11
 
@@ -156,7 +163,7 @@ async def test_blind_mode_hides_the_model_and_keeps_its_seed(own_store: Store) -
         await pilot.press(*"odd", "enter")
         await pilot.pause()
         for _ in range(10):
-            await pilot.press("3", "3", "3")
+            await pilot.press("3", "3", "3", "y")
         await pilot.press("u", "u", "u")
         await _flush(pilot, own_store)
         stopped_on = screen.session.current.key
@@ -266,3 +273,34 @@ async def test_new_rubric_and_queue_options_from_the_pane(own_store: Store) -> N
         assert pane.spec is not None and pane.spec.production_share == 0.5
         caption = str(pane.query_one("#queue-caption", Static).render())
         assert "50% of production calls" in caption
+
+
+async def test_the_rubric_list_counts_what_the_queue_it_opens_holds(own_store: Store) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        pane = app.screen
+        assert isinstance(pane, GradeScreen)
+
+        def row() -> tuple[int, int, int, int]:
+            table = pane.query_one("#queue-table", DataTable)
+            items, mine, others, remaining = table.get_row_at(0)[1:]
+            return int(items), int(mine), int(others), int(remaining)
+
+        items, mine, others, remaining = row()
+        assert items == mine + remaining and 0 < mine < items and others > 0
+        # A pairwise preference is no grade of an item: "graded by me" stays as it was.
+        await _open_queue(pilot, "p")
+        await pilot.press("a")
+        await _flush(pilot, own_store)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert row() == (items, mine, others, remaining)
+        # `g` opens exactly what the row says is left, and knows as many graded earlier;
+        # flagged production calls are in both.
+        screen = await _open_queue(pilot, "g")
+        assert len(screen.session.entries) == remaining
+        assert screen.queue.graded_before == mine
+        assert any(entry.kind == "call" for entry in screen.session.entries)
+        assert f"/ {remaining} done" in _progress(screen)

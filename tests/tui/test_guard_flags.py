@@ -22,7 +22,7 @@ from llmbench.store.grading.queue import item_bodies
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.audit.call_detail import CallDetailScreen
 from llmbench.tui.screens.audit.pane import AuditScreen
-from llmbench.tui.screens.grade.session import _io_parts
+from llmbench.tui.screens.grade.item_parts import io_parts as _io_parts
 from llmbench.tui.widgets.call_log import CallLog
 from tests.tui.conftest import SIZE, demo_settings, open_pane, settle
 

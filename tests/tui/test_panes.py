@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from textual.widgets import DataTable, Static
 
+from llmbench.store.grading.queue import LOW_FEEDBACK
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import count, money, percent
 from llmbench.tui.screens.monitor import ALL_ROW
@@ -92,13 +93,18 @@ async def test_f3_shows_runs_with_their_pass_rates(
 async def test_f4_shows_the_grading_queue_for_the_reviewer(
     make_app: Callable[..., LLMBenchApp], demo_sql: sqlite3.Connection
 ) -> None:
+    # The queue `g` opens: the graded runs' results and the flagged production calls; a
+    # pairwise preference is no grade of an item.
     (items,) = demo_sql.execute(
-        "SELECT count(*) FROM results WHERE output IS NOT NULL AND run_id IN"
-        " (SELECT DISTINCT res.run_id FROM grades g JOIN results res ON res.id = g.result_id)"
+        "SELECT (SELECT count(*) FROM results WHERE output IS NOT NULL AND run_id IN"
+        " (SELECT DISTINCT res.run_id FROM grades g JOIN results res ON res.id = g.result_id))"
+        " + (SELECT count(*) FROM calls WHERE run_id IS NULL AND status = 'ok' AND (flagged = 1"
+        f" OR id IN (SELECT f.call_id FROM feedback f WHERE {LOW_FEEDBACK})))"
     ).fetchone()
     mine, others = demo_sql.execute(
         "SELECT count(DISTINCT CASE WHEN reviewer = ? THEN result_id END),"
-        " count(DISTINCT CASE WHEN reviewer != ? THEN result_id END) FROM grades",
+        " count(DISTINCT CASE WHEN reviewer != ? THEN result_id END) FROM grades"
+        " WHERE mode != 'pairwise'",
         [REVIEWER, REVIEWER],
     ).fetchone()
     app = make_app()

@@ -7,13 +7,17 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from llmbench.store.db import Store, open_db
+from llmbench.store.prompts import versions as prompts_repo
 from llmbench.tui.app import LLMBenchApp
+from llmbench.tui.screens.compare.report import MigrationReportScreen
+from llmbench.tui.screens.compare.run import RunScreen
 from llmbench.tui.screens.dialogs import ConfirmDialog, FormDialog
 from llmbench.tui.screens.help import HelpScreen
 from llmbench.tui.screens.prompts.diff import DiffScreen
@@ -215,42 +219,77 @@ async def test_help_lists_the_prompt_keys(own_store: Store) -> None:
         } <= ids  # fmt: skip
 
 
-async def test_ctrl_r_runs_the_draft_against_production_and_opens_compare(
-    own_store: Store,
-) -> None:
+def _slow_greeter(store: Store) -> int:
+    """A prompt whose production v1 runs on the built-in mock model at ~0.4 s a call, so a
+    comparison is still running when it is first looked at."""
+
+    def job(db: Any) -> int:
+        prompt_id = prompts_repo.create_prompt(db, "slow-greeter")
+        version_id = prompts_repo.add_version(
+            db, prompt_id, {"task": "Say hello"}, model="llmbench/mock",
+            params={"mock_latency_ms": 400},
+        )  # fmt: skip
+        prompts_repo.set_label(db, prompt_id, "production", version_id)
+        return prompt_id
+
+    return store.write(job)
+
+
+async def test_ctrl_r_streams_the_draft_against_production_in_compare(own_store: Store) -> None:
+    prompt_id = _slow_greeter(own_store)
     app = _app(own_store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n")
-        await _until(pilot, FormDialog)
-        await _type(pilot, "greeter")
+        await pilot.press("slash")
+        await _type(pilot, "slow-greeter")
         await pilot.press("enter")
-        await _until(pilot, EditorScreen)
-        await _type(pilot, "Say hello")
-        await _save(pilot, "first")
-        await pilot.press("p")
-        await _until(pilot, ConfirmDialog)
-        await pilot.press("y")
-        await _until(pilot, PromptsScreen)
-
+        await settle(pilot)
         await pilot.press("e")
         await _until(pilot, EditorScreen)
-        await _type(pilot, " warmly")
+        await _type(pilot, "Warmly: ")
         await pilot.press("ctrl+r")
+        # F3 at once, the run streaming there, not after it has finished.
+        deadline = time.monotonic() + 5
+        while not isinstance(app.screen, RunScreen) and time.monotonic() < deadline:
+            await pilot.pause(0.02)
+        run = app.screen
+        assert app.current_mode == "compare" and isinstance(run, RunScreen)
+        while not run.running and time.monotonic() < deadline:
+            await pilot.pause(0.02)
+        with _sql(own_store) as sql:
+            (status,) = sql.execute("SELECT status FROM runs WHERE id = ?", [run.run_id]).fetchone()
+        assert run.running and status == "running"
+        assert run.board is not None and run.board.progress().total >= 2
         deadline = time.monotonic() + 60
-        while app.current_mode != "compare" and time.monotonic() < deadline:
+        while run.running and time.monotonic() < deadline:
             await pilot.pause(0.05)
-        assert app.current_mode == "compare"
-        await settle(pilot)
+        assert not run.running
+        progress = run.board.progress()
+        assert progress.finished == progress.total and progress.errors == 0
+        # The report measures the draft (candidate) against production (baseline).
+        await pilot.press("m")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not getattr(app.screen, "found", None):
+            await pilot.pause(0.05)
+        report = app.screen
+        assert isinstance(report, MigrationReportScreen)
+        [comparison] = report.found
+        assert comparison.baseline == "slow-greeter@1 × llmbench/mock"
+        assert comparison.candidate == "draft × llmbench/mock"
+        # F2 goes back to the draft, still open in the editor.
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen) and app.screen.prompt_id == prompt_id
 
     with _sql(own_store) as sql:
         (run_id, name, status) = sql.execute(
             "SELECT id, name, status FROM runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        assert (name, status) == ("greeter: draft vs v1", "done")
-        cells = sql.execute(
-            "SELECT r.version_id IS NULL, r.status, c.response FROM results r"
-            " JOIN calls c ON c.id = r.call_id WHERE r.run_id = ? ORDER BY r.version_id IS NULL",
+        assert (name, status) == ("slow-greeter: draft vs v1", "done")
+        sides = sql.execute(
+            "SELECT r.version_id IS NULL, count(*), min(r.status) FROM results r"
+            " WHERE r.run_id = ? GROUP BY 1 ORDER BY 1",
             [run_id],
         ).fetchall()
-        assert [(draft, status) for draft, status, _ in cells] == [(0, "ok"), (1, "ok")]
+        assert [(draft, status) for draft, _, status in sides] == [(0, "ok"), (1, "ok")]
+        assert sides[0][1] == sides[1][1]

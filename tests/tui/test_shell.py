@@ -104,6 +104,8 @@ async def test_an_empty_database_shows_a_friendly_state_in_every_pane(tmp_path: 
         app = LLMBenchApp(store, demo_settings())
         async with app.run_test(size=SIZE) as pilot:
             for pane in PANES:
+                if pane.mode == "models":
+                    continue  # never empty: it lists the built-in models (test_models_pane)
                 await open_pane(pilot, pane.key)
                 assert app.current_mode == pane.mode
                 assert app.screen.has_class("-empty")

@@ -1,4 +1,5 @@
-"""Spend spikes: a bucket (an hour or a day) of one scope's spend far above its own history.
+"""Spend spikes: a bucket (an hour or a day) of one scope's spend far above its own history,
+and how spikes that touch in time group into one incident.
 
 Robust z-score: the bucket against the median and MAD of its baseline — for an hour, the same
 hour of the previous days (traffic has a daily rhythm, so 3 pm is compared with other 3 pms);
@@ -117,3 +118,21 @@ def hourly_spikes(
         bucket = moment.strftime("%Y-%m-%dT%H")
         found.append(_spike_at(bucket, spend.get(bucket, 0.0), baseline, settings, min_excess))
     return [spike for spike in found if spike is not None]
+
+
+def touching_groups(spans: Sequence[tuple[datetime, datetime]]) -> list[list[int]]:
+    """The indices of `spans` ([start, end) pairs) grouped so that spans which overlap, or
+    follow one another with no gap, fall in one group (transitively): the buckets of one
+    incident. Groups come in order of their start, indices in each in order of start."""
+    order = sorted(range(len(spans)), key=lambda index: spans[index])
+    groups: list[list[int]] = []
+    end: datetime | None = None
+    for index in order:
+        start, stop = spans[index]
+        if groups and end is not None and start <= end:
+            groups[-1].append(index)
+            end = max(end, stop)
+        else:
+            groups.append([index])
+            end = stop
+    return groups

@@ -26,8 +26,23 @@ from llmbench.core.evaluation.check_values import (
     pii_kinds,
 )
 from llmbench.core.evaluation.json_schema import json_type, schema_errors, schema_value
+from llmbench.core.evaluation.reference_metrics import (
+    DEFAULT_BLEU_THRESHOLD,
+    DEFAULT_LEVENSHTEIN_DISTANCE,
+    DEFAULT_ROUGE_THRESHOLD,
+    bleu,
+    levenshtein,
+    rouge_n,
+)
 from llmbench.core.evaluation.refusal_and_pii import REFUSAL_PATTERN, find_pii
 from llmbench.core.evaluation.similarity import golden_similarity
+from llmbench.core.evaluation.sql_checks import contains_sql, is_sql
+from llmbench.core.evaluation.structured_checks import (
+    contains_json,
+    contains_xml,
+    is_xml,
+    required_elements,
+)
 from llmbench.core.tokens import count_tokens
 
 
@@ -225,6 +240,47 @@ def _similar(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool,
     return score >= threshold, score, f"{method} {score:.3f} (threshold {threshold:g}{note})"
 
 
+def _contains_json(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
+    return _binary(*contains_json(output, spec.value))
+
+
+def _xml(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
+    check = is_xml if spec.kind == "is-xml" else contains_xml
+    return _binary(*check(output, required_elements(spec.value, "")))
+
+
+def _sql(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
+    check = is_sql if spec.kind == "is-sql" else contains_sql
+    return _binary(*check(output, spec.value))
+
+
+def _rouge_n(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
+    reference = reference_text(spec, context)
+    try:
+        score = rouge_n(output, reference)
+    except ValueError as error:
+        return False, 0.0, f"ROUGE-N cannot score: {error}"
+    threshold = spec.threshold if spec.threshold is not None else DEFAULT_ROUGE_THRESHOLD
+    return score >= threshold, score, f"ROUGE-N {score:.3f} (threshold {threshold:g})"
+
+
+def _bleu(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
+    if isinstance(spec.value, tuple | list):
+        references = [as_text(item, "") for item in spec.value]
+    else:
+        references = [reference_text(spec, context)]
+    score = bleu(output, references)
+    threshold = spec.threshold if spec.threshold is not None else DEFAULT_BLEU_THRESHOLD
+    return score >= threshold, score, f"BLEU {score:.4f} (threshold {threshold:g})"
+
+
+def _levenshtein(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:
+    reference = reference_text(spec, context)
+    limit = spec.threshold if spec.threshold is not None else DEFAULT_LEVENSHTEIN_DISTANCE
+    distance = levenshtein(output, reference)
+    return _binary(distance <= limit, f"edit distance {distance} (at most {limit:g})")
+
+
 EVALUATORS = {
     "equals": _equals,
     "contains": _contains,
@@ -242,4 +298,12 @@ EVALUATORS = {
     "cost-le": _cost,
     "is-refusal": _refusal,
     "similar": _similar,
+    "contains-json": _contains_json,
+    "is-xml": _xml,
+    "contains-xml": _xml,
+    "is-sql": _sql,
+    "contains-sql": _sql,
+    "rouge-n": _rouge_n,
+    "bleu": _bleu,
+    "levenshtein": _levenshtein,
 }

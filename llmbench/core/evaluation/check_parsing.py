@@ -13,6 +13,8 @@ from llmbench.core.evaluation.check_spec import (
     DEFAULT_SIMILARITY_THRESHOLD,
     EMBEDDING_METHOD,
     JUDGE_KIND,
+    MODEL_GRADED_KINDS,
+    SCRIPT_KINDS,
     SIMILAR_METHODS,
     CheckError,
     CheckSpec,
@@ -31,6 +33,9 @@ from llmbench.core.evaluation.check_values import (
     type_name,
 )
 from llmbench.core.evaluation.json_schema import check_schema, schema_value
+from llmbench.core.evaluation.script_spec import script_source
+from llmbench.core.evaluation.sql_checks import sql_options
+from llmbench.core.evaluation.structured_checks import required_elements
 
 # Keys any check may carry; `metric` and `description` are labels, kept in options.
 _COMMON_KEYS = frozenset({"type", "kind", "value", "negate", "not", "weight", "threshold"})
@@ -52,10 +57,37 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
     "cost-le": frozenset(),
     "is-refusal": frozenset(),
     "similar": frozenset({"method"}),
+    "contains-json": frozenset(),
+    "is-xml": frozenset(),
+    "contains-xml": frozenset(),
+    "is-sql": frozenset(),
+    "contains-sql": frozenset(),
+    "rouge-n": frozenset(),
+    "bleu": frozenset(),
+    "levenshtein": frozenset(),
     JUDGE_KIND: frozenset(),
+    # promptfoo passes an assertion's `config` to its code as context.config.
+    "python": frozenset({"config"}),
+    "javascript": frozenset({"config"}),
+    **{kind: frozenset() for kind in MODEL_GRADED_KINDS},
 }
 # Kinds whose value may be left out: the case's expected answer stands in.
-_EXPECTED_BY_DEFAULT = frozenset({"equals", "contains", "icontains", "similar"})
+_EXPECTED_BY_DEFAULT = frozenset(
+    {"equals", "contains", "icontains", "similar", "rouge-n", "bleu", "levenshtein"}
+)
+_REFERENCE_KINDS = frozenset({"rouge-n", "levenshtein"})
+# Model-graded kinds and what their value is (None: they take none).
+_GRADED_VALUES = {
+    "factuality": "the reference answer (the case's expected answer when left out)",
+    "model-graded-closedqa": "the criterion the answer must meet",
+    "context-recall": "the ground truth (the case's expected answer when left out)",
+    "g-eval": "the criteria (a text or a list of texts)",
+    "select-best": "the criterion to pick the best output by",
+    "answer-relevance": None,
+    "context-faithfulness": None,
+    "context-relevance": None,
+}
+_NEEDS_VALUE = frozenset({"model-graded-closedqa", "g-eval", "select-best"})
 
 
 def parse_check(data: Mapping[str, object], *, where: str = "") -> CheckSpec:
@@ -83,7 +115,12 @@ def parse_check(data: Mapping[str, object], *, where: str = "") -> CheckSpec:
     threshold = fields.get("threshold")
     if threshold is not None:
         threshold = as_number(threshold, "threshold", prefix)
-        if not 0.0 <= threshold <= 1.0:
+        if kind == "levenshtein":
+            if threshold < 0:
+                raise CheckError(f"{prefix}threshold (an edit distance) must be 0 or more")
+        elif kind in SCRIPT_KINDS:
+            pass  # compared with whatever score the code returns, as promptfoo does
+        elif not 0.0 <= threshold <= 1.0:
             raise CheckError(f"{prefix}threshold must be between 0 and 1, got {threshold:g}")
     options: dict[str, object] = {key: fields[key] for key in _LABEL_KEYS if key in fields}
     options.update({key: fields[key] for key in _OPTION_KEYS[kind] if key in fields})
@@ -111,6 +148,10 @@ def _resolve_name(name: str, fields: dict[str, object], prefix: str) -> tuple[st
         negate, name = True, name[len("not-") :]
     if name in ("llm-rubric", JUDGE_KIND):
         return JUDGE_KIND, negate
+    if name == "model-graded-factuality":
+        return "factuality", negate
+    if name in SCRIPT_KINDS or name in MODEL_GRADED_KINDS:
+        return name, negate
     if name in ("icontains-any", "icontains-all"):
         fields["ignore_case"] = True
         return name[1:], negate
@@ -128,7 +169,8 @@ def _resolve_name(name: str, fields: dict[str, object], prefix: str) -> tuple[st
     if name not in CHECK_KINDS:
         raise CheckError(
             f"{prefix}this check type is not supported (supported: {', '.join(CHECK_KINDS)}, "
-            "llm-rubric, and not- before any of them)"
+            f"llm-rubric, {', '.join(SCRIPT_KINDS + MODEL_GRADED_KINDS)}, and not- before any "
+            "of them)"
         )
     return name, negate
 
@@ -166,7 +208,47 @@ def validate_check(spec: CheckSpec, *, prefix: str = "") -> None:
         limit = as_number(value, "value", prefix)
         if limit < 0:
             raise CheckError(f"{prefix}the limit must be 0 or more, got {limit:g}")
-    elif kind == JUDGE_KIND and (not isinstance(value, str) or not value.strip()):
-        raise CheckError(f"{prefix}needs the rubric text as its value")
+    elif (
+        kind == JUDGE_KIND and value is not None and not (isinstance(value, str) and value.strip())
+    ):
+        raise CheckError(
+            f"{prefix}needs the rubric text as its value (or none, for the suite's dimensions)"
+        )
+    elif kind == "contains-json" and value is not None:
+        check_schema(schema_value(value, prefix), prefix=prefix)
+    elif kind in ("is-xml", "contains-xml"):
+        required_elements(value, prefix)
+    elif kind in ("is-sql", "contains-sql"):
+        sql_options(value, prefix)
+    elif kind in _REFERENCE_KINDS and value is not None:
+        as_text(value, prefix)
+    elif kind == "bleu" and value is not None:
+        if isinstance(value, str):
+            as_text(value, prefix)
+        else:
+            as_phrases(value, prefix)
+    elif kind in SCRIPT_KINDS:
+        script_source(kind, value, prefix)
+    elif kind in _GRADED_VALUES:
+        _graded_value(spec, prefix)
+    if spec.negate and kind == "select-best":
+        raise CheckError(f"{prefix}select-best cannot be negated")
     if "ignore_case" in options:
         as_boolean(options["ignore_case"], "ignore_case", prefix)
+
+
+def _graded_value(spec: CheckSpec, prefix: str) -> None:
+    what = _GRADED_VALUES[spec.kind]
+    value = spec.value
+    if what is None:
+        if value is not None:
+            raise CheckError(f"{prefix}takes no value (it reads the case's query and context)")
+        return
+    if value is None:
+        if spec.kind in _NEEDS_VALUE:
+            raise CheckError(f"{prefix}needs a value: {what}")
+        return
+    if spec.kind == "g-eval" and not isinstance(value, str):
+        as_phrases(value, prefix)
+    else:
+        as_text(value, prefix)

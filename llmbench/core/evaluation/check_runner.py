@@ -14,7 +14,8 @@ from llmbench.core.evaluation.check_evaluators import EVALUATORS, reference_text
 from llmbench.core.evaluation.check_parsing import validate_check
 from llmbench.core.evaluation.check_spec import (
     DEFAULT_SIMILARITY_THRESHOLD,
-    JUDGE_KIND,
+    ENGINE_KINDS,
+    OWN_THRESHOLD_KINDS,
     CheckContext,
     CheckError,
     CheckResult,
@@ -27,17 +28,19 @@ from llmbench.core.prompts.templates import TemplateError, render_section
 def run_check(spec: CheckSpec, output: str, context: CheckContext) -> CheckResult:
     """Run one check on output. Never raises on output text: junk fails with a detail. A spec
     that cannot run (a bad template, a judge spec) fails the same way, saying why."""
-    if spec.kind == JUDGE_KIND:
-        return _result(spec, False, 0.0, "judge checks are graded by the judge model")
+    if spec.kind in ENGINE_KINDS:
+        return _result(spec, False, 0.0, f"{spec.kind} checks are graded by the run engine")
     try:
         validate_check(spec)
         spec = _rendered(spec, context)
         passed, score, detail = _evaluate(spec, output if isinstance(output, str) else "", context)
     except (CheckError, TemplateError) as error:
         return _result(spec, False, 0.0, f"cannot run: {error}")
+    except RecursionError:
+        return _result(spec, False, 0.0, "the output is nested too deeply to check")
     if spec.negate:
         passed, score, detail = not passed, 1.0 - score, f"not: {detail}"
-    if spec.threshold is not None and spec.kind != "similar":
+    if spec.threshold is not None and spec.kind not in OWN_THRESHOLD_KINDS:
         passed = score >= spec.threshold
     return _result(spec, passed, score, detail)
 
@@ -72,7 +75,7 @@ def _template_values(context: CheckContext) -> dict[str, object]:
 
 def _rendered(spec: CheckSpec, context: CheckContext) -> CheckSpec:
     """spec with the Jinja in its text values rendered with the case's variables."""
-    if spec.kind == "json-schema":
+    if spec.kind in ("json-schema", "contains-json", "is-sql", "contains-sql"):
         return spec
     value = spec.value
     if isinstance(value, str) and is_template(value):
@@ -109,3 +112,11 @@ def similar_result(spec: CheckSpec, score: float, detail: str) -> CheckResult:
     if spec.negate:
         passed, score, detail = not passed, 1.0 - score, f"not: {detail}"
     return _result(spec, passed, score, detail)
+
+
+def rendered_value(spec: CheckSpec, context: CheckContext) -> object:
+    """A check's value with the Jinja in its texts rendered with the case's variables (what the
+    run engine gives its own kinds: judges, code, model-graded checks). CheckError or
+    TemplateError when it cannot be rendered."""
+    validate_check(spec)
+    return _rendered(spec, context).value

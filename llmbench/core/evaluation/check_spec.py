@@ -3,19 +3,26 @@ when it applies one (`CheckContext`), what it gives back (`CheckResult`), and th
 saved form (`check_to_data`, which `parse_check` reads back).
 
 Every check gives a score in 0..1 and a pass. Binary checks score 0 or 1; graded ones
-(contains-all, banned-phrases, length, latency-le, cost-le, similar) score partial credit, and
-with a `threshold` a check passes when its score reaches it. `negate` turns a pass into a fail
-and a score s into 1 - s. `weight` counts in `aggregate`'s weighted mean; a cell passes only when
-every one of its checks does.
+(contains-all, banned-phrases, length, latency-le, cost-le, similar, rouge-n, bleu) score
+partial credit, and with a `threshold` a check passes when its score reaches it (similar,
+rouge-n and bleu compare before negating, as promptfoo does; levenshtein's threshold is a
+distance). `negate` turns a pass into a fail and a score s into 1 - s. `weight` counts in
+`aggregate`'s weighted mean; a cell passes only when every one of its checks does.
 
 String values may use the case's variables as Jinja (`{{ reference }}`, `{{ expected.id }}`):
 they are rendered in the sandbox at run time, with `expected` the golden answer (parsed when it
 is JSON).
 
-promptfoo's assertion names are read too: `not-<type>` negates, `icontains-any`/`-all`,
-`latency`/`cost` (their limit in `threshold`), `max-length`/`min-length`, and `llm-rubric`,
-which becomes a "judge" spec for the run engine to grade with a judge model. Anything else
-(`javascript`, `python`, `webhook`, ...) is refused by name, never silently dropped.
+promptfoo's assertion names are read too, with promptfoo's scoring: `not-<type>` negates,
+`icontains-any`/`-all`, `latency`/`cost` (their limit in `threshold`), `max-length`/
+`min-length`; `contains-json`, `is-xml`/`contains-xml`, `is-sql`/`contains-sql`, `rouge-n`,
+`bleu` and `levenshtein` (whose `threshold` is an edit distance, 5 by default) are checks of
+their own. The run engine grades the rest: `llm-rubric` becomes a "judge" spec; `python` and
+`javascript` run code (an inline expression or body, or `file://path[:function]`); the
+model-graded kinds (`factuality`, `model-graded-closedqa`, `answer-relevance`,
+`context-faithfulness`, `context-recall`, `context-relevance`, `g-eval`, `select-best`) ask the
+judge model. Anything else (`webhook`, `moderation`, ...) is refused by name, never silently
+dropped.
 """
 
 from __future__ import annotations
@@ -45,10 +52,36 @@ CHECK_KINDS: tuple[str, ...] = (
     "cost-le",
     "is-refusal",
     "similar",
+    "contains-json",
+    "is-xml",
+    "contains-xml",
+    "is-sql",
+    "contains-sql",
+    "rouge-n",
+    "bleu",
+    "levenshtein",
 )
 JUDGE_KIND = "judge"
 """Parsed from promptfoo's `llm-rubric` (or written as `judge`): graded by the run engine with a
 judge model, not by run_check."""
+SCRIPT_KINDS: tuple[str, ...] = ("python", "javascript")
+"""Code the run engine runs (services.evaluation.scripts), never run_check."""
+MODEL_GRADED_KINDS: tuple[str, ...] = (
+    "factuality",
+    "model-graded-closedqa",
+    "answer-relevance",
+    "context-faithfulness",
+    "context-recall",
+    "context-relevance",
+    "g-eval",
+    "select-best",
+)
+"""promptfoo's model-graded checks: the run engine asks the judge model (core.evaluation.graders
+holds their prompts and parsers)."""
+ENGINE_KINDS: frozenset[str] = frozenset({JUDGE_KIND, *SCRIPT_KINDS, *MODEL_GRADED_KINDS})
+# Kinds that compare their score with `threshold` themselves (promptfoo's rule), so run_check
+# does not apply the generic "score >= threshold" after negation.
+OWN_THRESHOLD_KINDS = frozenset({"similar", "rouge-n", "bleu", "levenshtein"})
 
 DEFAULT_SIMILARITY_THRESHOLD = 0.75  # promptfoo's default for `similar`
 EMBEDDING_METHOD = "embedding"
@@ -58,7 +91,7 @@ SIMILAR_METHODS: tuple[str, ...] = (EMBEDDING_METHOD, *SIMILARITY_METHODS)
 FALLBACK_SIMILARITY_METHOD = "rouge-l"
 NO_EMBEDDING_MODEL = "no embedding model configured ([models] embedding_model)"
 LENGTH_UNITS = ("chars", "tokens")
-PII_KINDS = ("email", "phone", "credit_card")
+PII_KINDS = ("email", "phone", "credit_card", "iban", "ssn", "ip_address")  # core/pii.py's
 
 
 class CheckError(ValueError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 from llmbench.core.prompts.fences import find_invisible, skeleton
 
@@ -53,6 +54,14 @@ def folded_view(text: str) -> tuple[str, Callable[[int], int]]:
     in it to the position in text."""
     base, origin = without_invisible(text)
     return fold(base), origin
+
+
+@lru_cache(maxsize=4)
+def views(text: str) -> tuple[str, Callable[[int], int], str]:
+    """without_invisible(text) and its folded copy, kept for the last few texts: the rules,
+    their decoded layers and the classifier all read the same text."""
+    base, origin = without_invisible(text)
+    return base, origin, fold(base)
 
 
 _LONG_SPACE = re.compile(rf"\s{{{MAX_SPACE_RUN + 1},}}")

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from llmbench.core.guard.decode import decode_all
 from llmbench.core.guard.excerpts import mask_sensitive
-from llmbench.core.guard.folding import fold, without_invisible
+from llmbench.core.guard.folding import fold, views
 from llmbench.core.guard.injection_rules import CompiledRule, compiled_rules
+from llmbench.core.guard.normalize import compose, normalize
 from llmbench.core.guard.policy import Finding
 from llmbench.core.prompts.fences import FENCE_TAGS, fence_tag_starts
 
@@ -63,11 +64,12 @@ class _DecodeBudget:
 
 
 def _signals(text: str, where: str, depth: int, budget: _DecodeBudget) -> list[Finding]:
-    base, origin = without_invisible(text)
-    view = _View(fold(base), origin)
+    base, origin, folded = views(text)
+    view = _View(folded, origin)
     findings = _match_rules(view, text, where)
     if any(tag in view.text for tag in _FENCE_NAMES):
         findings += _fence_findings(base, origin, text, where)
+    findings += _normalized(view, text, where)
     findings += _transformed(view, text, where, findings, depth)
     if depth < MAX_DEPTH:
         findings += _encoded(text, where, depth, budget)
@@ -209,6 +211,28 @@ def _fence_findings(
             )
         )
     return findings
+
+
+def _normalized(view: _View, text: str, where: str) -> list[Finding]:
+    """The rules again on the text with split, dotted, escaped, cut and misspelt trigger words
+    undone (core/guard/normalize.py), only around what was undone; only matches that reach
+    into an undone disguise count, and they count as an obfuscated payload."""
+    normalized = normalize(view.text)
+    if normalized is None:
+        return []
+    changed = [
+        (view.origin(low), view.origin(max(low, high - 1)) + 1) for low, high in normalized.changed
+    ]
+    to_text = compose(normalized, view.origin)
+    found: list[Finding] = []
+    for low, high in normalized.windows(WINDOW_MARGIN):
+        piece = _View(normalized.text[low:high], lambda i, low=low: to_text(low + i))
+        found += _match_rules(piece, text, where, "normalized:")
+    return [
+        _as_encoded(finding)
+        for finding in found
+        if any(low < finding.end and finding.start < high for low, high in changed)
+    ]
 
 
 # Words an attack in rot13, reversed or leetspeak turns into something a rule can read.

@@ -5,26 +5,35 @@ the call.
   crowd the instructions out of the context window).
 - Hidden characters: zero-width and other invisible characters, bidi controls (Trojan-Source
   style reordering) and Unicode "tag" characters, which smuggle ASCII past a reader.
-- A prompt-injection score from layered heuristics (core/guard/injection_scan.py, over the
-  rules of core/guard/injection_rules.toml): instruction overrides in nine languages,
-  jailbreak personas and modes, fence and chat-template delimiters, system-prompt extraction,
-  exfiltration and instructions addressed to the AI inside data. The same rules run on decoded
-  views of the text: base64, hex, base32, binary, URL-encoding, escapes, Ascii85/base85, Morse
-  (core/guard/decode.py), and on rot13, reversed, leetspeak and letter-spaced forms of the
-  whole text.
+- A prompt-injection score in 0..1 that joins two kinds of evidence, calibrated together:
+  - rules (core/guard/injection_scan.py, over core/guard/injection_rules.toml): instruction
+    overrides in twenty languages, jailbreak personas and modes, fence and chat-template
+    delimiters, system-prompt extraction, exfiltration and instructions addressed to the AI
+    inside data; run again on decoded views (base64, hex, base32, binary, URL-encoding,
+    escapes, Ascii85/base85, Morse: core/guard/decode.py), on rot13, reversed, leetspeak and
+    letter-spaced forms of the whole text, and on the text with split, dotted, escaped, cut
+    and misspelt trigger words undone (core/guard/normalize.py);
+  - a trained linear classifier over words, word pairs and character n-grams of the same
+    normalised text, read in windows so an instruction buried in a long document counts
+    (core/guard/classifier.py, its weights shipped as data, trained by
+    scripts/train_guard.py on public corpora whose sources are in
+    tests/benchmarks/guard/manifest.json).
 
 Every finding names its rule and the span it matched in the text as given. The rules see a
 folded copy of the text (core/guard/folding.py), the same length as the text once invisible
-characters are taken out, so spans map back exactly.
+characters are taken out, so spans map back exactly; the normalised views keep a map back too.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from llmbench.core.guard.classifier import prepared_view, shipped_model, token_span
 from llmbench.core.guard.injection_scan import combine, injection_findings
+from llmbench.core.guard.normalize import TRIGGER_WORDS
 from llmbench.core.guard.policy import DEFAULT_INJECTION_THRESHOLD, Finding
 from llmbench.core.models import Variable
 from llmbench.core.prompts.fences import find_invisible
@@ -37,11 +46,19 @@ _TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F
 _BLACK_FLAG = "\U0001f3f4"  # subdivision flags (England, Scotland, Wales) are tag sequences
 
 
+RETRIEVED_RULE = "injection.retrieved"
+CLASSIFIER_FINDING = 0.5  # the classifier's own probability from which it names its window
+
+
 @dataclass(frozen=True)
 class InputReport:
     findings: tuple[Finding, ...]
     score: float
     threshold: float
+    rule_score: float = 0.0
+    """The rules' combined weight alone (1 - Π(1 - w))."""
+    classifier_score: float = 0.0
+    """The classifier's probability for the text's most suspicious window, uncalibrated."""
 
     @property
     def injection(self) -> bool:
@@ -52,13 +69,22 @@ class InputReport:
 
 
 def unicode_findings(text: str, where: str = "") -> list[Finding]:
-    """Invisible characters and bidi controls, one finding per run. Joiners inside emoji and
-    non-Latin words, variation selectors after symbols and the tags of subdivision flags are
-    how those are written, not hiding, and are left alone."""
+    """Invisible characters and bidi controls, one finding per run. What is how text is
+    written rather than hiding is left alone: joiners inside emoji and non-Latin words,
+    variation selectors after symbols, punctuation, digits and non-Latin letters (an emoji
+    heart, a double exclamation mark, a keycap one), the tags of subdivision flags, direction
+    marks and embeddings around numbers (a chat export's phone number between U+202A and
+    U+202C), a byte-order mark at the start, and one stray zero-width space (pasted essays
+    carry them) unless it splits a trigger word."""
+    runs = _runs(find_invisible(text))
+    if not runs:
+        return []
+    wrapped = _wrapped_numbers(text)
+    in_word_runs = sum(_inside_word(text, start, end) for start, end in runs)
     findings: list[Finding] = []
-    for start, end in _runs(find_invisible(text)):
+    for start, end in runs:
         run = text[start:end]
-        if _is_legitimate(text, start, end):
+        if _is_legitimate(text, start, end) or all(i in wrapped for i in range(start, end)):
             continue
         if any(c in _BIDI for c in run):
             findings.append(
@@ -73,8 +99,10 @@ def unicode_findings(text: str, where: str = "") -> list[Finding]:
                 )
             )
             continue
-        inside_word = start > 0 and end < len(text) and text[start - 1].isalnum()
-        inside_word = inside_word and text[end].isalnum()
+        inside_word = _inside_word(text, start, end)
+        lone = run in _STRAY and len(runs) == 1 and (not inside_word or in_word_runs == 1)
+        if lone and (not inside_word or not _splits_trigger(text, start, end)):
+            continue
         findings.append(
             Finding(
                 "unicode.invisible_in_word" if inside_word else "unicode.invisible",
@@ -87,6 +115,41 @@ def unicode_findings(text: str, where: str = "") -> list[Finding]:
             )
         )
     return findings
+
+
+_STRAY = frozenset({"\u200b", "\u2060", "\ufeff"})  # one zero-width space, word joiner, BOM
+_MARKS = frozenset("\u200e\u200f\u061c")  # direction marks: they place, they cannot reorder
+# An embedding or isolate that opens and closes around a number (phone numbers in exports).
+_WRAPPED_NUMBER = re.compile(
+    "[\u202a\u202b\u2066\u2067\u2068][\\d\\s+\\-().,/\u200e\u200f]{1,40}[\u202c\u2069]"
+)
+_WORD_AROUND = re.compile(r"\w*$")
+_WORD_AFTER = re.compile(r"\w*")
+
+
+def _wrapped_numbers(text: str) -> set[int]:
+    if not any(c in text for c in "\u202a\u202b\u2066\u2067\u2068"):
+        return set()
+    positions: set[int] = set()
+    for match in _WRAPPED_NUMBER.finditer(text):
+        if any(c.isdigit() for c in match.group()):
+            positions.update((match.start(), match.end() - 1))
+            positions.update(match.start() + i for i, c in enumerate(match.group()) if c in _MARKS)
+    return positions
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    return start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+
+
+def _splits_trigger(text: str, start: int, end: int) -> bool:
+    """Whether the word an invisible character sits in is a trigger word once it is out."""
+    before = _WORD_AROUND.search(text, 0, start)
+    after = _WORD_AFTER.match(text, end)
+    word = ((before.group() if before else "") + (after.group() if after else "")).lower()
+    return word in TRIGGER_WORDS or any(
+        trigger in word for trigger in TRIGGER_WORDS if len(trigger) > 5
+    )
 
 
 def _runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -102,14 +165,23 @@ def _runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _is_legitimate(text: str, start: int, end: int) -> bool:
     run = text[start:end]
     before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
     if all(c in _JOINERS or 0xFE00 <= ord(c) <= 0xFE0F for c in run):
-        return bool(before) and (
-            unicodedata.category(before) in ("So", "Sk", "Mn", "Mc")
+        if not before:
+            return False
+        category = unicodedata.category(before)
+        return (
+            category[0] in "SPM"  # symbols, punctuation (U+203C, U+2194, "#"), marks
+            or before.isdigit()  # keycaps: a digit, U+FE0F, U+20E3
             or (before.isalpha() and not before.isascii())
+            or (before in _JOINERS and bool(after) and not after.isascii())
         )
     if all(_TAG_FIRST <= ord(c) <= _TAG_LAST for c in run):
         return before == _BLACK_FLAG and len(run) <= 7
-    return False
+    if all(c in _MARKS for c in run):
+        # A mark between two Latin letters splits a word: that is hiding, not placing.
+        return not (before.isascii() and before.isalpha() and after.isascii() and after.isalpha())
+    return run == "\ufeff" and start == 0  # a byte-order mark
 
 
 def _codepoints(run: str) -> str:
@@ -124,28 +196,72 @@ def scan_text(
     text: str, *, where: str = "", threshold: float = DEFAULT_INJECTION_THRESHOLD
 ) -> InputReport:
     """Hidden characters and injection signals in one text, with the combined score and, when
-    it reaches the threshold, an "injection" finding spanning the signals."""
+    it reaches the threshold, an "injection" finding spanning the signals.
+
+    The score joins two kinds of evidence, calibrated on families the classifier was not
+    fitted to (scripts/train_guard.py): the rules' combined weight and the trained
+    classifier's logit for the text's most suspicious window (core/guard/classifier.py); it
+    is never below the rules' own weight. The classifier's own finding is reported when it
+    alone would call the text an attack."""
     findings = unicode_findings(text, where) + injection_findings(text, where)
-    score = combine(findings)
+    rule_score = combine(findings)
+    model = shipped_model()
+    prepared, origin = prepared_view(text)
+    window = model.score(prepared)
+    # A rule phrase that is an attack wherever it appears keeps its weight: the classifier
+    # adds what the rules miss, and a text of a kind it never saw (its logit confidently low)
+    # does not talk the rules out of a plain "ignore all previous instructions".
+    calibrated = model.calibration.score(window.logit, rule_score, window.windows)
+    score = round(max(rule_score, calibrated), 4)
+    span = (0, 0)
+    if window.probability >= CLASSIFIER_FINDING or score >= threshold:
+        low, high = token_span(prepared, window.low, window.high)
+        span = (origin(low), origin(max(low, high - 1)) + 1) if high > low else (0, 0)
+    if window.probability >= CLASSIFIER_FINDING and span[1] > span[0]:
+        findings.append(
+            Finding(
+                "classifier.injection",
+                "classifier",
+                span[0],
+                span[1],
+                round(window.probability, 4),
+                where,
+                # No quote of the window: guard_flags' excerpt shows it, with secrets masked.
+                f"classifier {window.probability:.2f} on the {span[1] - span[0]:,} characters here",
+            )
+        )
     if score >= threshold:
-        findings.append(_injection_finding(findings, score, threshold, where))
-    return InputReport(tuple(findings), score, threshold)
+        findings.append(_injection_finding(findings, score, threshold, where, span))
+    return InputReport(tuple(findings), score, threshold, rule_score, window.probability)
 
 
 def _injection_finding(
-    findings: list[Finding], score: float, threshold: float, where: str
+    findings: list[Finding],
+    score: float,
+    threshold: float,
+    where: str,
+    window: tuple[int, int],
 ) -> Finding:
     signals = [finding for finding in findings if finding.score > 0]
-    rules = ", ".join(dict.fromkeys(finding.rule for finding in signals))
+    names = ", ".join(dict.fromkeys(finding.rule for finding in signals)) or "classifier"
+    # The span is the rules' matches when there are any (they are exact); the classifier's
+    # window, a stretch of up to 64 tokens, only when it alone found the attack.
+    exact = [finding for finding in signals if finding.kind != "classifier"]
     return Finding(
         "injection.score",
         "injection",
-        min(finding.start for finding in signals),
-        max(finding.end for finding in signals),
+        min((finding.start for finding in exact), default=window[0]),
+        max((finding.end for finding in exact), default=window[1]),
         score,
         where,
-        f"score {score:.2f} ≥ {threshold:.2f}: {rules}",
+        f"score {score:.2f} ≥ {threshold:.2f}: {names}",
     )
+
+
+def _as_retrieved(finding: Finding) -> Finding:
+    if finding.rule != "injection.score":
+        return finding
+    return replace(finding, rule=RETRIEVED_RULE, detail=f"in retrieved context: {finding.detail}")
 
 
 # -- token limits and whole requests ---------------------------------------------------------------
@@ -187,11 +303,13 @@ def check_input(
     outside (variables of kind untrusted, retrieved or history, and any value whose variable
     is not declared) are scanned for hidden characters and injection. The request limit is
     checked on the rendered messages when given. The score is the highest of any one value:
-    an attack sits in one value, and benign hints spread over many do not add up."""
+    an attack sits in one value, and benign hints spread over many do not add up. An
+    injection found in a `retrieved` value is reported as "injection.retrieved" (indirect
+    injection through fetched context), apart from one in the user's own words."""
     kinds = {variable.name: variable.kind for variable in variables}
     limits = variable_limits or {}
     findings: list[Finding] = []
-    score = 0.0
+    score = rule_score = classifier_score = 0.0
     for name, value in values.items():
         text = value if isinstance(value, str) else str(value)
         limit = limits.get(name, max_tokens_per_variable)
@@ -202,8 +320,15 @@ def check_input(
         if kinds.get(name, "untrusted") == "trusted":
             continue
         report = scan_text(text, where=name, threshold=threshold)
-        findings.extend(report.findings)
+        if kinds.get(name) == "retrieved":
+            # Indirect injection (a document the application fetched, not the user's words)
+            # is named apart, so a policy reader or an F6 filter can tell the two.
+            findings.extend(_as_retrieved(finding) for finding in report.findings)
+        else:
+            findings.extend(report.findings)
         score = max(score, report.score)
+        rule_score = max(rule_score, report.rule_score)
+        classifier_score = max(classifier_score, report.classifier_score)
     if max_tokens_per_request is not None and messages is not None:
         total = count_message_tokens(messages, model)
         if total > max_tokens_per_request:
@@ -216,4 +341,4 @@ def check_input(
                     detail=f"{total:,} tokens > {max_tokens_per_request:,} per request",
                 )
             )
-    return InputReport(tuple(findings), score, threshold)
+    return InputReport(tuple(findings), score, threshold, rule_score, classifier_score)

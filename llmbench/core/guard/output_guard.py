@@ -1,8 +1,9 @@
 """The output guard: what a model's answer should not carry, found before it is shown or stored.
 
-- Personal data: email addresses, phone numbers (international "+" form and North American),
-  payment card numbers (Luhn checksum and issuer prefix), IBANs (country length and mod-97),
-  US social security numbers (without the never-issued ranges), IPv4 and IPv6 addresses.
+- Personal data, by core/pii.py (the detector the pii-present check uses too): email addresses,
+  phone numbers (international "+" form, North American, national with a trunk 0), payment
+  card numbers (Luhn checksum and issuer prefix), IBANs (country length and mod-97), US social
+  security numbers (without the never-issued ranges), IPv4 and IPv6 addresses.
 - Secrets: the provider key formats of core/audit/redact.py (one list for both), AWS secret
   keys by their label, "password = ..." style assignments, PEM private keys, and the exact
   values of keys the caller knows.
@@ -10,16 +11,11 @@
   order, in the prompt's static sections; reported with its span and its length in words.
 - Banned phrases of the prompt, matched without regard to case, accents, look-alikes,
   invisible characters or how the words are spaced.
-
-Checksums keep the false positives of the number detectors down: a random 16-digit order number
-passes Luhn one time in ten and an issuer prefix far less often; a random IBAN-shaped string
-passes mod-97 about one time in a hundred.
 """
 
 from __future__ import annotations
 
 import bisect
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -29,159 +25,20 @@ from llmbench.core.audit.redact import AWS_SECRET_PATTERN, CONTEXT_PATTERN, SECR
 from llmbench.core.guard.folding import folded_view
 from llmbench.core.guard.policy import DEFAULT_LEAK_MIN_WORDS, Finding, redact_spans
 
+# One detector for the guard and the pii-present check (core/pii.py); its checksums are still
+# importable from here.
+from llmbench.core.pii import IBAN_LENGTHS as IBAN_LENGTHS
+from llmbench.core.pii import PII_PRIORITY, pii_matches
+from llmbench.core.pii import iban_valid as iban_valid
+from llmbench.core.pii import luhn_valid as luhn_valid
+from llmbench.core.pii import ssn_valid as ssn_valid
+
 # -- personal data ---------------------------------------------------------------------------------
-
-_EMAIL = re.compile(
-    r"(?<![\w.%+\-])[A-Za-z0-9][\w.%+\-]{0,63}@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}"
-    r"(?![\w\-])"
-)
-_PHONE_INTERNATIONAL = re.compile(r"(?<![\w+])\+[1-9][\d \-.()]{6,20}\d(?!\w)")
-_PHONE_NANP = re.compile(r"(?<![\w\-.])(?:\(\d{3}\) ?|\d{3}[\-. ])\d{3}[\-. ]\d{4}(?![\w\-])")
-_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}")
-_SSN = re.compile(r"(?<![\d\-])(\d{3})([\- ])(\d{2})\2(\d{4})(?![\d\-])")
-_SSN_LABELLED = re.compile(r"(?i:\bssn|social security(?: number| no\.?| #)?)\W{0,5}(\d{9})\b")
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-
-# Registered IBAN lengths (SWIFT IBAN registry) of the countries that use them.
-IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
-    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22,
-    "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23,
-    "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21,
-    "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27,
-    "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29,
-    "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24,
-    "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22,
-    "VG": 24, "XK": 20,
-}  # fmt: skip
-# Numbers the SSA never issued or that were published and voided.
-_VOID_SSNS = frozenset({"078051120", "219099999", "123456789"})
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def _card_issuer_known(digits: str) -> bool:
-    """Visa, Mastercard, American Express, Discover, JCB, Diners Club, UnionPay, Maestro."""
-    length, two, four = len(digits), int(digits[:2]), int(digits[:4])
-    if digits[0] == "4":
-        return length in (13, 16, 19)
-    if 51 <= two <= 55 or 2221 <= four <= 2720:
-        return length == 16
-    if two in (34, 37):
-        return length == 15
-    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649:
-        return 16 <= length <= 19
-    if 3528 <= four <= 3589:
-        return 16 <= length <= 19
-    if two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
-        return 14 <= length <= 19
-    if two == 62 or two in (50, 56, 57, 58) or digits[:2] in ("67", "63"):
-        return 12 <= length <= 19
-    return False
-
-
-def iban_valid(compact: str) -> bool:
-    """Country length and the ISO 13616 mod-97 check (letters as 10..35)."""
-    if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact[2:4].isdigit():
-        return False
-    rearranged = compact[4:] + compact[:4]
-    try:
-        number = int("".join(str(int(char, 36)) for char in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
-
-
-def ssn_valid(area: str, group: str, serial: str) -> bool:
-    return (
-        area not in ("000", "666")
-        and not area.startswith("9")
-        and group != "00"
-        and serial != "0000"
-        and area + group + serial not in _VOID_SSNS
-    )
 
 
 def pii_findings(text: str) -> list[Finding]:
-    findings: list[Finding] = []
-    if "@" in text:
-        findings += [
-            Finding("pii.email", "email", m.start(), m.end()) for m in _EMAIL.finditer(text)
-        ]
-    findings += _ibans(text)
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if len(set(digits)) > 1 and luhn_valid(digits) and _card_issuer_known(digits):
-            findings.append(Finding("pii.credit_card", "credit_card", *match.span()))
-    for match in _SSN.finditer(text):
-        if ssn_valid(match.group(1), match.group(3), match.group(4)):
-            findings.append(Finding("pii.ssn", "ssn", *match.span()))
-    for match in _SSN_LABELLED.finditer(text):
-        digits = match.group(1)
-        if ssn_valid(digits[:3], digits[3:5], digits[5:]):
-            findings.append(Finding("pii.ssn_labelled", "ssn", *match.span(1)))
-    if "+" in text:
-        for match in _PHONE_INTERNATIONAL.finditer(text):
-            if 8 <= sum(c.isdigit() for c in match.group()) <= 15:
-                findings.append(Finding("pii.phone_international", "phone", *match.span()))
-    for match in _PHONE_NANP.finditer(text):
-        if match.group().lstrip("(")[0] in "23456789":
-            findings.append(Finding("pii.phone_nanp", "phone", *match.span()))
-    findings += _ip_addresses(text)
-    return findings
-
-
-def _ibans(text: str) -> list[Finding]:
-    findings = []
-    for match in _IBAN.finditer(text):
-        length = IBAN_LENGTHS.get(match.group()[:2])
-        if length is None:
-            continue
-        # The pattern may run on into a following capitalised word: keep the IBAN's length.
-        kept, end = 0, match.start()
-        for position in range(match.start(), match.end()):
-            if text[position] != " ":
-                kept += 1
-                if kept == length:
-                    end = position + 1
-                    break
-        compact = text[match.start() : end].replace(" ", "")
-        if kept == length and iban_valid(compact) and not text[end : end + 1].isalnum():
-            findings.append(Finding("pii.iban", "iban", match.start(), end))
-    return findings
-
-
-def _ip_addresses(text: str) -> list[Finding]:
-    findings = []
-    if "." in text:
-        for match in _IPV4.finditer(text):
-            try:
-                ipaddress.IPv4Address(match.group())
-            except ValueError:
-                continue
-            findings.append(Finding("pii.ipv4", "ip_address", *match.span()))
-    if "::" in text or text.count(":") >= 7:
-        for match in _IPV6.finditer(text):
-            candidate = match.group()
-            if sum(bool(group) for group in candidate.split(":")) < 2:
-                continue
-            try:
-                ipaddress.IPv6Address(candidate)
-            except ValueError:
-                continue
-            findings.append(Finding("pii.ipv6", "ip_address", *match.span()))
-    return findings
+    """Every piece of personal data in text, overlaps kept: core/pii.py's one detector."""
+    return [Finding(match.rule, match.kind, match.start, match.end) for match in pii_matches(text)]
 
 
 # -- secrets ---------------------------------------------------------------------------------------
@@ -332,15 +189,7 @@ def banned_phrase_findings(text: str, phrases: Iterable[str]) -> list[Finding]:
 
 # When two findings overlap, the more specific wins: a key is not also a phone number, the
 # digits of an IBAN are not also a card.
-_PRIORITY = {
-    "secret": 0,
-    "iban": 1,
-    "credit_card": 2,
-    "ssn": 3,
-    "email": 4,
-    "ip_address": 5,
-    "phone": 6,
-}
+_PRIORITY = {"secret": 0, **{kind: rank for rank, kind in enumerate(PII_PRIORITY, start=1)}}
 
 
 def check_output(

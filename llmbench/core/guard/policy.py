@@ -28,6 +28,7 @@ INJECTION_SIGNALS: tuple[str, ...] = (
     "exfiltration",
     "indirect",
     "encoded_payload",
+    "classifier",
 )
 INPUT_KINDS: tuple[str, ...] = ("token_limit", "invisible", "bidi", *INJECTION_SIGNALS, "injection")
 PII_KINDS: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "ssn", "ip_address")

@@ -26,6 +26,9 @@ class SeriesSpec:
     higher_is_better: bool
     unit: str  # "ratio" (0..1), "ms", or "" for a plain number
     suggestion: str
+    both_ways: bool = False
+    """Watch for shifts to the good side too. Off by default: a latency that falls or a pass
+    rate that rises is nobody's alert."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,14 @@ class Drift:
         return (self.current - self.baseline) / abs(self.baseline) if self.baseline else 0.0
 
     @property
+    def harmful(self) -> bool:
+        """Whether the series moved to its bad side (up for latency, cost or errors; down for
+        quality and pass rates)."""
+        if self.spec.higher_is_better:
+            return self.current < self.baseline
+        return self.current > self.baseline
+
+    @property
     def key(self) -> str:
         """One drift, one key: the same shift found again by a later check is not a new one."""
         return f"{self.spec.key}@{self.since}"
@@ -92,14 +103,29 @@ def detect_drift(
     points: Sequence[tuple[str, float]],
     settings: DriftSettings | None = None,
 ) -> Drift | None:
-    """The first sustained shift to the bad side, or None.
+    """The first sustained shift to the bad side (to either side with `spec.both_ways`), or
+    None.
 
     `points` are (label, value) in time order, labels such as 'YYYY-MM-DD'. Each point is judged
     against every earlier point that was in control (before the current climb began): the
-    baseline grows with the history, and a shift in progress does not pull it along. Days with
-    too few observations should be left out by the caller rather than passed as noisy values."""
+    baseline grows with the history, and a shift in progress does not pull it along. A climb
+    whose level since its onset is no longer clearly on its side (a bad day or two that has
+    passed) is over, not a drift: watching starts again after it. Days with too few
+    observations should be left out by the caller rather than passed as noisy values."""
     settings = settings or DriftSettings()
-    worse = -1.0 if spec.higher_is_better else 1.0
+    bad_side = -1.0 if spec.higher_is_better else 1.0
+    sides = (bad_side, -bad_side) if spec.both_ways else (bad_side,)
+    found = [drift for side in sides if (drift := _one_side(spec, points, settings, side))]
+    return min(found, key=lambda drift: drift.detected) if found else None
+
+
+def _one_side(
+    spec: SeriesSpec,
+    points: Sequence[tuple[str, float]],
+    settings: DriftSettings,
+    worse: float,
+) -> Drift | None:
+    """The first sustained shift in the direction `worse` (+1 up, -1 down), or None."""
     values = [value for _, value in points]
     sums = [0.0] * len(values)  # the CUSUM after each point
     start: int | None = None
@@ -122,10 +148,17 @@ def detect_drift(
         shift = moved / spread
         deviations = [worse * (value - baseline) / spread for value in values[start : index + 1]]
         onset = start + _onset(deviations, shift)
+        current = fmean(values[onset:])
+        # What the alert reports is the level since the onset: it must itself be a change
+        # worth an alert, on this side. A climb that has since come back is over.
+        held = worse * (current - baseline)
+        if held < settings.min_change * abs(baseline) or held < settings.min_shift * spread:
+            sums[index], start = 0.0, None
+            continue
         return Drift(
             spec=spec,
             baseline=baseline,
-            current=fmean(values[onset:]),
+            current=current,
             since=points[onset][0],
             detected=points[index][0],
             score=sums[index],

@@ -36,6 +36,7 @@ from llmbench.core.models import (
 )
 from llmbench.core.prompts.fences import FENCES, fence, neutralise_fences, normalise
 from llmbench.core.prompts.fewshot import Embed, format_examples, select_examples
+from llmbench.core.prompts.nunjucks import finalize, is_nunjucks, nunjucks_filters
 
 __all__ = [
     "FENCES",
@@ -149,17 +150,42 @@ def _check_product(left: Any, right: Any) -> None:
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+class _NunjucksSandbox(_Sandbox):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # JavaScript looks a key up before anything else (`config.items` is the key), and
+        # strings and arrays have a length.
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        if attribute == "length" and isinstance(obj, str | list | tuple):
+            return len(obj)
+        return super().getattr(obj, attribute)
+
+
+# Templates marked as Nunjucks (promptfoo's prompts): Nunjucks' filters, JavaScript's way of
+# writing values and of looking keys up (core/prompts/nunjucks.py).
+_NUNJUCKS_ENV = _NunjucksSandbox(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, finalize=finalize
+)
+_NUNJUCKS_ENV.filters = nunjucks_filters()
+
+
+def environment_for(text: str) -> SandboxedEnvironment:
+    """The environment a template renders in: Nunjucks' for a marked one, else llmbench's."""
+    return _NUNJUCKS_ENV if is_nunjucks(text) else _ENV
+
+
 def detect_variables(sections: Mapping[str, str]) -> list[str]:
     """Names the sections use, in first-use order of the section list."""
     found: list[str] = []
     for name in section_order(sections):
         try:
-            parsed = _ENV.parse(sections[name])
+            parsed = environment_for(sections[name]).parse(sections[name])
+            undeclared = meta.find_undeclared_variables(parsed)  # compiles: unknown filters
         except TemplateSyntaxError as error:
             raise TemplateError(f"{name}, line {error.lineno}: {error.message}") from None
         except Exception as error:  # e.g. RecursionError on "((((((..."
             raise TemplateError(f"{name}: {type(error).__name__}: {error}") from None
-        for variable in sorted(meta.find_undeclared_variables(parsed)):
+        for variable in sorted(undeclared):
             if variable not in found:
                 found.append(variable)
     return found
@@ -214,7 +240,7 @@ def section_order(sections: Mapping[str, str]) -> list[str]:
 def _compiled(text: str) -> JinjaTemplate:
     """Compiling costs a millisecond or so, rendering a few microseconds: a run renders the
     same section for every case. Errors are not cached; they raise again on the next use."""
-    return _ENV.from_string(text)
+    return environment_for(text).from_string(text)
 
 
 def render_section(name: str, text: str, values: Mapping[str, str]) -> str:

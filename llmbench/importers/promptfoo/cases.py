@@ -5,37 +5,31 @@ lines; `vars` (list values expand into one test per combination, as promptfoo ru
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import json
-import math
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from llmbench.importers.bounds import BoundExceeded, compose_yaml
-from llmbench.importers.file_problems import FileProblem, PromptFileError, field_count_problem
-from llmbench.importers.promptfoo.assertions import (
-    Converted,
-    Unconvertible,
-    assertion_from_string,
-    assertion_type,
-    convert_assertion,
-)
-from llmbench.importers.promptfoo.reading import ConfigReader, read_value
+from llmbench.importers.case_csv import read_case_csv
+from llmbench.importers.file_problems import FileProblem, PromptFileError
+from llmbench.importers.promptfoo.csv_rows import CaseDoc, CsvRowReading, known_csv_column
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
 
-MAX_EXPANDED_TESTS = 10_000
 _TEST_FILE_SUFFIXES = (".csv", ".yaml", ".yml", ".json", ".jsonl")
-_TEST_KEYS = ("vars", "assert", "description", "metadata")
+_TEST_KEYS = ("vars", "assert", "description", "metadata", "options")
+# promptfoo's options that reshape the output before every assertion of a test sees it.
+OUTPUT_TRANSFORMS = ("transform", "postprocess")
+OPTION_WHY = {
+    "rubricPrompt": "graded with llmbench's own judge prompt",
+    "prefix": "prompt prefixes are not converted",
+    "suffix": "prompt suffixes are not converted",
+    "disableVarExpansion": "list vars always expand into one test each",
+}
 TEST_FIELD_WHY = {
-    "options": "test options (transforms, per-test providers, prefixes) are not converted",
-    "threshold": "a test-level pass threshold has no place in a suite (every check must pass)",
+    "threshold": "promptfoo passes this test when its weighted score reaches the threshold;"
+    " an llmbench case passes only when every check does, so its verdict can differ",
     "providers": "a test limited to some providers runs on every model in a suite",
     "prompts": "a test limited to some prompts runs with every prompt in a suite",
     "provider": "a per-test provider is not converted",
@@ -43,19 +37,8 @@ TEST_FIELD_WHY = {
 }
 
 
-@dataclass
-class CaseDoc:
-    """One promptfoo test as it becomes one case of the suite."""
-
-    vars: dict[str, Any]
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    expected: str | None = None
-    description: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-class CaseReading(ConfigReader):
-    """Reads `tests` (and the assertions of tests and defaultTest) into cases and checks."""
+class CaseReading(CsvRowReading):
+    """Reads `tests` into cases and their checks."""
 
     def _tests(self, node: Node | None, default_vars: dict[str, Any]) -> list[CaseDoc]:
         if node is None:
@@ -75,7 +58,7 @@ class CaseReading(ConfigReader):
     def _test_node(
         self, node: Node, where: str, default_vars: dict[str, Any], path: str
     ) -> list[CaseDoc]:
-        reader = self.reader if path == self.shown else NodeReader(path)
+        reader = self.reader if path == self.shown else NodeReader(path, yaml12=True)
         try:
             fields = reader.mapping(node, where)
         except InvalidValue as error:
@@ -86,14 +69,19 @@ class CaseReading(ConfigReader):
                 self.omit(
                     value, where, key, TEST_FIELD_WHY.get(key, "no place in a suite"), path=path
                 )
-        test = CaseDoc(dict(default_vars))
+        test = CaseDoc(dict(default_vars), origin=(path, line_of(node), where))
+        # Why the test cannot run as promptfoo runs it (its assertions are then listed).
+        left_out = ""
+        if "options" in fields:
+            left_out = self._test_options(fields["options"], where, path)
         if "vars" in fields:
             data = self._plain(fields["vars"], f"{where}.vars", path=path)
             if isinstance(data, dict):
                 loaded = self._var_files(data, where, line_of(fields["vars"]), path)
                 if loaded is None:
-                    return []
-                test.vars.update(loaded)
+                    left_out = left_out or "the test is left out: a var file cannot be read"
+                else:
+                    test.vars.update(loaded)
             elif data is not None:
                 self.fail(fields["vars"], f"{where}.vars must be a mapping", path=path)
                 return []
@@ -105,10 +93,43 @@ class CaseReading(ConfigReader):
             data = self._plain(fields["metadata"], f"{where}.metadata", path=path)
             if isinstance(data, dict):
                 test.tags = {
-                    str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()
+                    str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                    for k, v in data.items()
                 }
-        test.checks = self._assertions(fields.get("assert"), f"{where}.assert", path=path)
+        test.checks = self._assertions(
+            fields.get("assert"),
+            f"{where}.assert",
+            path=path,
+            skip=left_out or self.output_transform,
+        )
+        if left_out:
+            return []
         return self._expand(test, where, line_of(node), path)
+
+    def _test_options(self, node: Node, where: str, path: str) -> str:
+        """A test's `options`; the reason the test is left out when they reshape its output."""
+        data = self._plain(node, f"{where}.options", path=path)
+        if not isinstance(data, dict):
+            self.fail(node, f"{where}.options must be a mapping", path=path)
+            return ""
+        left_out = ""
+        for key, value in data.items():
+            if key in OUTPUT_TRANSFORMS:
+                left_out = (
+                    f"the test is left out: its options.{key} ({str(value).strip()[:60]}) reshapes"
+                    " the output every assertion checks, and llmbench has no transform step"
+                )
+                self.omit(node, f"{where}.options", key, left_out, path=path)
+            elif key == "provider":
+                provider = value.get("id") if isinstance(value, dict) else value
+                if isinstance(provider, str):
+                    self.graders.append((provider, f"{where}.options.provider", line_of(node)))
+                else:
+                    self.omit(node, f"{where}.options", key, "a grader needs an id", path=path)
+            else:
+                why = OPTION_WHY.get(key, "no place in a suite")
+                self.omit(node, f"{where}.options", key, why, path=path)
+        return left_out
 
     def _text_at(self, node: Node, what: str, reader: NodeReader, path: str) -> str:
         try:
@@ -116,58 +137,6 @@ class CaseReading(ConfigReader):
         except InvalidValue as error:
             self.fail(error.node, error.message, path=path)
             return ""
-
-    def _var_files(
-        self, variables: dict[str, Any], where: str, line: int, path: str
-    ) -> dict[str, Any] | None:
-        """Vars whose value is file://...: the file's text (or data); None when one cannot be
-        read as data, so the test is left out."""
-        base = Path(path).parent
-        loaded = {}
-        for key, value in variables.items():
-            if isinstance(value, str) and value.startswith("file://"):
-                try:
-                    loaded[key] = read_value(base, value)
-                except Unconvertible as error:
-                    self.omit(
-                        line,
-                        where,
-                        f"vars.{key} ({value})",
-                        f"{error}; the test is left out",
-                        path=path,
-                    )
-                    return None
-            else:
-                loaded[key] = value
-        return loaded
-
-    def _expand(self, test: CaseDoc, where: str, line: int, path: str) -> list[CaseDoc]:
-        """promptfoo runs a test once per combination of its list-valued vars."""
-        lists = {key: value for key, value in test.vars.items() if isinstance(value, list)}
-        if not lists:
-            return [test]
-        count = math.prod(len(value) for value in lists.values())
-        if count > MAX_EXPANDED_TESTS:
-            self.reader.problems.append(
-                FileProblem(
-                    path,
-                    line,
-                    f"{where}: its list vars make {count:,} tests (at most {MAX_EXPANDED_TESTS:,})",
-                )
-            )
-            return []
-        if count == 0:
-            self.omit(line, where, "vars", "an empty list makes no tests", path=path)
-            return []
-        tests = []
-        for values in itertools.product(*lists.values()):
-            variables = {**test.vars, **dict(zip(lists, values, strict=True))}
-            tests.append(
-                CaseDoc(
-                    variables, list(test.checks), test.expected, test.description, dict(test.tags)
-                )
-            )
-        return tests
 
     def _test_file(
         self, reference: str, where: str, node: Node, default_vars: dict[str, Any]
@@ -194,7 +163,7 @@ class CaseReading(ConfigReader):
         shown = str(path)
         if suffix in (".yaml", ".yml", ".json"):
             try:
-                root = load_document(path, shown)
+                root = load_document(path, shown, yaml12=True)
             except PromptFileError as error:
                 self.reader.problems.extend(error.problems)
                 return []
@@ -234,17 +203,12 @@ class CaseReading(ConfigReader):
         return tests
 
     def _csv_tests(self, text: str, shown: str, default_vars: dict[str, Any]) -> list[CaseDoc]:
-        rows = csv.reader(io.StringIO(text, newline=""))
-        try:
-            header = [cell.strip() for cell in next(rows)]
-        except StopIteration:
-            self.reader.problems.append(FileProblem(shown, 1, "the file is empty"))
-            return []
-        except csv.Error as error:
-            self.reader.problems.append(FileProblem(shown, 1, f"not CSV: {error}"))
-            return []
-        for column in header:
-            if column.startswith("__") and not _known_csv_column(column):
+        # importers/case_csv.py reads the file as every importer does (quoting, duplicate
+        # columns, line numbers); each row it could read is mapped by _csv_row.
+        table = read_case_csv(text, shown)
+        self.reader.problems.extend(table.problems)
+        for column in table.columns:
+            if column.startswith("__") and not known_csv_column(column):
                 self.omit(
                     1,
                     shown.rsplit("/", 1)[-1],
@@ -253,121 +217,9 @@ class CaseReading(ConfigReader):
                     path=shown,
                 )
         tests = []
-        try:
-            for row in rows:
-                line = rows.line_num
-                if not any(cell.strip() for cell in row):
-                    continue
-                if problem := field_count_problem(shown, line, row, header):
-                    self.reader.problems.append(problem)
-                    continue
-                tests += self._csv_row(
-                    dict(zip(header, row, strict=True)), shown, line, default_vars
-                )
-        except csv.Error as error:
-            self.reader.problems.append(FileProblem(shown, rows.line_num, f"not CSV: {error}"))
+        for case in table.cases:
+            tests += self._csv_row(dict(case.cells), shown, case.line, default_vars)
         return tests
-
-    def _csv_row(
-        self, row: dict[str, str], shown: str, line: int, default_vars: dict[str, Any]
-    ) -> list[CaseDoc]:
-        where = f"row {line}"
-        test = CaseDoc(dict(default_vars))
-        test.vars.update({key: value for key, value in row.items() if not key.startswith("__")})
-        loaded = self._var_files(test.vars, where, line, shown)
-        if loaded is None:
-            return []
-        test.vars = loaded
-        test.description = row.get("__description", "")
-        test.tags = {
-            key.split(":", 1)[1]: value
-            for key, value in row.items()
-            if key.startswith("__metadata:") and value
-        }
-        metric = row.get("__metric", "")
-        for column in sorted(key for key in row if re.fullmatch(r"__expected\d*", key)):
-            cell = row[column]
-            if not cell.strip():
-                continue
-            try:
-                data = assertion_from_string(cell)
-            except Unconvertible as error:
-                self.omit(line, f"{where}.{column}", cell[:40], str(error), path=shown)
-                continue
-            if metric:
-                data["metric"] = metric
-            if data["type"] == "equals" and column == "__expected" and test.expected is None:
-                test.expected = str(data["value"])
-            converted = self._one_assertion(data, f"{where}.{column}", line, shown)
-            if converted is not None:
-                test.checks.append(converted)
-        if row.get("__threshold", "").strip():
-            self.omit(
-                line,
-                where,
-                "__threshold",
-                "a test-level pass threshold has no place in a suite (every check must pass)",
-                path=shown,
-            )
-        for column in ("__prefix", "__suffix"):
-            if row.get(column, "").strip():
-                self.omit(
-                    line,
-                    where,
-                    column,
-                    "prompt prefixes and suffixes are not converted",
-                    path=shown,
-                )
-        return self._expand(test, where, line, shown)
-
-    # assertions
-
-    def _assertions(self, node: Node | None, where: str, *, path: str = "") -> list[dict[str, Any]]:
-        if node is None:
-            return []
-        path = path or self.shown
-        if not isinstance(node, SequenceNode):
-            self.fail(node, f"{where} must be a list of assertions", path=path)
-            return []
-        checks = []
-        for index, item in enumerate(node.value):
-            place = f"{where}[{index}]"
-            data = self._plain(item, place, path=path)
-            if not isinstance(data, dict):
-                if data is not None:
-                    self.fail(
-                        item,
-                        f"{place}: an assertion must be a mapping (type: ..., value: ...)",
-                        path=path,
-                    )
-                continue
-            converted = self._one_assertion(data, place, line_of(item), path)
-            if converted is not None:
-                checks.append(converted)
-        return checks
-
-    def _one_assertion(
-        self, data: dict[str, Any], where: str, line: int, path: str
-    ) -> dict[str, Any] | None:
-        base = Path(path).parent
-        try:
-            converted: Converted = convert_assertion(data, lambda ref: read_value(base, ref))
-        except Unconvertible as error:
-            self.omit(line, where, assertion_type(data), str(error), path=path)
-            return None
-        for note in converted.notes:
-            self.note(line, where, assertion_type(data), note, path=path)
-        if converted.grader is not None:
-            self.graders.append((converted.grader, where, line))
-        return converted.check
-
-
-def _known_csv_column(column: str) -> bool:
-    return bool(
-        re.fullmatch(r"__expected\d*", column)
-        or column in ("__description", "__metric", "__threshold", "__prefix", "__suffix")
-        or column.startswith("__metadata:")
-    )
 
 
 def _shift_lines(node: Node, offset: int) -> None:

@@ -1,22 +1,26 @@
-"""A promptfoo config (promptfooconfig.yaml) as an llmbench eval suite.
+"""A promptfoo config (promptfooconfig.yaml) as an llmbench eval suite, read as promptfoo 0.123.1
+reads it: YAML 1.2 (js-yaml), every `$ref` resolved first (refs.py).
 
-What converts: `description`; `prompts` (inline Nunjucks text, `file://` .txt/.md/.j2 files —
-a .txt file split on `---` lines —, chat-format JSON/YAML with at most one system and one user
-message, and {id, raw, label} objects); `providers`/`targets` (ids such as
-`openai:gpt-4o-mini`, `anthropic:messages:claude-...`, `ollama:chat:llama3`, and objects with
-`config`: call params such as temperature and max_tokens); `tests` (inline, or `file://` .csv,
-.yaml, .json or .jsonl, with `vars` — list values expand into one test per combination as
-promptfoo does —, `assert`, `description`, `metadata`); `defaultTest` (its `assert` runs on
-every case, its `vars` are merged under each test's, its `options.provider` is the judge);
-`evaluateOptions.maxConcurrency` and `.repeat`. Assertions: see promptfoo_assertions.
+What converts: `description`; `prompts` (Nunjucks text, marked for Nunjucks rendering;
+`file://` .txt/.md/.j2 files — a .txt file split on `---` lines —, a path promptfoo takes for a
+file, chat-format JSON/YAML with at most one system and one user message, and {id, raw, label}
+objects); `providers`/`targets` (ids such as `openai:gpt-4o-mini`,
+`anthropic:messages:claude-...`, `ollama:chat:llama3`, and objects with `config`: call params
+such as temperature and max_tokens); `tests` (inline, or `file://` .csv, .yaml, .json or
+.jsonl, with `vars` — list values expand into one test per combination as promptfoo does —,
+`assert`, `description`, `metadata`); `defaultTest` (its `assert` runs on every case, its
+`vars` are merged under each test's, its `options.provider` is the judge);
+`evaluateOptions.maxConcurrency` and `.repeat`. Assertions: see assertions.py.
 
-What does not convert is listed by name with where it was (`tests[2].assert[1]: javascript`),
-never dropped silently; an API key in a config is refused, and nothing is written.
-Template variables go in as they are (trusted), as promptfoo sends them.
+What does not convert is listed by name with where it was (`tests[2].assert[1]: webhook`),
+never dropped silently; an API key in a config is refused, a config whose every assertion is
+skipped is refused (every cell would pass), and nothing is written. Template variables go in as
+they are (trusted), as promptfoo sends them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +32,13 @@ from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.promptfoo.cases import CaseDoc, test_data
 from llmbench.importers.promptfoo.default_test import DefaultTestReading
 from llmbench.importers.promptfoo.prompts import PromptReading
-from llmbench.importers.promptfoo.reading import Omission, PromptfooError
+from llmbench.importers.promptfoo.reading import ConvertedAssertion, Omission, PromptfooError
+from llmbench.importers.promptfoo.refs import resolve_refs
 from llmbench.importers.yaml_nodes import InvalidValue, line_of, load_document
 
 _TOP_KEYS = ("description", "prompts", "providers", "targets", "tests", "defaultTest")
+# Read only through the `$ref`s that name them (resolved before anything else is read).
+_REFERENCED_KEYS = ("assertionTemplates",)
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,16 @@ class Conversion:
     omitted: tuple[Omission, ...]  # not converted
     notes: tuple[Omission, ...]  # converted approximately, or with a field left out
     mapped: tuple[tuple[str, str], ...] = ()  # --model-map entries used: (from, to)
+    converted: tuple[ConvertedAssertion, ...] = ()  # every assertion that is a check
 
-    def summary(self) -> str:
-        checks = len(self.suite.get("checks", ())) + sum(
+    def checks(self) -> int:
+        """The checks of the suite: defaultTest's once, and each case's own."""
+        return len(self.suite.get("checks", ())) + sum(
             len(test.get("checks", ())) for test in self.suite["tests"]
         )
+
+    def summary(self) -> str:
+        checks = self.checks()
         return (
             f"{len(self.suite['prompts'])} prompts, {len(self.suite['models'])} models, "
             f"{len(self.suite['tests'])} tests, {checks} checks; "
@@ -71,7 +83,8 @@ def convert_file(path: Path, model_map: Mapping[str, str] | None = None) -> Conv
     cannot be read, holds an API key, or leaves nothing that can run."""
     shown = str(path)
     try:
-        root = load_document(path, shown)
+        # YAML 1.2, as promptfoo's js-yaml reads it: `Yes` is text, not true.
+        root = resolve_refs(load_document(path, shown, yaml12=True), path, shown)
     except PromptFileError as error:
         raise PromptfooError(error.problems) from None
     return _Converter(path, dict(model_map or {})).convert(root)
@@ -96,7 +109,7 @@ class _Converter(PromptReading, DefaultTestReading):
         if top is None:
             raise PromptfooError(self.reader.problems)
         for key, node in top.items():
-            if key not in _TOP_KEYS and key != "evaluateOptions":
+            if key not in _TOP_KEYS + _REFERENCED_KEYS and key != "evaluateOptions":
                 self.omit(
                     node, key, _summary(key, node), _TOP_LEVEL_WHY.get(key, "no place in a suite")
                 )
@@ -125,7 +138,9 @@ class _Converter(PromptReading, DefaultTestReading):
                     for item in unused
                 ]
             )
+        self._note_merged_tests(tests)
         self._require_runnable(root, prompts, models, tests)
+        self._require_checks(root, default_checks, tests)
         suite: dict[str, Any] = {"name": name}
         if description.strip() and description.strip() != name:
             suite["description"] = description.strip()
@@ -148,6 +163,7 @@ class _Converter(PromptReading, DefaultTestReading):
             tuple(self.omitted),
             tuple(self.notes),
             tuple(self.used_map.items()),
+            tuple(self.converted),
         )
 
     def _require_runnable(
@@ -169,6 +185,49 @@ class _Converter(PromptReading, DefaultTestReading):
                 item.path, item.line, f"not converted: {item.where}: {item.what} — {item.why}"
             )
             for item in self.omitted
+        ]
+        raise PromptfooError(problems)
+
+    def _note_merged_tests(self, tests: list[CaseDoc]) -> None:
+        """Tests with the same vars (and expected answer) are one case of the suite, holding
+        all their checks: said beside each test merged into an earlier one."""
+        first: dict[str, CaseDoc] = {}
+        for test in tests:
+            key = json.dumps([test.vars, test.expected], sort_keys=True, default=str)
+            earlier = first.setdefault(key, test)
+            if earlier is test or earlier.origin == test.origin:
+                continue
+            path, line, where = test.origin
+            self.note(
+                line,
+                where,
+                "test",
+                f"the same vars as {earlier.origin[2]}: llmbench runs them as one case, holding"
+                " the checks of both (promptfoo runs each test on its own output)",
+                path=path,
+            )
+
+    def _require_checks(
+        self, root: Node, default_checks: list[dict[str, Any]], tests: list[CaseDoc]
+    ) -> None:
+        """A config whose assertions all failed to convert would pass every cell: refused."""
+        if default_checks or any(test.checks for test in tests) or self.converted:
+            return
+        skipped = [item for item in self.omitted if ".assert[" in item.where or "__expected" in
+                   item.where]  # fmt: skip
+        if not skipped:
+            return
+        problems = [
+            FileProblem(
+                self.shown,
+                line_of(root),
+                f"no runnable check: none of the {len(skipped)} assertions converted, so every"
+                " cell would pass",
+            )
+        ]
+        problems += [
+            FileProblem(item.path, item.line, f"skipped: {item.where}: {item.what} — {item.why}")
+            for item in skipped
         ]
         raise PromptfooError(problems)
 
@@ -201,7 +260,8 @@ _TOP_LEVEL_WHY = {
     "scenarios": "scenarios are not converted",
     "extensions": "extensions run code",
     "env": "environment variables are not copied; set them in your shell or `llmbench keys set`",
-    "nunjucksFilters": "custom Nunjucks filters run JavaScript",
+    "nunjucksFilters": "custom Nunjucks filters run JavaScript; a prompt that uses one is refused",
+    "filters": "custom Nunjucks filters run JavaScript; a prompt that uses one is refused",
     "outputPath": "use `llmbench eval -o FILE`",
     "derivedMetrics": "derived metrics are not converted",
     "redteam": "red teaming is not converted",

@@ -8,17 +8,14 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from llmbench.importers.promptfoo.cases import TEST_FIELD_WHY, CaseReading
+from llmbench.importers.promptfoo.cases import (
+    OPTION_WHY,
+    OUTPUT_TRANSFORMS,
+    TEST_FIELD_WHY,
+    CaseReading,
+)
 from llmbench.importers.promptfoo.provider_reading import ProviderReading
 from llmbench.importers.yaml_nodes import line_of
-
-_OPTION_WHY = {
-    "transform": "transforms run code",
-    "postprocess": "transforms run code",
-    "rubricPrompt": "graded with llmbench's own judge prompt",
-    "prefix": "prompt prefixes are not converted",
-    "suffix": "prompt suffixes are not converted",
-}
 
 
 class DefaultTestReading(ProviderReading, CaseReading):
@@ -41,7 +38,11 @@ class DefaultTestReading(ProviderReading, CaseReading):
         for key, value in fields.items():
             if key not in ("assert", "vars", "options", "metadata"):
                 self.omit(value, "defaultTest", key, TEST_FIELD_WHY.get(key, "no place in a suite"))
-        checks = self._assertions(fields.get("assert"), "defaultTest.assert")
+        if "options" in fields:
+            self.output_transform = self._output_transform(fields["options"])
+        checks = self._assertions(
+            fields.get("assert"), "defaultTest.assert", skip=self.output_transform
+        )
         variables: dict[str, Any] = {}
         if "vars" in fields:
             data = self._plain(fields["vars"], "defaultTest.vars")
@@ -65,9 +66,21 @@ class DefaultTestReading(ProviderReading, CaseReading):
             where = "defaultTest.options"
             if key == "provider":
                 judge = self._judge_provider(value, f"{where}.provider")
-            else:
-                self.omit(value, where, key, _OPTION_WHY.get(key, "no place in a suite"))
+            elif key not in OUTPUT_TRANSFORMS:  # said with every assertion it stops
+                self.omit(value, where, key, OPTION_WHY.get(key, "no place in a suite"))
         return judge
+
+    def _output_transform(self, options_node: Node) -> str:
+        """Why no assertion converts when defaultTest's options reshape every output."""
+        options = self.mapping(options_node, "defaultTest.options") or {}
+        for key in OUTPUT_TRANSFORMS:
+            if key in options:
+                code = self._plain(options[key], f"defaultTest.options.{key}")
+                return (
+                    f"defaultTest.options.{key} ({str(code).strip()[:60]}) reshapes every"
+                    " output before the assertions see it, and llmbench has no transform step"
+                )
+        return ""
 
     def _judge_provider(self, node: Node, where: str) -> dict[str, Any] | None:
         if isinstance(node, MappingNode):

@@ -1,7 +1,9 @@
-"""promptfoo prompts as llmbench inline prompts: Nunjucks text (Jinja reads the same
-`{{ var }}` and `{% tags %}`; `dump` becomes `tojson`), `file://` text files (a .txt split on
-`---` lines), chat-format JSON/YAML with a system and a user message, {id, raw, label} objects.
-Prompt functions (.js, .py), globs and longer conversations are listed as not converted."""
+"""promptfoo prompts as llmbench inline prompts: Nunjucks text, marked so that llmbench renders
+it with Nunjucks' filters and promptfoo's `load` (core/prompts/nunjucks.py; a filter outside
+them is refused with its file and line), `file://` text files (a .txt split on `---` lines) and
+paths promptfoo takes for files (`prompts.txt`), chat-format JSON/YAML with a system and a user
+message, {id, raw, label} objects. Prompt functions (.js, .py), globs and longer conversations
+are listed as not converted."""
 
 from __future__ import annotations
 
@@ -11,16 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jinja2 import TemplateSyntaxError
 from yaml.nodes import MappingNode, Node
 
+from llmbench.core.prompts.nunjucks import mark_nunjucks, unknown_filters
 from llmbench.core.prompts.templates import TemplateError, detect_variables
-from llmbench.importers.bounds import load_json, load_yaml
+from llmbench.importers.bounds import load_json
+from llmbench.importers.file_problems import FileProblem
 from llmbench.importers.promptfoo.reading import DATA_SUFFIXES, ConfigReader, first_line
+from llmbench.importers.yaml_nodes import line_of, load_yaml12
 from llmbench.store.prompts.names import MAX_NAME_BYTES
 
 TEXT_PROMPT_SUFFIXES = (".txt", ".md", ".j2", ".prompt")
 _PROMPT_SPLIT = re.compile(r"^-{3,}\s*$", re.MULTILINE)
-_NUNJUCKS_DUMP = re.compile(r"\|\s*dump\b")
+# promptfoo's VALID_FILE_EXTENSIONS: a prompt naming such a file (or a path) is read from it.
+_FILE_EXTENSIONS = (".cjs", ".cts", ".j2", ".js", ".json", ".jsonl", ".md", ".mjs", ".mts",
+                    ".py", ".ts", ".txt", ".yml", ".yaml")  # fmt: skip
 _SLUG = re.compile(r"[^a-z0-9]+")
 _PROMPT_FIELD_WHY = {
     "config": "per-prompt provider config is not converted",
@@ -105,10 +113,13 @@ class PromptReading(ConfigReader):
             return []
         if raw.startswith("file://"):
             return self._file_prompts(raw, label, where, line_node)
-        return self._text_prompt(raw, label, where, line_node)
+        if item is not None and not isinstance(item, MappingNode) and _names_a_file(raw):
+            return self._file_prompts(f"file://{raw.strip()}", label, where, line_node)
+        first = line_of(line_node) + (1 if getattr(line_node, "style", None) in ("|", ">") else 0)
+        return self._text_prompt(raw, label, where, line_node, self.shown, first)
 
     def _text_prompt(
-        self, text: str, label: str, where: str, node: Node
+        self, text: str, label: str, where: str, node: Node, path: str, first_line: int
     ) -> list[tuple[str, dict[str, str], str]]:
         stripped = text.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
@@ -117,12 +128,33 @@ class PromptReading(ConfigReader):
             except ValueError:
                 messages = None
             if isinstance(messages, list):
-                sections = self._chat_sections(messages, where, node)
+                sections = self._chat_sections(messages, where, node, path, first_line)
                 return [(label, sections, "")] if sections else []
-        converted, note = _jinja(text)
-        return [(label, {"task": converted}, note)]
+        converted = self._nunjucks(text, where, path, first_line)
+        return [] if converted is None else [(label, {"task": converted}, "")]
 
-    def _chat_sections(self, messages: list[Any], where: str, node: Node) -> dict[str, str] | None:
+    def _nunjucks(self, text: str, where: str, path: str, first_line: int) -> str | None:
+        """The text marked for Nunjucks rendering; None with each filter llmbench does not
+        render recorded as a problem at its line."""
+        try:
+            unknown = unknown_filters(text)
+        except TemplateSyntaxError:
+            return mark_nunjucks(text)  # said when its variables are read
+        for name, line in unknown:
+            self.reader.problems.append(
+                FileProblem(
+                    path,
+                    first_line + line - 1,
+                    f"{where}: the Nunjucks filter {name!r} is not one llmbench renders (it has"
+                    " promptfoo's load and Nunjucks' built-in filters; custom filters run"
+                    " JavaScript)",
+                )
+            )
+        return None if unknown else mark_nunjucks(text)
+
+    def _chat_sections(
+        self, messages: list[Any], where: str, node: Node, path: str, first_line: int
+    ) -> dict[str, str] | None:
         """A system message and a user message as the role and task sections."""
         roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
         contents = [m.get("content") if isinstance(m, dict) else None for m in messages]
@@ -140,14 +172,11 @@ class PromptReading(ConfigReader):
             )
             return None
         sections: dict[str, str] = {}
-        notes = []
         for role, content in zip(roles, contents, strict=True):
-            text, note = _jinja(str(content))
+            text = self._nunjucks(str(content), where, path, first_line)
+            if text is None:
+                return None
             sections["role" if role == "system" else "task"] = text
-            if note:
-                notes.append(note)
-        if notes:
-            self.note(node, where, "chat prompt", notes[0])
         return sections
 
     def _file_prompts(
@@ -180,29 +209,26 @@ class PromptReading(ConfigReader):
         stem = label or path.stem
         if suffix in DATA_SUFFIXES:
             try:
-                data = load_json(text) if suffix == ".json" else load_yaml(text)
+                data = load_json(text) if suffix == ".json" else load_yaml12(text)
             except (ValueError, yaml.YAMLError) as error:
                 self.fail(node, f"{where}: {reference} cannot be read: {first_line(error)}")
                 return []
             if isinstance(data, str):
-                return self._text_prompt(data, stem, where, node)
+                return self._text_prompt(data, stem, where, node, str(path), 1)
             if isinstance(data, list):
-                sections = self._chat_sections(data, where, node)
+                sections = self._chat_sections(data, where, node, str(path), 1)
                 return [(stem, sections, "")] if sections else []
             self.omit(node, where, reference, "neither a prompt text nor a list of chat messages")
             return []
-        parts = (
-            [part.strip() for part in _PROMPT_SPLIT.split(text)]
-            if suffix == ".txt"
-            else [text.strip()]
-        )
-        parts = [part for part in parts if part]
+        parts = _parts(text) if suffix == ".txt" else [(1, text.strip())]
+        parts = [(line, part) for line, part in parts if part]
         prompts = []
-        for number, part in enumerate(parts, start=1):
+        for number, (line, part) in enumerate(parts, start=1):
             name = stem if len(parts) == 1 else f"{stem}-{number}"
-            converted, note = _jinja(part)
-            prompts.append((name, {"task": converted}, note))
-        if not prompts:
+            converted = self._nunjucks(part, where, str(path), line)
+            if converted is not None:
+                prompts.append((name, {"task": converted}, ""))
+        if not parts:
             self.fail(node, f"{where}: {reference} is empty")
         return prompts
 
@@ -221,8 +247,24 @@ def _prompt_name(slug: str, hint: str) -> str:
     return name.rstrip()
 
 
-def _jinja(text: str) -> tuple[str, str]:
-    """Nunjucks text as Jinja: the same {{ var }} and {% tags %}; `dump` is Jinja's `tojson`."""
-    if _NUNJUCKS_DUMP.search(text):
-        return _NUNJUCKS_DUMP.sub("| tojson", text), "Nunjucks' dump filter is written as tojson"
-    return text, ""
+def _parts(text: str) -> list[tuple[int, str]]:
+    """A .txt file's prompts (split on `---` lines), each with the line its text starts at."""
+    parts, start = [], 0
+    for separator in [*_PROMPT_SPLIT.finditer(text), None]:
+        end = len(text) if separator is None else separator.start()
+        chunk = text[start:end]
+        lead = len(chunk) - len(chunk.lstrip())
+        parts.append((text.count("\n", 0, start + lead) + 1, chunk.strip()))
+        if separator is not None:
+            start = separator.end()
+    return parts
+
+
+def _names_a_file(prompt: str) -> bool:
+    """promptfoo's maybeFilePath: whether a prompt string is taken for a file's path."""
+    if "\n" in prompt or any(scheme in prompt for scheme in ("portkey://", "langfuse://")):
+        return False
+    tokens = prompt.split(":")
+    if any(token.endswith(_FILE_EXTENSIONS) for token in tokens[-2:]):
+        return True
+    return prompt[-3:-2] == "." or prompt[-4:-3] == "." or any(c in prompt for c in "*/\\")

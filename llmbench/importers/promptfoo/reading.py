@@ -1,5 +1,6 @@
-"""What reading a promptfoo config needs everywhere: where each problem and each omission was
-(file and line), typed access to its YAML nodes, and `file://` values."""
+"""What reading a promptfoo config needs everywhere: where each problem, each omission and each
+converted assertion was (file and line), typed access to its YAML nodes (read as YAML 1.2, as
+promptfoo's js-yaml reads them), and `file://` values."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from llmbench.importers.bounds import load_json, load_yaml
+from llmbench.importers.bounds import load_json
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.promptfoo.assertions import Unconvertible
-from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of
+from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_yaml12
 
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -40,6 +41,18 @@ class Omission:
         return f"{where}:{self.line}: {self.where}: {self.what} — {self.why}"
 
 
+@dataclass(frozen=True)
+class ConvertedAssertion:
+    """An assertion of the config that is a check of the suite: where it was, its promptfoo
+    type and the llmbench check type it became."""
+
+    path: str
+    line: int
+    where: str
+    what: str
+    check: str
+
+
 class ConfigReader:
     """The config's file and folder, its problems (errors: nothing is written) and what of it
     is not converted (omitted) or only approximately (notes)."""
@@ -48,9 +61,10 @@ class ConfigReader:
         self.path = path
         self.base = path.parent
         self.shown = str(path)
-        self.reader = NodeReader(self.shown)
+        self.reader = NodeReader(self.shown, yaml12=True)
         self.omitted: list[Omission] = []
         self.notes: list[Omission] = []
+        self.converted: list[ConvertedAssertion] = []
         self.graders: list[tuple[str, str, int]] = []  # llm-rubric's own: (id, where, line)
 
     def omit(
@@ -97,7 +111,7 @@ class ConfigReader:
     def _plain(self, node: Node, what: str, *, path: str = "") -> Any:
         """The node's value as JSON data (vars and check values are saved as JSON)."""
         try:
-            return NodeReader(path or self.shown).json_value(node, what)
+            return NodeReader(path or self.shown, yaml12=True).json_value(node, what)
         except InvalidValue as error:
             self.fail(error.node, error.message, path=path)
             return None
@@ -135,7 +149,7 @@ def read_value(base: Path, reference: str) -> Any:
         raise Unconvertible(f"{reference} is not UTF-8 text") from None
     if suffix in DATA_SUFFIXES:
         try:
-            return load_json(text) if suffix == ".json" else load_yaml(text)
+            return load_json(text) if suffix == ".json" else load_yaml12(text)
         except (ValueError, yaml.YAMLError) as error:
             raise Unconvertible(f"{reference} cannot be read: {first_line(error)}") from None
     return text

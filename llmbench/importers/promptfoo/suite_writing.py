@@ -3,7 +3,9 @@ convert, read back as `llmbench eval` will before it is kept; and where it goes 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -13,6 +15,8 @@ from llmbench.importers.promptfoo.config import Conversion
 from llmbench.importers.promptfoo.reading import shown_path
 
 SUITE_SUFFIX = ".eval.yaml"
+FILE_PREFIX = "file://"
+_SCRIPT_TYPES = ("python", "javascript")
 HEADER = "# llmbench eval suite, converted from a promptfoo config by `llmbench import promptfoo`"
 
 
@@ -34,6 +38,37 @@ def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_text)
 
 
+def _relative_scripts(suite: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The suite with its code checks' files named relative to the suite's folder (a check's
+    file is read relative to its suite), so the suite and its scripts move together."""
+
+    def relative(check: dict[str, Any]) -> dict[str, Any]:
+        value = check.get("value")
+        if str(check.get("type", "")).removeprefix("not-") not in _SCRIPT_TYPES or not (
+            isinstance(value, str) and value.startswith(FILE_PREFIX)
+        ):
+            return check
+        target = value[len(FILE_PREFIX) :]
+        function = ""
+        if ":" in Path(target).name:
+            target, _, function = target.rpartition(":")
+        if not Path(target).is_absolute():
+            return check
+        shown = Path(os.path.relpath(target, base)).as_posix()
+        return {**check, "value": FILE_PREFIX + shown + (f":{function}" if function else "")}
+
+    written = dict(suite)
+    if "checks" in written:
+        written["checks"] = [relative(check) for check in written["checks"]]
+    written["tests"] = [
+        {**test, "checks": [relative(check) for check in test["checks"]]}
+        if "checks" in test
+        else test
+        for test in written["tests"]
+    ]
+    return written
+
+
 def suite_text(conversion: Conversion, output: Path | None = None) -> str:
     """The suite as commented YAML: where it came from, what did not convert and what only
     approximately, then the suite. Paths are shown relative to the suite's folder."""
@@ -53,7 +88,7 @@ def suite_text(conversion: Conversion, output: Path | None = None) -> str:
         lines += ["#", f"# CONVERTED APPROXIMATELY ({len(conversion.notes)}):"]
         lines += [f"#   {item.comment(base)}" for item in conversion.notes]
     body = yaml.dump(
-        conversion.suite,
+        _relative_scripts(conversion.suite, base),
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from llmbench.config import Settings
+from llmbench.services.compare.draft_run import draft_cells, is_draft_run
 from llmbench.services.evaluation.cells import Cell, CellOutcome
 from llmbench.services.evaluation.engine import EvalError, run_layout
 from llmbench.store.db import Store
@@ -196,10 +197,14 @@ def load_board(store: Store, settings: Settings, run_id: int) -> RunBoard:
     if plan is None:
         raise EvalError(f"no run with id {run_id}")
     stored = stored_cells(db, run_id)
-    try:
-        planned: list[Cell] | None = run_layout(store, settings, run_id)
-    except EvalError:
-        planned = None  # a draft comparison or an imported run: no plan to resume from
+    planned: list[Cell] | None
+    if is_draft_run(plan.config):  # the editor's draft against a saved version
+        planned = draft_cells(store, run_id)
+    else:
+        try:
+            planned = run_layout(store, settings, run_id)
+        except EvalError:
+            planned = None  # an imported run: no plan to resume from
     keys: Iterable[CellKey] = (
         [cell.key for cell in planned] if planned is not None else [cell.key for cell in stored]
     )

@@ -5,6 +5,12 @@ Each cell renders one side's template with one case's values and calls the gatew
 result row is written as soon as the cell finishes, linked to the audit row of its call, so a
 cancelled run keeps every finished cell and the Compare pane shows it like any other run. The
 baseline's cells carry its version id; the draft, having none yet, has NULL there.
+
+The run is created first (`create_draft_comparison`: its config holds the draft, the baseline,
+the models and the cases), then run (`run_draft`), so the editor can open it in Compare at once
+and watch it stream; `draft_cells` lays the cells out again from the config, for the board and
+for resuming a cancelled run. The baseline is picked first: its columns come first and the
+migration report measures the draft (the candidate) against it.
 """
 
 from __future__ import annotations
@@ -15,14 +21,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from llmbench.config import Settings
-from llmbench.core.models import PromptVersion
+from llmbench.core.models import Example, PromptVersion, Variable
 from llmbench.core.prompts.templates import Template, TemplateError, template_of
 from llmbench.gateway.client import run_sync
 from llmbench.gateway.engine import Gateway
 from llmbench.gateway.recorder import AuditRecorder
-from llmbench.services.evaluation.cells import Cancelled, Cell, CellOutcome, CellRunner, Progress
+from llmbench.services.evaluation.cells import (
+    Cancelled,
+    Cell,
+    CellOutcome,
+    CellRunner,
+    CellWatcher,
+    Progress,
+)
 from llmbench.services.prompts.library import Draft, reconcile_variables
 from llmbench.store.db import Store
+from llmbench.store.evaluation.run_cells import cases_by_id, cell_keys, reopen_run, run_plan
 from llmbench.store.evaluation.runs import create_run, finish_run
 from llmbench.store.prompts import versions as prompts_repo
 
@@ -33,6 +47,7 @@ CONCURRENCY = 4
 CALL_TAGS = {"run": "draft-compare"}
 
 Side = Literal["baseline", "draft"]
+SIDES: tuple[Side, ...] = ("baseline", "draft")  # the baseline first: it is what is compared to
 Case = tuple[int | None, Mapping[str, object]]
 
 
@@ -67,6 +82,10 @@ class DraftComparison:
     errors: int
     baseline: SideSummary
     draft: SideSummary
+
+    def line(self) -> str:
+        """What Compare's run screen says when the run ends (as it does for any run)."""
+        return self.summary_line()
 
     def summary_line(self) -> str:
         """One line for a notification."""
@@ -110,6 +129,24 @@ def compare_draft(
     `cancelled()` are called from the gateway's event-loop thread (use call_from_thread to
     touch widgets); once `cancelled()` is true no new cell starts, the cells in flight finish
     and the run ends "cancelled" with them. Provider failures become error cells."""
+    run_id = create_draft_comparison(
+        store, settings, prompt_id, draft, baseline_version_id=baseline_version_id,
+        cases=cases, models=models,
+    )  # fmt: skip
+    return run_draft(store, settings, run_id, progress=progress, cancelled=cancelled)
+
+
+def create_draft_comparison(
+    store: Store,
+    settings: Settings,
+    prompt_id: int,
+    draft: Draft,
+    *,
+    baseline_version_id: int,
+    cases: Sequence[Case],
+    models: Sequence[str] | None = None,
+) -> int:
+    """Record the comparison as a running "compare" run, nothing run yet; its id."""
     db = store.read()
     prompt = prompts_repo.get_prompt_by_id(db, prompt_id)
     if prompt is None:
@@ -123,28 +160,91 @@ def compare_draft(
     cells = _cells(cases, chosen_models)
     name = f"{prompt.name}: draft vs v{baseline.version}"
     config = _config(prompt_id, baseline, draft, chosen_models, cells)
-    run_id = store.write(
+    return store.write(
         lambda db: create_run(db, "compare", name=name, config=config, status="running")
     )
-    gateway = Gateway(AuditRecorder(store), settings)
+
+
+def is_draft_run(config: Mapping[str, Any]) -> bool:
+    return config.get("source") == "draft" and "baseline_version_id" in config
+
+
+def draft_cells(store: Store, run_id: int) -> list[Cell]:
+    """Every cell of a draft comparison, from its saved config: the baseline's first."""
+    db = store.read()
+    plan = run_plan(db, run_id)
+    if plan is None or not is_draft_run(plan.config):
+        raise DraftCompareError(f"run {run_id} is not a comparison of an editor's draft")
+    config = plan.config
+    baseline = prompts_repo.get_version(db, int(config["baseline_version_id"]))
+    if baseline is None:
+        raise DraftCompareError(f"version {config['baseline_version_id']} no longer exists")
+    saved = config.get("draft") or {}
+    draft = Draft(
+        sections=dict(saved.get("sections") or {}),
+        variables=tuple(Variable.from_json(v) for v in saved.get("variables") or ()),
+        model=str(saved.get("model") or ""),
+        params=dict(saved.get("params") or {}),
+        examples=tuple(Example.from_json(e) for e in saved.get("examples") or ()),
+        few_shot_k=saved.get("few_shot_k"),
+    )
+    stored_cases = cases_by_id(
+        db, [int(c["case_id"]) for c in config.get("cases", ()) if c.get("case_id") is not None]
+    )
+    inputs: list[tuple[int | None, Mapping[str, object], int]] = []
+    for case in config.get("cases", ()):
+        case_id = case.get("case_id")
+        if case_id is None:
+            inputs.append((None, dict(case.get("values") or {}), int(case.get("repeat", 0))))
+        elif int(case_id) in stored_cases:
+            inputs.append((int(case_id), stored_cases[int(case_id)].vars, 0))
+    models = [str(model) for model in config.get("models", ())]
     templates: dict[Side, Template | TemplateError] = {
         "baseline": template_of(baseline),
         "draft": _draft_template(draft),
     }
     params: dict[Side, Mapping[str, Any]] = {"baseline": baseline.params, "draft": draft.params}
-    runnable = [
+    return [
         Cell(
-            model=cell.model,
-            template=templates[cell.side],
-            values=cell.values,
-            params=params[cell.side],
-            version_id=baseline.id if cell.side == "baseline" else None,
-            case_id=cell.case_id,
-            repeat=cell.repeat,
-            group=cell.side,
+            model=model,
+            template=templates[side],
+            values=values,
+            params=params[side],
+            version_id=baseline.id if side == "baseline" else None,
+            case_id=case_id,
+            repeat=repeat,
+            group=side,
         )
-        for cell in cells
+        for side in SIDES
+        for model in models
+        for case_id, values, repeat in inputs
     ]
+
+
+def run_draft(
+    store: Store,
+    settings: Settings,
+    run_id: int,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+    watcher: CellWatcher | None = None,
+) -> DraftComparison:
+    """Run the cells of a draft comparison that have no result yet (all of them at first), a
+    case at a time across both sides; `watcher` sees them start, stream and finish."""
+    plan = run_plan(store.read(), run_id)
+    if plan is None:
+        raise DraftCompareError(f"no run with id {run_id}")
+    cells = draft_cells(store, run_id)
+    done = cell_keys(store.read(), run_id)
+    missing = [cell for cell in cells if cell.key not in done]
+    # Row by row: both sides of a case finish together, so a cancelled run leaves pairs.
+    order = {
+        (c.case_id, c.repeat): i for i, c in enumerate(c for c in cells if c.group == "baseline")
+    }
+    missing.sort(key=lambda cell: order.get((cell.case_id, cell.repeat), 0))
+    store.write(lambda db: reopen_run(db, run_id))
+    gateway = Gateway(AuditRecorder(store), settings)
     runner = CellRunner(
         gateway,
         store,
@@ -153,22 +253,23 @@ def compare_draft(
         tags=CALL_TAGS,
         progress=progress,
         cancelled=cancelled,
+        watcher=watcher,
     )
     try:
-        outcomes = run_sync(runner.run(runnable))
+        outcomes = run_sync(runner.run(missing))
     except BaseException:
         gateway.recorder.flush()
         store.write(lambda db: finish_run(db, run_id, "failed"))
         raise
-    status: Literal["done", "cancelled"] = "cancelled" if len(outcomes) < len(cells) else "done"
+    status: Literal["done", "cancelled"] = "cancelled" if len(outcomes) < len(missing) else "done"
     gateway.recorder.flush()
     store.write(lambda db: finish_run(db, run_id, status))
     return DraftComparison(
         run_id=run_id,
-        name=name,
+        name=plan.name,
         status=status,
         cells=len(outcomes),
-        total=len(cells),
+        total=len(missing),
         errors=sum(not outcome.answer.ok for outcome in outcomes),
         baseline=_summary([o for o in outcomes if o.cell.group == "baseline"]),
         draft=_summary([o for o in outcomes if o.cell.group == "draft"]),
@@ -199,12 +300,11 @@ def _cells(cases: Sequence[Case], models: Sequence[str]) -> list[_Cell]:
         elif case_id not in seen:
             seen.add(case_id)
             inputs.append((case_id, dict(values), 0))
-    sides: tuple[Side, ...] = ("baseline", "draft")
     return [
         _Cell(side, model, case_id, values, repeat)
         for case_id, values, repeat in inputs
         for model in models
-        for side in sides
+        for side in SIDES
     ]
 
 

@@ -1,12 +1,16 @@
 """Migration reports for the Compare pane: a run against its baseline run, or, inside one run,
-each prompt version × model against the first one (the current prompt and model, by the
-order they were picked in)."""
+each prompt version × model against the first one picked (the current prompt and model): the
+versions and models in the order the comparison picked them, and for a comparison of the
+editor's draft, the saved version it was run against, with the draft as the candidate."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from llmbench.core.evaluation.scoreboard import MigrationReport
+from llmbench.core.evaluation.scoreboard import GroupStats, MigrationReport
+from llmbench.services.compare.draft_run import is_draft_run
 from llmbench.services.evaluation.engine import (
     EvalError,
     compare_groups,
@@ -46,7 +50,7 @@ def comparisons(store: Store, run_id: int, baseline_run_id: int | None = None) -
             )
         ]
     else:
-        groups = scoreboard(store, run_id)
+        groups = in_picked_order(scoreboard(store, run_id), plan.config)
         if len(groups) < 2:
             return []
         first = groups[0]
@@ -62,6 +66,24 @@ def comparisons(store: Store, run_id: int, baseline_run_id: int | None = None) -
             for group in groups[1:]
         ]
     return [_with_titles(store, comparison) for comparison in found]
+
+
+def in_picked_order(groups: Sequence[GroupStats], config: Mapping[str, Any]) -> list[GroupStats]:
+    """The run's groups in the order its versions and models were picked (the stored cells
+    come in id order, which puts an unsaved draft, with no version id, first)."""
+    models = [str(model) for model in config.get("models") or ()]
+    if is_draft_run(config):
+        versions: list[int | None] = [int(config["baseline_version_id"]), None]
+    else:
+        versions = [int(v) for v in config.get("version_ids") or ()]
+
+    def rank(item: tuple[int, GroupStats]) -> tuple[int, int, int]:
+        index, group = item
+        version = versions.index(group.version_id) if group.version_id in versions else 1 << 30
+        model = models.index(group.model) if group.model in models else 1 << 30
+        return version, model, index
+
+    return [group for _, group in sorted(enumerate(groups), key=rank)]
 
 
 def _run_label(run_id: int, name: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from llmbench.config import Settings
 from llmbench.services.compare.board import RunBoard
+from llmbench.services.compare.draft_run import DraftComparison, is_draft_run, run_draft
 from llmbench.services.evaluation.engine import (
     EvalError,
     EvalPlan,
@@ -31,6 +32,7 @@ from llmbench.store.evaluation.compare_cells import (
     stored_cells,
     version_choices,
 )
+from llmbench.store.evaluation.run_cells import run_plan
 
 # A comparison's cells in flight at once; the gateway's per-model limits apply on top.
 CONCURRENCY = 8
@@ -122,9 +124,13 @@ def run_comparison(
     board: RunBoard,
     *,
     cancelled: Callable[[], bool],
-) -> RunSummary:
-    """Run (or resume) the board's run, streaming into the board. Blocking: a thread worker's."""
+) -> RunSummary | DraftComparison:
+    """Run (or resume) the board's run, streaming into the board. Blocking: a thread worker's.
+    A comparison of the editor's draft runs its own cells (the draft has no version)."""
     try:
+        plan = run_plan(store.read(), board.run_id)
+        if plan is not None and is_draft_run(plan.config):
+            return run_draft(store, settings, board.run_id, cancelled=cancelled, watcher=board)
         return resume(store, settings, board.run_id, cancelled=cancelled, watcher=board)
     finally:
         board.settle(stored_cells(store.read(), board.run_id))

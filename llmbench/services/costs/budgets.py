@@ -1,17 +1,19 @@
 """Budgets per scope and period with alerts at 50 / 80 / 100 %, and spend-spike detection per
 scope on hourly and daily spend. Both write into the alerts table the Monitor also uses (kinds
-'budget' and 'spike'); an alert names its finding by a key, so a check run twice raises it once.
+'budget' and 'spike'); an alert names its findings by keys, so a check run twice raises each
+once, and the spikes of one incident are one alert (services.costs.spike_alerts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from llmbench.core.costs.spikes import Spike, SpikeSettings, daily_spikes, hourly_spikes
 from llmbench.services.costs import window_sums as costs_cache
+from llmbench.services.costs.spike_alerts import incident_alert, incidents, span_of
 from llmbench.store import alerts as alerts_repo
 from llmbench.store.costs import budgets as costs_repo
 from llmbench.store.costs.budgets import BUDGET_SCOPES, BudgetRow
@@ -158,13 +160,15 @@ class ScopedSpike:
         return self.scope if self.scope == "global" else f"{self.scope}={self.scope_value}"
 
     @property
+    def span(self) -> tuple[datetime, datetime]:
+        """The spike's bucket as [start, end)."""
+        return span_of(self.granularity, self.spike.bucket)
+
+    @property
     def window(self) -> tuple[str, str]:
         """The spike's bucket as [since, until) in the store's format."""
-        if self.granularity == "hour":
-            start = datetime.strptime(self.spike.bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-            return to_iso(start), to_iso(start + timedelta(hours=1))
-        start = datetime.strptime(self.spike.bucket, "%Y-%m-%d").replace(tzinfo=UTC)
-        return to_iso(start), to_iso(start + timedelta(days=1))
+        start, end = self.span
+        return to_iso(start), to_iso(end)
 
 
 # A spike must matter to the whole bill: add at least a usual hour of all spend (mean over the
@@ -216,89 +220,63 @@ def find_spikes(
     return found
 
 
-def _spike_alert(db: Database, found: ScopedSpike) -> dict[str, Any]:
-    spike = found.spike
-    since, until = found.window
-    filters = {} if found.scope == "global" else {found.scope: found.scope_value}
-    top = costs_repo.top_calls(db, since, until, filters, limit=5)
-    prompts: dict[str, float] = {}
-    for call in top:
-        if call.prompt:
-            prompts[call.prompt] = prompts.get(call.prompt, 0.0) + call.cost
-    scope_term = "" if found.scope == "global" else f'{found.scope}:"{found.scope_value}" '
-    query = f"{scope_term}since:{since[:19]}Z until:{until[:19]}Z cost>0".replace(
-        "task_type:", "task:"
-    )
-    ratio = "from nothing" if spike.baseline <= 0 else f"{spike.ratio:.1f}× its usual"
-    severity = "critical" if spike.ratio >= 5 else "warning"
-    return {
-        "kind": "spike",
-        "severity": severity,
-        "message": (
-            f"{found.label} spent ${spike.cost:,.2f} in the {found.granularity} of "
-            f"{spike.bucket.replace('T', ' ')}:00 — {ratio} ${spike.baseline:,.2f}"
-            if found.granularity == "hour"
-            else f"{found.label} spent ${spike.cost:,.2f} on {spike.bucket} — {ratio} "
-            f"${spike.baseline:,.2f}"
-        ),
-        "context": {
-            "key": f"spike:{found.granularity}:{found.scope}:{found.scope_value}:{spike.bucket}",
-            "scope": found.scope,
-            "scope_value": found.scope_value,
-            "granularity": found.granularity,
-            "bucket": spike.bucket,
-            "cost": spike.cost,
-            "baseline": spike.baseline,
-            "ratio": None if spike.baseline <= 0 else spike.ratio,
-            "z": spike.z,
-            "top_calls": [
-                {"id": c.id, "ts": c.ts, "model": c.model, "prompt": c.prompt, "cost": c.cost}
-                for c in top
-            ],
-            "top_prompts": sorted(prompts, key=prompts.__getitem__, reverse=True),
-            "audit_query": query,
-            "suggestion": (
-                "Open the calls (enter in F5's alerts, or F6 with the query above): a loop or "
-                "retry storm shows as many similar calls, a long prompt as a few costly ones; "
-                "cap max_tokens, cache repeats, or set a budget on this scope."
-            ),
-        },
-    }
-
-
 @dataclass(frozen=True)
 class CostCheck:
     budgets: int
     spikes: int
     new_alert_ids: list[int]
+    incidents: int = 0
+    """Spike incidents found (each is one alert, however many buckets and scopes it spans)."""
+    grown_alert_ids: list[int] = field(default_factory=list)
+    """Open incident alerts that took in newly found spikes."""
 
 
 def check_costs(
     store: Store, now: datetime, days: int = 30, settings: SpikeSettings | None = None
 ) -> CostCheck:
-    """Raise the budget and spike alerts not raised before; return the new alerts' ids."""
+    """Raise the budget alerts not raised before and one alert per spike incident not raised
+    before; an open incident alert that found more of its spikes grows instead. Returns the new
+    alerts' ids (and those that grew)."""
     statuses = budget_status(store, now)
     spikes = find_spikes(store, now, days, settings=settings)
+    found = incidents(spikes)
     created = to_iso(now)
 
-    def write(db: Database) -> list[int]:
+    def write(db: Database) -> tuple[list[int], list[int]]:
         known = costs_repo.alert_keys(db, COST_ALERT_KINDS)
-        fresh = _budget_alerts(statuses) + [_spike_alert(db, spike) for spike in spikes]
-        ids = []
-        for alert in fresh:
+        refs = alerts_repo.finding_refs(db, ("spike",))
+        ids, grown = [], []
+        for alert in _budget_alerts(statuses):
             if alert["context"]["key"] in known:
                 continue
             known.add(alert["context"]["key"])
-            ids.append(
-                alerts_repo.add_alert(
-                    db, alert["kind"], alert["severity"], alert["message"], alert["context"],
-                    created,
+            ids.append(_add(db, alert, created))
+        for runs in found:
+            alert = incident_alert(db, runs)
+            keys = alert["context"]["keys"]
+            holders = {refs[key] for key in keys if key in refs}
+            if all(key in refs for key in keys):
+                continue  # raised before, whole
+            still_open = sorted(ref.alert_id for ref in holders if ref.open)
+            if still_open:
+                alerts_repo.update_alert(
+                    db, still_open[0], alert["severity"], alert["message"], alert["context"]
                 )
-            )  # fmt: skip
-        return ids
+                grown.append(still_open[0])
+                continue
+            if holders:  # acknowledged, and it went on: a new alert that says so
+                alert["context"]["continues"] = sorted(ref.alert_id for ref in holders)
+            ids.append(_add(db, alert, created))
+        return ids, grown
 
-    ids = store.write(write)
-    return CostCheck(len(statuses), len(spikes), ids)
+    ids, grown = store.write(write)
+    return CostCheck(len(statuses), len(spikes), ids, len(found), grown)
+
+
+def _add(db: Database, alert: dict[str, Any], created: str) -> int:
+    return alerts_repo.add_alert(
+        db, alert["kind"], alert["severity"], alert["message"], alert["context"], created
+    )
 
 
 def cost_alerts(store: Store, limit: int = 200) -> list[alerts_repo.AlertRow]:

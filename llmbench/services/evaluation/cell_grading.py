@@ -16,6 +16,7 @@ the check catalogue (core.checks) and the judge's prompt and parser (core.judge)
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,6 +32,8 @@ from llmbench.core.evaluation.check_runner import (
 from llmbench.core.evaluation.check_spec import (
     EMBEDDING_METHOD,
     JUDGE_KIND,
+    MODEL_GRADED_KINDS,
+    SCRIPT_KINDS,
     CheckContext,
     CheckError,
     CheckResult,
@@ -48,7 +51,15 @@ from llmbench.core.prompts.fewshot import Embed
 from llmbench.core.prompts.templates import TemplateError
 from llmbench.gateway.engine import Gateway
 from llmbench.services.evaluation.cells import Answer, Cell, Grade
+from llmbench.services.evaluation.engine_checks import (
+    CellView,
+    JudgeUnreachable,
+    ModelGrader,
+    Skipped,
+    grade_script,
+)
 from llmbench.services.evaluation.judge_calls import JudgeFailure, ask_judge
+from llmbench.services.evaluation.scripts import ScriptRunner
 from llmbench.services.evaluation.similarity import embedder_for
 from llmbench.store.evaluation.runs import NewCheck
 
@@ -116,6 +127,23 @@ class CheckGrader:
             embedding_model = gateway.settings.models.embedding_model
         self.embed = embed
         self.embedding_model = embedding_model or "the embedding model"
+        self.scripts = ScriptRunner()
+        self.model_graded = ModelGrader(self._ask, self.embed, self.embedding_model)
+
+    def close(self) -> None:
+        """Stop the run's Python worker, if a python check started one."""
+        self.scripts.close()
+
+    async def _ask(self, messages: list[dict[str, str]], parse: Any) -> Any:
+        return await ask_judge(
+            self.gateway,
+            self.judge.model,
+            messages,
+            parse,
+            params=self.judge.params,
+            tags=JUDGE_TAGS,
+            run_id=self.run_id,
+        )
 
     async def __call__(self, cell: Cell, answer: Answer) -> Grade:
         specs: Sequence[CheckSpec] = cell.checks
@@ -129,20 +157,53 @@ class CheckGrader:
             model=cell.model,
             variables=dict(cell.values),
         )
-        results = []
-        for spec in specs:
-            if spec.kind == JUDGE_KIND:
-                results.append(await self._judge(spec, cell, answer))
-            elif spec.kind == "similar" and similar_method(spec) == EMBEDDING_METHOD:
-                results.append(await self._similar(spec, answer.output, context))
-            else:
-                results.append(_deterministic(spec, answer.output, context))
-        passed, score = aggregate(results)
-        return Grade(
-            checks=tuple(_stored(result) for result in results) + golden,
-            passed=passed,
-            score=score,
+        view = CellView(
+            prompt_text(answer.messages),
+            answer.output,
+            dict(cell.values),
+            cell.expected,
+            cell.model,
         )
+        results: list[CheckResult] = []
+        unverdicted: list[NewCheck] = []  # skipped checks and the judge's errors
+        error = None
+        for spec in specs:
+            try:
+                outcome = await self._grade(spec, cell, answer, context, view)
+            except JudgeUnreachable as unreachable:
+                error = error or f"judge error: {unreachable}"
+                unverdicted.append(NewCheck(spec.kind, None, None, f"error: {unreachable}", 0.0))
+                continue
+            if outcome is None:
+                continue
+            if isinstance(outcome, Skipped):
+                unverdicted.append(
+                    NewCheck(spec.kind, None, None, f"skipped: {outcome.reason}", 0.0)
+                )
+            else:
+                results.append(outcome)
+        checks = tuple(_stored(result) for result in results) + tuple(unverdicted) + golden
+        if error is not None:
+            return Grade(checks=checks, error=error)
+        if not results:
+            return Grade(checks=checks)
+        passed, score = aggregate(results)
+        return Grade(checks=checks, passed=passed, score=score)
+
+    async def _grade(
+        self, spec: CheckSpec, cell: Cell, answer: Answer, context: CheckContext, view: CellView
+    ) -> CheckResult | Skipped | None:
+        if spec.kind == JUDGE_KIND:
+            return await self._judge(spec, cell, answer)
+        if spec.kind in SCRIPT_KINDS:
+            return await grade_script(spec, view, self.scripts)
+        if spec.kind == "select-best":
+            return None  # graded across the case's cells once they are done (select_best)
+        if spec.kind in MODEL_GRADED_KINDS:
+            return await self.model_graded.grade(spec, view)
+        if spec.kind == "similar" and similar_method(spec) == EMBEDDING_METHOD:
+            return await self._similar(spec, answer.output, context)
+        return _deterministic(spec, answer.output, context)
 
     async def _similar(self, spec: CheckSpec, output: str, context: CheckContext) -> CheckResult:
         """Embedding cosine of output and the reference; lexical (with a note) when no
@@ -182,6 +243,8 @@ class CheckGrader:
             run_id=self.run_id,
         )
         if isinstance(verdict, JudgeFailure):
+            if verdict.unreachable:
+                raise JudgeUnreachable(verdict.reason)
             return _failed(spec, verdict.reason)
         return verdict_result(spec, verdict)
 
@@ -236,6 +299,14 @@ def _stored(result: CheckResult) -> NewCheck:
         detail=result.detail,
         weight=result.weight,
     )
+
+
+def prompt_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The rendered prompt as promptfoo gives it to checks: one message's text, or the chat's
+    messages as JSON."""
+    if len(messages) == 1:
+        return str(messages[0].get("content", ""))
+    return json.dumps([dict(message) for message in messages], ensure_ascii=False, default=str)
 
 
 def _input_text(messages: Sequence[Mapping[str, Any]]) -> str:

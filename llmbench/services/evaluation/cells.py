@@ -87,6 +87,9 @@ class Grade:
     checks: tuple[NewCheck, ...] = ()
     passed: bool | None = None  # None: no checks
     score: float | None = None
+    # Why the cell could not be graded (its judge could not be reached): the cell is an error,
+    # with this as its text, rather than a failed check. The answer stays in the audit log.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,9 +240,9 @@ class CellRunner:
                         model=cell.model,
                         case_id=cell.case_id,
                         call_id=call_id,
-                        output=answer.output,
-                        status="ok" if answer.ok else "error",
-                        score=grade.score,
+                        output=grade.error if grade.error else answer.output,
+                        status="ok" if answer.ok and not grade.error else "error",
+                        score=None if grade.error else grade.score,
                         repeat=cell.repeat,
                     )
                 ],

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmbench.config import Settings
-from llmbench.core.evaluation.check_spec import JUDGE_KIND, CheckError
+from llmbench.core.evaluation.check_spec import JUDGE_KIND, MODEL_GRADED_KINDS, CheckError
 from llmbench.core.evaluation.scoreboard import (
     CellRecord,
     GroupStats,
@@ -39,6 +39,7 @@ from llmbench.services.evaluation.cell_grading import (
 )
 from llmbench.services.evaluation.cells import Cancelled, Cell, CellRunner, CellWatcher, Progress
 from llmbench.services.evaluation.pairwise import judge_run_pairs
+from llmbench.services.evaluation.select_best import judge_select_best
 from llmbench.store.db import Store
 from llmbench.store.evaluation.run_cells import (
     cases_by_id,
@@ -177,7 +178,7 @@ def needs_litellm(store: Store, settings: Settings, plan: EvalPlan) -> bool:
     if any(not handles(cell.model) for cell in cells):
         return True
     kinds = {getattr(check, "kind", "") for cell in cells for check in cell.checks}
-    return bool(kinds & {JUDGE_KIND, "similar"})
+    return bool(kinds & {JUDGE_KIND, "similar", *MODEL_GRADED_KINDS})
 
 
 def create_eval_run(store: Store, plan: EvalPlan, *, baseline_run_id: int | None = None) -> int:
@@ -249,13 +250,14 @@ def resume(
         dict(plan.judge_params),
     )
     stop = threading.Event()
+    grader = CheckGrader(gateway, run_id, judge)
     runner = CellRunner(
         gateway,
         store,
         run_id,
         concurrency=concurrency or plan.concurrency,
         tags=CALL_TAGS,
-        grader=CheckGrader(gateway, run_id, judge),
+        grader=grader,
         progress=progress,
         cancelled=lambda: stop.is_set() or (cancelled is not None and cancelled()),
         watcher=watcher,
@@ -263,7 +265,18 @@ def resume(
     pairs_complete = True
     try:
         run_sync(runner.run(missing))
-        if plan.pairwise and len(runner.outcomes) == len(missing):
+        if len(runner.outcomes) == len(missing):
+            # select-best compares a case's outputs: it runs once they are all there.
+            pairs_complete = judge_select_best(
+                store,
+                gateway,
+                run_id,
+                cells,
+                judge,
+                concurrency=concurrency or plan.concurrency,
+                cancelled=runner.cancelled,
+            )
+        if plan.pairwise and len(runner.outcomes) == len(missing) and pairs_complete:
             pairs_complete = judge_run_pairs(
                 store,
                 gateway,
@@ -283,6 +296,8 @@ def resume(
     except BaseException:
         _finish(store, gateway, run_id, "failed")
         raise
+    finally:
+        grader.close()
     finished_all = len(runner.outcomes) == len(missing) and pairs_complete
     status: RunStatus = "done" if finished_all else "cancelled"
     _finish(store, gateway, run_id, status)

@@ -1,6 +1,8 @@
 """Asking a judge model for a verdict, with the one repair retry every judge gets: a reply
 that does not parse is sent back with the problem named, once; a second bad reply, or a
-judge that cannot be reached, is a failure with its reason, never an exception."""
+judge that cannot be reached, is a failure with its reason, never an exception. A judge that
+cannot be reached (no key, connection refused, a provider error) is `unreachable`: the cell is
+then an error, not a failed check."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ Verdict = TypeVar("Verdict")
 @dataclass(frozen=True)
 class JudgeFailure:
     reason: str
+    unreachable: bool = False  # the judge never answered (else it answered junk twice)
 
 
 async def ask_judge(
@@ -37,7 +40,7 @@ async def ask_judge(
                 model, conversation, params=dict(params), tags=tags, run_id=run_id, route=False
             )
         except GatewayError as error:
-            return JudgeFailure(f"the judge {model} failed: {error}")
+            return JudgeFailure(f"the judge {model} failed: {error}", unreachable=True)
         try:
             return parse(reply.text)
         except JudgeParseError as error:

@@ -17,11 +17,13 @@ from typing import Any, Literal
 
 from llmbench.core.grading.rubrics import GradingRubric
 from llmbench.services.grading.agreement import disagreement_scores
+from llmbench.store import drafts as drafts_repo
 from llmbench.store.db import Store
 from llmbench.store.grading import grades as grades_repo
 from llmbench.store.grading import queue as queue_repo
 from llmbench.store.grading.grades import StoredGrade
-from llmbench.store.grading.queue import Candidate
+from llmbench.store.grading.queue import Candidate, ItemBody
+from llmbench.store.views import QueueItem
 
 Mode = Literal["normal", "blind", "pairwise"]
 MODES: tuple[Mode, ...] = ("normal", "blind", "pairwise")
@@ -118,14 +120,7 @@ def build_queue(
     state = grades_repo.session_state(db, reviewer, rubric_id, mode)
     if seed is None:
         seed = int(state["seed"]) if "seed" in state else random.SystemRandom().randrange(10**9)
-    found = queue_repo.candidates(
-        db,
-        rubric_id,
-        run_ids=spec.run_ids,
-        production_share=spec.production_share,
-        include_flagged_calls=spec.flagged_first,
-        seed=seed,
-    )
+    found = _items(db, rubric_id, spec, seed)
     mine = grades_repo.my_latest_grades(db, rubric_id, reviewer)
     disagreeing = disagreement_scores(
         grades_repo.latest_ratings(db, rubric_id),
@@ -176,6 +171,83 @@ def build_queue(
         mine=mine,
         reasons=reasons,
         graded_before=graded_before,
+    )
+
+
+def _items(db: Any, rubric_id: int, spec: QueueSpec, seed: int) -> list[Candidate]:
+    """A rubric's items as a queue built with `spec` holds them: the one definition the queue
+    and the F4 counts share."""
+    return queue_repo.candidates(
+        db,
+        rubric_id,
+        run_ids=spec.run_ids,
+        production_share=spec.production_share,
+        include_flagged_calls=spec.flagged_first,
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class RubricCount:
+    """What F4 lists for one rubric, counted over the items of the queue `g` opens."""
+
+    rubric_id: int
+    rubric: str
+    description: str
+    items: int
+    graded_by_me: int  # items with a grade of mine (pairwise preferences are not grades)
+    graded_by_others: int
+
+    @property
+    def remaining(self) -> int:
+        """What the queue `g` opens holds (it leaves out what I graded)."""
+        return self.items - self.graded_by_me
+
+
+def rubric_counts(store: Store, reviewer: str, spec: QueueSpec | None = None) -> list[RubricCount]:
+    """Per rubric: its items, those `reviewer` graded and those others graded, by the same
+    definitions `build_queue` uses, so the list and the queue it opens agree."""
+    spec = spec or QueueSpec()
+    db = store.read()
+    counts = []
+    for rubric in grades_repo.grading_rubrics(db):
+        rubric_id = rubric.id or 0
+        state = grades_repo.session_state(db, reviewer, rubric_id, "normal")
+        # A random share of production calls depends on the seed: the queue's own, once opened.
+        seed = int(state.get("seed", 0))
+        items = {(c.kind, c.id) for c in _items(db, rubric_id, spec, seed)}
+        latest = grades_repo.latest_ratings(db, rubric_id)
+        mine = {(g.kind, g.item_id) for g in latest if g.reviewer == reviewer}
+        others = {(g.kind, g.item_id) for g in latest if g.reviewer != reviewer}
+        counts.append(
+            RubricCount(
+                rubric_id, rubric.name, rubric.description, len(items),
+                len(items & mine), len(items & others),
+            )
+        )  # fmt: skip
+    return counts
+
+
+def next_item(
+    store: Store, rubric_id: int, reviewer: str, spec: QueueSpec | None = None
+) -> QueueItem | None:
+    """The item the queue `g` opens shows first (where the reviewer stopped), with its body."""
+    queue = build_queue(store, rubric_id, reviewer, "normal", spec)
+    entry = queue.entries[0] if queue.entries else None
+    if not isinstance(entry, Candidate):
+        return None
+    body = item_bodies(store, [entry.key]).get(entry.key)
+    if body is None:
+        return None
+    return QueueItem(
+        kind=entry.kind,
+        id=entry.id,
+        source=body.source,
+        prompt=entry.version,
+        model=entry.model,
+        inputs=body.inputs,
+        expected=body.expected,
+        output=body.output,
     )
 
 
@@ -236,7 +308,7 @@ def _pairs(found: Sequence[Candidate], seed: int) -> list[Pair]:
     return pairs
 
 
-def item_bodies(store: Store, keys: Sequence[str]) -> dict[str, queue_repo.ItemBody]:
+def item_bodies(store: Store, keys: Sequence[str]) -> dict[str, ItemBody]:
     return queue_repo.item_bodies(store.read(), keys)
 
 
@@ -252,9 +324,24 @@ def record_session(store: Store, queue: Queue, position: str | None) -> None:
     )
 
 
-def submit_grade(store: Store, grade: grades_repo.NewGrade, handle: grades_repo.GradeHandle) -> Any:
-    """Queue one grade for the writer (returns its Future); `handle` learns the row's id."""
-    return store.submit(lambda db: grades_repo.insert_grade(db, grade, handle))
+def submit_grade(
+    store: Store,
+    grade: grades_repo.NewGrade,
+    handle: grades_repo.GradeHandle,
+    *,
+    draft_key: str | None = None,
+) -> Any:
+    """Queue one grade for the writer (returns its Future); `handle` learns the row's id. The
+    draft it was typed as (`draft_key`: levels, verdict, note) is deleted in the same job, so
+    the note is never in neither place nor in both."""
+
+    def job(db: Any) -> int:
+        grade_id = grades_repo.insert_grade(db, grade, handle)
+        if draft_key is not None:
+            drafts_repo.delete_draft(db, draft_key)
+        return grade_id
+
+    return store.submit(job)
 
 
 def submit_ungrade(store: Store, handle: grades_repo.GradeHandle) -> Any:

@@ -2,16 +2,23 @@
 grade is written, and how undo takes it back. No UI and no waiting: each step returns the writes
 to queue (`Write`, `Delete`), which the caller submits to the store's writer at once.
 
-Digits set the active dimension's level and move on to the next dimension; the last one writes
-the grade and moves to the next item. A verdict (y / n) on an item whose dimensions are all set
-writes it too. Undo takes back one step at a time, deleting the grade a step wrote.
+A grade is complete when every dimension has a level and the verdict (y / n) is given, in any
+order: digits set the active dimension's level and move on to the next unset one, y / n set the
+verdict, and the key that completes the grade writes it and moves to the next item. So a y / n
+pressed after the digits lands on the item just scored, never on the next one, and no grade is
+written without its verdict. (Pairwise: a / b / = is the whole grade.) Undo takes back one step
+at a time, deleting the grade a step wrote.
+
+A grade counts as done once the writer says it landed (`landed`); a write the file refused
+(`refused`) leaves the item ungraded, so the count never runs ahead of the database.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from llmbench.core.grading.rubrics import Dimension
 from llmbench.services.grading.queues import Entry, Pair, Queue
@@ -26,13 +33,24 @@ class Draft:
     verdict: str | None = None
     note: str = ""
     active: int = 0  # index of the active dimension
-    written: bool = False
+    written: bool = False  # handed to the writer
+    saved: bool = False  # in the file: the writer committed it
+
+    @property
+    def started(self) -> bool:
+        """Anything typed that a grade of this item would carry."""
+        return bool(self.scores or self.verdict or self.note)
+
+    def kept(self) -> dict[str, Any]:
+        """What a draft of this grade in progress holds."""
+        return {"scores": dict(self.scores), "verdict": self.verdict, "note": self.note}
 
 
 @dataclass(frozen=True)
 class Write:
     grade: NewGrade
     handle: GradeHandle
+    key: str  # the entry's key: where `landed` and `refused` report back
 
 
 @dataclass(frozen=True)
@@ -60,7 +78,14 @@ class Progress:
 
 
 class GradingSession:
-    def __init__(self, queue: Queue, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        queue: Queue,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        kept: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """`kept`: grades in progress kept as drafts by an earlier session, by item key."""
         self.queue = queue
         self.clock = clock
         self.position = queue.start
@@ -79,7 +104,11 @@ class GradingSession:
                 scores = {k: v for k, v in stored.scores.items() if isinstance(v, int)}
                 unset = self._first_unset(scores)
                 active = unset if unset is not None else 0
-                self.drafts[entry.key] = Draft(scores, stored.verdict, stored.note, active, True)
+                self.drafts[entry.key] = Draft(
+                    scores, stored.verdict, stored.note, active, written=True, saved=True
+                )
+        for key, body in (kept or {}).items():
+            self._restore(key, body)
 
     # -- where we are ----------------------------------------------------------------------
 
@@ -111,8 +140,19 @@ class GradingSession:
             return None
         return self.dimensions[min(self.draft().active, len(self.dimensions) - 1)]
 
+    @property
+    def awaiting_verdict(self) -> bool:
+        """Every dimension is set on the current item and only its verdict is missing."""
+        entry, draft = self.current, self.draft()
+        return (
+            entry is not None
+            and not isinstance(entry, Pair)
+            and draft.verdict is None
+            and self._first_unset(draft.scores) is None
+        )
+
     def progress(self) -> Progress:
-        done = sum(1 for e in self.entries if self.drafts.get(e.key, Draft()).written)
+        done = sum(1 for e in self.entries if self.drafts.get(e.key, Draft()).saved)
         total = len(self.entries)
         graded_here = len(self._written_in_session)
         minutes = (self.clock() - self._started) / 60
@@ -138,6 +178,9 @@ class GradingSession:
             following = index + 1  # regrading walks every dimension before it rewrites
         if following is not None:
             self._change(replace(draft, scores=scores, active=following))
+            return []
+        if draft.verdict is None:  # complete but for its verdict: y / n finishes this item
+            self._change(replace(draft, scores=scores, active=index))
             return []
         return self._complete(replace(draft, scores=scores, active=index))
 
@@ -170,6 +213,45 @@ class GradingSession:
             return self._complete(draft, advance=False)
         self._change(draft)
         return []
+
+    # -- what the writer says ------------------------------------------------------------------
+
+    def landed(self, key: str, handle: GradeHandle) -> None:
+        """The grade written with `handle` is in the file: the item counts as done."""
+        draft = self.drafts.get(key)
+        if draft is not None and self.handles.get(key) is handle:
+            self.drafts[key] = replace(draft, saved=True)
+
+    def refused(self, key: str, handle: GradeHandle) -> None:
+        """The file refused the grade written with `handle`: the item is ungraded again, with
+        what was typed kept on screen so it can be given again once the file takes writes."""
+        draft = self.drafts.get(key)
+        if draft is None or self.handles.get(key) is not handle:
+            return
+        del self.handles[key]
+        self.drafts[key] = replace(draft, written=False, saved=False)
+        if key in self._written_in_session:
+            self._written_in_session.remove(key)
+
+    def _restore(self, key: str, body: Mapping[str, Any]) -> None:
+        names = {dimension.name for dimension in self.dimensions}
+        scores = body.get("scores")
+        scores = {
+            name: value
+            for name, value in (scores.items() if isinstance(scores, Mapping) else ())
+            if name in names and isinstance(value, int)
+        }
+        verdict = body.get("verdict") if body.get("verdict") in ("pass", "fail") else None
+        note = body.get("note") if isinstance(body.get("note"), str) else ""
+        stored = self.drafts.get(key, Draft())
+        unset = self._first_unset(scores)
+        self.drafts[key] = replace(
+            stored,
+            scores=scores or stored.scores,
+            verdict=verdict or stored.verdict,
+            note=str(note) or stored.note,
+            active=unset if unset is not None else 0,
+        )
 
     def dimension_step(self, step: int) -> None:
         if self.current is None or not self.dimensions or isinstance(self.current, Pair):
@@ -231,14 +313,15 @@ class GradingSession:
         self._shown_at = now
         handle = GradeHandle()
         self._undo.append(_Step(self.position, entry.key, self.draft(), handle))
-        self.drafts[entry.key] = replace(draft, written=True)
+        # Saved (counted as done) once the writer says so; a regrade keeps counting meanwhile.
+        self.drafts[entry.key] = replace(draft, written=True, saved=self.draft().saved)
         self.handles[entry.key] = handle
         if entry.key not in self._written_in_session:
             self._written_in_session.append(entry.key)
         grade = self._grade(entry, draft, seconds)
         if advance:
             self._go(self.position + 1, count_time=False)
-        return [Write(grade, handle)]
+        return [Write(grade, handle, entry.key)]
 
     def _grade(self, entry: Entry, draft: Draft, seconds: float) -> NewGrade:
         rubric_id = self.queue.rubric.id or 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from llmbench.core.monitoring.drift import Drift, DriftSettings, SeriesSpec, detect_drift
 from llmbench.core.stats import Histogram, log_histogram, percentile
+from llmbench.services.monitoring.alert_text import show_value
 from llmbench.store import alerts as alerts_repo
 from llmbench.store import monitor as monitor_repo
 from llmbench.store.alerts import AlertRow
@@ -268,9 +269,11 @@ def monitor_report(
     window: MonitorWindow | str = "24h",
     *,
     now: datetime | None = None,
-    sample_limit: int = SAMPLE_LIMIT,
+    sample_limit: int | None = None,
 ) -> MonitorReport:
-    """Everything the Monitor pane shows for one window ending at `now`."""
+    """Everything the Monitor pane shows for one window ending at `now`, from every call of
+    the window or an even sample of about `sample_limit` (default SAMPLE_LIMIT)."""
+    sample_limit = SAMPLE_LIMIT if sample_limit is None else sample_limit
     chosen = WINDOWS_BY_KEY[window] if isinstance(window, str) else window
     end = _now(now)
     start = end - timedelta(hours=chosen.hours)
@@ -290,7 +293,8 @@ def monitor_report(
         until=until,
         total=calls.total,
         sampled=len(rows),
-        exact=calls.exact,
+        # A "sample" that read every call of the window is no sample: say so.
+        exact=calls.exact or len(rows) >= calls.total,
         any_calls=calls.total > 0 or monitor_repo.has_calls(db),
         overall=overall.health(ALL_MODELS, scale),
         models=models,
@@ -328,10 +332,16 @@ def _daily_p95(rows: Iterable[CallFacts], column: int) -> list[tuple[str, float]
 
 
 def drift_series(
-    store: Store, *, now: datetime | None = None, days: int = DRIFT_DAYS, sample_limit: int
+    store: Store,
+    *,
+    now: datetime | None = None,
+    days: int = DRIFT_DAYS,
+    sample_limit: int,
+    both_ways: bool = False,
 ) -> list[tuple[SeriesSpec, list[tuple[str, float]]]]:
     """Every daily series drift detection watches: latency p95 overall and per model, time to
-    first token p95, check pass rate, thumbs-up rate and mean rating."""
+    first token p95, check pass rate, thumbs-up rate and mean rating. Each is watched on its
+    harmful side only (latency up, quality down) unless `both_ways`."""
     end = _now(now)
     since, until = to_iso(end - timedelta(days=days)), to_iso(end)
     db = store.read()
@@ -372,20 +382,18 @@ def drift_series(
             [(row.day, float(row.mean or 0.0)) for row in ratings],
         )
     )
-    return series
-
-
-def show_value(unit: str, value: float) -> str:
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "ms":
-        return f"{value:,.0f} ms"
-    return f"{value:.2f}"
+    return [(replace(spec, both_ways=both_ways), points) for spec, points in series]
 
 
 def _alert_fields(drift: Drift) -> tuple[str, str, dict[str, object]]:
-    severity = "critical" if abs(drift.change) >= 0.20 else "warning"
-    suggestion = drift.spec.suggestion.replace("{since}", drift.since)
+    # A shift to the good side (only watched when asked for) informs; it never warns.
+    severity = ("critical" if abs(drift.change) >= 0.20 else "warning") if drift.harmful else "info"
+    suggestion = (
+        drift.spec.suggestion.replace("{since}", drift.since)
+        if drift.harmful
+        else f"A change for the better: note what changed on {drift.since} (a model, a prompt "
+        "version, a provider) so that it stays."
+    )
     context: dict[str, object] = {
         "drift_key": drift.key,
         "series": drift.spec.key,
@@ -419,10 +427,12 @@ def check_drift(
     days: int = DRIFT_DAYS,
     settings: DriftSettings | None = None,
     sample_limit: int = DRIFT_SAMPLE_LIMIT,
+    both_ways: bool = False,
 ) -> DriftCheck:
     """Run drift detection on every series and write an alert for each drift not raised
-    before (the same series and onset day is the same drift)."""
-    series = drift_series(store, now=now, days=days, sample_limit=sample_limit)
+    before (the same series and onset day is the same drift). Only harmful shifts are looked
+    for unless `both_ways`."""
+    series = drift_series(store, now=now, days=days, sample_limit=sample_limit, both_ways=both_ways)
     found = [
         drift
         for spec, points in series

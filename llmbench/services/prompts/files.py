@@ -189,6 +189,16 @@ class ImportReport:
 def prompt_files_in(source: Path) -> list[Path]:
     """The YAML files of a folder (not its subfolders or hidden files), or the one file given;
     PromptFileError if one of them is not a prompt file (prompt_file_problem)."""
+    found = _candidate_files(source)
+    problems = [problem for path in found if (problem := prompt_file_problem(path, str(path)))]
+    if problems:
+        raise PromptFileError(problems)
+    return found
+
+
+def _candidate_files(source: Path) -> list[Path]:
+    """The YAML files of a folder, or the one file given, before any is checked; a folder
+    with none, or a source that is not there, raises PromptFileError."""
     if source.is_dir():
         found = sorted(
             path
@@ -203,19 +213,29 @@ def prompt_files_in(source: Path) -> list[Path]:
         found = [source]
     else:
         raise PromptFileError([FileProblem(str(source), 1, "no such file or folder")])
-    problems = [problem for path in found if (problem := prompt_file_problem(path, str(path)))]
-    if problems:
-        raise PromptFileError(problems)
     return found
 
 
 def read_prompt_files(source: Path) -> list[PromptDoc]:
     """Every file read and checked on its own; PromptFileError lists all problems in all files."""
+    documents, problems = _read_every_file(source)
+    if problems:
+        raise PromptFileError(problems)
+    return documents
+
+
+def _read_every_file(source: Path) -> tuple[list[PromptDoc], list[FileProblem]]:
+    """The documents of every file that reads, and the problems of every file that does not:
+    one bad file never hides another's problem."""
     problems: list[FileProblem] = []
     documents: list[PromptDoc] = []
     first_file: dict[str, str] = {}
-    for path in prompt_files_in(source):
+    for path in _candidate_files(source):
         shown = str(path)
+        kind_problem = prompt_file_problem(path, shown)
+        if kind_problem is not None:
+            problems.append(kind_problem)
+            continue
         try:
             node = load_document(path, shown)
             if is_prompt_document(node):
@@ -236,21 +256,20 @@ def read_prompt_files(source: Path) -> list[PromptDoc]:
             continue
         first_file[document.name] = shown
         documents.append(document)
-    if problems:
-        raise PromptFileError(problems)
-    return documents
+    return documents, problems
 
 
 def import_prompts(store: Store, source: Path, *, author: str) -> ImportReport:
     """Import a folder of prompt files (or one file) in one transaction. `author` is recorded
     on label moves, and on versions and notes whose file does not name one.
     Raises PromptFileError, and writes nothing, if any file is invalid or contradicts the
-    database."""
-    documents = read_prompt_files(source)
+    database. Files that read are checked against the database even when others do not, so
+    the refusal lists every problem of every file."""
+    documents, unread = _read_every_file(source)
 
     def job(db: Any) -> ImportReport:
         plans = [_plan(db, document) for document in documents]
-        problems = [problem for plan in plans for problem in plan.problems]
+        problems = unread + [problem for plan in plans for problem in plan.problems]
         if problems:
             raise PromptFileError(problems)
         return ImportReport([_apply(db, plan, author) for plan in plans])

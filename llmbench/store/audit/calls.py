@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from sqlite_utils import Database
 
-_FTS_INSERT_TRIGGER = "calls_fts_insert"
+from llmbench.store.audit.search_index import index_pending
 
 
 def next_call_id(db: Database) -> int:
@@ -17,30 +17,12 @@ def next_call_id(db: Database) -> int:
 
 @contextmanager
 def deferred_search_index(db: Database) -> Iterator[None]:
-    """Index the calls inserted inside the block in one statement at its end, not row by row.
-
-    The per-row FTS trigger costs about ten times more than one INSERT ... SELECT over the
-    same rows. The trigger is dropped and restored inside the caller's transaction, so a
-    rollback restores it too. Use it only inside a writer job.
-    """
+    """Index the calls inserted inside the block in one statement at its end, not row by row
+    (`search_index.index_pending`). Use it only inside a writer job."""
     if not db.conn.in_transaction:
         raise RuntimeError("deferred_search_index needs an open transaction (a writer job)")
-    row = db.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", [_FTS_INSERT_TRIGGER]
-    ).fetchone()
-    if row is None:
-        raise RuntimeError(f"the {_FTS_INSERT_TRIGGER} trigger is missing")
-    first_id = next_call_id(db)
-    db.execute(f"DROP TRIGGER {_FTS_INSERT_TRIGGER}")
-    try:
-        yield
-    finally:
-        db.execute(
-            "INSERT INTO calls_fts (rowid, messages, response)"
-            " SELECT id, messages, response FROM calls WHERE id >= ?",
-            [first_id],
-        )
-        db.execute(row[0])
+    yield
+    index_pending(db.conn)
 
 
 def count_calls(db: Database) -> int:

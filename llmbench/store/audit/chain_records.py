@@ -89,17 +89,30 @@ def key_mismatch(theirs: str, ours: str) -> str:
     )
 
 
+_POINT_SQL = """
+    SELECT f.form, f.first_call_id, f.db_id, f.key_id, c.id, c.hash
+    FROM (SELECT 1)
+    LEFT JOIN (SELECT * FROM chain_forms ORDER BY id DESC LIMIT 1) AS f
+    LEFT JOIN (SELECT id, hash FROM calls ORDER BY id DESC LIMIT 1) AS c
+"""
+
+
 def sealing_point(db: Database, key: bytes) -> SealPoint:
     """The sealing point for new calls in the current form. The first time, records the form
     (and the purges done before purges were recorded). Refuses a key other than the one the
     form record names. Writer job only."""
     ours = key_id(key)
-    latest = _latest_form(db)
-    if latest is not None and latest[3] != ours:
-        raise ChainKeyMismatch(key_mismatch(latest[3], ours))
-    last_id, prev_hash = _end(db)
-    if latest is not None and latest[0] == CURRENT_FORM:
-        return SealPoint(last_id, prev_hash, latest[0], latest[2])
+    # The usual case in one statement (each one a wait for the interpreter lock on a busy
+    # process): the latest form record and the last call.
+    form, _first, form_db_id, form_key_id, last_id, last_hash = db.execute(_POINT_SQL).fetchone()
+    if form is not None and form_key_id != ours:
+        raise ChainKeyMismatch(key_mismatch(form_key_id, ours))
+    if last_id is None:
+        last_id, prev_hash = _end(db)
+    else:
+        last_id, prev_hash = int(last_id), str(last_hash or GENESIS)
+    if form == CURRENT_FORM:
+        return SealPoint(last_id, prev_hash, CURRENT_FORM, str(form_db_id))
     db_id = database_id(db)
     record = FormRecord(CURRENT_FORM, last_id + 1, db_id, ours, now_text())
     _record_legacy_purges(db, key, db_id)

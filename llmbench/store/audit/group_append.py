@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from llmbench.store.audit.log import append_calls
+from llmbench.store.audit.log import append_calls, rows_per_statement
 
 
 def append_each(
@@ -24,19 +24,24 @@ def append_each(
     its own. An error of the file rather than of a call (disk full, read-only, I/O: SQLite's
     OperationalError) is raised, and none of the group lands (the job is undone)."""
     conn = db.conn
-    conn.execute("SAVEPOINT group_append")
+    # A group that fits one INSERT lands whole or not at all without a savepoint: one
+    # statement fewer per batch, one wait fewer for the writer on a busy interpreter. What the
+    # sealing may have written before it (the form record, on first use) stays either way.
+    guarded = len(calls) > rows_per_statement(db)
+    if guarded:
+        conn.execute("SAVEPOINT group_append")
     try:
         ids: list[int | Exception] = list(append_calls(db, key, calls))
     except Exception as error:
         if isinstance(error, sqlite3.OperationalError) or not conn.in_transaction:
             raise
-        conn.execute("ROLLBACK TO SAVEPOINT group_append")
-        conn.execute("RELEASE SAVEPOINT group_append")
+        if guarded:
+            conn.execute("ROLLBACK TO SAVEPOINT group_append")
+            conn.execute("RELEASE SAVEPOINT group_append")
         if len(calls) == 1:
             raise
         return [_alone(db, key, call) for call in calls]
-    # Left open: the writer's RELEASE of the job's own savepoint releases it too, and one
-    # statement fewer per batch is one wait fewer for the writer on a busy interpreter.
+    # Left open: the writer's commit (or the job's savepoint's release) releases it too.
     return ids
 
 

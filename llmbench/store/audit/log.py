@@ -6,9 +6,12 @@ names most callers use are importable from here too.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlite_utils import Database
 
@@ -37,11 +40,13 @@ __all__ = [
     "PurgePlan",
     "SealPoint",
     "append_calls",
+    "append_in_one_statement",
     "chain_head",
     "database_id",
     "insert_sealed",
     "plan_purge",
     "purge",
+    "rows_per_statement",
     "seal_calls",
     "sealing_point",
     "verify_chain",
@@ -54,9 +59,11 @@ _INSERT_COLUMNS: tuple[str, ...] = (
     "prev_hash",
     "hash",
 )
-_INSERT_SQL = "INSERT INTO calls ({}) VALUES ({})".format(
-    ", ".join(f"[{c}]" for c in _INSERT_COLUMNS), ", ".join("?" for _ in _INSERT_COLUMNS)
-)
+_INSERT_HEAD = "INSERT INTO calls ({}) VALUES ".format(", ".join(f"[{c}]" for c in _INSERT_COLUMNS))
+_ROW_MARKS = "(" + ", ".join("?" for _ in _INSERT_COLUMNS) + ")"
+# Rows per INSERT statement: within SQLite's bound-parameter limit (32,766 since 3.32) and a
+# statement size that stays cheap to prepare.
+_MAX_ROWS_PER_STATEMENT = 256
 _COLUMN_SET = frozenset(_INSERT_COLUMNS) - {"id", "content_hash", "prev_hash", "hash"}
 _DEFAULTS: dict[str, Any] = {
     "attempt": 1,
@@ -105,9 +112,25 @@ def seal_calls(
     return rows, point._replace(last_id=last_id, prev_hash=prev_hash)
 
 
+@lru_cache(maxsize=64)
+def _insert_sql(rows: int) -> str:
+    return _INSERT_HEAD + ", ".join([_ROW_MARKS] * rows)
+
+
+def rows_per_statement(db: Database) -> int:
+    """How many sealed rows one INSERT of `insert_sealed` holds on this connection."""
+    limit = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(_MAX_ROWS_PER_STATEMENT, limit // len(_INSERT_COLUMNS)))
+
+
 def insert_sealed(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert rows from `seal_calls`, sealed on this database's chain head."""
-    db.conn.executemany(_INSERT_SQL, rows)
+    """Insert rows from `seal_calls`, sealed on this database's chain head: many rows per
+    statement, so that a group of calls is one statement, which lands whole or not at all
+    (and one wait for the interpreter lock, where executemany waits once per row)."""
+    step = rows_per_statement(db)
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        db.conn.execute(_insert_sql(len(chunk)), [value for row in chunk for value in row])
 
 
 def append_calls(db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -118,10 +141,62 @@ def append_calls(db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]) -
     (ChainKeyMismatch)."""
     if not calls:
         return []
-    head = sealing_point(db, key)
-    rows, _after = seal_calls(key, head, calls)
+    known = _continued.get(db)
+    if known is not None and known[0] == key and len(calls) <= rows_per_statement(db):
+        point = known[1]
+        rows, after = seal_calls(key, point, calls)
+        if _insert_continuing(db, point, rows):
+            _continued[db] = (key, after)
+            return list(range(point.last_id + 1, after.last_id + 1))
+    point = sealing_point(db, key)
+    rows, after = seal_calls(key, point, calls)
     insert_sealed(db, rows)
-    return list(range(head.last_id + 1, head.last_id + 1 + len(rows)))
+    _continued[db] = (key, after)
+    return list(range(point.last_id + 1, after.last_id + 1))
+
+
+def append_in_one_statement(
+    db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]
+) -> list[int] | None:
+    """Append calls with one INSERT, outside any transaction (SQLite makes the statement its
+    own and commits it), where the connection's last append left the chain: their ids, or None
+    when that is not possible (no append on this connection yet, too many calls for one
+    statement, the chain's end moved meanwhile), having written nothing. A `first_try` of the
+    writer (`store.batches`); raises what a call's values raise."""
+    known = _continued.get(db)
+    if not calls or known is None or known[0] != key or len(calls) > rows_per_statement(db):
+        return None
+    point = known[1]
+    rows, after = seal_calls(key, point, calls)
+    if not _insert_continuing(db, point, rows):
+        return None
+    _continued[db] = (key, after)
+    return list(range(point.last_id + 1, after.last_id + 1))
+
+
+# Where a writer connection's last append left the chain, and the key it sealed with. Its next
+# append seals on that point without first reading the chain's end (one statement fewer for a
+# group of the gateway's calls, each statement a wait for the interpreter lock on a busy
+# process): the INSERT itself checks that the end is still that call, as another process may
+# have appended meanwhile or the batch been rolled back, and inserts nothing otherwise.
+_continued: WeakKeyDictionary[Database, tuple[bytes, SealPoint]] = WeakKeyDictionary()
+_STILL_THE_END = (
+    " WHERE EXISTS (SELECT 1 FROM calls WHERE id = ? AND hash = ?)"
+    " AND NOT EXISTS (SELECT 1 FROM calls WHERE id > ?)"
+)
+
+
+@lru_cache(maxsize=64)
+def _continuing_sql(rows: int) -> str:
+    marks = ", ".join([_ROW_MARKS] * rows)
+    return f"{_INSERT_HEAD.removesuffix('VALUES ')}SELECT * FROM (VALUES {marks}){_STILL_THE_END}"
+
+
+def _insert_continuing(db: Database, point: SealPoint, rows: Sequence[tuple[Any, ...]]) -> bool:
+    """Insert rows sealed on `point` if the chain still ends there; whether it did."""
+    values = [value for row in rows for value in row]
+    values += [point.last_id, point.prev_hash, point.last_id]
+    return bool(db.conn.execute(_continuing_sql(len(rows)), values).rowcount == len(rows))
 
 
 def verify_chain(

@@ -155,7 +155,9 @@ class VersionMetrics:
     p95_ms: float | None
     cost_per_call: float | None
     checked: int
+    """The version's evaluated cells (results of every run), as F3's scoreboard counts them."""
     passed: int
+    """Of those, the cells that succeeded: answered, and no check failed."""
     grades: int
     mean_grade: float | None
 
@@ -196,13 +198,17 @@ def version_metrics(db: Database, version_id: int) -> VersionMetrics:
         """,
         [version_id],
     ).fetchone()
+    # F3's scoreboard's definition (core.evaluation.scoreboard.CellRecord.succeeded), over
+    # every run of the version: each result is a cell; it passes when the model answered and
+    # none of its checks failed (measurements, passed NULL, never fail one). An unchecked
+    # answered cell passes and an error cell fails, exactly as F3 counts them.
     checked, passed = db.execute(
         """
-        SELECT count(passed), coalesce(sum(passed), 0) FROM (
-            SELECT min(ch.passed) AS passed
-            FROM results r JOIN checks ch ON ch.result_id = r.id
-            WHERE r.version_id = ? GROUP BY r.id
-        )
+        SELECT count(*), coalesce(sum(
+            r.status = 'ok'
+            AND coalesce((SELECT min(ch.passed) FROM checks ch WHERE ch.result_id = r.id), 1) = 1
+        ), 0)
+        FROM results r WHERE r.version_id = ?
         """,
         [version_id],
     ).fetchone()

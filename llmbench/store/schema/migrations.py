@@ -17,8 +17,10 @@ from llmbench.store.schema.additions import (
     m007_informational_checks,
 )
 from llmbench.store.schema.chain_seals import m008_chain_forms_and_purge_records
+from llmbench.store.schema.drafts import m010_drafts
 from llmbench.store.schema.initial import m001_initial
 from llmbench.store.schema.rollups import m004_daily_rollups
+from llmbench.store.schema.search_index import m009_search_index_kept_by_the_writer
 
 STEPS = (
     m001_initial,
@@ -29,6 +31,8 @@ STEPS = (
     m006_guard_policies,
     m007_informational_checks,
     m008_chain_forms_and_purge_records,
+    m009_search_index_kept_by_the_writer,
+    m010_drafts,
 )
 
 migrations = Migrations("llmbench")

@@ -56,6 +56,15 @@ BREAKDOWN_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+ALERT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("When", "when"),
+    ("Severity", "severity"),
+    ("Kind", "kind"),
+    ("Alert", "message"),
+    ("State", "state"),
+)
+
+
 class CostsScreen(PaneScreen["CostsPane"]):
     PANE_TITLE = "Costs"
     EMPTY_TEXT = (
@@ -94,7 +103,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
         #trend-projection { height: 1; padding: 0 1; }
         #budgets-table { height: auto; max-height: 8; }
         #alerts-table { height: 1fr; }
-        #alert-detail { height: auto; max-height: 8; padding: 0 1; color: $text-muted; }
+        #alert-detail-scroll { height: auto; max-height: 12; }
+        #alert-detail { height: auto; padding: 0 1; color: $text-muted; }
         #savings-text { padding: 0 1; }
     }
     """
@@ -138,7 +148,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
             with Vertical(id="view-alerts"):
                 yield DataTable(id="budgets-table", cursor_type="row")
                 yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
-                yield Static("", id="alert-detail", markup=False)
+                with VerticalScroll(id="alert-detail-scroll"):  # an incident can run long
+                    yield Static("", id="alert-detail", markup=False)
             with VerticalScroll(id="view-savings"):
                 yield Static("Reading…", id="savings-text", markup=False)
 
@@ -151,8 +162,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
         for label in ("Budget", "Period", "Spent", "Limit", "Used", "Heading for"):
             budgets.add_column(label)
         alerts = self.query_one("#alerts-table", DataTable)
-        for label in ("When", "Severity", "Kind", "Alert", "State"):
-            alerts.add_column(label)
+        for label, key in ALERT_COLUMNS:
+            alerts.add_column(label, key=key)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -409,20 +420,29 @@ class CostsScreen(PaneScreen["CostsPane"]):
             )
         table = self.query_one("#alerts-table", DataTable)
         kept = highlighted_key(table)
-        table.clear()
         self._alerts = {}
+        rows: list[tuple[str, tuple[str, ...]]] = []
         for alert in data.alerts:
             key = str(alert.id)
             self._alerts[key] = alert
             state = "open" if alert.open else f"acked by {alert.acked_by}"
-            table.add_row(
+            cells = (
                 alert.created_at[:16].replace("T", " "),
                 alert.severity,
                 alert.kind,
                 alert.message,
                 state,
-                key=key,
             )
+            rows.append((key, cells))
+        # Columns as wide as their widest cell, set before the rows go in (as the breakdown's):
+        # refilled after `c` while the view is on screen, auto-sized columns kept the header's
+        # width until the next read.
+        table.clear(columns=True)
+        for position, (label, column_key) in enumerate(ALERT_COLUMNS):
+            width = max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
+            table.add_column(label, key=column_key, width=width)
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
         restore_cursor(table, kept)
         self._show_alert_detail()
 
@@ -440,17 +460,11 @@ class CostsScreen(PaneScreen["CostsPane"]):
         if alert is None:
             detail.update("No budget or spike alerts. c checks budgets and spikes now.")
             return
-        context = alert.context
-        lines = []
-        if context.get("top_prompts"):
-            lines.append("Top prompts: " + ", ".join(context["top_prompts"]))
-        for call in context.get("top_calls", [])[:3]:
-            lines.append(
-                f"  call #{call['id']} {call['ts'][:16]} {call['model']} {money(call['cost'])}"
-            )
-        if context.get("suggestion"):
-            lines.append("Next: " + context["suggestion"])
-        detail.update("\n".join(lines))
+        from llmbench.services.monitoring.alert_text import alert_lines
+
+        # The whole alert: what happened, an incident's every spiking series, the costliest
+        # calls and the next step.
+        detail.update("\n".join(alert_lines(alert)))
 
     def action_acknowledge(self) -> None:
         from llmbench.services.costs.budgets import ack_alert

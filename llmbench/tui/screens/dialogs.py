@@ -1,13 +1,16 @@
-"""Small modal dialogs every pane can use: a yes/no confirmation and a one-screen form.
+"""Small modal dialogs every pane can use: a yes/no confirmation, a one-screen form, and the
+question ctrl+q asks while work is unsaved or running.
 
-Both answer through `dismiss`: the confirmation with a bool, the form with the typed values
-(or None when escape cancels), so callers use `push_screen(dialog, callback)`.
+Each answers through `dismiss`: the confirmation with a bool, the form with the typed values
+(or None when escape cancels), the quit question with what to do with the drafts, so callers
+use `push_screen(dialog, callback)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -78,12 +81,26 @@ Validator = Callable[[dict[str, str]], str | None]
 
 class FormDialog(ModalScreen[dict[str, str] | None]):
     """A few labelled fields; enter submits, escape cancels. `validate` may refuse the values
-    with a message shown in the dialog, so nothing is lost to a typo."""
+    with a message shown in the dialog, so nothing is lost to a typo.
+
+    With a `draft_key` the typed values are kept as a draft while typing (the app's draft
+    keeper) and filled back in when the same dialog opens again, until the caller discards the
+    draft once the values are used, or escape cancels. `on_change` sees every change instead,
+    for callers that keep the values their own way."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form_cancel"),
         Binding("ctrl+s", "submit", "Save", id="form_submit"),
-    ]
+        # Handled as the app reads each key, before it hands the next one to a widget: keys
+        # typed in a burst right after tab (a paste, a fast typist, a terminal delivering a
+        # whole line) land in the field focus moved to. Left to the focused Input, tab would
+        # move focus only once that Input got to it, after the app had already handed it the
+        # keys that followed.
+        Binding("tab", "focus_field(1)", "Next field", show=False, priority=True,
+                id="form_next_field"),
+        Binding("shift+tab", "focus_field(-1)", "Previous field", show=False, priority=True,
+                id="form_previous_field"),
+    ]  # fmt: skip
     DEFAULT_CSS = "FormDialog {" + DIALOG_CSS + "}"
 
     def __init__(
@@ -93,12 +110,19 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
         *,
         submit: str = "Save",
         validate: Validator | None = None,
+        draft_key: str | None = None,
+        on_change: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         super().__init__()
         self.dialog_title = title
         self.fields = fields
         self.submit_label = submit
         self.validate = validate
+        self.draft_key = draft_key
+        self.on_change = on_change
+        self._initial = {field.name: field.value or _first(field.choices) for field in fields}
+        self._kept = False  # a draft of this dialog exists (restored or written)
+        self._restoring = draft_key is not None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
@@ -131,6 +155,88 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
                 values[field.name] = widget.value
         return values
 
+    def on_mount(self) -> None:
+        if self.draft_key is not None:
+            if hasattr(self.app, "hold_work"):
+                self.app.hold_work(self)
+            keeper, key = _keeper(self), self.draft_key
+            if keeper is None:
+                self._restoring = False
+                return
+
+            def read() -> None:
+                draft = keeper.read(key)
+                self.app.call_from_thread(self._restore, draft.body if draft else None)
+
+            self.run_worker(read, thread=True, group="draft", name="read draft")
+
+    def _restore(self, body: dict[str, Any] | None) -> None:
+        self._restoring = False
+        if not body:
+            return
+        self._kept = True
+        typed = self.values()
+        for field in self.fields:
+            value = body.get(field.name)
+            if not isinstance(value, str) or typed[field.name] != self._initial[field.name]:
+                continue  # typed over already: what is on screen is newer
+            widget = self.query_one(f"#field-{field.name}")
+            if isinstance(widget, Input):
+                widget.value = value
+                widget.cursor_position = len(value)
+            elif isinstance(widget, Select) and value in field.choices:
+                widget.value = value
+        self.notify("The values typed last time are back.", title=self.dialog_title, timeout=3)
+
+    def action_focus_field(self, step: int) -> None:
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._changed()
+
+    def _changed(self) -> None:
+        if not self.is_mounted:
+            return
+        values = self.values()
+        if self.on_change is not None:
+            self.on_change(values)
+        keeper = _keeper(self)
+        if self.draft_key is None or keeper is None or self._restoring:
+            return
+        if values != self._initial:
+            self._kept = True
+            keeper.put(self.draft_key, "dialog", values)
+        elif self._kept:
+            self._kept = False
+            keeper.discard(self.draft_key)
+
+    # -- HoldsWork: ctrl+q asks while a dialog kept as a draft has typed values ---------------
+
+    def on_unmount(self) -> None:
+        if hasattr(self.app, "release_work"):
+            self.app.release_work(self)
+
+    def unsaved_work(self) -> list[Unsaved]:
+        if self.draft_key is None or not self.is_mounted or self.values() == self._initial:
+            return []
+        return [Unsaved(f'the fields of "{self.dialog_title}"')]
+
+    def keep_drafts(self) -> None:
+        keeper = _keeper(self)
+        if keeper is not None and self.draft_key is not None and self._kept:
+            keeper.flush(self.draft_key)
+
+    def discard_drafts(self) -> None:
+        keeper = _keeper(self)
+        if keeper is not None and self.draft_key is not None:
+            keeper.discard(self.draft_key)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_submit()
@@ -150,4 +256,85 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
         self.dismiss(values)
 
     def action_cancel(self) -> None:
+        keeper = _keeper(self)
+        if self.draft_key is not None and keeper is not None and self._kept:
+            keeper.discard(self.draft_key)  # escape is a choice to throw the values away
         self.dismiss(None)
+
+
+def _first(choices: Sequence[str]) -> str:
+    return choices[0] if choices else ""
+
+
+def _keeper(screen: ModalScreen[Any]) -> Any:
+    """The app's DraftKeeper, or None in an app without one."""
+    return getattr(screen.app, "drafts", None)
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    """One piece of work ctrl+q asks about: typed and kept only as a draft, or `running`."""
+
+    what: str
+    running: bool = False
+
+
+QuitAnswer = Literal["keep", "discard", "cancel"]
+
+
+class QuitDialog(ModalScreen[QuitAnswer]):
+    """ctrl+q while work is unsaved or running. Drafts are already kept in the database, so
+    quitting loses nothing: y quits and keeps them for next time, d throws them away and
+    quits, n or escape stays. A running comparison stops (its finished cells are kept)."""
+
+    BINDINGS = [
+        Binding("y,q", "answer('keep')", "Quit", id="quit_keep"),
+        Binding("d", "answer('discard')", "Discard and quit", id="quit_discard"),
+        Binding("n,escape", "answer('cancel')", "Stay", id="quit_cancel"),
+    ]
+    DEFAULT_CSS = "QuitDialog {" + DIALOG_CSS + "}"
+
+    def __init__(self, work: Sequence[Unsaved]) -> None:
+        super().__init__()
+        self.work = list(work)
+
+    @property
+    def has_drafts(self) -> bool:
+        return any(not item.running for item in self.work)
+
+    def compose(self) -> ComposeResult:
+        running = [item.what for item in self.work if item.running]
+        drafts = [item.what for item in self.work if not item.running]
+        if running and not drafts:
+            title = "A comparison is running: stop it and quit?"
+        else:
+            title = "Quit with unsaved work?"
+        lines: list[str] = []
+        if drafts:
+            lines.append("Kept as drafts, and back when you reopen llmbench:")
+            lines += [f"  • {what}" for what in drafts]
+        if running:
+            if lines:
+                lines.append("")
+            lines.append("Running; quitting stops it (finished cells are kept, r resumes):")
+            lines += [f"  • {what}" for what in running]
+        with Vertical(classes="dialog-box"):
+            yield Static(title, classes="dialog-title", markup=False)
+            yield Static("\n".join(lines), id="quit-work", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(
+                    "Stop and quit (y)" if running and not drafts else "Quit, keep drafts (y)",
+                    id="keep",
+                    variant="primary",
+                )
+                if drafts:
+                    yield Button("Discard drafts and quit (d)", id="discard", variant="error")
+                yield Button("Stay (n)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_answer(str(event.button.id))
+
+    def action_answer(self, answer: str) -> None:
+        if answer == "discard" and not self.has_drafts:
+            return
+        self.dismiss(answer if answer in ("keep", "discard") else "cancel")  # type: ignore[arg-type]

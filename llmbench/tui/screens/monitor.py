@@ -100,15 +100,11 @@ def _quality_caption(days: list[QualityDay]) -> str:
 
 
 def alert_detail(alert: AlertRow) -> str:
-    """The highlighted alert's context: for a drift, its figures and the suggested next step."""
-    context = alert.context
-    if "suggestion" in context:
-        return (
-            f"#{alert.id} {context.get('label', alert.kind)}: since {context.get('since')}, "
-            f"found {context.get('detected')}.  Next: {context['suggestion']}"
-        )
-    facts = "  ".join(f"{name}: {value}" for name, value in context.items() if value is not None)
-    return f"#{alert.id} {alert.kind}  {facts}".rstrip()
+    """The highlighted alert in its own words (a drift, a spike incident, a budget, a purge:
+    each from its own facts) and the suggested next step."""
+    from llmbench.services.monitoring.alert_text import alert_brief
+
+    return alert_brief(alert)
 
 
 class MonitorScreen(MaintenancePane["MonitorReport"]):
@@ -211,14 +207,14 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
             f"[b reverse] {key} {label} [/]" if window == data.window.key else f" {key} {label} "
             for key, window, label in WINDOW_KEYS
         )
-        sampled = (
-            "every call read"
+        read = (
+            f"all {count(data.total)} calls read"
             if data.exact
-            else f"figures estimated from an even sample of {count(data.sampled)} calls"
+            else f"{count(data.total)} calls, figures estimated from an even sample of "
+            f"{count(data.sampled)}"
         )
         self.query_one("#window-bar", Static).update(
-            f"Window {choices}   {count(data.total)} calls, {sampled}   "
-            f"until {timestamp(data.until)} UTC"
+            f"Window {choices}   {read}   until {timestamp(data.until)} UTC"
         )
 
     def _show_metrics(self, data: MonitorReport) -> None:

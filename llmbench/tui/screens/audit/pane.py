@@ -364,7 +364,12 @@ class AuditScreen(PaneScreen[bool]):
         from llmbench.services.audit import browser as audit_log
 
         path = Path(values["path"]).expanduser()
-        fmt = audit_log.format_for(path, values["format"])
+        # A name ending in .csv or .jsonl says the format; the Format field is for other names
+        # (it keeps "jsonl" when only the path was edited to end in .csv).
+        named = path.suffix.lower().lstrip(".")
+        fmt = audit_log.format_for(
+            path, named if named in audit_log.EXPORT_FORMATS else values["format"]
+        )
         known = self.matches if source is self.source else None
         self.exported = (0, known[0] if known and known[1] else None)
         self.notify(f"Exporting to {path}… (escape cancels)")

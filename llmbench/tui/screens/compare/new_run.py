@@ -1,24 +1,40 @@
 """Pick what to compare: prompt versions × models × a dataset (or one typed input), and how
-many times to repeat each cell to see the variance. Answers with the picks, or None."""
+many times to repeat each cell to see the variance. Answers with the picks, or None.
+
+Each model reads as in the models view (F8): context window, prices per million tokens, the
+latency p50 and pass rate measured here, read in a worker once the dialog is open. Whenever
+the picks change, a worker renders the picked versions with the cases and warns of any prompt
+longer than a picked model's context window."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
-from llmbench.tui.format import model_label
+from llmbench.tui.screens.base import DataRead
 from llmbench.tui.screens.dialogs import DIALOG_CSS
+from llmbench.tui.screens.model_columns import picker_header, picker_layout, picker_line
 
 if TYPE_CHECKING:
     from llmbench.services.compare.runs import Choices, Picks
+    from llmbench.services.models.catalog import ModelsOverview
+    from llmbench.services.models.fit import FitProblem
+    from llmbench.tui.app import LLMBenchApp
 
 ADHOC = -1  # the dataset choice that means "the input typed below"
 PRESELECTED_VERSIONS = 2
+FIT_DELAY_S = 0.3
+CHECKBOX_WIDTH = 5
+"""Cells a SelectionList line spends before its text: the check box, a space, and a cell to
+spare so a line never reaches the scroll bar."""
+"""How long the fit check waits after the last change of the picks (typing an input)."""
 
 
 class NewRunDialog(ModalScreen["Picks | None"]):
@@ -30,10 +46,13 @@ class NewRunDialog(ModalScreen["Picks | None"]):
         "NewRunDialog {"
         + DIALOG_CSS
         + """
-        .dialog-box { width: 110; }
+        .dialog-box { width: 120; }
         #new-run-lists { height: 12; }
         #new-run-lists Vertical { width: 1fr; }
+        #new-run-lists #new-run-models-box { width: 2fr; }
         #new-run-lists SelectionList { height: 1fr; }
+        #new-run-models-head { padding-left: 6; color: $text-muted; }
+        #new-run-fit { color: $text-warning; height: auto; max-height: 4; }
         #new-run-numbers { height: auto; }
         #new-run-numbers Vertical { width: 1fr; height: auto; }
     }"""
@@ -42,6 +61,11 @@ class NewRunDialog(ModalScreen["Picks | None"]):
     def __init__(self, choices: Choices) -> None:
         super().__init__()
         self.choices = choices
+        self.overview: ModelsOverview | None = None
+        self.fit_problems: list[FitProblem] | None = None
+        """The latest fit check's findings (None until one finished)."""
+        self._fit_checks = 0
+        self._fit_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         versions = self.choices.versions
@@ -57,12 +81,17 @@ class NewRunDialog(ModalScreen["Picks | None"]):
                         ),
                         id="new-run-versions",
                     )
-                with Vertical():
+                with Vertical(id="new-run-models-box"):
                     yield Label("Models (space to pick)")
+                    yield Static("", id="new-run-models-head", markup=False)
                     defaults = set(self.choices.models[:2])
                     yield SelectionList[str](
                         *(
-                            (model_label(model), model, model in defaults)
+                            Selection(
+                                picker_line(model, None, picker_layout(None)),
+                                model,
+                                model in defaults,
+                            )
                             for model in self.choices.models
                         ),
                         id="new-run-models",
@@ -92,6 +121,7 @@ class NewRunDialog(ModalScreen["Picks | None"]):
                 with Vertical():
                     yield Label("Name (optional)")
                     yield Input(placeholder="e.g. tone rewrite vs production", id="new-run-name")
+            yield Static("", id="new-run-fit", markup=False)
             yield Static("", classes="dialog-error", id="new-run-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Start (ctrl+s)", id="start", variant="primary")
@@ -99,10 +129,131 @@ class NewRunDialog(ModalScreen["Picks | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#new-run-versions").focus()
+        self._read_models()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "new-run-dataset" and event.value == ADHOC:
             self.query_one("#new-run-adhoc").focus()
+        self._check_fit_soon()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        self._check_fit_soon()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "new-run-adhoc":
+            self._check_fit_soon()
+
+    # -- the models' facts and whether the prompts fit them --------------------------------------
+    @property
+    def bench(self) -> LLMBenchApp:
+        return cast("LLMBenchApp", self.app)
+
+    def _read_models(self) -> None:
+        store, settings = self.bench.store, self.bench.settings
+        day, models = self.bench.now().date().isoformat(), list(self.choices.models)
+
+        def read() -> None:
+            from llmbench.services.models.catalog import models_overview
+
+            # Posted, not called: a message to a dialog closed meanwhile is simply dropped.
+            try:
+                overview = models_overview(store, settings, day=day, also=models)
+            except Exception as error:  # the picker works without the facts: say why
+                self.post_message(DataRead(self._models_not_read, error))
+                return
+            self.post_message(DataRead(self._show_models, overview))
+
+        self.run_worker(read, thread=True, group="models", name="read models")
+
+    def on_data_read(self, message: DataRead) -> None:
+        message.stop()
+        message.apply(message.payload)
+
+    def _models_not_read(self, error: Exception) -> None:
+        self.query_one("#new-run-models-head", Static).update(
+            f"(model facts not read: {type(error).__name__}: {error})"
+        )
+
+    def _show_models(self, overview: ModelsOverview) -> None:
+        self.overview = overview
+        models = self.query_one("#new-run-models", SelectionList)
+        # The columns that fit the list as laid out (each line has its check box before it).
+        width = models.scrollable_content_region.width
+        layout = picker_layout(width - CHECKBOX_WIDTH if width else None)
+        self.query_one("#new-run-models-head", Static).update(picker_header(layout))
+        picked, highlighted = set(models.selected), models.highlighted
+        models.clear_options()
+        models.add_options(
+            [
+                Selection(picker_line(model, overview.entry(model), layout), model, model in picked)
+                for model in self.choices.models
+            ]
+        )
+        models.highlighted = highlighted
+        self._check_fit_soon()
+
+    def _check_fit_soon(self) -> None:
+        if self._fit_timer is not None:
+            self._fit_timer.stop()
+        self._fit_timer = self.set_timer(FIT_DELAY_S, self._check_fit)
+
+    def _check_fit(self) -> None:
+        if self.overview is None:
+            return  # checked once the context windows are known
+        from llmbench.services.compare.runs import parse_adhoc
+
+        versions = [int(v) for v in self.query_one("#new-run-versions", SelectionList).selected]
+        models = [str(m) for m in self.query_one("#new-run-models", SelectionList).selected]
+        dataset = self.query_one("#new-run-dataset", Select).value
+        try:
+            adhoc = (
+                parse_adhoc(self.query_one("#new-run-adhoc", Input).value)
+                if dataset == ADHOC
+                else None
+            )
+        except ValueError:
+            adhoc = {}  # not an input yet: nothing to count
+        windows = {
+            model: entry.facts.context_window
+            for model in models
+            if (entry := self.overview.entry(model)) is not None
+        }
+        store = self.bench.store
+        self._fit_checks += 1
+        number = self._fit_checks
+
+        def check() -> None:
+            from llmbench.services.models.fit import prompt_fit
+
+            try:
+                problems = prompt_fit(
+                    store,
+                    version_ids=versions,
+                    models=models,
+                    context_windows=windows,
+                    dataset_id=None if dataset == ADHOC else int(str(dataset)),
+                    adhoc=adhoc,
+                )
+            except Exception as error:  # a warning that cannot be computed must not block
+                text = f"(prompt sizes not checked: {type(error).__name__}: {error})"
+                self.post_message(DataRead(self._fit_not_checked, (text, number)))
+                return
+            self.post_message(DataRead(self._show_fit, (problems, number)))
+
+        self.run_worker(check, thread=True, exclusive=True, group="fit", name="check fit")
+
+    def _show_fit(self, found: tuple[list[FitProblem], int]) -> None:
+        problems, number = found
+        if number != self._fit_checks:
+            return  # the picks changed since: a newer check is coming
+        self.fit_problems = problems
+        text = "\n".join(f"⚠ {problem.sentence()}" for problem in problems)
+        self.query_one("#new-run-fit", Static).update(text)
+
+    def _fit_not_checked(self, found: tuple[str, int]) -> None:
+        text, number = found
+        if number == self._fit_checks:
+            self.query_one("#new-run-fit", Static).update(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

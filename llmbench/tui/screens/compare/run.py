@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 
 from llmbench.tui.format import model_label
 from llmbench.tui.screens.base import ActionFailed, DataRead, ReadFailed
-from llmbench.tui.screens.dialogs import Field, FormDialog
+from llmbench.tui.screens.dialogs import Field, FormDialog, Unsaved
 from llmbench.tui.widgets.cell_grid import CellGrid, row_key
 from llmbench.tui.widgets.output_columns import MAX_COLUMNS, OutputColumns
 
@@ -112,11 +112,29 @@ class RunScreen(Screen[None]):
 
         self.run_worker(work, thread=True, group="board", name="read run")
         self.set_interval(REFRESH_S, self._tick)
+        self.bench.hold_work(self)
 
     def on_unmount(self) -> None:
         # Leaving the app mid-run: no new cell starts, so the process can end once the cells
         # in flight are written (the run stays resumable).
         self.stop.set()
+        self.bench.release_work(self)
+
+    # -- HoldsWork: ctrl+q asks before stopping a running comparison ---------------------------
+
+    def unsaved_work(self) -> list[Unsaved]:
+        if not self.running or self.board is None:
+            return []
+        progress = self.board.progress()
+        return [
+            Unsaved(f"{self.board.name}: {progress.finished}/{progress.total} cells", running=True)
+        ]
+
+    def keep_drafts(self) -> None:
+        """Nothing typed here: the finished cells are in the file already."""
+
+    def discard_drafts(self) -> None:
+        """Nothing typed here to throw away."""
 
     def _loaded(self, board: RunBoard) -> None:
         self.board = board

@@ -25,11 +25,12 @@ def start_session(
 
     app = screen.app
     assert isinstance(app, LLMBenchApp)
-    store, reviewer = app.store, app.reviewer
+    store, reviewer, keeper = app.store, app.reviewer, app.drafts
 
     def build() -> None:
         from dataclasses import replace
 
+        from llmbench.services import drafts as grading_drafts
         from llmbench.services.grading import queues as grading
         from llmbench.services.grading.session import GradingSession
 
@@ -41,7 +42,10 @@ def start_session(
         except Exception as error:  # told, never fatal
             app.call_from_thread(app.notify, str(error), title="Grade", severity="error")
             return
-        app.call_from_thread(open_session, app, GradingSession(queue))
+        # Grades left in progress (levels, verdict, a note) when this queue was last open.
+        prefix = grading_drafts.grade_prefix(rubric_id, mode, reviewer)
+        kept = {draft.key[len(prefix) :]: draft.body for draft in keeper.read_under(prefix)}
+        app.call_from_thread(open_session, app, GradingSession(queue, kept=kept))
 
     screen.run_worker(build, thread=True, group="grade-queue", name="build grading queue")
 

@@ -79,7 +79,7 @@ class GradeScreen(PaneScreen["GradingQueue"]):
     def fetch(self) -> GradingQueue:
         from llmbench.services import panes
 
-        return panes.grading_queue(self.bench.store, self.bench.reviewer)
+        return panes.grading_queue(self.bench.store, self.bench.reviewer, self.spec)
 
     def show(self, data: GradingQueue) -> None:
         self.set_empty(not data.rubrics)
@@ -210,9 +210,16 @@ class GradeScreen(PaneScreen["GradingQueue"]):
             return
         from llmbench.services import panes
 
-        store, reviewer, rubric_id = self.bench.store, self.bench.reviewer, int(key)
+        store, reviewer, rubric_id, spec = (
+            self.bench.store,
+            self.bench.reviewer,
+            int(key),
+            self.spec,
+        )
         self.read_in_thread(
-            lambda: panes.next_to_grade(store, rubric_id, reviewer), self._show_next, group="next"
+            lambda: panes.next_to_grade(store, rubric_id, reviewer, spec),
+            self._show_next,
+            group="next",
         )
 
     def _show_next(self, item: QueueItem | None) -> None:

@@ -1,6 +1,12 @@
 """Grading a queue by keystroke: the item on the left, the rubric with the active dimension's
 anchored levels on the right, progress on top. Every key is one binding with an id (F1 lists
-them); every grade goes to the store's writer the moment it is complete.
+them); every grade goes to the store's writer the moment it is complete: every dimension and
+the verdict set, in any order (services.grading.session).
+
+A grade in progress (levels, verdict, note) is kept as a draft in the database while it is
+typed, a note at once, so quitting mid-item loses nothing: the queue opens with it again. The
+grade's write deletes its draft in the same transaction. The progress line counts a grade once
+the writer says it landed; a grade the file refused is told and not counted.
 
 Item bodies are read in a worker a batch ahead of the reviewer, so moving on never waits on
 SQLite; a write is queued on the writer thread (`Store.submit`) and never waited for.
@@ -16,21 +22,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from llmbench.tui.format import model_label
+from llmbench.tui.screens.dialogs import Unsaved
+from llmbench.tui.screens.grade.item_parts import AnchorsScreen, Part, duration, io_parts, text_of
 
 if TYPE_CHECKING:
     from llmbench.services.grading.queues import Entry, Queue
-    from llmbench.services.grading.session import Effect, GradingSession
+    from llmbench.services.grading.session import Draft, Effect, GradingSession
     from llmbench.store.grading.queue import ItemBody
     from llmbench.tui.app import LLMBenchApp
 
 PREFETCH = 24
 """Item bodies read ahead of the reviewer, in one query."""
-
-Part = Content | tuple[str, str] | str
 
 
 def _level_bindings() -> list[Binding]:
@@ -47,8 +53,8 @@ class GradeSessionScreen(Screen[None]):
         Binding("tab", "dimension(1)", "Next dim", priority=True, id="grade_next_dimension"),
         Binding("shift+tab", "dimension(-1)", "Prev dim", show=False, priority=True,
                 id="grade_previous_dimension"),
-        Binding("y", "verdict('pass')", "Pass", id="grade_pass"),
-        Binding("n", "verdict('fail')", "Fail", id="grade_fail"),
+        Binding("y", "verdict('pass')", "Pass (completes with every level)", id="grade_pass"),
+        Binding("n", "verdict('fail')", "Fail (completes with every level)", id="grade_fail"),
         Binding("a", "prefer('left')", "Left better", show=False, id="grade_prefer_left"),
         Binding("b", "prefer('right')", "Right better", show=False, id="grade_prefer_right"),
         Binding("equals_sign", "prefer('tie')", "Tie", show=False, key_display="=",
@@ -81,6 +87,8 @@ class GradeSessionScreen(Screen[None]):
         self.sub_title = f"{queue.mode} mode · {queue.reviewer}"
         self.write_errors: list[str] = []
         self.pending_writes: list[Future[Any]] = []
+        self.not_saved: set[str] = set()
+        """Items whose grade the file refused (shown as such until graded again)."""
 
     @property
     def bench(self) -> LLMBenchApp:
@@ -101,23 +109,27 @@ class GradeSessionScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.bench.hold_work(self)
         self._prefetch()
         self.refresh_view()
+
+    def on_unmount(self) -> None:
+        self.bench.release_work(self)
 
     # -- actions ---------------------------------------------------------------------------
 
     def action_level(self, key: str) -> None:
-        self._after(self.session.level(key))
+        self._after(self.session.level(key), self._key())
 
     def action_dimension(self, step: int) -> None:
         self.session.dimension_step(step)
         self.refresh_view()
 
     def action_verdict(self, verdict: str) -> None:
-        self._after(self.session.verdict(verdict))
+        self._after(self.session.verdict(verdict), self._key())
 
     def action_prefer(self, side: str) -> None:
-        self._after(self.session.prefer(side))
+        self._after(self.session.prefer(side), self._key())
 
     def action_skip(self) -> None:
         self.session.skip()
@@ -136,54 +148,140 @@ class GradeSessionScreen(Screen[None]):
     def action_note(self) -> None:
         from llmbench.tui.screens.dialogs import Field, FormDialog
 
-        if self.session.current is None:
+        entry = self.session.current
+        if entry is None:
             return
+        key = entry.key
         current = self.session.draft().note
 
+        def typing(values: dict[str, str]) -> None:
+            # Kept while it is typed, beside the levels and verdict given so far.
+            if not self.session.draft(entry).written:
+                body = {**self.session.draft(entry).kept(), "note": values["note"].strip()}
+                self.bench.drafts.put(self._draft_key(key), "grade", body)
+
         def done(values: dict[str, str] | None) -> None:
-            if values is not None:
-                self._after(self.session.note(values["note"].strip()))
+            if values is None:  # cancelled: the note stays as it was
+                self._keep(key)
+                return
+            self._after(self.session.note(values["note"].strip()), key, at_once=True)
 
         self.app.push_screen(
-            FormDialog("Note on this item", [Field("note", "Note", current)], submit="Keep"),
+            FormDialog(
+                "Note on this item", [Field("note", "Note", current)], submit="Keep",
+                on_change=typing,
+            ),
             done,
-        )
+        )  # fmt: skip
 
     def action_anchors(self) -> None:
         self.app.push_screen(AnchorsScreen(self.queue))
 
     def action_leave(self) -> None:
+        self.keep_drafts()
         self.dismiss(None)
+
+    # -- HoldsWork: grades in progress, kept as drafts -------------------------------------
+
+    def _draft_key(self, item_key: str) -> str:
+        from llmbench.services.drafts import grade_key
+
+        return grade_key(self.queue.rubric.id or 0, self.queue.mode, self.queue.reviewer, item_key)
+
+    def _in_progress(self) -> dict[str, Draft]:
+        return {
+            key: draft
+            for key, draft in self.session.drafts.items()
+            if draft.started and not draft.written and not key.startswith("pair:")
+        }
+
+    def unsaved_work(self) -> list[Unsaved]:
+        drafts = self._in_progress()
+        if not drafts:
+            return []
+        notes = sum(1 for draft in drafts.values() if draft.note)
+        what = f"{len(drafts)} grade{'s' if len(drafts) != 1 else ''} in progress"
+        if notes:
+            what += f" ({notes} with a note)"
+        return [Unsaved(f"{what} in {self.queue.rubric.name}, {self.queue.mode} mode")]
+
+    def keep_drafts(self) -> None:
+        keeper = self.bench.drafts
+        for key in self._in_progress():
+            self._keep(key)
+            keeper.flush(self._draft_key(key))
+
+    def discard_drafts(self) -> None:
+        for key in self._in_progress():
+            self.bench.drafts.discard(self._draft_key(key))
+
+    def _keep(self, item_key: str, *, at_once: bool = False) -> None:
+        """Bring the draft of `item_key` in line with the session: kept while in progress,
+        gone once there is nothing to keep (a written grade deletes it with its own write)."""
+        if item_key.startswith("pair:") or not item_key:
+            return
+        draft = self.session.drafts.get(item_key)
+        keeper, key = self.bench.drafts, self._draft_key(item_key)
+        if draft is None or not draft.started:
+            keeper.discard(key)
+        elif not draft.written:
+            if at_once:
+                keeper.keep_now(key, "grade", draft.kept())
+            else:
+                keeper.put(key, "grade", draft.kept())
 
     # -- effects ---------------------------------------------------------------------------
 
-    def _after(self, effects: list[Effect]) -> None:
+    def _key(self) -> str:
+        current = self.session.current
+        return current.key if current is not None else ""
+
+    def _after(self, effects: list[Effect], touched: str = "", *, at_once: bool = False) -> None:
         from llmbench.services.grading.queues import record_session, submit_grade, submit_ungrade
         from llmbench.services.grading.session import Write
 
         store = self.bench.store
         for effect in effects:
             if isinstance(effect, Write):
-                future = submit_grade(store, effect.grade, effect.handle)
+                draft_key = self._draft_key(effect.key)
+                self.bench.drafts.forget(draft_key)  # the grade's own write deletes it
+                self.not_saved.discard(effect.key)
+                future = submit_grade(store, effect.grade, effect.handle, draft_key=draft_key)
+                future.add_done_callback(
+                    lambda done, key=effect.key, handle=effect.handle: self._written(
+                        done, key, handle
+                    )
+                )
             else:
                 future = submit_ungrade(store, effect.handle)
-            future.add_done_callback(self._written)
+                future.add_done_callback(lambda done: self._written(done, "", None))
             self.pending_writes.append(future)
         self.pending_writes = [f for f in self.pending_writes if not f.done()]
         current = self.session.current
+        for key in dict.fromkeys((touched, current.key if current is not None else "")):
+            self._keep(key, at_once=at_once and key == touched)
         record_session(store, self.queue, current.key if current is not None else None)
         self._prefetch()
         self.refresh_view()
 
-    def _written(self, future: Future[Any]) -> None:
-        # Runs on the writer thread: hand any failure to the UI thread.
+    def _written(self, future: Future[Any], key: str, handle: Any) -> None:
+        # Runs on the writer thread: hand the outcome to the UI thread.
         error = future.exception()
         if error is not None:
             self.write_errors.append(str(error))
-            with contextlib.suppress(RuntimeError):  # the app may have closed meanwhile
-                self.app.call_from_thread(
-                    self.notify, str(error), title="Grade not saved", severity="error"
-                )
+        with contextlib.suppress(RuntimeError):  # the app may have closed meanwhile
+            self.app.call_from_thread(self._settled, key, handle, error)
+
+    def _settled(self, key: str, handle: Any, error: BaseException | None) -> None:
+        if handle is not None:
+            if error is None:
+                self.session.landed(key, handle)
+            else:
+                self.session.refused(key, handle)
+                self.not_saved.add(key)
+        if error is not None:
+            self.notify(str(error), title="Grade not saved", severity="error")
+        self.refresh_view()
 
     # -- reading ahead ---------------------------------------------------------------------
 
@@ -260,7 +358,7 @@ class GradeSessionScreen(Screen[None]):
             f"{progress.per_minute:.1f} items/min" if progress.per_minute else "– items/min"
         )
         if progress.minutes_left is not None:
-            parts.append(f"about {_duration(progress.minutes_left)} to finish")
+            parts.append(f"about {duration(progress.minutes_left)} to finish")
         position = min(self.session.position + 1, progress.total)
         parts.append(f"item {position} of {progress.total}")
         if self.queue.mode != "normal":
@@ -291,7 +389,7 @@ class GradeSessionScreen(Screen[None]):
         if body is None:
             parts.append(("Loading…", "dim"))
             return Content.assemble(*parts)
-        parts += _io_parts(body, blind=self.queue.mode == "blind")
+        parts += io_parts(body, blind=self.queue.mode == "blind")
         draft = self.session.draft()
         if draft.note:
             parts += ["\n", ("NOTE  ", "bold $text-accent"), draft.note, "\n"]
@@ -308,7 +406,7 @@ class GradeSessionScreen(Screen[None]):
             parts.append(("Loading…", "dim"))
             return Content.assemble(*parts)
         for name, value in left.inputs.items():
-            parts += [(f"{name}: ", "dim"), _text(value), "\n"]
+            parts += [(f"{name}: ", "dim"), text_of(value), "\n"]
         for label, body in (("A  (left)", left), ("B  (right)", right)):
             parts += ["\n", (label, "bold $text-accent"), "\n", body.output, "\n"]
         return Content.assemble(*parts)
@@ -334,7 +432,11 @@ class GradeSessionScreen(Screen[None]):
             parts += [(f"{marker}{dimension.name}", style), "  ", (shown, "$success"), "\n"]
         verdict = draft.verdict or "·"
         parts += [("  verdict", ""), "  ", (verdict, "$success"), "   (y / n)\n"]
-        if draft.written:
+        if self.session.awaiting_verdict:
+            parts += [("  y pass or n fail finishes this item", "bold $warning"), "\n"]
+        if entry.key in self.not_saved:
+            parts += [("  ✗ not saved: the database refused it", "bold $error"), "\n"]
+        elif draft.saved:
             parts += [("  ✓ saved", "$success"), "\n"]
         if active is not None:
             parts += ["\n", (active.name.upper(), "bold $text-accent"), "\n"]
@@ -355,74 +457,3 @@ def _item_keys(entry: Entry) -> list[str]:
     from llmbench.services.grading.queues import Pair
 
     return [entry.a.key, entry.b.key] if isinstance(entry, Pair) else [entry.key]
-
-
-def _text(value: object) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _io_parts(body: ItemBody, *, blind: bool) -> list[Part]:
-    parts: list[Part] = []
-    if body.guard_flags:
-        # What the guards found on the call that produced this output (details in F6).
-        parts += [("⚑ guard  ", "bold $warning"), ", ".join(body.guard_flags), "\n\n"]
-    parts += [("INPUT", "bold $text-accent"), "\n"]
-    for name, value in body.inputs.items():
-        parts += [(f"{name}: ", "dim"), _text(value), "\n"]
-    parts += ["\n", ("OUTPUT", "bold $text-accent"), "\n", body.output, "\n"]
-    if body.expected:
-        parts += ["\n", ("EXPECTED", "bold $text-accent"), "\n", body.expected, "\n"]
-    checks = [c for c in body.checks if not (blind and c[0].startswith("judge"))]
-    if checks:
-        parts += ["\n", ("CHECKS", "bold $text-accent"), "\n"]
-        for kind, passed, detail in checks:
-            parts += [("✓ " if passed else "✗ ", "$success" if passed else "$error"), kind]
-            parts += [(f"  {detail}", "dim") if detail else "", "\n"]
-    return parts
-
-
-def _duration(minutes: float) -> str:
-    if minutes < 1:
-        return f"{max(round(minutes * 60), 1)} s"
-    if minutes < 90:
-        return f"{round(minutes)} min"
-    return f"{minutes / 60:.1f} h"
-
-
-class AnchorsScreen(ModalScreen[None]):
-    """`?`: every dimension's levels with their keys and anchored examples."""
-
-    BINDINGS = [
-        Binding("escape,question_mark,q", "close", "Close", id="anchors_close"),
-    ]
-    DEFAULT_CSS = """
-    AnchorsScreen { align: center middle; }
-    AnchorsScreen > VerticalScroll {
-        width: 90%; height: 80%; border: tall $primary; background: $surface; padding: 0 1;
-    }
-    """
-
-    def __init__(self, queue: Queue) -> None:
-        super().__init__()
-        self.rubric_queue = queue
-
-    def compose(self) -> ComposeResult:
-        rubric = self.rubric_queue.rubric
-        parts: list[Part] = [(f"{rubric.name}", "bold"), "\n"]
-        if rubric.description:
-            parts += [(rubric.description, "italic"), "\n"]
-        for dimension in rubric.dimensions:
-            parts += ["\n", (dimension.name.upper(), "bold $text-accent")]
-            parts += [(f"  {dimension.description}", "dim"), "\n"]
-            for level in dimension.levels:
-                parts += [(f" {level.key} ", "bold reverse"), f" {level.label}\n"]
-                if level.example:
-                    parts += [(f"     e.g. {level.example}", "dim"), "\n"]
-        parts += ["\n", ("y pass · n fail · escape closes", "dim")]
-        with VerticalScroll():
-            yield Static(Content.assemble(*parts), id="anchors-text")
-
-    def action_close(self) -> None:
-        self.dismiss(None)

@@ -1,10 +1,13 @@
 """The prompt editor: one text area per section, the draft's settings and preview values, and
 a live preview (messages, tokens per section, cost per call) beside them. Saving makes a new
-version; nothing edits a saved one."""
+version; nothing edits a saved one.
+
+What is typed is kept as a draft in the database while typing (the app's DraftKeeper, one
+draft per prompt), so quitting or a crash loses nothing: opening the editor on that prompt
+again brings the draft back. Saving the version or discarding the draft deletes it."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
@@ -16,13 +19,12 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Text
 
 from llmbench.core.models import SECTION_NAMES
 from llmbench.tui.screens.base import ActionFailed, DataRead
-from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog, Unsaved
 from llmbench.tui.widgets.preview_view import render_preview
 
 if TYPE_CHECKING:
     from llmbench.core.models import PromptVersion
     from llmbench.core.prompts.preview import Preview
-    from llmbench.services.compare.draft_run import DraftComparison
     from llmbench.services.prompts.library import CaseChoice, Draft
     from llmbench.tui.app import LLMBenchApp
 
@@ -56,22 +58,32 @@ class EditorScreen(Screen["PromptVersion | None"]):
     }
     """
 
-    def __init__(self, prompt_id: int, prompt_name: str, base: PromptVersion | None) -> None:
+    def __init__(
+        self,
+        prompt_id: int,
+        prompt_name: str,
+        base: PromptVersion | None,
+        *,
+        kept: dict[str, str] | None = None,
+    ) -> None:
+        """`kept`: the texts of a draft kept from an earlier session (tab name -> text), shown
+        instead of the base version's."""
         super().__init__()
+        from llmbench.services.drafts import editor_key
         from llmbench.services.prompts.library import Draft
 
         self.prompt_id = prompt_id
         self.prompt_name = prompt_name
         self.base = base
         self.draft: Draft = Draft.of(base) if base else Draft({"task": ""})
-        self.dirty = False
+        self.kept = kept
+        self.draft_key = editor_key(prompt_id)
+        self.dirty = kept is not None
         self.cases: list[CaseChoice] | None = None
         self.case_index = -1
         self._preview_timer: Timer | None = None
-        self.comparing = False
-        self._stop_comparing = threading.Event()
         origin = f"draft from v{base.version}" if base else "first version"
-        self.title = f"Edit {prompt_name} — {origin}"
+        self.title = f"Edit {prompt_name} — {origin}" + (" (kept draft)" if kept else "")
 
     @property
     def bench(self) -> LLMBenchApp:
@@ -81,20 +93,21 @@ class EditorScreen(Screen["PromptVersion | None"]):
         from llmbench.services.prompts.draft_text import settings_text, values_text
 
         draft = self.draft
+        kept = self.kept or {}
         yield Header()
         with Horizontal():
             with TabbedContent(id="editor-tabs"):
                 for name in SECTION_NAMES:
                     with TabPane(TAB_TITLES[name], id=f"tab-{name}"):
                         yield TextArea(
-                            draft.sections.get(name, ""),
+                            kept.get(name, draft.sections.get(name, "")),
                             language="markdown",
                             soft_wrap=True,
                             id=f"text-{name}",
                         )
                 with TabPane("Settings", id="tab-settings"):
                     yield TextArea(
-                        settings_text(
+                        kept.get("settings") or settings_text(
                             draft.model, draft.params, draft.variables, draft.few_shot_k,
                             draft.examples,
                         ),
@@ -102,7 +115,9 @@ class EditorScreen(Screen["PromptVersion | None"]):
                         id="text-settings",
                     )  # fmt: skip
                 with TabPane("Values", id="tab-values"):
-                    yield TextArea(values_text({}), language="yaml", id="text-values")
+                    yield TextArea(
+                        kept.get("values", values_text({})), language="yaml", id="text-values"
+                    )
             with VerticalScroll(id="editor-preview"):
                 yield Static("", id="preview-text")
         yield Footer()
@@ -110,8 +125,46 @@ class EditorScreen(Screen["PromptVersion | None"]):
     def on_mount(self) -> None:
         self.query_one("#editor-tabs", TabbedContent).active = "tab-task"
         self.query_one("#text-task", TextArea).focus()
+        self.bench.hold_work(self)
+        if self.kept is not None:
+            self.notify(
+                "Your unsaved draft is back: ctrl+s saves it as a version, escape discards it.",
+                title=f"Draft of {self.prompt_name}",
+            )
         self._load_cases()
         self._refresh_preview()
+
+    def on_unmount(self) -> None:
+        self.bench.release_work(self)
+
+    # -- the draft kept in the database ------------------------------------------------------
+
+    def typed(self) -> dict[str, str]:
+        """Every tab's text as typed: what the kept draft holds."""
+        return {name: self.text(name) for name in TABS}
+
+    def keep_drafts(self) -> None:
+        if self.dirty:
+            self._keep()
+            self.bench.drafts.flush(self.draft_key)
+
+    def discard_drafts(self) -> None:
+        self.bench.drafts.discard(self.draft_key)
+
+    def unsaved_work(self) -> list[Unsaved]:
+        return [Unsaved(f"the editor's draft of {self.prompt_name}")] if self.dirty else []
+
+    def _keep(self) -> None:
+        base = self.base
+        self.bench.drafts.put(
+            self.draft_key,
+            "editor",
+            {
+                "base_version_id": base.id if base else None,
+                "base_version": base.version if base else None,
+                "texts": self.typed(),
+            },
+        )
 
     # -- the draft -----------------------------------------------------------------------------
 
@@ -137,6 +190,8 @@ class EditorScreen(Screen["PromptVersion | None"]):
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if event.text_area.id != "text-values":
             self.dirty = True
+        if self.dirty:
+            self._keep()  # written once typing pauses, by the writer thread
         if self._preview_timer is not None:
             self._preview_timer.stop()
         self._preview_timer = self.set_timer(PREVIEW_DELAY_S, self._refresh_preview)
@@ -263,18 +318,21 @@ class EditorScreen(Screen["PromptVersion | None"]):
             except Exception as error:  # refused (nothing changed, bad syntax) or failed
                 self.post_message(ActionFailed("Save", str(error)))
                 return
-            self.post_message(DataRead(self.dismiss, saved))
+            self.post_message(DataRead(self._saved, saved))
 
         self.run_worker(work, thread=True, group="save", name="save")
 
+    def _saved(self, saved: PromptVersion) -> None:
+        self.dirty = False
+        self.bench.drafts.discard(self.draft_key)  # the version holds it now
+        self.dismiss(saved)
+
     def action_compare(self) -> None:
-        """Run the draft and the production version (else the version being edited) on up to
-        COMPARE_CASES test cases — or on the typed values — and open the run in Compare."""
+        """Run the draft against the production version (else the version being edited) on up
+        to COMPARE_CASES test cases — or on the typed values — in Compare, at once: the run
+        streams there, the draft stays here (F2 comes back to it)."""
         from llmbench.services.prompts.draft_text import DraftTextError
 
-        if self.comparing:
-            self.notify("A comparison is already running.")
-            return
         try:
             draft, values = self.read_draft()
         except DraftTextError as error:
@@ -286,44 +344,49 @@ class EditorScreen(Screen["PromptVersion | None"]):
             cases = [(None, values)]
         store, settings = self.bench.store, self.bench.settings
         prompt_id, fallback = self.prompt_id, self.base
-        stop = self._stop_comparing
 
         def work() -> None:
-            from llmbench.services.compare.draft_run import compare_draft
+            from llmbench.services.compare.draft_run import create_draft_comparison
             from llmbench.services.prompts.library import labelled_version
 
             try:
                 baseline = labelled_version(store, prompt_id, "production") or fallback
                 if baseline is None:
                     raise ValueError("nothing to compare with: save a first version")
-                done = compare_draft(
+                run_id = create_draft_comparison(
                     store, settings, prompt_id, draft, baseline_version_id=baseline.id,
-                    cases=cases, cancelled=stop.is_set,
+                    cases=cases,
                 )  # fmt: skip
-            except Exception as error:  # refused or failed: say so, keep the draft
+            except Exception as error:  # refused: say so, keep the draft
                 self.post_message(ActionFailed("Compare", str(error)))
-                self.post_message(DataRead(self._compared, None))
                 return
-            self.post_message(DataRead(self._compared, done))
+            self.post_message(DataRead(self._open_run, run_id))
 
-        self.comparing = True
-        self.notify(f"Running the draft and production on {len(cases)} case(s)…", title="Compare")
         self.run_worker(work, thread=True, group="compare", name="compare draft")
 
-    def _compared(self, done: DraftComparison | None) -> None:
-        self.comparing = False
-        if done is None:
-            return
-        self.notify(done.summary_line(), title="Compare: " + done.name)
-        if not self._stop_comparing.is_set():
-            self.app.switch_mode("compare")
+    def _open_run(self, run_id: int) -> None:
+        from llmbench.tui.screens.compare.run import RunScreen
+
+        self.app.switch_mode("compare")
+        self.app.push_screen(RunScreen(run_id, start=True))
 
     def action_close(self) -> None:
-        self._stop_comparing.set()
         if not self.dirty:
             self.dismiss(None)
             return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dirty = False
+                self.discard_drafts()
+                self.dismiss(None)
+
         self.app.push_screen(
-            ConfirmDialog("Discard the draft?", "Your changes are not saved.", yes="Discard"),
-            lambda discard: self.dismiss(None) if discard else None,
+            ConfirmDialog(
+                "Discard the draft?",
+                "Your changes are not saved as a version. Discard deletes the kept draft too "
+                "(to keep it, switch panes or quit instead: it comes back when you press e).",
+                yes="Discard",
+            ),
+            answered,
         )

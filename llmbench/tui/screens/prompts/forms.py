@@ -8,6 +8,8 @@ from llmbench.tui.widgets.version_table import PRODUCTION
 
 WHOLE_PROMPT = "the whole prompt"
 """The scope of a note about the prompt rather than one version."""
+NEW_PROMPT_DRAFT = "dialog:new-prompt"
+"""The new-prompt dialog's fields are kept under this draft key until the prompt exists."""
 
 
 def new_prompt_dialog() -> FormDialog:
@@ -22,7 +24,9 @@ def new_prompt_dialog() -> FormDialog:
         Field("description", "What it is for", placeholder="First reply to a ticket"),
         Field("tags", "Tags (comma-separated)", placeholder="support, customer-facing"),
     ]
-    return FormDialog("New prompt", fields, submit="Create", validate=check)
+    return FormDialog(
+        "New prompt", fields, submit="Create", validate=check, draft_key=NEW_PROMPT_DRAFT
+    )
 
 
 def label_dialog(version: int) -> FormDialog:

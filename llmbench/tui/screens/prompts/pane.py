@@ -292,6 +292,9 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self.act_in_thread(act, self._created, what="New prompt")
 
     def _created(self, created: tuple[int, str]) -> None:
+        from llmbench.tui.screens.prompts.forms import NEW_PROMPT_DRAFT
+
+        self.bench.drafts.discard(NEW_PROMPT_DRAFT)  # the prompt exists: its fields are used
         prompt_id, name = created
         self._select_prompt = prompt_id
         self.notify(f"{name} created: write its first version.", title="New prompt")
@@ -303,22 +306,38 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
             self.notify("Highlight a prompt first.", severity="warning")
             return
         prompt = self.prompt_history.prompt
-        if self.version_id is None:
-            self._open_editor(prompt.id, prompt.name, None)
-            return
+        from llmbench.services.drafts import editor_key
         from llmbench.services.prompts import library as prompts
 
-        store, version_id = self.bench.store, self.version_id
+        store, version_id, keeper = self.bench.store, self.version_id, self.bench.drafts
+
+        def read() -> tuple[PromptVersion | None, dict[str, str] | None]:
+            # A draft kept from before (quit, crash) comes back on the version it started from.
+            kept = keeper.read(editor_key(prompt.id))
+            texts = kept.body.get("texts") if kept is not None else None
+            if isinstance(texts, dict):
+                base_id = kept.body.get("base_version_id") if kept is not None else None
+                base = prompts.get_version(store, base_id) if isinstance(base_id, int) else None
+                return base, {k: v for k, v in texts.items() if isinstance(v, str)}
+            return (prompts.get_version(store, version_id) if version_id else None), None
+
         self.read_in_thread(
-            lambda: prompts.get_version(store, version_id),
-            lambda version: self._open_editor(prompt.id, prompt.name, version),
+            read,
+            lambda found: self._open_editor(prompt.id, prompt.name, found[0], kept=found[1]),
             group="editor",
         )
 
-    def _open_editor(self, prompt_id: int, name: str, base: PromptVersion | None) -> None:
+    def _open_editor(
+        self,
+        prompt_id: int,
+        name: str,
+        base: PromptVersion | None,
+        *,
+        kept: dict[str, str] | None = None,
+    ) -> None:
         from llmbench.tui.screens.prompts.editor import EditorScreen
 
-        self.app.push_screen(EditorScreen(prompt_id, name, base), self._after_edit)
+        self.app.push_screen(EditorScreen(prompt_id, name, base, kept=kept), self._after_edit)
 
     def _after_edit(self, saved: PromptVersion | None) -> None:
         if saved is not None:
