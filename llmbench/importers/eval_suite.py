@@ -32,6 +32,9 @@
     repeat: 1                          # runs of each cell, for variance
     concurrency: 10                    # cells in flight at once
     params: {temperature: 0}           # over each prompt's own params
+    transform: output.trim()           # every case's output before its checks; `threshold`,
+                                       #   `transform` on a test and on a check too: see
+                                       #   eval_suite_grading
 
 Reading goes through `yaml.compose`, so each problem is reported as `file:line: message`.
 A dataset file (.csv or .jsonl) is read by eval_suite_datasets.
@@ -49,6 +52,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from llmbench.core.evaluation.check_parsing import parse_check
 from llmbench.core.evaluation.check_spec import SCRIPT_KINDS, CheckError, check_to_data
 from llmbench.core.evaluation.script_spec import FILE_PREFIX, script_source
+from llmbench.core.evaluation.transform_spec import TRANSFORM_KEY
 from llmbench.core.models import SECTION_NAMES
 from llmbench.importers.eval_suite_datasets import DATASET_SUFFIXES, read_dataset_file
 from llmbench.importers.eval_suite_docs import (
@@ -58,6 +62,7 @@ from llmbench.importers.eval_suite_docs import (
     SuiteError,
     TestDoc,
 )
+from llmbench.importers.eval_suite_grading import GRADING_KEYS, read_grading, transform_file
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.prompts.file_reading import read_variables
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
@@ -75,9 +80,10 @@ _TOP_KEYS = (
     "repeat",
     "concurrency",
     "params",
+    *GRADING_KEYS,
 )
 _PROMPT_KEYS = ("name", "sections", "text", "variables", "model", "params")
-_TEST_KEYS = ("vars", "expected", "checks", "tags", "description")
+_TEST_KEYS = ("vars", "expected", "checks", "tags", "description", *GRADING_KEYS)
 _JUDGE_KEYS = ("model", "dimensions", "params", "pairwise")
 _PAIRWISE_KEYS = ("baseline", "criteria")
 _BASELINE_KEYS = ("prompt", "model")
@@ -123,6 +129,7 @@ def parse_suite(node: Node, path: Path, shown: str) -> SuiteDoc:
         lambda: _optional_int(reader, top.get("concurrency"), "concurrency"), None
     )
     params = guarded(lambda: _json_mapping(reader, top.get("params"), "params"), {})
+    grading = guarded(lambda: read_grading(reader, top, "the suite"), {})
     dataset, dataset_file, file_tests = None, None, ()
     if "dataset" in top:
         dataset_node = top["dataset"]
@@ -161,6 +168,7 @@ def parse_suite(node: Node, path: Path, shown: str) -> SuiteDoc:
         repeat=repeat,
         concurrency=concurrency,
         params=params,
+        grading=grading,
     )
 
 
@@ -270,6 +278,12 @@ def _read_checks(reader: NodeReader, node: Node | None, what: str) -> tuple[dict
             reader.problems.append(_Verbatim(reader.path, line_of(item), str(error)))
             continue
         data = check_to_data(spec)
+        if TRANSFORM_KEY in data:
+            try:
+                data[TRANSFORM_KEY] = transform_file(reader.path, data[TRANSFORM_KEY])
+            except ValueError as error:
+                reader.record(item, f"{what}: {error}")
+                continue
         if spec.kind in SCRIPT_KINDS:
             try:
                 data["value"] = _script_file(reader.path, spec.kind, spec.value)
@@ -389,11 +403,19 @@ def _read_tests(reader: NodeReader, node: Node | None) -> tuple[TestDoc, ...]:
             }
             if "description" in fields:
                 tags["description"] = reader.text(fields["description"], "a test: description")
+            grading = read_grading(reader, fields, "a test")
         except InvalidValue as error:
             reader.record(error.node, error.message)
             continue
         checks = _read_checks(reader, fields.get("checks"), "a test: checks")
         tests.append(
-            TestDoc(variables, expected, checks, tags, where=f"{reader.path}:{line_of(item)}")
+            TestDoc(
+                variables,
+                expected,
+                checks,
+                tags,
+                where=f"{reader.path}:{line_of(item)}",
+                grading=grading,
+            )
         )
     return tuple(tests)

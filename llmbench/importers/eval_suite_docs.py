@@ -40,6 +40,7 @@ class TestDoc:
     checks: tuple[dict[str, Any], ...] = ()  # validated, in check_to_data's form
     tags: dict[str, str] = field(default_factory=dict)
     where: str = ""  # file:line, for messages
+    grading: dict[str, Any] = field(default_factory=dict)  # its own {transform, threshold}
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,4 @@ class SuiteDoc:
     concurrency: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    grading: dict[str, Any] = field(default_factory=dict)  # every case's {transform, threshold}

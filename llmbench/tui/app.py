@@ -134,10 +134,15 @@ class LLMBenchApp(App[None]):
 
     BINDINGS = [
         Binding("f1", "help", "Help", id="help"),
+        # Priority: a pane's key switches panes from anywhere, a text area included (TextArea
+        # binds F6 and F7 to selecting text).
         *(
-            Binding(pane.key, f"show_pane('{pane.mode}')", pane.title, id=pane.binding_id)
+            Binding(
+                pane.key, f"show_pane('{pane.mode}')", pane.title, id=pane.binding_id, priority=True
+            )
             for pane in PANES
         ),
+        Binding("ctrl+o", "jump", "Jump", show=False, id="jump", priority=True),
         Binding(
             "ctrl+p", "command_palette", "Palette", show=False, id="command_palette", priority=True
         ),
@@ -363,8 +368,27 @@ class LLMBenchApp(App[None]):
         limit = self.set_timer(delay, release, name="delay_update")
 
     def action_show_pane(self, mode: str) -> None:
+        from llmbench.tui.widgets.jump_overlay import JumpOverlay
+
+        if isinstance(self.screen, JumpOverlay):
+            self.screen.dismiss(None)  # its labels belong to the pane being left
         if mode in PANES_BY_MODE:
             self.switch_mode(mode)
+
+    def action_jump(self) -> None:
+        """ctrl+o: label everything the screen shows that takes focus; a label's key goes there."""
+        from llmbench.tui.jumper import JumpTarget, jump_targets, jump_to
+        from llmbench.tui.widgets.jump_overlay import JumpOverlay
+
+        if isinstance(self.screen, JumpOverlay):
+            self.screen.dismiss(None)
+            return
+
+        def jumped(target: JumpTarget | None) -> None:
+            if target is not None:
+                jump_to(target)
+
+        self.push_screen(JumpOverlay(jump_targets(self.screen)), jumped)
 
     def action_help(self) -> None:
         from llmbench.tui.screens.help import HelpScreen

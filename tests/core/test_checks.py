@@ -162,7 +162,7 @@ def test_latency_and_cost_limits(
         ({"type": "contains", "value": "x", "weight": -1}, "weight"),
         ({"type": "contains", "value": "x", "weight": float("nan")}, "finite"),
         ({"type": "contains", "value": "x", "negate": "no"}, "true or false"),
-        ({"type": "contains", "value": "x", "transform": "output.upper()"}, "unknown field"),
+        ({"type": "contains", "value": "x", "transform": "file://t.rb"}, "must end in"),
         ({"type": "llm-rubric", "value": 3}, "rubric text"),
         ({"type": "levenshtein", "value": "x", "threshold": -1}, "edit distance"),
         ({"type": "is-sql", "value": {"databaseType": "Oracle9"}}, "databaseType"),

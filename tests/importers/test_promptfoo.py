@@ -198,8 +198,8 @@ def test_each_assertion_type_becomes_its_check(
         ({"type": "meteor", "value": "x"}, "no METEOR score"),
         ({"type": "made-up", "value": "x"}, "not a promptfoo assertion type"),
         (
-            {"type": "contains", "value": "x", "transform": "output.trim()"},
-            "its transform (output.trim()) reshapes the output before the check",
+            {"type": "context-faithfulness", "contextTransform": "output.docs"},
+            "its contextTransform (output.docs) reshapes the context",
         ),
         (
             {"type": "llm-rubric", "value": "ok", "rubricPrompt": "x"},
@@ -510,26 +510,80 @@ evaluateOptions: {maxConcurrency: 4, repeat: 2, delay: 100}
     assert _omitted(conversion) == ["evaluateOptions: delay"]
 
 
-def test_a_default_transform_leaves_no_runnable_check(tmp_path: Path) -> None:
-    problems = _problems(
+def test_transforms_and_thresholds_convert_to_the_suites_own(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "shape.py").write_text(
+        "def get_transform(output, context):\n    return output\n", encoding="utf-8"
+    )
+    (tmp_path / "lib" / "pick.js").write_text("module.exports.first = (o) => o;\n", "utf-8")
+    conversion = _convert(
         tmp_path,
         MINIMAL
         + """defaultTest:
   assert: [{type: icontains, value: hi}]
   options: {transform: output.trim()}
+  threshold: 0.25
 tests:
   - vars: {word: hi}
+    options: {transform: file://lib/shape.py}
+    threshold: 0.5
+    assert:
+      - {type: contains, value: hi, transform: "file://lib/pick.js:first"}
+  - vars: {word: ho}
+    options: {postprocess: output.toUpperCase()}
+    assert: [{type: contains, value: HO, transform: output.slice(1)}]
+""",
+    )
+    suite = conversion.suite
+    assert not conversion.omitted
+    assert (suite["transform"], suite["threshold"]) == ("output.trim()", 0.25)
+    assert suite["checks"] == [{"type": "icontains", "value": "hi"}]
+    first, second = suite["tests"]
+    assert first["transform"] == f"file://{tmp_path / 'lib' / 'shape.py'}"
+    assert first["threshold"] == 0.5
+    assert first["checks"] == [
+        {
+            "type": "contains",
+            "value": "hi",
+            "transform": f"file://{tmp_path / 'lib' / 'pick.js'}:first",
+        }
+    ]
+    assert second["transform"] == "output.toUpperCase()" and "threshold" not in second
+    assert second["checks"][0]["transform"] == "output.slice(1)"
+    # Written relative to the suite, read back as `llmbench eval` reads it.
+    text = suite_text(conversion, tmp_path / "out" / "suite.eval.yaml")
+    assert "transform: file://../lib/shape.py\n" in text
+    assert "transform: file://../lib/pick.js:first\n" in text
+    (tmp_path / "out").mkdir()
+    written = tmp_path / "out" / "suite.eval.yaml"
+    written.write_text(text, encoding="utf-8")
+    doc = load_suite(written)
+    assert doc.grading == {"transform": "output.trim()", "threshold": 0.25}
+    assert doc.tests[0].grading == {
+        "transform": f"file://{tmp_path / 'lib' / 'shape.py'}",
+        "threshold": 0.5,
+    }
+
+
+def test_a_bad_transform_or_threshold_is_a_problem_with_its_line(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        MINIMAL
+        + """tests:
+  - vars: {word: hi}
+    options: {transform: file://shape.rb}
     assert: [{type: contains, value: hi}]
+  - vars: {word: ho}
+    threshold: high
+    assert: [{type: contains, value: ho}]
 """,
     )
     config = tmp_path / "promptfooconfig.yaml"
-    assert problems[0].startswith(f"{config}:1: no runnable check: none of the 2 assertions")
-    assert problems[1] == (
-        f"{config}:4: skipped: defaultTest.assert[0]: icontains — defaultTest.options.transform"
-        " (output.trim()) reshapes every output before the assertions see it, and llmbench has"
-        " no transform step"
-    )
-    assert problems[2].startswith(f"{config}:8: skipped: tests[0].assert[0]: contains — ")
+    assert problems == [
+        f"{config}:5: tests[0].options.transform: a transform file must end in .js, .cjs, .mjs"
+        " or .py: 'shape.rb'",
+        f"{config}:8: tests[1].threshold must be a number, got 'high'",
+    ]
 
 
 def test_list_vars_expand_into_one_test_per_combination(tmp_path: Path) -> None:
@@ -623,7 +677,6 @@ def test_test_fields_without_a_place_are_listed(tmp_path: Path) -> None:
         + """\
 tests:
   - vars: {word: a}
-    threshold: 0.5
     providers: [fast]
     metadata: {difficulty: easy, score: 3}
 scenarios: [{config: []}]
@@ -636,7 +689,6 @@ env: {OPENAI_API_KEY: sk-not-to-be-shown}
         "scenarios: scenarios",
         "extensions: extensions",
         "env: env (OPENAI_API_KEY)",
-        "tests[0]: threshold",
         "tests[0]: providers",
     ]
     assert "sk-not" not in suite_text(conversion)

@@ -203,7 +203,7 @@ def test_the_counts_of_each_example() -> None:
         "eval-self-grading": (2, 0),
         "g-eval": (5, 0),
         "getting-started": (2, 0),
-        "json-output": (2, 3),  # the test whose options.transform parses the JSON first
+        "json-output": (5, 0),  # with the test whose options.transform parses the JSON first
         "python-assert": (2, 0),
         "python-assert-external": (4, 0),
         "simple-csv": (4, 0),
@@ -291,14 +291,20 @@ def test_each_example_runs_on_the_built_in_models(tmp_path: Path, folder: str) -
     models = set(suite["models"])
     # Tests with the same vars are one case holding the checks of all of them (said in a note).
     cases: dict[str, int] = {}
+    thresholds: set[str] = set()
     for test in suite["tests"]:
         key = json.dumps([test["vars"], test.get("expected")], sort_keys=True)
         cases[key] = cases.get(key, 0) + len(test.get("checks", []))
+        if "threshold" in test or "threshold" in suite:
+            thresholds.add(key)
     groups = len(suite["prompts"]) * len(models)
     cells = groups * len(cases)
     assert _query(tmp_path, "SELECT count(*), sum(status = 'ok') FROM results") == [(cells, cells)]
     default_checks = len(suite.get("checks", []))
-    expected_checks = groups * sum(default_checks + own for own in cases.values())
+    # A case with a threshold stores one more check: its verdict on the weighted score.
+    expected_checks = groups * sum(
+        default_checks + own + (key in thresholds) for key, own in cases.items()
+    )
     assert _query(tmp_path, "SELECT count(*) FROM checks") == [(expected_checks,)]
 
 

@@ -10,9 +10,10 @@ evaluation run writes its cells leaves a database that
 
 How: a 40-cell plan (one prompt version × the built-in `llmbench/echo` model × 40 cases, 20 ms
 simulated latency, concurrency 4) is saved as a pending run in a template file. Each moment gets
-a copy. A fork server (crash_child.py, litellm imported once) forks one child per copy, the test
-sleeps a seeded random delay spread over the run (stratified: one moment in each 1/25 of the
-first 80 % of a calibrated run) and sends SIGKILL; then it checks the file and resumes the run
+a copy. A fork server (crash_child.py, litellm imported once) forks one child per copy; the test
+waits for the child's k-th acknowledged cell (stratified: k steps through the first 80 % of the
+40 cells over the 25 moments), then a seeded random part of one cell's calibrated time, and
+sends SIGKILL; then it checks the file and resumes the run
 in this process.
 
 Runtime: ~15 s (2.5 s of imports in the fork server, then ~0.4 s per moment).
@@ -83,9 +84,12 @@ class ForkServer(LineServer):
         assert kind == "started"
         return ChildRun(pid=int(pid), started_at=time.monotonic())
 
-    def collect(self, child: ChildRun) -> None:
-        """Read the child's lines until the server reports how it ended."""
+    def collect(self, child: ChildRun, *, until_acks: int | None = None) -> None:
+        """Read the child's lines until the server reports how it ended (or, with `until_acks`,
+        until the child has acknowledged that many cells)."""
         while child.status is None:
+            if until_acks is not None and len(child.acked) >= until_acks:
+                return
             line = self.next_line()
             if line.startswith("ack "):
                 child.acked.append(int(line.split()[1]))
@@ -184,22 +188,26 @@ def _check_and_resume(db: Path, run_id: int, acked: list[int]) -> int:
 
 
 def _kill_after(
-    server: ForkServer, template: Path, db: Path, run_id: int, delay: float
+    server: ForkServer, template: Path, db: Path, run_id: int, acks: int, delay: float
 ) -> ChildRun:
-    """SIGKILL a child `delay` seconds into its run. On a loaded machine a run can end before
-    its moment: that try proves nothing, so the moment is tried again, earlier."""
+    """SIGKILL a child `delay` seconds after it acknowledged its `acks`-th cell (or after it
+    started, for 0). Counting acknowledgements instead of timing the whole run keeps the moments
+    spread over the run however loaded the machine is. A run can still end within the delay:
+    that try proves nothing, so the moment is tried again, sooner."""
     for _ in range(4):
         shutil.copy(template, db)
         child = server.start(db, run_id)
-        time.sleep(max(0.0, child.started_at + delay - time.monotonic()))
-        # It may have ended, and been reaped, before its moment: collect says so.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-        server.collect(child)
+        server.collect(child, until_acks=acks)
+        if child.status is None:
+            time.sleep(delay)
+            # It may have ended, and been reaped, before its moment: collect says so.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+            server.collect(child)
         if not child.finished:
             assert os.WIFSIGNALED(child.status) and os.WTERMSIG(child.status) == signal.SIGKILL
             return child
-        delay /= 2
+        delay /= 4
     raise AssertionError(f"every run ended before its kill (last delay {delay * 1000:.0f} ms)")
 
 
@@ -211,10 +219,14 @@ def test_kill_9_mid_run_keeps_every_acknowledged_cell(
     duration = _calibrate(fork_server, template, tmp_path, run_id)
     rng = random.Random(SEED)
     kept_per_moment: list[int] = []
+    cell_s = duration / CELLS
     for moment in range(MOMENTS):
-        delay = duration * SPREAD * (moment + rng.random()) / MOMENTS
+        # Stratified over the first 80 % of the run: the acknowledgement to wait for, then a
+        # seeded moment within the next cell's time (between two commits, or during one).
+        acks = int(CELLS * SPREAD * moment / MOMENTS)
+        delay = cell_s * rng.random()
         db = tmp_path / f"moment-{moment}.db"
-        child = _kill_after(fork_server, template, db, run_id, delay)
+        child = _kill_after(fork_server, template, db, run_id, acks, delay)
         kept_per_moment.append(_check_and_resume(db, run_id, child.acked))
     # The moments really are spread over the run: kills landed in at least three of its four
     # quarters (by cells kept), from before the first commit to near the end.

@@ -4,6 +4,7 @@ process appended, the batch was rolled back, a purge deleted calls — the chain
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store.audit.log import (
     append_calls,
+    append_in_one_statement,
     chain_head,
     database_id,
     insert_sealed,
@@ -86,3 +88,61 @@ def test_appends_after_a_purge_deleted_every_call_continue_from_its_anchor(
         assert store.write(lambda db: append_calls(db, key, [_call(9)])) == [4]
         report = verify_chain(store.read(), key)
         assert report.ok, report.problem
+
+
+def test_one_statement_appends_go_on_only_where_the_chain_still_ends(tmp_path: Path) -> None:
+    path = tmp_path / "one.db"
+    with open_db(path) as store:
+        key = load_chain_key(database_id(store.read()))
+    writer = connect(path)
+    writer.conn.isolation_level = None  # as the store's writer: no implicit BEGIN
+    try:
+        assert append_in_one_statement(writer, key, [_call(1)]) is None  # nothing known yet
+        writer.conn.execute("BEGIN IMMEDIATE")
+        append_calls(writer, key, [_call(1)])
+        writer.conn.execute("COMMIT")
+
+        assert append_in_one_statement(writer, key, [_call(2), _call(3)]) == [2, 3]
+        assert not writer.conn.in_transaction  # committed by SQLite as the statement ended
+        assert _count(path) == 3
+
+        other = connect(path)  # another process appends meanwhile
+        try:
+            other.conn.execute("BEGIN IMMEDIATE")
+            insert_sealed(other, seal_calls(key, chain_head(other), [_call(4)])[0])
+            other.conn.execute("COMMIT")
+        finally:
+            other.close()
+        assert append_in_one_statement(writer, key, [_call(5)]) is None
+        assert _count(path) == 4  # nothing written
+        report = verify_chain(writer, key)
+        assert report.ok, report.problem
+    finally:
+        writer.close()
+
+
+def _count(path: Path) -> int:
+    """Read by a connection of its own: only what is committed."""
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("first_try", ["cannot", "raises"])
+def test_a_write_whose_first_try_fails_runs_in_a_transaction(
+    tmp_path: Path, first_try: str
+) -> None:
+    def attempt(db: Any) -> list[int] | None:
+        if first_try == "raises":
+            db.execute("INSERT INTO calls (id) VALUES (NULL)")  # refused: lands nothing
+        return None
+
+    with open_db(tmp_path / "fallback.db") as store:
+        key = load_chain_key(database_id(store.read()))
+        written = store.submit(
+            lambda db: append_calls(db, key, [_call(1)]), index_later=True, first_try=attempt
+        )
+        assert written.result(10) == [1]
+        assert _ids(store) == [1]

@@ -36,10 +36,12 @@ from llmbench.core.evaluation.json_schema import check_schema, schema_value
 from llmbench.core.evaluation.script_spec import script_source
 from llmbench.core.evaluation.sql_checks import sql_options
 from llmbench.core.evaluation.structured_checks import required_elements
+from llmbench.core.evaluation.transform_spec import TRANSFORM_KEY, transform_source
 
-# Keys any check may carry; `metric` and `description` are labels, kept in options.
+# Keys any check may carry; `metric` and `description` are labels, kept in options, as is
+# `transform` (the code the output goes through before this check sees it).
 _COMMON_KEYS = frozenset({"type", "kind", "value", "negate", "not", "weight", "threshold"})
-_LABEL_KEYS = ("metric", "description")
+_LABEL_KEYS = ("metric", "description", TRANSFORM_KEY)
 _OPTION_KEYS: dict[str, frozenset[str]] = {
     "equals": frozenset(),
     "contains": frozenset(),
@@ -106,7 +108,9 @@ def parse_check(data: Mapping[str, object], *, where: str = "") -> CheckSpec:
     kind, negate = _resolve_name(name.strip(), fields, prefix)
     unknown = sorted(set(fields) - _COMMON_KEYS - set(_LABEL_KEYS) - _OPTION_KEYS[kind])
     if unknown:
-        known = sorted({"value", "negate", "weight", "threshold"} | _OPTION_KEYS[kind])
+        known = sorted(
+            {"value", "negate", "weight", "threshold", TRANSFORM_KEY} | _OPTION_KEYS[kind]
+        )
         raise CheckError(f"{prefix}unknown field {unknown[0]!r} (known: {', '.join(known)})")
     negate = negate != as_boolean(fields.get("negate", fields.get("not", False)), "negate", prefix)
     weight = as_number(fields.get("weight", 1.0), "weight", prefix)
@@ -122,6 +126,8 @@ def parse_check(data: Mapping[str, object], *, where: str = "") -> CheckSpec:
             pass  # compared with whatever score the code returns, as promptfoo does
         elif not 0.0 <= threshold <= 1.0:
             raise CheckError(f"{prefix}threshold must be between 0 and 1, got {threshold:g}")
+    if TRANSFORM_KEY in fields:
+        transform_source(fields[TRANSFORM_KEY], prefix)
     options: dict[str, object] = {key: fields[key] for key in _LABEL_KEYS if key in fields}
     options.update({key: fields[key] for key in _OPTION_KEYS[kind] if key in fields})
     if kind == "similar" and threshold is None:

@@ -22,6 +22,7 @@ from llmbench.core.evaluation.check_spec import (
     CheckSpec,
 )
 from llmbench.core.evaluation.check_values import is_template
+from llmbench.core.evaluation.transform_spec import TRANSFORM_KEY
 from llmbench.core.prompts.templates import TemplateError, render_section
 
 
@@ -30,6 +31,9 @@ def run_check(spec: CheckSpec, output: str, context: CheckContext) -> CheckResul
     that cannot run (a bad template, a judge spec) fails the same way, saying why."""
     if spec.kind in ENGINE_KINDS:
         return _result(spec, False, 0.0, f"{spec.kind} checks are graded by the run engine")
+    if TRANSFORM_KEY in spec.options:
+        # Checking the untransformed text would answer a different question: refuse it.
+        return _result(spec, False, 0.0, "cannot run: its transform is applied by the run engine")
     try:
         validate_check(spec)
         spec = _rendered(spec, context)
@@ -49,18 +53,24 @@ def _result(spec: CheckSpec, passed: bool, score: float, detail: str) -> CheckRe
     return CheckResult(spec.kind, passed, round(min(1.0, max(0.0, score)), 6), detail, spec.weight)
 
 
-def aggregate(results: Iterable[CheckResult]) -> tuple[bool, float]:
-    """Whether every check passed, and the weighted mean score (the plain mean when every
-    weight is 0). No checks: (True, 1.0)."""
+def aggregate(results: Iterable[CheckResult], threshold: float | None = None) -> tuple[bool, float]:
+    """Whether the checks pass together, and the weighted mean score (the plain mean when every
+    weight is 0). Without a threshold they pass when every check does; with one (a case's own,
+    promptfoo's test threshold) when the weighted mean reaches it, whatever single checks did,
+    the mean being 0 when the weights sum to 0 as promptfoo counts it. No checks: (True, 1.0)."""
     results = list(results)
     if not results:
         return True, 1.0
     passed = all(result.passed for result in results)
     total_weight = math.fsum(result.weight for result in results)
     if total_weight <= 0:
+        if threshold is not None:
+            passed = threshold <= 0.0
         return passed, math.fsum(result.score for result in results) / len(results)
-    weighted = math.fsum(result.score * result.weight for result in results)
-    return passed, weighted / total_weight
+    weighted = math.fsum(result.score * result.weight for result in results) / total_weight
+    if threshold is not None:
+        passed = weighted >= threshold
+    return passed, weighted
 
 
 def _template_values(context: CheckContext) -> dict[str, object]:

@@ -4,8 +4,9 @@ An assertion converts when `parse_check` (core.evaluation) accepts it as written
 `not-` type), value, threshold, weight, metric and the kind's own fields. The check kinds are
 asked, never listed here, so a kind core.evaluation gains converts from then on. An assertion
 that does not convert says why: llmbench has no such check (and what it would need), or the
-field parse_check refuses, or a transform that would change what is checked. Nothing is
-approximated silently.
+field parse_check refuses, or a `contextTransform` (the context a model-graded check reads is
+not reshaped). Nothing is approximated silently. An assertion's `transform` is the check's own
+(core.evaluation.transform_spec), its file made absolute like a script's.
 
 `assertion_from_string` reads a CSV `__expected` cell as promptfoo's `assertionFromString`
 does (promptfoo 0.123.1).
@@ -21,6 +22,7 @@ from typing import Any
 
 from llmbench.core.evaluation.check_parsing import parse_check
 from llmbench.core.evaluation.check_spec import CheckError, check_to_data
+from llmbench.core.evaluation.transform_spec import transform_source
 
 # promptfoo's assertion types (0.123.1: BaseAssertionTypes, the special ones, assert-set).
 PROMPTFOO_TYPES: tuple[str, ...] = (
@@ -81,8 +83,8 @@ _CODE_TYPES = frozenset({"python", "javascript", "ruby"})
 _TEXT_TYPES = frozenset({"equals", "contains", "icontains", "starts-with"})
 _LIST_TYPES = frozenset({"contains-any", "contains-all", "icontains-any", "icontains-all"})
 _UNSUPPORTED_TYPE = "this check type is not supported"  # parse_check's refusal of a type
-# Fields that change what the output is before the check sees it.
-TRANSFORM_FIELDS = ("transform", "contextTransform")
+# Fields that reshape what a check reads and have no place in a check.
+TRANSFORM_FIELDS = ("contextTransform",)
 _COMPACT = re.compile(
     r"^(not-)?("
     + "|".join(re.escape(name) for name in PROMPTFOO_TYPES if name not in ("assert-set",))
@@ -161,9 +163,8 @@ def convert_assertion(
     for key in TRANSFORM_FIELDS:
         if key in data:
             raise Unconvertible(
-                f"its {key} ({_shown(data[key])}) reshapes the output before the check; llmbench"
-                " checks the model's text as it is (no transform step), so the check would mean"
-                " something else"
+                f"its {key} ({_shown(data[key])}) reshapes the context a model-graded check"
+                " reads; llmbench's checks read the case's `context` variable as it is"
             )
     if not check_type_exists(name):
         raise Unconvertible(why_not_converted(name))
@@ -197,6 +198,9 @@ def convert_assertion(
     check = {"type": check.pop("kind"), **check}
     if code and code_base is not None and isinstance(value, str) and value.startswith(FILE_PREFIX):
         check["value"] = _absolute_script(value, code_base)
+    transform = check.get("transform")
+    if code_base is not None and isinstance(transform, str) and transform.startswith(FILE_PREFIX):
+        check["transform"] = absolute_transform(transform, code_base)
     notes = []
     if base == "similar":
         notes.append(
@@ -214,6 +218,16 @@ def _absolute_script(reference: str, base: Path) -> str:
         drive, _, function = function.partition(":")
         path = f"{path}:{drive}"
     return FILE_PREFIX + str((base / path).resolve()) + (f":{function}" if function else "")
+
+
+def absolute_transform(reference: str, base: Path) -> str:
+    """A transform's `file://path[:function]` with its path made absolute (promptfoo reads it
+    relative to the config's folder); inline code as it is."""
+    if not reference.startswith(FILE_PREFIX):
+        return reference
+    source = transform_source(reference)
+    function = reference[len(FILE_PREFIX) + len(source.path) :]  # ":name" or ""
+    return FILE_PREFIX + str((base / source.path).resolve()) + function
 
 
 def _js_number(value: int | float) -> str:

@@ -18,8 +18,9 @@ from llmbench.importers.promptfoo.csv_rows import CaseDoc, CsvRowReading, known_
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
 
 _TEST_FILE_SUFFIXES = (".csv", ".yaml", ".yml", ".json", ".jsonl")
-_TEST_KEYS = ("vars", "assert", "description", "metadata", "options")
-# promptfoo's options that reshape the output before every assertion of a test sees it.
+_TEST_KEYS = ("vars", "assert", "description", "metadata", "options", "threshold")
+# promptfoo's options that reshape the output before every assertion of a test sees it
+# (`postprocess` is transform's old name): the case's `transform` in the suite.
 OUTPUT_TRANSFORMS = ("transform", "postprocess")
 OPTION_WHY = {
     "rubricPrompt": "graded with llmbench's own judge prompt",
@@ -28,8 +29,6 @@ OPTION_WHY = {
     "disableVarExpansion": "list vars always expand into one test each",
 }
 TEST_FIELD_WHY = {
-    "threshold": "promptfoo passes this test when its weighted score reaches the threshold;"
-    " an llmbench case passes only when every check does, so its verdict can differ",
     "providers": "a test limited to some providers runs on every model in a suite",
     "prompts": "a test limited to some prompts runs with every prompt in a suite",
     "provider": "a per-test provider is not converted",
@@ -73,7 +72,9 @@ class CaseReading(CsvRowReading):
         # Why the test cannot run as promptfoo runs it (its assertions are then listed).
         left_out = ""
         if "options" in fields:
-            left_out = self._test_options(fields["options"], where, path)
+            self._test_options(fields["options"], where, path, test)
+        if "threshold" in fields:
+            self._test_threshold(fields["threshold"], f"{where}.threshold", path, test)
         if "vars" in fields:
             data = self._plain(fields["vars"], f"{where}.vars", path=path)
             if isinstance(data, dict):
@@ -100,26 +101,23 @@ class CaseReading(CsvRowReading):
             fields.get("assert"),
             f"{where}.assert",
             path=path,
-            skip=left_out or self.output_transform,
+            skip=left_out,
         )
         if left_out:
             return []
         return self._expand(test, where, line_of(node), path)
 
-    def _test_options(self, node: Node, where: str, path: str) -> str:
-        """A test's `options`; the reason the test is left out when they reshape its output."""
+    def _test_options(self, node: Node, where: str, path: str, test: CaseDoc) -> None:
+        """A test's `options`: its transform is the case's."""
         data = self._plain(node, f"{where}.options", path=path)
         if not isinstance(data, dict):
             self.fail(node, f"{where}.options must be a mapping", path=path)
-            return ""
-        left_out = ""
+            return
         for key, value in data.items():
             if key in OUTPUT_TRANSFORMS:
-                left_out = (
-                    f"the test is left out: its options.{key} ({str(value).strip()[:60]}) reshapes"
-                    " the output every assertion checks, and llmbench has no transform step"
-                )
-                self.omit(node, f"{where}.options", key, left_out, path=path)
+                transform = self.output_transform_of(value, node, f"{where}.options.{key}", path)
+                if transform:
+                    test.grading["transform"] = transform
             elif key == "provider":
                 provider = value.get("id") if isinstance(value, dict) else value
                 if isinstance(provider, str):
@@ -129,7 +127,15 @@ class CaseReading(CsvRowReading):
             else:
                 why = OPTION_WHY.get(key, "no place in a suite")
                 self.omit(node, f"{where}.options", key, why, path=path)
-        return left_out
+
+    def _test_threshold(self, node: Node, where: str, path: str, test: CaseDoc) -> None:
+        """A test's `threshold`: the case passes when its weighted score reaches it."""
+        value = self._plain(node, where, path=path)
+        threshold = self.threshold_of(value)
+        if threshold is None:
+            self.fail(node, f"{where} must be a number, got {value!r}", path=path)
+        else:
+            test.grading["threshold"] = threshold
 
     def _text_at(self, node: Node, what: str, reader: NodeReader, path: str) -> str:
         try:
@@ -246,4 +252,5 @@ def test_data(test: CaseDoc) -> dict[str, Any]:
         data["checks"] = test.checks
     if test.tags:
         data["tags"] = test.tags
+    data.update(test.grading)
     return data

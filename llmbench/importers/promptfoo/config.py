@@ -151,6 +151,7 @@ class _Converter(PromptReading, DefaultTestReading):
         suite["tests"] = [test_data(test) for test in tests]
         if default_checks:
             suite["checks"] = default_checks
+        suite.update(self.default_grading)
         if judge:
             suite["judge"] = judge
         if repeat is not None:

@@ -7,7 +7,8 @@ into one case per combination, `file://` vars, and one CSV row mapped as promptf
   threshold (`__expected` and `__expected1` are both the first); `__metric` names them all;
 - `__metadata:key` is a tag; `__metadata:key[]` a list, split on commas (`\\,` is a comma
   inside an item), kept as a JSON list in the tag;
-- `__description`; `__threshold`, `__prefix`, `__suffix` are listed as not converted;
+- `__description`; `__threshold` is the case's threshold (it passes when its weighted score
+  reaches it); `__prefix`, `__suffix` are listed as not converted;
 - every other column is a var.
 
 Reading the file itself is importers/case_csv.py's business (`CaseReading._csv_tests` hands
@@ -24,19 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmbench.core.evaluation.check_spec import CheckError
 from llmbench.importers.file_problems import FileProblem
 from llmbench.importers.promptfoo.assertion_reading import AssertionReading
-from llmbench.importers.promptfoo.assertions import Unconvertible, assertion_from_string
+from llmbench.importers.promptfoo.assertions import (
+    Unconvertible,
+    absolute_transform,
+    assertion_from_string,
+)
 from llmbench.importers.promptfoo.reading import read_value
 
 MAX_EXPANDED_TESTS = 10_000
 _EXPECTED = re.compile(r"^__expected(\d*)$")
 _CONFIG = re.compile(r"^__config:(__expected\d*):(\w+)$")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
-THRESHOLD_WHY = (
-    "promptfoo passes this test when its weighted score reaches the threshold; an llmbench case"
-    " passes only when every check does, so its verdict can differ"
-)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class CaseDoc:
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     origin: tuple[str, int, str] = ("", 0, "")  # (file, line, where) of the promptfoo test
+    grading: dict[str, Any] = field(default_factory=dict)  # its own {transform, threshold}
 
 
 def known_csv_column(column: str) -> bool:
@@ -67,8 +70,30 @@ def metadata_list(cell: str) -> list[str]:
 class CsvRowReading(AssertionReading):
     """Cases from test data: expansion, `file://` vars, and CSV rows."""
 
-    # Set by defaultTest when its options transform every output: no assertion converts.
-    output_transform = ""
+    def output_transform_of(self, value: Any, node: Any, where: str, path: str) -> str:
+        """A test's (or defaultTest's) `options.transform` as the suite's `transform`, its file
+        made absolute; "" (and a problem) when it is no transform."""
+        if not isinstance(value, str) or not value.strip():
+            why = f"a transform is JavaScript code or file://path, got {value!r}"
+            self.fail(node, f"{where}: {why}", path=path)
+            return ""
+        try:
+            return absolute_transform(value, self.base)
+        except CheckError as error:
+            self.fail(node, f"{where}: {error}", path=path)
+            return ""
+
+    @staticmethod
+    def threshold_of(value: Any) -> float | None:
+        """A test threshold as promptfoo takes it (a number; CSV text read as one)."""
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            return None
+        return float(value)
 
     def _var_files(
         self, variables: dict[str, Any], where: str, line: int, path: str
@@ -123,6 +148,7 @@ class CsvRowReading(AssertionReading):
                     test.description,
                     dict(test.tags),
                     test.origin,
+                    dict(test.grading),
                 )
             )
         return tests
@@ -159,12 +185,14 @@ class CsvRowReading(AssertionReading):
             index += 1
             if data["type"] == "equals" and column == "__expected" and test.expected is None:
                 test.expected = str(data["value"])
-            test.checks += self._assertion(
-                data, place, line, shown, left_out or self.output_transform
-            )
+            test.checks += self._assertion(data, place, line, shown, left_out)
         if row.get("__threshold", "").strip():
-            self.omit(line, where, f"__threshold {row['__threshold'].strip()}", THRESHOLD_WHY,
-                      path=shown)  # fmt: skip
+            threshold = self.threshold_of(row["__threshold"])
+            if threshold is None:
+                why = f"{where}: __threshold must be a number: {row['__threshold']!r}"
+                self.reader.problems.append(FileProblem(shown, line, why))
+            else:
+                test.grading["threshold"] = threshold
         for column in ("__prefix", "__suffix"):
             if row.get(column, "").strip():
                 self.omit(

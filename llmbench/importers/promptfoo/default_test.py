@@ -36,13 +36,17 @@ class DefaultTestReading(ProviderReading, CaseReading):
         if fields is None:
             return [], {}, None
         for key, value in fields.items():
-            if key not in ("assert", "vars", "options", "metadata"):
+            if key not in ("assert", "vars", "options", "metadata", "threshold"):
                 self.omit(value, "defaultTest", key, TEST_FIELD_WHY.get(key, "no place in a suite"))
         if "options" in fields:
-            self.output_transform = self._output_transform(fields["options"])
-        checks = self._assertions(
-            fields.get("assert"), "defaultTest.assert", skip=self.output_transform
-        )
+            self._default_transform(fields["options"])
+        if "threshold" in fields:
+            threshold = self.threshold_of(self._plain(fields["threshold"], "defaultTest.threshold"))
+            if threshold is None:
+                self.fail(fields["threshold"], "defaultTest.threshold must be a number")
+            else:
+                self.default_grading["threshold"] = threshold
+        checks = self._assertions(fields.get("assert"), "defaultTest.assert")
         variables: dict[str, Any] = {}
         if "vars" in fields:
             data = self._plain(fields["vars"], "defaultTest.vars")
@@ -70,17 +74,17 @@ class DefaultTestReading(ProviderReading, CaseReading):
                 self.omit(value, where, key, OPTION_WHY.get(key, "no place in a suite"))
         return judge
 
-    def _output_transform(self, options_node: Node) -> str:
-        """Why no assertion converts when defaultTest's options reshape every output."""
+    def _default_transform(self, options_node: Node) -> None:
+        """defaultTest's options.transform: the suite's `transform`, every case's unless the
+        case has its own (promptfoo merges a test's options over defaultTest's)."""
         options = self.mapping(options_node, "defaultTest.options") or {}
         for key in OUTPUT_TRANSFORMS:
             if key in options:
-                code = self._plain(options[key], f"defaultTest.options.{key}")
-                return (
-                    f"defaultTest.options.{key} ({str(code).strip()[:60]}) reshapes every"
-                    " output before the assertions see it, and llmbench has no transform step"
-                )
-        return ""
+                where = f"defaultTest.options.{key}"
+                code = self._plain(options[key], where)
+                transform = self.output_transform_of(code, options[key], where, self.shown)
+                if transform:
+                    self.default_grading["transform"] = transform
 
     def _judge_provider(self, node: Node, where: str) -> dict[str, Any] | None:
         if isinstance(node, MappingNode):

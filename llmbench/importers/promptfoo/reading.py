@@ -66,6 +66,8 @@ class ConfigReader:
         self.notes: list[Omission] = []
         self.converted: list[ConvertedAssertion] = []
         self.graders: list[tuple[str, str, int]] = []  # llm-rubric's own: (id, where, line)
+        # defaultTest's transform and threshold: the suite's, every case's unless it has its own.
+        self.default_grading: dict[str, Any] = {}
 
     def omit(
         self, node_or_line: Node | int, where: str, what: str, why: str, *, path: str = ""

@@ -38,34 +38,43 @@ def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_text)
 
 
+def _relative_file(value: Any, base: Path) -> Any:
+    """A `file://` reference to an absolute path named relative to `base`; else as it is."""
+    if not (isinstance(value, str) and value.startswith(FILE_PREFIX)):
+        return value
+    target = value[len(FILE_PREFIX) :]
+    function = ""
+    if ":" in Path(target).name:
+        target, _, function = target.rpartition(":")
+    if not Path(target).is_absolute():
+        return value
+    shown = Path(os.path.relpath(target, base)).as_posix()
+    return FILE_PREFIX + shown + (f":{function}" if function else "")
+
+
 def _relative_scripts(suite: dict[str, Any], base: Path) -> dict[str, Any]:
-    """The suite with its code checks' files named relative to the suite's folder (a check's
-    file is read relative to its suite), so the suite and its scripts move together."""
+    """The suite with its code checks' and transforms' files named relative to the suite's
+    folder (they are read relative to their suite), so the suite and its scripts move
+    together."""
 
     def relative(check: dict[str, Any]) -> dict[str, Any]:
-        value = check.get("value")
-        if str(check.get("type", "")).removeprefix("not-") not in _SCRIPT_TYPES or not (
-            isinstance(value, str) and value.startswith(FILE_PREFIX)
-        ):
-            return check
-        target = value[len(FILE_PREFIX) :]
-        function = ""
-        if ":" in Path(target).name:
-            target, _, function = target.rpartition(":")
-        if not Path(target).is_absolute():
-            return check
-        shown = Path(os.path.relpath(target, base)).as_posix()
-        return {**check, "value": FILE_PREFIX + shown + (f":{function}" if function else "")}
+        check = dict(check)
+        if "transform" in check:
+            check["transform"] = _relative_file(check["transform"], base)
+        if "value" in check and str(check.get("type", "")).removeprefix("not-") in _SCRIPT_TYPES:
+            check["value"] = _relative_file(check.get("value"), base)
+        return check
 
-    written = dict(suite)
-    if "checks" in written:
-        written["checks"] = [relative(check) for check in written["checks"]]
-    written["tests"] = [
-        {**test, "checks": [relative(check) for check in test["checks"]]}
-        if "checks" in test
-        else test
-        for test in written["tests"]
-    ]
+    def relative_test(test: dict[str, Any]) -> dict[str, Any]:
+        test = dict(test)
+        if "checks" in test:
+            test["checks"] = [relative(check) for check in test["checks"]]
+        if "transform" in test:
+            test["transform"] = _relative_file(test["transform"], base)
+        return test
+
+    written = relative_test(suite)
+    written["tests"] = [relative_test(test) for test in written["tests"]]
     return written
 
 

@@ -19,6 +19,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from llmbench.core.evaluation.check_evaluators import similar_method
@@ -47,6 +48,7 @@ from llmbench.core.evaluation.judge import (
     parse_verdict,
 )
 from llmbench.core.evaluation.similarity import cosine, levenshtein_similarity, rouge_l, token_f1
+from llmbench.core.evaluation.transform_spec import TRANSFORM_KEY, transformed_text
 from llmbench.core.prompts.fewshot import Embed
 from llmbench.core.prompts.templates import TemplateError
 from llmbench.gateway.engine import Gateway
@@ -56,14 +58,18 @@ from llmbench.services.evaluation.engine_checks import (
     JudgeUnreachable,
     ModelGrader,
     Skipped,
+    cell_context,
     grade_script,
+    script_context,
 )
 from llmbench.services.evaluation.judge_calls import JudgeFailure, ask_judge
-from llmbench.services.evaluation.scripts import ScriptRunner
+from llmbench.services.evaluation.scripts import ScriptRunner, ScriptSkipped
 from llmbench.services.evaluation.similarity import embedder_for
+from llmbench.services.evaluation.transforms import TransformFailed, apply_transform
 from llmbench.store.evaluation.runs import NewCheck
 
 DEFAULT_JUDGE_THRESHOLD = 0.5
+THRESHOLD_CHECK = "threshold"  # the stored verdict of a case with a threshold
 JUDGE_TAGS = {"run": "eval-judge"}
 # Golden-answer measurements stored on every cell with an expected answer: (kind, function).
 GOLDEN_MEASURES = (
@@ -167,9 +173,23 @@ class CheckGrader:
         results: list[CheckResult] = []
         unverdicted: list[NewCheck] = []  # skipped checks and the judge's errors
         error = None
+        if cell.transform:
+            try:
+                value = await apply_transform(
+                    cell.transform, answer.output, cell_context(view), self.scripts
+                )
+                view = _with_output(view, value)
+            except ScriptSkipped as skipped:
+                why = f"skipped: the case's transform cannot run: {skipped}"
+                return Grade(
+                    checks=tuple(NewCheck(each.kind, None, None, why, 0.0) for each in specs)
+                )
+            except TransformFailed as failed:
+                # promptfoo makes a test whose transform fails an error, not a verdict.
+                return Grade(checks=golden, error=f"transform error: {failed}")
         for spec in specs:
             try:
-                outcome = await self._grade(spec, cell, answer, context, view)
+                outcome = await self._transformed(spec, cell, answer, context, view)
             except JudgeUnreachable as unreachable:
                 error = error or f"judge error: {unreachable}"
                 unverdicted.append(NewCheck(spec.kind, None, None, f"error: {unreachable}", 0.0))
@@ -182,19 +202,48 @@ class CheckGrader:
                 )
             else:
                 results.append(outcome)
-        checks = tuple(_stored(result) for result in results) + tuple(unverdicted) + golden
+        verdicts = tuple(_stored(result) for result in results)
+        passed, score = aggregate(results, cell.threshold)
+        if cell.threshold is not None and results:
+            verdicts = _weighed(results, passed, score, cell.threshold)
+        checks = verdicts + tuple(unverdicted) + golden
         if error is not None:
             return Grade(checks=checks, error=error)
         if not results:
             return Grade(checks=checks)
-        passed, score = aggregate(results)
         return Grade(checks=checks, passed=passed, score=score)
+
+    async def _transformed(
+        self,
+        spec: CheckSpec,
+        cell: Cell,
+        answer: Answer,
+        context: CheckContext,
+        view: CellView,
+    ) -> CheckResult | Skipped | None:
+        """The check graded on the output (after the case's transform) put through its own
+        transform, if it has one, as promptfoo applies an assertion's transform."""
+        own = spec.options.get(TRANSFORM_KEY)
+        if isinstance(own, str) and own:
+            try:
+                value = await apply_transform(
+                    own, view.code_output, script_context(spec, view), self.scripts
+                )
+                view = _with_output(view, value)
+            except ScriptSkipped as skipped:
+                return Skipped(spec.kind, f"its transform cannot run: {skipped}")
+            except TransformFailed as failed:
+                return _failed(spec, f"error: {failed}")
+            options = {key: item for key, item in spec.options.items() if key != TRANSFORM_KEY}
+            spec = replace(spec, options=MappingProxyType(options))
+        return await self._grade(spec, cell, answer, context, view)
 
     async def _grade(
         self, spec: CheckSpec, cell: Cell, answer: Answer, context: CheckContext, view: CellView
     ) -> CheckResult | Skipped | None:
+        """One check on view.output (the answer after any transforms)."""
         if spec.kind == JUDGE_KIND:
-            return await self._judge(spec, cell, answer)
+            return await self._judge(spec, cell, answer, view.output)
         if spec.kind in SCRIPT_KINDS:
             return await grade_script(spec, view, self.scripts)
         if spec.kind == "select-best":
@@ -202,8 +251,8 @@ class CheckGrader:
         if spec.kind in MODEL_GRADED_KINDS:
             return await self.model_graded.grade(spec, view)
         if spec.kind == "similar" and similar_method(spec) == EMBEDDING_METHOD:
-            return await self._similar(spec, answer.output, context)
-        return _deterministic(spec, answer.output, context)
+            return await self._similar(spec, view.output, context)
+        return _deterministic(spec, view.output, context)
 
     async def _similar(self, spec: CheckSpec, output: str, context: CheckContext) -> CheckResult:
         """Embedding cosine of output and the reference; lexical (with a note) when no
@@ -223,14 +272,14 @@ class CheckGrader:
         score = cosine(vectors[0], vectors[1])
         return similar_result(spec, score, f"embedding cosine {score:.3f} ({self.embedding_model})")
 
-    async def _judge(self, spec: CheckSpec, cell: Cell, answer: Answer) -> CheckResult:
+    async def _judge(self, spec: CheckSpec, cell: Cell, answer: Answer, output: str) -> CheckResult:
         dimensions = (
             (JudgeDimension("rubric", str(spec.value)),) if spec.value else self.judge.dimensions
         )
         messages = judge_messages(
             dimensions,
             input_text=_input_text(answer.messages),
-            output=answer.output,
+            output=output,
             expected=cell.expected,
         )
         verdict = await ask_judge(
@@ -289,6 +338,42 @@ def golden_measures(output: str, expected: str | None) -> tuple[NewCheck, ...]:
         )
         for kind, measure in GOLDEN_MEASURES
     )
+
+
+def _with_output(view: CellView, value: object) -> CellView:
+    """The view of a cell whose output a transform turned into value."""
+    if isinstance(value, str):
+        return replace(view, output=value, value=None)
+    return replace(view, output=transformed_text(value, ""), value=value)
+
+
+def _weighed(
+    results: Sequence[CheckResult], passed: bool, score: float, threshold: float
+) -> tuple[NewCheck, ...]:
+    """A case with a threshold passes on its weighted score, not check by check (promptfoo's
+    test threshold): a cell passes when none of its stored checks failed, so each check is kept
+    as a score without a verdict of its own (its own pass in the detail), and one `threshold`
+    check, weightless, holds the case's verdict."""
+    weighed = tuple(
+        NewCheck(
+            kind=result.kind,
+            passed=None,
+            score=result.score,
+            detail=f"{'passed' if result.passed else 'failed'}, weighed into the case's"
+            f" threshold: {result.detail}",
+            weight=result.weight,
+        )
+        for result in results
+    )
+    comparison = "≥" if passed else "<"
+    verdict = NewCheck(
+        kind=THRESHOLD_CHECK,
+        passed=passed,
+        score=round(score, 6),
+        detail=f"aggregate score {score:.2f} {comparison} {threshold:g} threshold",
+        weight=0.0,
+    )
+    return (*weighed, verdict)
 
 
 def _stored(result: CheckResult) -> NewCheck:

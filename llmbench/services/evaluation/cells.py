@@ -62,6 +62,10 @@ class Cell:
     expected: str | None = None
     checks: tuple[Any, ...] = ()  # whatever the caller's grader understands
     group: str = ""  # the caller's name for the prompt side ("baseline", "support-reply@3")
+    # The case's own grading rule (core.evaluation.transform_spec): the transform every check
+    # sees the output through ("" for none), and the threshold of its weighted score.
+    transform: str = ""
+    threshold: float | None = None
 
     @property
     def key(self) -> tuple[int | None, str, int | None, int]:

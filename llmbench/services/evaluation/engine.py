@@ -26,6 +26,7 @@ from llmbench.core.evaluation.scoreboard import (
     migration_report,
 )
 from llmbench.core.evaluation.scoreboard import scoreboard as build_scoreboard
+from llmbench.core.evaluation.transform_spec import case_gradings
 from llmbench.core.models import Case, PromptVersion
 from llmbench.core.prompts.templates import template_of
 from llmbench.gateway.client import run_sync
@@ -74,6 +75,10 @@ class EvalPlan:
     repeats: int = 1
     checks: tuple[Mapping[str, Any], ...] = ()  # on every case, in the suite's form
     case_checks: Mapping[int, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    # Every case's grading rule ({transform, threshold}, transform_spec's saved form), and the
+    # cases' own, which replace it field by field (promptfoo's defaultTest and test options).
+    grading: Mapping[str, Any] = field(default_factory=dict)
+    case_grading: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)  # over each version's params
     judge_model: str = ""  # empty: settings.models.judge_model
     judge_dimensions: tuple[Mapping[str, Any], ...] = ()
@@ -94,6 +99,10 @@ class EvalPlan:
             "case_checks": {
                 str(case_id): [dict(check) for check in checks]
                 for case_id, checks in self.case_checks.items()
+            },
+            "grading": dict(self.grading),
+            "case_grading": {
+                str(case_id): dict(grading) for case_id, grading in self.case_grading.items()
             },
             "params": dict(self.params),
             "judge": {
@@ -120,6 +129,11 @@ class EvalPlan:
             case_checks={
                 int(case_id): tuple(checks)
                 for case_id, checks in (config.get("case_checks") or {}).items()
+            },
+            grading=dict(config.get("grading") or {}),
+            case_grading={
+                int(case_id): dict(grading)
+                for case_id, grading in (config.get("case_grading") or {}).items()
             },
             params=dict(config.get("params") or {}),
             judge_model=str(judge.get("model") or ""),
@@ -362,6 +376,7 @@ def _validate(store: Store, plan: EvalPlan) -> None:
             parse_checks(checks, f"case {case_id}")
         for case_id, case in found.items():
             parse_checks(case.checks, f"case {case_id}")
+        case_gradings(plan.grading, plan.case_grading)
     except CheckError as error:
         raise EvalError(str(error)) from None
 
@@ -387,6 +402,7 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
         own_checks = {
             case_id: parse_checks(case.checks, f"case {case_id}") for case_id, case in cases.items()
         }
+        default_grading, gradings = case_gradings(plan.grading, plan.case_grading)
     except CheckError as error:
         raise EvalError(str(error)) from None
     cells = []
@@ -398,6 +414,7 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
                 case: Case | None = cases.get(case_id)
                 if case is None:
                     raise EvalError(f"case {case_id} no longer exists")
+                grading = gradings.get(case_id, default_grading)
                 for repeat in range(plan.repeats):
                     cells.append(
                         Cell(
@@ -413,6 +430,8 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
                             + case_checks.get(case_id, ())
                             + own_checks.get(case_id, ()),
                             group=labels[version.id],
+                            transform=grading.transform,
+                            threshold=grading.threshold,
                         )
                     )
     return cells

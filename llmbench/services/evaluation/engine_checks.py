@@ -83,6 +83,15 @@ class CellView:
     expected: str | None
     model: str
     description: str = ""
+    # What a transform made of the output when it is not text (a parsed JSON object): code
+    # checks and later transforms get it as it is, as promptfoo passes it; other checks read
+    # `output`, its JSON text.
+    value: object = None
+
+    @property
+    def code_output(self) -> object:
+        """The output as code sees it."""
+        return self.output if self.value is None else self.value
 
 
 def _result(spec: CheckSpec, passed: bool, score: float, detail: str) -> CheckResult:
@@ -102,6 +111,14 @@ def _context(cell: CellView) -> CheckContext:
 def script_context(spec: CheckSpec, cell: CellView) -> dict[str, Any]:
     """promptfoo's `context` argument: the prompt, the case's vars, the test, the assertion's
     config, the provider and its response."""
+    context = cell_context(cell)
+    if "config" in spec.options:
+        context["config"] = thaw(spec.options["config"])
+    return context
+
+
+def cell_context(cell: CellView) -> dict[str, Any]:
+    """What code sees of a cell as its `context` (a case's transform gets this alone)."""
     test: dict[str, Any] = {"vars": dict(cell.variables)}
     if cell.description:
         test["description"] = cell.description
@@ -114,8 +131,6 @@ def script_context(spec: CheckSpec, cell: CellView) -> dict[str, Any]:
         "provider": {"id": cell.model, "label": cell.model},
         "providerResponse": {"output": cell.output},
     }
-    if "config" in spec.options:
-        context["config"] = thaw(spec.options["config"])
     return context
 
 
@@ -127,7 +142,7 @@ async def grade_script(
         source = script_source(spec.kind, rendered_value(spec, _context(cell)))
     except (CheckError, TemplateError) as error:
         return _failed(spec, f"cannot run: {error}")
-    call = ScriptCall(source, cell.output, script_context(spec, cell))
+    call = ScriptCall(source, cell.code_output, script_context(spec, cell))
     try:
         answer = await runner.run(call)
         outcome = script_outcome(answer, threshold=spec.threshold, negate=spec.negate, label=label)

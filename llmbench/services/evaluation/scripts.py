@@ -51,7 +51,7 @@ class ScriptSkipped(Exception):
 @dataclass(frozen=True)
 class ScriptCall:
     source: ScriptSource
-    output: str
+    output: object  # the model's text, or what a transform made of it (any JSON value)
     context: Mapping[str, Any]
 
 

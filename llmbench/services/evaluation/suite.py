@@ -55,7 +55,7 @@ def prepare_suite(
     SuiteError (file:line problems) when anything is missing or wrong; nothing is written
     then."""
     doc = load_suite(path)
-    problems = _check_references(store, doc)
+    problems = _check_references(store, doc) + _grading_conflicts(doc)
     baseline: tuple[int | None, str | None] = (None, None)
     if doc.pairwise and not problems:
         try:
@@ -64,6 +64,8 @@ def prepare_suite(
             problems.append(FileProblem(doc.path, doc.pairwise_line, str(error)))
     if problems:
         raise SuiteError(problems)
+
+    case_grading: dict[int, dict[str, Any]] = {}
 
     def job(db: Any) -> tuple[list[int], list[str], list[int], dict[int, tuple[Any, ...]], int]:
         version_ids: list[int] = []
@@ -88,6 +90,8 @@ def prepare_suite(
             for case_id, test in zip(ids, doc.tests, strict=True):
                 if test.checks:
                     case_checks[case_id] = case_checks.get(case_id, ()) + test.checks
+                if test.grading:
+                    case_grading[case_id] = test.grading
             case_ids.extend(ids)
         if not case_ids:  # raised inside the job, so the inline prompts saved above roll back
             raise SuiteError([FileProblem(doc.path, doc.dataset_line or 1, "the dataset is empty")])
@@ -102,6 +106,8 @@ def prepare_suite(
         repeats=doc.repeat,
         checks=doc.checks,
         case_checks=case_checks,
+        grading=doc.grading,
+        case_grading=case_grading,
         params=doc.params,
         judge_model=doc.judge_model,
         judge_dimensions=doc.judge_dimensions,
@@ -112,6 +118,27 @@ def prepare_suite(
     )
     labels = _labels(store, plan.version_ids)
     return PreparedSuite(doc, plan, labels, tuple(saved), added)
+
+
+def _grading_conflicts(doc: SuiteDoc) -> list[FileProblem]:
+    """Tests with the same vars and expected answer are one case: they must agree on its
+    transform and threshold, which the case's every check shares."""
+    first: dict[tuple[str, str | None], TestDoc] = {}
+    problems = []
+    for test in doc.tests:
+        earlier = first.setdefault((canonical_json(test.vars), test.expected), test)
+        if earlier is not test and earlier.grading != test.grading:
+            path, _, line = test.where.rpartition(":")
+            problems.append(
+                FileProblem(
+                    path or doc.path,
+                    int(line) if line.isdigit() else 1,
+                    f"this test has the same vars as the one at {earlier.where}, so it is the same"
+                    " case, but its transform or threshold differs: give them other vars or the"
+                    " same rule",
+                )
+            )
+    return problems
 
 
 def _check_references(store: Store, doc: SuiteDoc) -> list[FileProblem]:

@@ -55,6 +55,9 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"Keys — {self.pane_title}", id="help-title")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             yield Static(
+                "F2–F8 switch panes from anywhere, even while typing (the editor keeps its "
+                "draft: F2 comes back to it). ctrl+o labels everything on screen; a label's key "
+                "jumps there. In the editor, alt+1…8 and alt+up/down move between sections.\n"
                 'Remap a key in the config file: [keymap] <binding id> = "<keys>". escape closes.',
                 id="help-hint",
                 markup=False,

@@ -37,6 +37,8 @@ TAB_TITLES = {
     "examples": "Examples",
     "safety": "Safety",
     "freeform": "Free-form",
+    "settings": "Settings",
+    "values": "Values",
 }
 TABS = (*SECTION_NAMES, "settings", "values")
 
@@ -47,9 +49,21 @@ class EditorScreen(Screen["PromptVersion | None"]):
         Binding("escape", "close", "Close", id="editor_close"),
         Binding("ctrl+n", "next_case", "Next case", id="editor_next_case"),
         Binding("ctrl+r", "compare", "Compare vs production", id="editor_compare"),
-        Binding("ctrl+pagedown", "tab(1)", "Next tab", id="editor_next_tab"),
-        Binding("ctrl+pageup", "tab(-1)", "Previous tab", show=False, id="editor_previous_tab"),
-    ]
+        # Sections are reached while typing: no key below is one a text area takes.
+        Binding("ctrl+pagedown,alt+down", "tab(1)", "Next section", id="editor_next_tab"),
+        Binding(
+            "ctrl+pageup,alt+up", "tab(-1)", "Previous section", show=False,
+            id="editor_previous_tab",
+        ),
+        *(
+            Binding(
+                f"alt+{number}", f"section({number - 1})", f"{TAB_TITLES[name]} section",
+                show=number == 1, key_display=f"alt+1…{len(TABS)}" if number == 1 else None,
+                id=f"editor_section_{number}",
+            )
+            for number, name in enumerate(TABS, start=1)
+        ),
+    ]  # fmt: skip
     DEFAULT_CSS = """
     EditorScreen {
         #editor-tabs { width: 3fr; }
@@ -105,7 +119,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
                             soft_wrap=True,
                             id=f"text-{name}",
                         )
-                with TabPane("Settings", id="tab-settings"):
+                with TabPane(TAB_TITLES["settings"], id="tab-settings"):
                     yield TextArea(
                         kept.get("settings") or settings_text(
                             draft.model, draft.params, draft.variables, draft.few_shot_k,
@@ -114,7 +128,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
                         language="yaml",
                         id="text-settings",
                     )  # fmt: skip
-                with TabPane("Values", id="tab-values"):
+                with TabPane(TAB_TITLES["values"], id="tab-values"):
                     yield TextArea(
                         kept.get("values", values_text({})), language="yaml", id="text-values"
                     )
@@ -277,8 +291,12 @@ class EditorScreen(Screen["PromptVersion | None"]):
     def action_tab(self, step: int) -> None:
         tabs = self.query_one("#editor-tabs", TabbedContent)
         current = TABS.index(str(tabs.active).removeprefix("tab-"))
-        name = TABS[(current + step) % len(TABS)]
-        tabs.active = f"tab-{name}"
+        self.action_section((current + step) % len(TABS))
+
+    def action_section(self, index: int) -> None:
+        """alt+1…alt+8: straight to a section (then Settings, Values), the cursor in its text."""
+        name = TABS[index]
+        self.query_one("#editor-tabs", TabbedContent).active = f"tab-{name}"
         self.query_one(f"#text-{name}", TextArea).focus()
 
     def action_save(self) -> None:
