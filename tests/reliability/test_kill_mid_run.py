@@ -52,7 +52,7 @@ MOMENTS = 25
 SEED = 20_260_601
 SPREAD = 0.8  # kill within the first 80 % of a calibrated run, so every child is mid-run
 SETTINGS = Settings(gateway=GatewaySettings(max_retries=0))
-WAIT_S = 30.0
+WAIT_S = 120.0
 
 
 @dataclass

@@ -201,9 +201,17 @@ def test_a_bad_plan_is_refused_before_any_run(store: Store) -> None:
     assert store.read().execute("SELECT count(*) FROM runs").fetchone()[0] == 0
 
 
-def _loopback(server: OpenAICompatibleServer, *models: str, timeout_s: float = 0.0) -> Settings:
+def _loopback(
+    server: OpenAICompatibleServer, *models: str, timeout_s: float = 0.0, short: str = ""
+) -> Settings:
+    """`timeout_s` applies to the `short` model only when one is named (the others get a loaded
+    machine's patience), else to every model."""
     options = {
-        model: ModelOptions(api_base=server.base_url, timeout_s=timeout_s) for model in models
+        model: ModelOptions(
+            api_base=server.base_url,
+            timeout_s=timeout_s if not short or model == short else 10.0,
+        )
+        for model in models
     }
     return Settings(
         gateway=GatewaySettings(max_retries=0),
@@ -219,7 +227,7 @@ def test_loopback_server_failures_become_error_cells(
     broken = "openai/" + server.scenario("eval-500", fault="status", status=500)
     # Slower than the timeout, but not hung: the server's handlers end before it is stopped.
     stuck = "openai/" + server.scenario("eval-slow", latency_ms=1500)
-    settings = _loopback(server, fine, broken, stuck, timeout_s=0.5)
+    settings = _loopback(server, fine, broken, stuck, timeout_s=0.5, short=stuck)
     versions, cases = _seed(store)
     plan = _plan(versions, cases, models=(fine, broken, stuck), concurrency=30)
     summary = run_eval(store, settings, plan)

@@ -180,7 +180,7 @@ async def test_escape_cancels_and_r_resumes_only_the_missing_cells(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
     # One call at a time per model: cells finish one by one, so escape lands mid-run (all at
     # once, they would finish together and commit in one group).
-    names, settings = _loopback_models(server, "compare", latency_ms=150, concurrency=1)
+    names, settings = _loopback_models(server, "compare", latency_ms=600, concurrency=1)
     app = _app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _start_comparison(pilot)
@@ -256,7 +256,7 @@ async def test_quitting_mid_run_stops_it_and_keeps_it_resumable(
     store: Store, server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback-0123456789")
-    _, settings = _loopback_models(server, "quit", latency_ms=300)
+    _, settings = _loopback_models(server, "quit", latency_ms=2000, concurrency=1)
     app = _app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _start_comparison(pilot)

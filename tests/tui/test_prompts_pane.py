@@ -220,14 +220,14 @@ async def test_help_lists_the_prompt_keys(own_store: Store) -> None:
 
 
 def _slow_greeter(store: Store) -> int:
-    """A prompt whose production v1 runs on the built-in mock model at ~0.4 s a call, so a
+    """A prompt whose production v1 runs on the built-in mock model at ~3 s a call, so a
     comparison is still running when it is first looked at."""
 
     def job(db: Any) -> int:
         prompt_id = prompts_repo.create_prompt(db, "slow-greeter")
         version_id = prompts_repo.add_version(
             db, prompt_id, {"task": "Say hello"}, model="llmbench/mock",
-            params={"mock_latency_ms": 400},
+            params={"mock_latency_ms": 3000},
         )  # fmt: skip
         prompts_repo.set_label(db, prompt_id, "production", version_id)
         return prompt_id
