@@ -1,4 +1,4 @@
-"""Scenario 9 — kill -9 while calls are being acknowledged, at 24 seeded random moments.
+"""Scenario 9 — kill -9 while calls are being acknowledged, at 12 seeded random moments.
 
 What it proves: with the default durability, a call that has returned to its caller has its
 audit row on disk. A process killed outright (SIGKILL: no flush, no atexit) while it makes
@@ -36,7 +36,7 @@ from llmbench.store.db import open_db
 from tests.reliability.ack_child import WORKLOADS
 from tests.reliability.conftest import LineServer, assert_sound
 
-MOMENTS = 20  # five per workload
+MOMENTS = 12  # three per workload
 SEED = 20_260_716
 DELAY_S = (0.0, 0.3)  # after the child's first acknowledged call
 WAIT_S = 60.0

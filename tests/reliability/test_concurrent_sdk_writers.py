@@ -7,7 +7,7 @@ every call of every process is in the log, each exactly once; nothing anywhere s
 locked" (the children's stderr, the TUI's notifications; an exception in a TUI worker would fail
 the test); the hash chain verifies across the interleaved writers; the file is sound.
 
-Size: 4 × 600 calls by default (~10 s on two cores: the ~2 ms of CPU litellm and the audit
+Size: 4 × 300 calls by default (~7 s on two cores: the ~2 ms of CPU litellm and the audit
 write take per call is what bounds it; 50 in flight per process interleave the four writers from
 the first batch on, so more calls only repeat the same races). The full size of the issue,
 4 × 10,000 = 40,000 calls (~1–2 min), runs with LLMBENCH_RELIABILITY_FULL=1:
@@ -32,7 +32,7 @@ from tests.reliability.conftest import ROOT, assert_sound, count
 from tests.tui.conftest import settle
 
 PROCESSES = 4
-CALLS = 10_000 if os.environ.get("LLMBENCH_RELIABILITY_FULL") == "1" else 600
+CALLS = 10_000 if os.environ.get("LLMBENCH_RELIABILITY_FULL") == "1" else 300
 LOCKED = "database is locked"
 TIMEOUT_S = 900.0
 # Keys pressed round and round while the writers run: every pane, and paging through F6.

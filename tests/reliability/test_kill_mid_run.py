@@ -1,4 +1,4 @@
-"""Scenario 1 — kill -9 in the middle of a comparison run, at 25 random moments.
+"""Scenario 1 — kill -9 in the middle of a comparison run, at 16 random moments.
 
 What it proves: a process killed outright (SIGKILL: no cleanup, no atexit, no rollback) while an
 evaluation run writes its cells leaves a database that
@@ -12,7 +12,7 @@ How: a 40-cell plan (one prompt version × the built-in `llmbench/echo` model ×
 simulated latency, concurrency 4) is saved as a pending run in a template file. Each moment gets
 a copy. A fork server (crash_child.py, litellm imported once) forks one child per copy; the test
 waits for the child's k-th acknowledged cell (stratified: k steps through the first 80 % of the
-40 cells over the 25 moments), then a seeded random part of one cell's calibrated time, and
+40 cells over the 16 moments), then a seeded random part of one cell's calibrated time, and
 sends SIGKILL; then it checks the file and resumes the run
 in this process.
 
@@ -48,7 +48,7 @@ from tests.reliability.conftest import LineServer, assert_sound, count
 CELLS = 40
 CONCURRENCY = 4
 LATENCY_MS = 20
-MOMENTS = 25
+MOMENTS = 16
 SEED = 20_260_601
 SPREAD = 0.8  # kill within the first 80 % of a calibrated run, so every child is mid-run
 SETTINGS = Settings(gateway=GatewaySettings(max_retries=0))

@@ -47,7 +47,13 @@ def demo_chain_key(isolated_home: Path) -> None:
     own home, as a user who copies a database brings its key: llmbench makes no second key for
     a database that already sealed calls."""
     for built in _DEMO_KEYS:
-        shutil.copytree(built, isolated_home / "audit-keys", dirs_exist_ok=True)
+        # A head being replaced right now (its atomic write's temporary file) is not copied.
+        shutil.copytree(
+            built,
+            isolated_home / "audit-keys",
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("*.tmp"),
+        )
 
 
 @pytest.fixture
