@@ -125,6 +125,23 @@ def attachment_summary(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in summary.items() if value is not None}
 
 
+# The columns llm keeps under the same names in both layouts (`responses` and `turns`).
+SHARED_COLUMNS = (
+    "model",
+    "resolved_model",
+    "datetime_utc",
+    "duration_ms",
+    "input_tokens",
+    "output_tokens",
+    "options_json",
+)
+
+
+def shared_columns(row: Any) -> dict[str, Any]:
+    """A logged row's SHARED_COLUMNS, as LoggedCall's keyword arguments."""
+    return {name: row[name] for name in SHARED_COLUMNS}
+
+
 @dataclass
 class LoggedCall:
     """One model call as llm logged it, in either layout."""

@@ -21,6 +21,7 @@ from llmbench.importers.calls.llm_logs_rows import (
     has,
     json_object,
     select,
+    shared_columns,
     text,
     tool_call,
     tool_call_message,
@@ -293,13 +294,7 @@ def _read(
     return LoggedCall(
         table="turns",
         id=row["id"],
-        model=row["model"],
-        resolved_model=row["resolved_model"],
-        datetime_utc=row["datetime_utc"],
-        duration_ms=row["duration_ms"],
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        options_json=row["options_json"],
+        **shared_columns(row),
         messages=messages,
         response="".join(p.get("text") or "" for p in outputs if p["type"] == "text"),
         tool_calls=[
