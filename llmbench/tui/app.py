@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -113,6 +114,12 @@ def _screen_factory(pane: Pane) -> Callable[[], Screen]:
         return screen
 
     return make
+
+
+def _screen_class(pane: Pane) -> type[Screen]:
+    module = importlib.import_module(f"llmbench.tui.screens.{pane.module}")
+    screen_class: type[Screen] = getattr(module, pane.screen_class)
+    return screen_class
 
 
 def _default_label(path: Path) -> str:
@@ -436,6 +443,7 @@ class LLMBenchApp(App[None]):
                 f"{pane.summary} ({keys.upper()})",
                 lambda mode=pane.mode: self.action_show_pane(mode),
             )
+        yield from self._pane_action_commands()
         yield SystemCommand(
             "Help", "Every key of this pane and its binding id (F1)", self.action_help
         )
@@ -443,3 +451,33 @@ class LLMBenchApp(App[None]):
             # Our F1 help lists the same keys with their ids; one way in is enough.
             if command.title != "Keys":
                 yield command
+
+    def _pane_action_commands(self) -> Iterable[SystemCommand]:
+        """What each pane offers the palette (its PALETTE: binding id -> what it does), as
+        "<pane>: <action>" commands that switch to the pane and do it there."""
+        for pane in PANES:
+            screen_class = _screen_class(pane)
+            bindings = {
+                binding.id: binding
+                for cls in screen_class.__mro__
+                for binding in cls.__dict__.get("BINDINGS", ())
+                if isinstance(binding, Binding) and binding.id
+            }
+            for binding_id, what in getattr(screen_class, "PALETTE", {}).items():
+                binding = bindings[binding_id]
+                keys = self.settings.keymap.get(binding_id, binding.key)
+                yield SystemCommand(
+                    f"{pane.title}: {binding.description}",
+                    f"{what} ({keys}, {pane.key.upper()})",
+                    partial(self.run_on_pane, pane.mode, binding.action),
+                )
+
+    def run_on_pane(self, mode: str, action: str) -> None:
+        """Switch to a pane and run one of its actions once it is in front."""
+
+        async def switch_then_act() -> None:
+            if self.current_mode != mode:
+                await self.switch_mode(mode)
+            await self.screen.run_action(action)
+
+        self.call_later(switch_then_act)

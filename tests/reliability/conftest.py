@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# A server's start imports litellm: in a fresh virtualenv (no byte code yet) on a CI machine
+# running three suites on two cores, that took over a minute once. Starting is not what these
+# scenarios time; their own waits stay short.
+START_WAIT_S = 300.0
 
 
 class LineServer:
@@ -36,16 +40,16 @@ class LineServer:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        assert self.next_line() == "ready"
+        assert self.next_line(START_WAIT_S) == "ready"
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
 
-    def next_line(self) -> str:
+    def next_line(self, wait_s: float | None = None) -> str:
         try:
-            return self.lines.get(timeout=self.wait_s)
+            return self.lines.get(timeout=wait_s or self.wait_s)
         except queue.Empty:
             raise AssertionError("the fork server went quiet") from None
 

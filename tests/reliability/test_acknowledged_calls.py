@@ -34,7 +34,7 @@ from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import open_db
 from tests.reliability.ack_child import WORKLOADS
-from tests.reliability.conftest import LineServer, assert_sound
+from tests.reliability.conftest import START_WAIT_S, LineServer, assert_sound
 
 MOMENTS = 12  # three per workload
 SEED = 20_260_716
@@ -65,7 +65,7 @@ class AckServer(LineServer):
 
     def warm(self, db: Path) -> None:
         self.send("warm", str(db))
-        assert self.next_line() == "warm"
+        assert self.next_line(START_WAIT_S) == "warm"
 
     def start(self, workload: str, db: Path) -> Child:
         self.send(workload, str(db))

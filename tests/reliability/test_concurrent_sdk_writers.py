@@ -1,6 +1,7 @@
 """Scenario 5 — four processes logging through the SDK while the TUI reads.
 
-What it proves: four processes calling models through `Bench` (the SDK: the built-in
+What it proves: four processes (forked from one that imported llmbench and litellm once, so
+the scenario pays that import once) calling models through `Bench` (the SDK: the built-in
 `llmbench/echo` model, 50 calls in flight per process) append to one database file while this
 process runs the TUI (App.run_test) and keeps switching panes and paging the audit log. Then:
 every call of every process is in the log, each exactly once; nothing anywhere said "database is
@@ -39,19 +40,23 @@ TIMEOUT_S = 900.0
 TOUR = ("f6", "pagedown", "pagedown", "G", "g", "f5", "f7", "f6", "end", "home", "f2", "f3")
 
 
-def _start_writers(db: Path, folder: Path) -> list[tuple[subprocess.Popen[str], Path]]:
-    writers = []
-    for n in range(PROCESSES):
-        stderr = folder / f"writer-{n}.stderr"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.sdk_writer", str(db), str(CALLS), f"p{n}"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=stderr.open("w"),
-            text=True,
-        )
-        writers.append((process, stderr))
-    return writers
+def _start_writers(db: Path, folder: Path) -> subprocess.Popen[str]:
+    """One process that imports llmbench and litellm once, then forks the writers."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.reliability.sdk_writer",
+            str(db),
+            str(CALLS),
+            str(PROCESSES),
+            str(folder),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=(folder / "writers.stderr").open("w"),
+        text=True,
+    )
 
 
 async def test_four_sdk_processes_log_every_call_while_the_tui_reads(tmp_path: Path) -> None:
@@ -65,24 +70,26 @@ async def test_four_sdk_processes_log_every_call_while_the_tui_reads(tmp_path: P
     try:
         app = LLMBenchApp(store, Settings())
         async with app.run_test(size=(140, 40)) as pilot:
-            while any(process.poll() is None for process, _ in writers):
+            while writers.poll() is None:
                 await pilot.press(TOUR[steps % len(TOUR)])
                 await settle(pilot, timeout=60)
                 steps += 1
             notes = [str(note.message) for note in app._notifications]
     finally:
-        for process, _ in writers:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=TIMEOUT_S)
+        if writers.poll() is None:
+            writers.kill()
+        writers.wait(timeout=TIMEOUT_S)
         store.close()
 
     assert steps >= len(TOUR)  # the TUI really read while the writers wrote
-    for process, stderr in writers:
-        errors = stderr.read_text()
-        assert LOCKED not in errors.lower(), errors
-        assert process.returncode == 0, errors
-        assert process.stdout is not None and process.stdout.read().startswith("done")
+    errors = "".join(path.read_text() for path in sorted(tmp_path.glob("writer*.stderr")))
+    assert LOCKED not in errors.lower(), errors
+    assert writers.returncode == 0, errors
+    assert writers.stdout is not None
+    lines = writers.stdout.read().splitlines()
+    assert sorted(line for line in lines if line.startswith("done")) == [
+        f"done p{n} {CALLS}" for n in range(PROCESSES)
+    ], lines
     assert not any(LOCKED in note.lower() for note in notes), notes
 
     assert count(db, "SELECT count(*) FROM calls") == PROCESSES * CALLS

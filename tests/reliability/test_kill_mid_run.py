@@ -43,7 +43,7 @@ from llmbench.store import datasets
 from llmbench.store.audit.log import database_id
 from llmbench.store.db import open_db
 from llmbench.store.prompts import versions as prompts_repo
-from tests.reliability.conftest import LineServer, assert_sound, count
+from tests.reliability.conftest import START_WAIT_S, LineServer, assert_sound, count
 
 CELLS = 40
 CONCURRENCY = 4
@@ -74,7 +74,7 @@ class ForkServer(LineServer):
         assert self.process.stdin is not None
         self.process.stdin.write(f"warm\t{db}\t{run_id}\n")
         self.process.stdin.flush()
-        assert self.next_line() == "warm"
+        assert self.next_line(START_WAIT_S) == "warm"
 
     def start(self, db: Path, run_id: int) -> ChildRun:
         assert self.process.stdin is not None

@@ -272,7 +272,9 @@ class OpenAICompatibleServer:
             app.router.add_post("/chat/completions", self._chat)
             app.router.add_post("/v1/embeddings", self._embeddings)
             app.router.add_post("/embeddings", self._embeddings)
-            self._runner = web.AppRunner(app, access_log=None)
+            # A `hang` scenario's handler sleeps for an hour: at stop, cancel it rather than
+            # wait for it (aiohttp waits 60 s by default, and stop() joins for 10).
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, 0, backlog=1024)
             loop.run_until_complete(site.start())

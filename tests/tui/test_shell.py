@@ -137,3 +137,22 @@ def test_the_tui_start_path_does_not_import_litellm() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+async def test_the_palette_runs_a_pane_action_from_another_pane(
+    make_app: Callable[..., LLMBenchApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.current_mode == "prompts"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Monitor: Verify")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "monitor"
+        integrity = str(app.screen.query_one("#integrity", Static).render())
+        assert "not checked" not in integrity
+        assert "verified" in integrity.lower() or "intact" in integrity.lower(), integrity

@@ -59,6 +59,9 @@ class PaneScreen(Screen[None], Generic[T]):
     """A pane: `fetch` runs in a worker thread, `show` puts the result on screen."""
 
     PANE_TITLE: ClassVar[str] = ""
+    PALETTE: ClassVar[dict[str, str]] = {}
+    """Pane actions the command palette offers from anywhere: binding id -> what it does (the
+    binding's own description names it; the app switches to the pane, then runs it)."""
     EMPTY_TEXT: ClassVar[str] = "Nothing here yet."
     BINDINGS = [Binding("r", "reload", "Refresh", id="refresh")]
 

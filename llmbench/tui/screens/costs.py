@@ -26,6 +26,7 @@ from llmbench.tui.format import NOTHING, count, model_label, money, percent
 from llmbench.tui.screens.base import PaneScreen
 from llmbench.tui.widgets.costs_savings import savings_text
 from llmbench.tui.widgets.costs_spark import spark_text
+from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.metric import Metric
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
@@ -135,7 +136,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         yield Static("", id="costs-caption", markup=False)
         with ContentSwitcher(initial="view-breakdown", id="costs-views"):
             with Vertical(id="view-breakdown"):
-                yield DataTable(id="costs-table", cursor_type="row", zebra_stripes=True)
+                yield FittedTable(id="costs-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="costs-unpriced", markup=False)
             with Vertical(id="view-trends"):
                 from llmbench.tui.widgets.costs_plots import StackedDailyCost, TokenHistogram
@@ -146,8 +147,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
                     yield TokenHistogram(id="trend-prompt-tokens")
                     yield TokenHistogram(id="trend-completion-tokens")
             with Vertical(id="view-alerts"):
-                yield DataTable(id="budgets-table", cursor_type="row")
-                yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+                yield FittedTable(id="budgets-table", cursor_type="row")
+                yield FittedTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="alert-detail-scroll"):  # an incident can run long
                     yield Static("", id="alert-detail", markup=False)
             with VerticalScroll(id="view-savings"):

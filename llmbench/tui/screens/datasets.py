@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 from llmbench.tui.format import count, one_line
 from llmbench.tui.screens.base import PaneScreen
 from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -75,10 +76,10 @@ class DatasetsScreen(PaneScreen["list[DatasetRow]"]):
         with Horizontal():
             with Vertical(id="datasets-left"):
                 yield Static("Datasets", classes="section-title")
-                yield DataTable(id="datasets-table", cursor_type="row", zebra_stripes=True)
+                yield FittedTable(id="datasets-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="cases-box"):
                 yield Static("", id="cases-title", classes="section-title", markup=False)
-                yield DataTable(id="cases-table", cursor_type="row", zebra_stripes=True)
+                yield FittedTable(id="cases-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:  # Textual also runs PaneScreen.on_mount (the loading timer)
         datasets = self.query_one("#datasets-table", DataTable)

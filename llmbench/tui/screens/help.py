@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING
+from llmbench.tui.widgets.fitted_table import FittedTable
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(f"Keys — {self.pane_title}", id="help-title")
-            yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             yield Static(
                 "F2–F8 switch panes from anywhere, even while typing (the editor keeps its "
                 "draft: F2 comes back to it). ctrl+o labels everything on screen; a label's key "

@@ -25,6 +25,7 @@ from llmbench.tui.screens.model_columns import (
     per_million,
     yes_no,
 )
+from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 from llmbench.tui.widgets.virtual_table import VirtualTable
 
@@ -150,7 +151,7 @@ class ModelsScreen(PaneScreen["ModelsOverview"]):
         yield ModelTable(id="models-table")
         with Vertical(id="model-detail"):
             yield Static("", id="model-facts", markup=False)
-            yield DataTable(id="model-prompts", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(id="model-prompts", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         prompts = self.query_one("#model-prompts", DataTable)

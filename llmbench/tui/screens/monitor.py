@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Sparkline, Static
 
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, percent, timestamp
 from llmbench.tui.screens.maintenance import MaintenancePane
+from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.metric import Metric
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
@@ -113,6 +114,10 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         "No calls recorded yet.\n\n"
         "Run `llmbench demo` for example traffic, or call a model through llmbench."
     )
+    PALETTE: ClassVar[dict[str, str]] = {
+        "audit_verify": "Walk the audit chain: say whether any call was edited or removed",
+        "retention_purge": "Delete calls older than the retention period (asks first)",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
             Binding(key, f"window('{window}')", label, id=f"monitor_window_{window}")
@@ -157,14 +162,14 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
                 with Vertical():
                     yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
                     yield Sparkline([], id=f"spark-{spark_id}")
-        yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="models-table", cursor_type="row", zebra_stripes=True)
         with Horizontal(classes="spark-row"):
             for spark_id in ("prompt-tokens", "completion-tokens", "quality"):
                 with Vertical():
                     yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
                     yield Sparkline([], id=f"spark-{spark_id}")
         yield Static("", id="alerts-title", classes="section-title", markup=False)
-        yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="alert-detail", markup=False)
         yield Static(
             "Integrity: not checked in this session (v walks the audit chain)",

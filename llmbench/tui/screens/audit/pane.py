@@ -11,7 +11,7 @@ import threading
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -116,6 +116,9 @@ class AuditScreen(PaneScreen[bool]):
         "Every call made through llmbench lands here. Run `llmbench demo` to see example calls."
     )
     AUTO_FOCUS = "#call-log"
+    PALETTE: ClassVar[dict[str, str]] = {
+        "audit_export": "Write the filtered calls to a JSONL or CSV file",
+    }
     BINDINGS = [
         Binding("slash", "focus_query", "Filter", id="audit_filter"),
         Binding("t", "jump", "Jump to date", id="audit_jump"),

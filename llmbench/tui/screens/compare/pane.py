@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING, count, day, millis, model_label, money, one_line, percent
 from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -50,10 +51,10 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
     def compose_body(self) -> ComposeResult:
         with Vertical():
             yield Static("Runs", classes="section-title")
-            yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(id="runs-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="matrix-box"):
                 yield Static("", id="matrix-title", classes="section-title", markup=False)
-                yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
+                yield FittedTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         runs = self.query_one("#runs-table", DataTable)

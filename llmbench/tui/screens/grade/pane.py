@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 from llmbench.tui.format import count, model_label
 from llmbench.tui.screens.base import PaneScreen
 from llmbench.tui.screens.grade.launch import start_session
+from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class GradeScreen(PaneScreen["GradingQueue"]):
     def compose_body(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="queue-caption", classes="section-title", markup=False)
-            yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(id="queue-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="next-item"):
                 yield Static("", id="next-item-text")
 
