@@ -130,6 +130,19 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A tool the model asked to call: the id the tool's result is sent back under, the tool's
+    name, and the arguments as the model wrote them (JSON text that may not parse)."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+
+@dataclass(frozen=True)
 class Price:
     """USD per million tokens."""
 

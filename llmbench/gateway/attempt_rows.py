@@ -16,6 +16,7 @@ from llmbench.gateway.completion_result import CompletionResult
 from llmbench.gateway.errors import Failure
 from llmbench.gateway.guarding import guard_columns
 from llmbench.gateway.response_cache import CacheHit
+from llmbench.gateway.tool_calls import tool_calls_column
 from llmbench.store.timestamps import utc_now
 
 # Tags with a column of their own (indexed, for breakdowns); the others go to `tags` as JSON.
@@ -100,6 +101,7 @@ def mark_answered(row: Row, result: CompletionResult, stored_response: str) -> N
     row.update(
         model=result.model,
         response=stored_response,
+        tool_calls=tool_calls_column(result.tool_calls),
         finish_reason=result.finish_reason,
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
@@ -208,6 +210,7 @@ def cache_hit_row(
         "provider": "cache",
         "tags": json.dumps(tags, sort_keys=True),
         "response": result.text,
+        "tool_calls": tool_calls_column(result.tool_calls),
         "finish_reason": result.finish_reason,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,

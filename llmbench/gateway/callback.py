@@ -35,6 +35,7 @@ from llmbench.gateway.recorder import (
     durability_of,
     finished,
 )
+from llmbench.gateway.tool_calls import tool_calls_column, tool_calls_of
 from llmbench.paths import resolve_db_path
 from llmbench.store.db import Store, StoreError, open_db
 
@@ -102,21 +103,16 @@ def _price(model: str, provider: str, answered: str | None) -> Price | None:
     return price_in_table(litellm.model_cost, model, provider, answered)
 
 
-def _response_text(response: Any) -> tuple[str | None, str | None]:
+def _answer(response: Any) -> tuple[str | None, str | None, str | None]:
+    """The answer's text, its tool calls (as the audit log keeps them) and finish reason."""
     choices = _get(response, "choices") or []
     if not choices:
-        return None, None
+        return None, None, None
     choice = choices[0]
     message = _get(choice, "message")
     text = _get(message, "content")
-    if not text:
-        tool_calls = _get(message, "tool_calls")
-        if tool_calls:
-            dumped = [
-                call.model_dump() if hasattr(call, "model_dump") else call for call in tool_calls
-            ]
-            text = json.dumps(dumped, default=str)
-    return (str(text) if text is not None else None), _get(choice, "finish_reason")
+    calls = tool_calls_column(tool_calls_of(message))
+    return (str(text) if text is not None else None), calls, _get(choice, "finish_reason")
 
 
 def _usage(response: Any, slo: Mapping[str, Any]) -> Usage:
@@ -417,7 +413,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         answered = _get(response, "model")
         if answered and requested.endswith(f"/{answered}"):
             answered = requested  # providers answer without litellm's provider prefix
-        text, finish_reason = _response_text(response)
+        text, tool_calls, finish_reason = _answer(response)
         usage = _usage(response, slo)
         if (
             streamed
@@ -432,6 +428,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         row.update(
             model=str(answered or requested),
             response=text,
+            tool_calls=tool_calls,
             finish_reason=finish_reason,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,

@@ -31,6 +31,7 @@ from llmbench.gateway.completion_result import (
 )
 from llmbench.gateway.litellm_setup import gateway_pricing
 from llmbench.gateway.model_prices import price_for
+from llmbench.gateway.tool_calls import tool_calls_of
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -69,6 +70,7 @@ async def complete(
         latency_ms=latency_ms,
         ttft_ms=None,
         known_price=price,
+        tool_calls=tool_calls_of(choice.message),
     )
 
 
@@ -89,6 +91,7 @@ async def _complete_direct(
         latency_ms=elapsed_ms(started),
         ttft_ms=None,
         known_price=price,
+        tool_calls=answer.tool_calls,
     )
 
 

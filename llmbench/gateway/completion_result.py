@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmbench.core.costs.pricing import cost_of
-from llmbench.core.models import Price, Usage
+from llmbench.core.models import Price, ToolCall, Usage
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.call_arguments import Message
 from llmbench.gateway.model_prices import price_for
+from llmbench.gateway.tool_calls import ToolCallAssembler, tool_calls_text
 
 
 @dataclass(frozen=True)
@@ -29,16 +30,25 @@ class CompletionResult:
     latency_ms: float
     ttft_ms: float | None  # time to first token; only a streamed call can observe it
     price: Price | None = None  # the unit prices the cost was computed with
+    tool_calls: tuple[ToolCall, ...] = ()  # the tools the model asked to call, in its order
 
 
-def _usage(reported: Any, model: str, messages: Sequence[Message], text: str) -> Usage:
+def _usage(
+    reported: Any,
+    model: str,
+    messages: Sequence[Message],
+    text: str,
+    tool_calls: Sequence[ToolCall] = (),
+) -> Usage:
     """The provider's counts when it sent them, else an offline estimate marked as such."""
     prompt = getattr(reported, "prompt_tokens", None) or 0
     completion = getattr(reported, "completion_tokens", None) or 0
     if not prompt and not completion:
         return Usage(
             prompt_tokens=count_message_tokens(messages, model),
-            completion_tokens=count_tokens(text, model),
+            completion_tokens=count_tokens(
+                "\n".join(filter(None, (text, tool_calls_text(tool_calls)))), model
+            ),
             estimated=True,
         )
     details = getattr(reported, "prompt_tokens_details", None)
@@ -58,11 +68,12 @@ def completion_result(
     latency_ms: float,
     ttft_ms: float | None,
     known_price: Price | None = None,
+    tool_calls: Sequence[ToolCall] = (),
 ) -> CompletionResult:
     if answered_model and model.endswith(f"/{answered_model}"):
         # Streams name the model without its provider prefix ("mock" for "llmbench/mock").
         answered_model = model
-    usage = _usage(reported_usage, model, messages, text)
+    usage = _usage(reported_usage, model, messages, text, tool_calls)
     # The requested name's price, when it has one, is also the answered name's (price_in_table).
     price = known_price or price_for(model, answered_model)
     return CompletionResult(
@@ -74,6 +85,7 @@ def completion_result(
         latency_ms=latency_ms,
         ttft_ms=ttft_ms,
         price=price,
+        tool_calls=tuple(tool_calls),
     )
 
 
@@ -95,6 +107,7 @@ class StreamReader:
         self.finish_reason: str | None = None
         self.answered_model: str | None = None
         self.reported_usage: Any = None
+        self.tool_calls = ToolCallAssembler()
 
     def read(self, chunk: Any) -> str | None:
         """The chunk's text, if any, after noting its model, usage and finish reason."""
@@ -106,6 +119,8 @@ class StreamReader:
         choice = chunk.choices[0]
         self.finish_reason = choice.finish_reason or self.finish_reason
         text: str | None = choice.delta.content if choice.delta is not None else None
+        if choice.delta is not None:
+            self.tool_calls.add(getattr(choice.delta, "tool_calls", None))
         if text:
             if self.ttft_ms is None:
                 self.ttft_ms = elapsed_ms(self.started)
@@ -123,4 +138,5 @@ class StreamReader:
             latency_ms=elapsed_ms(self.started),
             ttft_ms=self.ttft_ms,
             known_price=self.price,
+            tool_calls=self.tool_calls.calls(),
         )

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from llmbench.core.models import ToolCall
+from llmbench.gateway.tool_calls import tool_calls_of
+
 PREFIX = "openai/"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Parameters litellm takes for OpenAI that choose the server or key rather than the answer.
@@ -80,6 +83,7 @@ class Answer:
     finish_reason: str | None
     model: str | None
     usage: Usage | None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 def handles(model: str) -> bool:
@@ -168,6 +172,7 @@ def _answer(raw: bytes, base_url: str) -> Answer:
             finish_reason=choice.get("finish_reason"),
             model=data.get("model"),
             usage=_usage(data.get("usage")),
+            tool_calls=tool_calls_of(message),
         )
     except (LookupError, TypeError, AttributeError, ValueError) as error:
         raise MalformedAnswer(

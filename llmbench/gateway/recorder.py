@@ -32,7 +32,7 @@ from llmbench.store.db import Store, plain_error
 # guard_flags too, for the call's known secrets. Tag values with a column of their own too:
 # they stand in the rollups and the breakdowns, so a key passed as a tag must not.
 _REDACTED_FIELDS = (
-    *("messages", "params", "response", "error", "tags", "guard_flags"),
+    *("messages", "params", "response", "tool_calls", "error", "tags", "guard_flags"),
     *TAG_COLUMNS,
     "arm",
 )

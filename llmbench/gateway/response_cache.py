@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from llmbench.config import Settings
-from llmbench.core.models import Usage
+from llmbench.core.models import ToolCall, Usage
 from llmbench.gateway.attempt_policy import model_timeout
 from llmbench.gateway.completion_result import CompletionResult
 from llmbench.store.cache import (
@@ -183,6 +183,8 @@ class CacheHit:
             cost=0.0,
             latency_ms=latency_ms,
             ttft_ms=None,
+            # Kept since m011; an entry from before holds none.
+            tool_calls=tuple(ToolCall(**call) for call in found.get("tool_calls", ())),
         )
 
 
@@ -326,6 +328,7 @@ class ResponseCache:
             "model": result.model,
             "usage": asdict(result.usage),
             "cost": result.cost,
+            "tool_calls": [call.as_dict() for call in result.tool_calls],
         }
         self.put(request, model, answer, _iso(now), _iso(expires))
 

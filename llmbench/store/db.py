@@ -42,6 +42,7 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m008_chain_forms_and_purge_records",
     "m009_search_index_kept_by_the_writer",
     "m010_drafts",
+    "m011_tool_calls",
 )
 MIGRATION_SET = "llmbench"
 

@@ -38,6 +38,11 @@ class Scenario:
     replies: tuple[str, ...] = ()
     cached_tokens: int = 0
     stream_usage: bool = True
+    # Tools the answer calls, each {"id", "name", "arguments"}: the message then carries them as
+    # OpenAI's reference shows (`tool_calls[]` of type "function", content null unless `reply`
+    # is set, finish_reason "tool_calls"); streamed, each call's first delta brings its id and
+    # name, the next ones its arguments in pieces.
+    tool_calls: tuple[dict[str, str], ...] = ()
     seen: int = 0
 
 
@@ -128,10 +133,11 @@ class OpenAICompatibleServer:
             answer = await self._fault(request, scenario, body)
             if answer is not None:
                 return answer
+        tool_calls = scenario.tool_calls if scenario else ()
         reply = (
             scripted
             or (scenario.reply if scenario and scenario.reply else None)
-            or self._reply_text(body)
+            or ("" if tool_calls else self._reply_text(body))
         )
         cached = scenario.cached_tokens if scenario else 0
         if body.get("stream"):
@@ -139,7 +145,11 @@ class OpenAICompatibleServer:
                 (body.get("stream_options") or {}).get("include_usage")
             )
             drop = faulty and scenario is not None and scenario.fault == "drop_stream"
-            return await self._stream(request, body, reply, cached, include_usage, drop)
+            return await self._stream(request, body, reply, cached, include_usage, drop, tool_calls)
+        message: dict[str, Any] = {"role": "assistant", "content": reply}
+        if tool_calls:
+            message["content"] = reply or None
+            message["tool_calls"] = [_wire_call(call) for call in tool_calls]
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
@@ -149,11 +159,11 @@ class OpenAICompatibleServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply},
-                        "finish_reason": "stop",
+                        "message": message,
+                        "finish_reason": "tool_calls" if tool_calls else "stop",
                     }
                 ],
-                "usage": self._usage(body, reply, cached),
+                "usage": self._usage(body, reply + _arguments_text(tool_calls), cached),
             }
         )
 
@@ -222,11 +232,12 @@ class OpenAICompatibleServer:
         cached: int,
         include_usage: bool,
         drop: bool,
+        tool_calls: tuple[dict[str, str], ...] = (),
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         model = body.get("model", "")
-        words = reply.split(" ")
+        words = reply.split(" ") if reply else []
 
         def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
             chunk = {
@@ -245,7 +256,15 @@ class OpenAICompatibleServer:
                     request.transport.abort()
                 return response
             await response.write(event({"content": word if index == 0 else " " + word}))
-        await response.write(event({}, "stop"))
+        for index, call in enumerate(tool_calls):
+            first = {**_wire_call({**call, "arguments": ""}), "index": index}
+            await response.write(event({"tool_calls": [first]}))
+            arguments = call["arguments"]
+            step = max(1, len(arguments) // 3)
+            for start in range(0, len(arguments), step):
+                piece = {"index": index, "function": {"arguments": arguments[start : start + step]}}
+                await response.write(event({"tool_calls": [piece]}))
+        await response.write(event({}, "tool_calls" if tool_calls else "stop"))
         if include_usage:
             usage_chunk = {
                 "id": "chatcmpl-stream",
@@ -253,7 +272,7 @@ class OpenAICompatibleServer:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [],
-                "usage": self._usage(body, reply, cached),
+                "usage": self._usage(body, reply + _arguments_text(tool_calls), cached),
             }
             await response.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
@@ -295,6 +314,18 @@ class OpenAICompatibleServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+def _wire_call(call: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": call["id"],
+        "type": "function",
+        "function": {"name": call["name"], "arguments": call["arguments"]},
+    }
+
+
+def _arguments_text(tool_calls: tuple[dict[str, str], ...]) -> str:
+    return "".join(call["name"] + call["arguments"] for call in tool_calls)
 
 
 def running_server(**kwargs: Any) -> Iterator[OpenAICompatibleServer]:

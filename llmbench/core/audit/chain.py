@@ -70,6 +70,9 @@ METADATA_FIELDS: dict[str, FieldKind] = {
     "flagged": "int",
 }
 CONTENT_FIELDS: tuple[str, ...] = ("messages", "response", "error")
+# Content added after calls were first sealed: hashed only when a row has it, so every row
+# sealed before keeps its content hash.
+LATER_CONTENT_FIELDS: tuple[str, ...] = ("tool_calls",)
 
 _COERCE = {"int": int, "real": float, "text": str}
 # The fields in sorted order with their coercion: building the dict already sorted gives the
@@ -108,6 +111,7 @@ def canonical_metadata(row: Mapping[str, Any]) -> str:
 
 def content_hash(row: Mapping[str, Any]) -> str:
     body = [row.get(name) for name in CONTENT_FIELDS]
+    body += [{name: value} for name in LATER_CONTENT_FIELDS if (value := row.get(name)) is not None]
     return hashlib.sha256(_encode(body).encode()).hexdigest()
 
 

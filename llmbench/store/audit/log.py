@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from llmbench.core.audit.chain import (
     CONTENT_FIELDS,
+    LATER_CONTENT_FIELDS,
     METADATA_FIELDS,
     ChainHead,
     ChainReport,
@@ -32,6 +33,7 @@ from llmbench.store.audit.chain_records import (
     sealing_point,
 )
 from llmbench.store.audit.purging import PurgeDone, PurgePlan, plan_purge, purge
+from llmbench.store.db import StoreError
 from llmbench.store.schema.vocabulary import CALL_STATUSES
 
 __all__ = [
@@ -55,12 +57,11 @@ __all__ = [
 _INSERT_COLUMNS: tuple[str, ...] = (
     *METADATA_FIELDS,
     *CONTENT_FIELDS,
+    *LATER_CONTENT_FIELDS,
     "content_hash",
     "prev_hash",
     "hash",
 )
-_INSERT_HEAD = "INSERT INTO calls ({}) VALUES ".format(", ".join(f"[{c}]" for c in _INSERT_COLUMNS))
-_ROW_MARKS = "(" + ", ".join("?" for _ in _INSERT_COLUMNS) + ")"
 # Rows per INSERT statement: within SQLite's bound-parameter limit (32,766 since 3.32) and a
 # statement size that stays cheap to prepare.
 _MAX_ROWS_PER_STATEMENT = 256
@@ -113,8 +114,32 @@ def seal_calls(
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(rows: int) -> str:
-    return _INSERT_HEAD + ", ".join([_ROW_MARKS] * rows)
+def _insert_sql(rows: int, columns: tuple[str, ...] = _INSERT_COLUMNS) -> str:
+    head = "INSERT INTO calls ({}) VALUES ".format(", ".join(f"[{c}]" for c in columns))
+    return head + ", ".join(["(" + ", ".join("?" for _ in columns) + ")"] * rows)
+
+
+# A file migrated before m011 has no tool_calls column. llmbench migrates a file before it
+# writes to it, so only a write made as an older llmbench made it (the upgrade tests) meets
+# one: its rows are inserted without the later columns, which they must leave empty.
+_LATER_POSITIONS = tuple(_INSERT_COLUMNS.index(name) for name in LATER_CONTENT_FIELDS)
+_OLDER_COLUMNS = tuple(c for c in _INSERT_COLUMNS if c not in LATER_CONTENT_FIELDS)
+_older_file: WeakKeyDictionary[Database, bool] = WeakKeyDictionary()
+
+
+def _for_this_file(
+    db: Database, rows: Sequence[tuple[Any, ...]]
+) -> tuple[tuple[str, ...], Sequence[tuple[Any, ...]]]:
+    older = _older_file.get(db)
+    if older is None:
+        present = {row[1] for row in db.conn.execute("PRAGMA table_info(calls)")}
+        older = _older_file[db] = not set(LATER_CONTENT_FIELDS) <= present
+    if not older:
+        return _INSERT_COLUMNS, rows
+    if any(row[position] is not None for row in rows for position in _LATER_POSITIONS):
+        raise StoreError("this database predates tool calls: open it with llmbench to migrate it")
+    kept = [n for n in range(len(_INSERT_COLUMNS)) if n not in _LATER_POSITIONS]
+    return _OLDER_COLUMNS, [tuple(row[n] for n in kept) for row in rows]
 
 
 def rows_per_statement(db: Database) -> int:
@@ -128,9 +153,10 @@ def insert_sealed(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     statement, so that a group of calls is one statement, which lands whole or not at all
     (and one wait for the interpreter lock, where executemany waits once per row)."""
     step = rows_per_statement(db)
+    columns, rows = _for_this_file(db, rows)
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
-        db.conn.execute(_insert_sql(len(chunk)), [value for row in chunk for value in row])
+        db.conn.execute(_insert_sql(len(chunk), columns), [value for row in chunk for value in row])
 
 
 def append_calls(db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -187,16 +213,17 @@ _STILL_THE_END = (
 
 
 @lru_cache(maxsize=64)
-def _continuing_sql(rows: int) -> str:
-    marks = ", ".join([_ROW_MARKS] * rows)
-    return f"{_INSERT_HEAD.removesuffix('VALUES ')}SELECT * FROM (VALUES {marks}){_STILL_THE_END}"
+def _continuing_sql(rows: int, columns: tuple[str, ...] = _INSERT_COLUMNS) -> str:
+    head, marks = _insert_sql(rows, columns).split(" VALUES ", 1)
+    return f"{head} SELECT * FROM (VALUES {marks}){_STILL_THE_END}"
 
 
 def _insert_continuing(db: Database, point: SealPoint, rows: Sequence[tuple[Any, ...]]) -> bool:
     """Insert rows sealed on `point` if the chain still ends there; whether it did."""
+    columns, rows = _for_this_file(db, rows)
     values = [value for row in rows for value in row]
     values += [point.last_id, point.prev_hash, point.last_id]
-    return bool(db.conn.execute(_continuing_sql(len(rows)), values).rowcount == len(rows))
+    return bool(db.conn.execute(_continuing_sql(len(rows), columns), values).rowcount == len(rows))
 
 
 def verify_chain(

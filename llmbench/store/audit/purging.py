@@ -109,7 +109,8 @@ def purge(db: Database, key: bytes, plan: PurgePlan, reason: str) -> PurgeDone:
     try:
         if redact_ids:
             db.execute(
-                "UPDATE calls SET messages = NULL, response = NULL, error = NULL, purged_at = ?"
+                "UPDATE calls SET messages = NULL, response = NULL, error = NULL,"
+                " tool_calls = NULL, purged_at = ?"
                 " WHERE ts < ? AND purged_at IS NULL AND id >= ?",
                 [now, plan.redact_before, first_kept or 0],
             )

@@ -21,6 +21,7 @@ from llmbench.store.schema.drafts import m010_drafts
 from llmbench.store.schema.initial import m001_initial
 from llmbench.store.schema.rollups import m004_daily_rollups
 from llmbench.store.schema.search_index import m009_search_index_kept_by_the_writer
+from llmbench.store.schema.tool_calls import m011_tool_calls
 
 STEPS = (
     m001_initial,
@@ -33,6 +34,7 @@ STEPS = (
     m008_chain_forms_and_purge_records,
     m009_search_index_kept_by_the_writer,
     m010_drafts,
+    m011_tool_calls,
 )
 
 migrations = Migrations("llmbench")
