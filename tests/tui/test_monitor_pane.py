@@ -195,3 +195,24 @@ async def test_verify_names_an_edited_row(own_store: Store) -> None:
         assert integrity.startswith(
             "Integrity FAILED at call 123: call 123 was edited after it was sealed"
         )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_every_card_is_on_screen_at_80x24_and_at_200x60(
+    own_store: Store, size: tuple[int, int]
+) -> None:
+    app = _app(own_store)
+    async with app.run_test(size=size) as pilot:
+        await open_pane(pilot, "f7")
+        width, _ = size
+        cards = list(_pane(app).query(Metric))
+        assert len(cards) == 7
+        for card in cards:
+            region = card.region
+            assert region.width >= 12 and region.height >= 2, (card.label, region)
+            assert region.right <= width, (card.label, region)
+        # The alerts stay reachable: the body scrolls down to them at the small size.
+        alerts = _pane(app).query_one("#alerts-table", DataTable)
+        alerts.scroll_visible(animate=False)
+        await settle(pilot)
+        assert alerts.region.height >= 2 and alerts.region.bottom <= size[1]

@@ -1,4 +1,5 @@
-"""SVG snapshots of panes on the demo database (fixed seed, fixed `now`, fixed size).
+"""SVG snapshots of every pane on the demo database (fixed seed, fixed `now`), at the smallest
+size we design for (80×24, a default terminal) and at a large one (200×60).
 
 Update after an intended change: pytest tests/tui/test_snapshots.py --snapshot-update
 """
@@ -13,12 +14,17 @@ import pytest
 from textual.pilot import Pilot
 
 from llmbench.store.db import open_db
-from llmbench.tui.app import LLMBenchApp
-from tests.tui.conftest import DEMO_NOW, SIZE, demo_settings, open_pane
+from llmbench.tui.app import PANES, LLMBenchApp
+from tests.tui.conftest import DEMO_NOW, demo_settings, open_pane
+
+SIZES = {"80x24": (80, 24), "200x60": (200, 60)}
 
 
-@pytest.mark.parametrize("key", ["f2", "f5", "f7"])
-def test_pane_snapshot(key: str, pristine_copy: Path, snap_compare: Callable[..., bool]) -> None:
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("key", [pane.key for pane in PANES])
+def test_pane_snapshot(
+    key: str, size: str, pristine_copy: Path, snap_compare: Callable[..., bool]
+) -> None:
     # The demo as built: other tests in this process may have graded, acknowledged or
     # promoted things in the shared file, and every figure on screen must stay put.
     store = open_db(pristine_copy, create=False)
@@ -28,6 +34,6 @@ def test_pane_snapshot(key: str, pristine_copy: Path, snap_compare: Callable[...
         await open_pane(pilot, key)
 
     try:
-        assert snap_compare(app, terminal_size=SIZE, run_before=open_it)
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=open_it)
     finally:
         store.close()

@@ -6,6 +6,7 @@ once, and the spikes of one incident are one alert (services.costs.spike_alerts)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,12 @@ COST_ALERT_KINDS = ("budget", "spike")
 PERIODS = ("day", "week", "month")
 THRESHOLDS = ((1.0, "critical"), (0.8, "warning"), (0.5, "info"))
 SPIKE_SCOPES = ("global", "model", "feature", "team", "customer")
+_SCOPE_EXAMPLES = {
+    "model": "gpt-4o",
+    "feature": "search-answer",
+    "team": "support",
+    "customer": "acme",
+}
 
 
 def parse_scope(text: str) -> tuple[str, str]:
@@ -35,8 +42,10 @@ def parse_scope(text: str) -> tuple[str, str]:
     scope = scope.strip()
     if scope not in BUDGET_SCOPES:
         raise ValueError(f"unknown scope {scope!r}; use {', '.join(BUDGET_SCOPES)}")
-    if (scope == "global") != (not value.strip()):
-        raise ValueError("global takes no value; other scopes need one, e.g. feature=search")
+    if scope == "global" and value.strip():
+        raise ValueError("global takes no value: it is every call")
+    if scope != "global" and not value.strip():
+        raise ValueError(f"{scope} needs a value, e.g. {scope}={_SCOPE_EXAMPLES[scope]}")
     return scope, value.strip()
 
 
@@ -77,12 +86,31 @@ class BudgetStatus:
         return scope if scope == "global" else f"{scope}={self.budget.scope_value}"
 
 
+def parse_limit(text: str) -> float:
+    """'100', '$1,250.50' → US dollars per period. Raises ValueError saying what a limit is."""
+    cleaned = text.strip().removeprefix("$").replace(",", "").replace("_", "").strip()
+    try:
+        limit = float(cleaned)
+    except ValueError:
+        raise ValueError(
+            f"the limit {text.strip()!r} is not a number of US dollars, e.g. 100 or 12.50"
+            if cleaned
+            else "the limit is missing: US dollars per period, e.g. 100"
+        ) from None
+    _check_limit(limit)
+    return limit
+
+
+def _check_limit(limit_usd: float) -> None:
+    if not math.isfinite(limit_usd) or limit_usd <= 0:
+        raise ValueError("a budget's limit is above $0")
+
+
 def set_budget(store: Store, scope_text: str, period: str, limit_usd: float) -> int:
     scope, value = parse_scope(scope_text)
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; use day, week or month")
-    if limit_usd <= 0:
-        raise ValueError("a budget's limit is above $0")
+    _check_limit(limit_usd)
     created = to_iso(datetime.now(UTC))
     return store.write(
         lambda db: costs_repo.set_budget(db, scope, value, period, limit_usd, created)

@@ -4,12 +4,13 @@ Krippendorff's alpha and Cohen's kappa per dimension, and the items that pull ag
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmbench.core.grading import agreement
 from llmbench.core.grading.rubrics import GradingRubric
+from llmbench.services.grading.item_names import item_names
 from llmbench.store.db import Store
 from llmbench.store.grading import grades as grades_repo
 from llmbench.store.grading import queue as queue_repo
@@ -79,6 +80,8 @@ class AgreementReport:
     judge_agreement: float | None
     """Share of items where the judge's verdict matches the humans' majority verdict."""
     disagreements: tuple[tuple[str, float], ...]  # item key, how much, worst first
+    item_names: Mapping[str, str] = field(default_factory=dict)
+    """Each disagreement's item as a reviewer recognises it (services.grading.item_names)."""
 
 
 def agreement_report(store: Store, rubric_id: int) -> AgreementReport:
@@ -132,6 +135,7 @@ def agreement_report(store: Store, rubric_id: int) -> AgreementReport:
         judge_items=len(matches),
         judge_agreement=sum(matches) / len(matches) if matches else None,
         disagreements=tuple(ranked),
+        item_names=item_names(store, [key for key, _amount in ranked]),
     )
 
 

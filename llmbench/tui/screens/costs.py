@@ -1,11 +1,12 @@
 """F5 Costs: where every token and dollar went, in four views (b, t, a, s).
 
 - Breakdown: two nested dimensions (feature → model by default; `g` steps through the others),
-  each row with its calls, tokens, cost, share of the window, cost per call and its last 30
-  days as a sparkline; enter opens the calls behind a row in F6.
+  each row with its cost, share of the window, calls, cost per call, tokens and its last 30
+  days as a sparkline; enter drills down (a feature by model, a feature × model by day), escape
+  goes back up, / narrows the rows, o opens the calls behind a row in F6 (costs_drill.py).
 - Trends: daily cost stacked by model (or feature, `m`), tokens per call, the month's projection.
-- Alerts: budgets with what their period has spent, and budget and spike alerts (x acknowledges,
-  enter opens a spike's calls, c checks now).
+- Alerts: budgets with what their period has spent (b adds one, d deletes one), and budget and
+  spike alerts (x acknowledges, enter opens a spike's calls, c checks now) (costs_budgets.py).
 - Savings: the cache's saving and where money could be saved next.
 
 Figures come from `llmbench.services.costs.breakdowns`, the same code as `llmbench costs`, so
@@ -14,24 +15,23 @@ the pane and the command agree. Trends and savings are read when their view is f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, DataTable, Sparkline, Static
+from textual.widgets import ContentSwitcher, DataTable, Input, Sparkline, Static
 
-from llmbench.tui.format import NOTHING, count, model_label, money, percent
-from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.format import NOTHING, count, money
+from llmbench.tui.screens.costs_budgets import CostBudgetsView
+from llmbench.tui.screens.costs_drill import CostBreakdownView
+from llmbench.tui.widgets.costs_breakdown import BREAKDOWN_COLUMNS, CHILD_INDENT, fill_fitted
 from llmbench.tui.widgets.costs_savings import savings_text
-from llmbench.tui.widgets.costs_spark import spark_text
 from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.metric import Metric
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
-    from llmbench.services.costs.breakdown_rows import Breakdown, BreakdownRow
     from llmbench.services.costs.pane import CostsPane
     from llmbench.services.costs.savings import Savings
     from llmbench.services.costs.trends import Trends
@@ -40,23 +40,7 @@ if TYPE_CHECKING:
 DEFAULT_VIEW = ("feature", "model")
 DEFAULT_WINDOW = "30d"
 WINDOWS = ("7d", "30d", "90d")
-CHILD_INDENT = "  └ "
 VIEWS = ("breakdown", "trends", "alerts", "savings")
-
-
-BREAKDOWN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("", "name"),
-    ("Calls", "calls"),
-    ("Prompt tok", "prompt"),
-    ("Compl. tok", "completion"),
-    ("Cached tok", "cached"),
-    ("Cost", "cost"),
-    ("Share", "share"),
-    ("Per call", "per_call"),
-    ("Last 30 days", "spark"),
-)
-
-
 ALERT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("When", "when"),
     ("Severity", "severity"),
@@ -64,9 +48,10 @@ ALERT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Alert", "message"),
     ("State", "state"),
 )
+__all__ = ["CHILD_INDENT", "CostsScreen"]
 
 
-class CostsScreen(PaneScreen["CostsPane"]):
+class CostsScreen(CostBreakdownView, CostBudgetsView):
     PANE_TITLE = "Costs"
     EMPTY_TEXT = (
         "No calls in this window.\n\n"
@@ -74,8 +59,16 @@ class CostsScreen(PaneScreen["CostsPane"]):
         "import another tool's logs with `llmbench import`."
     )
     AUTO_FOCUS = "#costs-table"
+    PALETTE: ClassVar[dict[str, str]] = {
+        "budget_new": "Set a spend limit (scope, period, US dollars) with alerts at 50/80/100 %",
+        "budget_delete": "Delete the highlighted budget (asks first)",
+        "costs_filter": "Narrow the cost breakdown's rows to names holding some text",
+    }
+    # `b` is the breakdown view, except in the alerts view, beside the budgets: a new budget.
     BINDINGS = [
         Binding("b", "show_view('breakdown')", "Breakdown", id="costs_view_breakdown"),
+        Binding("b", "new_budget", "New budget", id="budget_new"),
+        Binding("d", "delete_budget", "Delete budget", show=False, id="budget_delete"),
         Binding("t", "show_view('trends')", "Trends", id="costs_view_trends"),
         Binding("a", "show_view('alerts')", "Alerts", id="costs_view_alerts"),
         Binding("s", "show_view('savings')", "Savings", id="costs_view_savings"),
@@ -87,7 +80,10 @@ class CostsScreen(PaneScreen["CostsPane"]):
         Binding("p", "toggle_reprice", "Today's prices", show=False, id="costs_reprice"),
         Binding("x", "acknowledge", "Acknowledge", show=False, id="costs_acknowledge"),
         Binding("c", "check", "Check now", show=False, id="costs_check"),
-        Binding("enter", "drill_down", "Calls (F6)", id="costs_drill_down", priority=True),
+        Binding("enter", "drill_down", "Drill down", id="costs_drill_down", priority=True),
+        Binding("escape,backspace", "up_level", "Up", show=False, id="costs_up"),
+        Binding("slash", "filter", "Filter", id="costs_filter"),
+        Binding("o", "open_calls", "Calls (F6)", show=False, id="costs_open_calls"),
     ]
 
     DEFAULT_CSS = """
@@ -95,6 +91,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
         #cost-metrics { height: 5; }
         #daily-cost { height: 2; margin: 0 1; }
         #costs-caption { height: 1; padding: 0 1; color: $text-muted; }
+        #costs-breadcrumb { height: 1; padding: 0 1; text-style: bold; }
+        #costs-filter { height: 1; border: none; padding: 0 1; display: none; }
         #costs-table { height: 1fr; }
         #costs-unpriced { height: auto; max-height: 3; padding: 0 1; color: $text-warning; }
         #costs-views { height: 1fr; }
@@ -114,14 +112,14 @@ class CostsScreen(PaneScreen["CostsPane"]):
         super().__init__()
         self.view: tuple[str, ...] = DEFAULT_VIEW
         self.window = DEFAULT_WINDOW
-        self.folded: set[str] = set()
         self.reprice = False
         self.data: CostsPane | None = None
         self.current = "breakdown"
         self.stacked_by = "model"
         self.trends: Trends | None = None
         self.savings: Savings | None = None
-        self._rows: dict[str, tuple[BreakdownRow, ...]] = {}
+        self._init_levels()
+        self._init_budgets()
         self._alerts: dict[str, AlertRow] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -136,6 +134,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
         yield Static("", id="costs-caption", markup=False)
         with ContentSwitcher(initial="view-breakdown", id="costs-views"):
             with Vertical(id="view-breakdown"):
+                yield Static("", id="costs-breadcrumb", markup=False)
+                yield Input(placeholder="filter rows by name (esc clears)", id="costs-filter")
                 yield FittedTable(id="costs-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="costs-unpriced", markup=False)
             with Vertical(id="view-trends"):
@@ -159,9 +159,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         table = self.query_one("#costs-table", DataTable)
         for label, key in BREAKDOWN_COLUMNS:
             table.add_column(label, key=key)
-        budgets = self.query_one("#budgets-table", DataTable)
-        for label in ("Budget", "Period", "Spent", "Limit", "Used", "Heading for"):
-            budgets.add_column(label)
+        self._mount_budgets_table()
         alerts = self.query_one("#alerts-table", DataTable)
         for label, key in ALERT_COLUMNS:
             alerts.add_column(label, key=key)
@@ -171,8 +169,14 @@ class CostsScreen(PaneScreen["CostsPane"]):
     def fetch(self) -> CostsPane:
         from llmbench.services.costs.pane import read_costs_pane
 
+        level = self.level
         return read_costs_pane(
-            self.bench.store, self.view, self.bench.now(), self.window, reprice=self.reprice
+            self.bench.store,
+            level.by,
+            self.bench.now(),
+            self.window,
+            level.filters,
+            reprice=self.reprice,
         )
 
     def reload(self) -> None:
@@ -201,7 +205,8 @@ class CostsScreen(PaneScreen["CostsPane"]):
         self.data = data
         breakdown = data.breakdown
         totals = breakdown.total
-        self.set_empty(totals.calls == 0)
+        # Drilled into a row the window no longer holds: the level stays, to go back up from.
+        self.set_empty(totals.calls == 0 and not self.level.depth)
         self.query_one("#metric-calls", Metric).value = count(totals.calls)
         tokens = self.query_one("#metric-tokens", Metric)
         tokens.value = count(totals.tokens)
@@ -219,7 +224,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
         )
         self.query_one("#daily-cost", Sparkline).data = list(breakdown.total_daily)
         self._caption()
-        self._fill(breakdown)
+        self._show_breakdown(breakdown)
         unpriced = "   ".join(
             f"{model}: {count(calls)} calls, {count(prompt + completion)} tokens"
             for model, calls, prompt, completion in data.unpriced
@@ -234,65 +239,16 @@ class CostsScreen(PaneScreen["CostsPane"]):
             return
         breakdown = self.data.breakdown
         keys = {
-            "breakdown": "g group by · w window · space fold · p today's prices · enter calls",
+            "breakdown": "enter drill down · esc up · / filter · o calls · g group by · w window"
+            " · space fold · p today's prices",
             "trends": "m stack by model / feature · w window",
-            "alerts": "x acknowledge · c check now · enter a spike's calls",
+            "alerts": "b new budget · d delete budget · x acknowledge · c check now · enter a "
+            "spike's calls · esc breakdown",
             "savings": "w window",
         }[self.current]
         self.query_one("#costs-caption", Static).update(
-            f"By {' → '.join(self.view)}  ·  last {self.data.window} ({breakdown.since[:16]} → "
+            f"Last {self.data.window} ({breakdown.since[:16]} → "
             f"{breakdown.until[:16]} UTC)  ·  {keys}"
-        )
-
-    def _label(self, dimension: str, row: BreakdownRow) -> str:
-        return model_label(row.label) if dimension == "model" and row.value else row.label
-
-    def _fill(self, data: Breakdown) -> None:
-        table = self.query_one("#costs-table", DataTable)
-        kept = highlighted_key(table)
-        rows: list[tuple[str, tuple[str, ...]]] = []
-        self._rows = {}
-        for index, row in enumerate(data.rows):
-            key = f"{index}"
-            folded = key in self.folded and row.children
-            marker = "▸ " if folded else ("▾ " if row.children else "")
-            rows.append((key, self._cells(marker + self._label(data.by[0], row), row)))
-            self._rows[key] = (row,)
-            if folded:
-                continue
-            for child_index, child in enumerate(row.children):
-                child_key = f"{index}.{child_index}"
-                label = CHILD_INDENT + self._label(data.by[1], child)
-                rows.append((child_key, self._cells(label, child)))
-                self._rows[child_key] = (row, child)
-        columns = [(" → ".join(self.view), "name"), *BREAKDOWN_COLUMNS[1:]]
-        if self.reprice:
-            columns.append(("Today's prices", "repriced"))
-        # Columns as wide as their widest cell, set before the rows go in: a DataTable that sizes
-        # its columns itself can draw a frame between add_row and the sizing, and then keeps the
-        # cells it cached at the header's width.
-        table.clear(columns=True)
-        for position, (label, key) in enumerate(columns):
-            width = max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
-            table.add_column(label, key=key, width=width)
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
-        restore_cursor(table, kept)
-
-    def _cells(self, name: str, row: BreakdownRow) -> tuple[str, ...]:
-        figures = row.figures
-        extra = [money(figures.repriced)] if self.reprice else []
-        return (
-            name,
-            count(figures.calls),
-            count(figures.prompt_tokens),
-            count(figures.completion_tokens),
-            count(figures.cached_tokens),
-            money(figures.cost),
-            percent(row.share),
-            money(figures.cost_per_call),
-            spark_text(row.daily),
-            *extra,
         )
 
     # -- keys --------------------------------------------------------------------------------
@@ -302,7 +258,7 @@ class CostsScreen(PaneScreen["CostsPane"]):
 
         position = VIEWS.index(self.view) if self.view in VIEWS else -1
         self.view = VIEWS[(position + step) % len(VIEWS)]
-        self.folded.clear()
+        self.reset_levels()
         self.reload()
 
     def action_next_view(self) -> None:
@@ -319,50 +275,23 @@ class CostsScreen(PaneScreen["CostsPane"]):
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
         self.reload()
 
-    def selected_path(self) -> tuple[BreakdownRow, ...] | None:
-        """The highlighted row and its parent (parent first), or None."""
-        key = highlighted_key(self.query_one("#costs-table", DataTable))
-        return self._rows.get(key) if key is not None else None
-
-    def action_toggle_row(self) -> None:
-        table = self.query_one("#costs-table", DataTable)
-        key = highlighted_key(table)
-        if key is None or self.data is None:
-            return
-        parent = key.split(".")[0]
-        self.folded.symmetric_difference_update({parent})
-        self._fill(self.data.breakdown)
-        restore_cursor(table, parent)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_view" and parameters == ("breakdown",):
+            return self.current != "alerts"  # there `b` makes a budget (escape goes back)
+        if action == "open_calls":
+            return self.current == "breakdown"
+        return True
 
     def action_drill_down(self) -> None:
-        from llmbench.services.costs.drill_down import audit_query_for
-
-        if self.current == "alerts":
+        if self.focused is self.query_one("#costs-filter", Input):
+            self.query_one("#costs-table").focus()  # enter ends typing the filter
+        elif self.current == "alerts":
             alert = self.selected_alert()
             query = alert.context.get("audit_query") if alert is not None else None
             if query:
                 self._open_audit(query)
-            return
-        path = self.selected_path()
-        if self.current != "breakdown" or path is None or self.data is None:
-            return
-        drill = audit_query_for(self.data.breakdown, path)
-        self._open_audit(drill.query)
-        if drill.dropped:
-            self.app.notify(
-                f"F6 cannot filter untagged {', '.join(drill.dropped)}: those filters are left out",
-                severity="warning",
-            )
-
-    def _open_audit(self, query: str) -> None:
-        """Switch to F6 filtered by `query` (through its public setter when it has one)."""
-        self.app.switch_mode("audit")
-        apply = getattr(self.app.screen, "set_query", None)
-        if callable(apply):
-            apply(query)
-        else:
-            self.app.copy_to_clipboard(query)
-            self.app.notify(f"Type / and paste the filter: {query}", title="Calls behind the row")
+        elif self.current == "breakdown":
+            self.drill_into_row()
 
     # -- views -------------------------------------------------------------------------------
 
@@ -405,20 +334,10 @@ class CostsScreen(PaneScreen["CostsPane"]):
         self.savings = found
         self.query_one("#savings-text", Static).update(savings_text(found))
 
-    # -- budgets and alerts ------------------------------------------------------------------
+    # -- alerts ------------------------------------------------------------------------------
 
     def _fill_alerts(self, data: CostsPane) -> None:
-        budgets = self.query_one("#budgets-table", DataTable)
-        budgets.clear()
-        for status in data.budgets:
-            budgets.add_row(
-                status.label,
-                status.budget.period,
-                money(status.spent),
-                money(status.budget.limit_usd),
-                percent(status.used),
-                money(status.projected),
-            )
+        self._fill_budgets(data)
         table = self.query_one("#alerts-table", DataTable)
         kept = highlighted_key(table)
         self._alerts = {}
@@ -435,15 +354,9 @@ class CostsScreen(PaneScreen["CostsPane"]):
                 state,
             )
             rows.append((key, cells))
-        # Columns as wide as their widest cell, set before the rows go in (as the breakdown's):
-        # refilled after `c` while the view is on screen, auto-sized columns kept the header's
+        # Refilled after `c` while the view is on screen: auto-sized columns kept the header's
         # width until the next read.
-        table.clear(columns=True)
-        for position, (label, column_key) in enumerate(ALERT_COLUMNS):
-            width = max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
-            table.add_column(label, key=column_key, width=width)
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
+        fill_fitted(table, ALERT_COLUMNS, rows)
         restore_cursor(table, kept)
         self._show_alert_detail()
 

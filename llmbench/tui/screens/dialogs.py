@@ -277,6 +277,7 @@ class Unsaved:
 
     what: str
     running: bool = False
+    kind: str = "comparison"  # what running work is, for the dialog's question
 
 
 QuitAnswer = Literal["keep", "discard", "cancel"]
@@ -306,7 +307,12 @@ class QuitDialog(ModalScreen[QuitAnswer]):
         running = [item.what for item in self.work if item.running]
         drafts = [item.what for item in self.work if not item.running]
         if running and not drafts:
-            title = "A comparison is running: stop it and quit?"
+            kinds = {item.kind for item in self.work if item.running}
+            title = (
+                f"A{'n' if kinds == {'import'} else ''} {kinds.pop()} is running: stop it and quit?"
+                if len(running) == 1
+                else "Work is running: stop it and quit?"
+            )
         else:
             title = "Quit with unsaved work?"
         lines: list[str] = []

@@ -3,15 +3,20 @@ prices per million tokens, tool and image support, licence — beside what this 
 of it (calls, failures, cost, latency p50/p95, evaluation pass rate and judge score). The
 highlighted model's detail lists its facts in full and its figures per prompt.
 
+From the keyboard: `p` sets the highlighted model's price, `k` shows whether its provider has
+an API key and where it comes from (never the key) and stores a new one in the OS keyring, and
+`R` opens the canary and tier routes (`models_routes`). Every write runs in a worker.
+
 The figures come from `llmbench.services.models.catalog`, read in a worker; columns that do not
 fit fold by priority (see `model_columns`), and the detail keeps every fact.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -30,8 +35,11 @@ from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 from llmbench.tui.widgets.virtual_table import VirtualTable
 
 if TYPE_CHECKING:
+    from llmbench.core.costs.pricing import DatedPrice
     from llmbench.core.licences import Licence
     from llmbench.services.models.catalog import Measured, ModelEntry, ModelsOverview
+    from llmbench.services.models.provider_keys import KeyringStatus, ProviderKeys
+    from llmbench.tui.screens.models_dialogs import NewKey
 
 NO_PROMPT_LABEL = "(no saved prompt)"
 PROMPT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -131,6 +139,17 @@ def prompt_row(prompt: str, measured: Measured) -> tuple[str, ...]:
 class ModelsScreen(PaneScreen["ModelsOverview"]):
     PANE_TITLE = "Models"
     AUTO_FOCUS = "#models-table"
+    PALETTE: ClassVar[dict[str, str]] = {
+        "routes_view": "Canary and tier routes: their arms, weights and origin; add, edit, delete",
+        "price_set": "Set the highlighted model's price per 1M tokens, from a day on",
+        "key_set": "Whether the model's provider has an API key, and store one in the keyring",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("R", "routes", "Routes", id="routes_view"),
+        Binding("p", "set_price", "Set price", id="price_set"),
+        # Before the table's vim-style `k` (up): the arrow keys still move the cursor.
+        Binding("k", "set_key", "API key", id="key_set", priority=True),
+    ]
 
     DEFAULT_CSS = """
     ModelsScreen {
@@ -210,3 +229,94 @@ class ModelsScreen(PaneScreen["ModelsOverview"]):
         for figures in entry.prompts if entry else ():
             table.add_row(*prompt_row(figures.prompt, figures.measured), key=figures.prompt or "\0")
         restore_cursor(table, kept)
+
+    # -- routes, prices and keys ---------------------------------------------------------------
+    def action_routes(self) -> None:
+        from llmbench.tui.screens.models_routes import RoutesScreen
+
+        # Coming back re-reads the models (a new arm's model is listed): every pane does.
+        self.app.push_screen(RoutesScreen())
+
+    def action_set_price(self) -> None:
+        from llmbench.tui.screens.models_dialogs import price_dialog
+
+        entry = self.highlighted()
+        if entry is None:
+            self.notify("No model highlighted.", title="Set price")
+            return
+        day = self.bench.now().date().isoformat()
+        dialog = price_dialog(entry.name, entry.facts.price, day)
+        self.app.push_screen(dialog, lambda values: self._save_price(entry.name, values))
+
+    def _save_price(self, model: str, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from llmbench.services.models.price_entry import read_price_entry, save_price_entry
+
+        # Checked by the dialog with the same reader: nothing can have changed since.
+        price = read_price_entry(
+            model, values["input"], values["output"], values["cached"], values["from_date"]
+        )
+        store = self.bench.store
+
+        def save() -> DatedPrice:
+            return save_price_entry(store, price)
+
+        def saved(entry: DatedPrice) -> None:
+            self.notify(
+                f"{model}: ${entry.price.input:g} in / ${entry.price.output:g} out / "
+                f"${entry.price.cached:g} cached per 1M tokens from {entry.from_date}.",
+                title="Price set",
+            )
+            self.reload()
+
+        self.act_in_thread(save, saved, what=f"Set the price of {model}")
+
+    def action_set_key(self) -> None:
+        entry = self.highlighted()
+        if entry is None:
+            self.notify("No model highlighted.", title="API key")
+            return
+        from llmbench.services.models.provider_keys import provider_of_model
+
+        provider = provider_of_model(entry.name, entry.facts.provider)
+        if provider is None and entry.facts.builtin:
+            self.notify(f"{entry.name} runs offline in llmbench: it needs no key.", title="API key")
+            return
+        # The keyring may answer slowly (a desktop keyring over D-Bus): read it in a worker.
+        self.act_in_thread(
+            _key_statuses,
+            lambda keys: self._open_key_dialog(entry.name, provider, keys),
+            what="Read where the API keys come from",
+        )
+
+    def _open_key_dialog(self, model: str, provider: str | None, keys: ProviderKeys) -> None:
+        from llmbench.tui.screens.models_dialogs import KeyDialog
+
+        self.app.push_screen(KeyDialog(model, provider, keys), self._store_key)
+
+    def _store_key(self, new: NewKey | None) -> None:
+        if new is None:
+            return
+        provider, value = new.provider, new.value
+
+        def store() -> KeyringStatus:
+            from llmbench.services.models.provider_keys import store_provider_key
+
+            return store_provider_key(provider, value)
+
+        def stored(status: KeyringStatus) -> None:
+            text = f"Stored the {provider} key in {status.backend_name}."
+            if status.plaintext:
+                text += f" {status.message}"
+            self.notify(
+                text, title="API key", severity="warning" if status.plaintext else "information"
+            )
+
+        self.act_in_thread(store, stored, what=f"Store the {provider} key")
+
+
+def _key_statuses() -> ProviderKeys:
+    from llmbench.services.models.provider_keys import provider_keys
+
+    return provider_keys()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -108,6 +109,10 @@ def alert_detail(alert: AlertRow) -> str:
     return alert_brief(alert)
 
 
+# Below this width the seven cards no longer fit side by side with their borders.
+COMPACT_WIDTH = 110
+
+
 class MonitorScreen(MaintenancePane["MonitorReport"]):
     PANE_TITLE = "Monitor"
     EMPTY_TEXT = (
@@ -132,6 +137,13 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         #window-bar { height: 1; padding: 0 1; }
         #health-metrics { height: 5; }
         #health-metrics Metric { min-width: 14; }
+        /* A default terminal (80×24): the seven cards as two rows of figures without borders,
+           and the body scrolls so the alerts stay reachable. */
+        &.-compact {
+            #pane-body { overflow-y: auto; }
+            #health-metrics { layout: grid; grid-size: 4; grid-gutter: 0 1; height: 4; }
+            #health-metrics Metric { border: none; height: 2; min-width: 0; padding: 0 1; }
+        }
         .spark-row { height: 4; }
         .spark-row > Vertical { width: 1fr; height: 4; }
         .spark-row Sparkline { height: 3; margin: 0 1; }
@@ -146,6 +158,9 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         super().__init__()
         self.window = DEFAULT_WINDOW
         self.report: MonitorReport | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < COMPACT_WIDTH, "-compact")
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="window-bar")

@@ -8,6 +8,9 @@ and drops pages far behind it. Home/end and jumps to a date replace the window.
 It is a plain Widget drawing with `render_line` rather than a ScrollView: a scrollbar needs the
 position of every row, which keyset paging deliberately never computes. The pane shows where
 the cursor is instead (its row number when the view came from the top, its time always).
+
+On a narrow terminal columns fold by priority so the response, or a search match with its
+context, stays readable (`call_log_layout`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, timestamp
+from llmbench.tui.widgets.call_log_layout import Placed, fit, layout, window_on_match
 
 if TYPE_CHECKING:
     from llmbench.store.audit.browser import CallKey, CallSummary, Page
 
 Direction = Literal["older", "newer"]
+_PROBLEM_STATUSES = frozenset({"error", "timeout", "rate_limited", "blocked"})
 PAGE_ROWS = 100
 MARGIN = 60
 MAX_ROWS = 1_000
@@ -52,50 +57,60 @@ class LogColumn:
     """Cells wide; None for the one flexible column (it takes what the others leave)."""
     cell: Callable[[CallSummary], str]
     align_right: bool = False
+    priority: int = 0
+    """Which fold first when the width is short: the highest first; 0 never folds."""
+    compact: int | None = None
+    """A narrower width used once only the columns that never fold are left."""
+    compact_cell: Callable[[CallSummary], str] | None = None
+    """What the cell says at its compact width, when cutting the full text would lose more."""
+
+    def text(self, call: CallSummary, *, compact: bool = False) -> str:
+        return ((self.compact_cell if compact else None) or self.cell)(call)
 
 
 def _tokens(call: CallSummary) -> str:
     return f"{count(call.prompt_tokens)}/{count(call.completion_tokens)}"
 
 
-def _preview(call: CallSummary) -> str:
+def preview_text(call: CallSummary) -> str:
     if call.snippet is not None:
         return call.snippet.text
     return " ".join(call.preview.split())
 
 
+def _short_time(call: CallSummary) -> str:
+    # 'MM-DD HH:MM': the year and seconds matter least when the log is scanned by eye.
+    return timestamp(call.ts)[5:16]
+
+
 COLUMNS: tuple[LogColumn, ...] = (
-    LogColumn("id", "#", 8, lambda c: str(c.id), align_right=True),
-    LogColumn("time", "Time (UTC)", 19, lambda c: timestamp(c.ts)),
-    LogColumn("model", "Model", 27, lambda c: model_label(c.model)),
-    LogColumn("status", "Status", 12, lambda c: c.status),
+    LogColumn("id", "#", 8, lambda c: str(c.id), align_right=True, priority=3),
+    LogColumn("time", "Time (UTC)", 19, lambda c: timestamp(c.ts), compact=11,
+              compact_cell=_short_time),
+    LogColumn("model", "Model", 27, lambda c: model_label(c.model), compact=18),
+    LogColumn("status", "Status", 12, lambda c: c.status, compact=8),
     # Right after the status, so a guard's flag shows on narrow terminals too.
     LogColumn("flagged", "⚑", 1, lambda c: "⚑" if c.flagged else ""),
-    LogColumn("tokens", "Tokens in/out", 13, _tokens, align_right=True),
-    LogColumn("cost", "Cost", 9, lambda c: money(c.cost), align_right=True),
-    LogColumn("latency", "Latency", 8, lambda c: millis(c.latency_ms), align_right=True),
-    LogColumn("ttft", "TTFT", 8, lambda c: millis(c.ttft_ms), align_right=True),
-    LogColumn("feature", "Feature", 14, lambda c: c.feature or NOTHING),
-    LogColumn("prompt", "Prompt", 20, lambda c: c.prompt or NOTHING),
-    LogColumn("team", "Team", 12, lambda c: c.team or NOTHING),
-    LogColumn("customer", "Customer", 14, lambda c: c.customer or NOTHING),
-    LogColumn("user", "User", 10, lambda c: c.user or NOTHING),
-    LogColumn("run", "Run", 5, lambda c: NOTHING if c.run_id is None else str(c.run_id)),
-    LogColumn("attempt", "Try", 3, lambda c: str(c.attempt), align_right=True),
-    LogColumn("provider", "Provider", 10, lambda c: c.provider or NOTHING),
-    LogColumn("finish", "Finish", 8, lambda c: c.finish_reason or NOTHING),
-    LogColumn("preview", "Response / match", None, _preview),
-)
+    LogColumn("tokens", "Tokens in/out", 13, _tokens, align_right=True, priority=2),
+    LogColumn("cost", "Cost", 9, lambda c: money(c.cost), align_right=True, compact=8),
+    LogColumn("latency", "Latency", 8, lambda c: millis(c.latency_ms), align_right=True,
+              priority=1),
+    LogColumn("ttft", "TTFT", 8, lambda c: millis(c.ttft_ms), align_right=True, priority=4),
+    LogColumn("feature", "Feature", 14, lambda c: c.feature or NOTHING, priority=5),
+    LogColumn("prompt", "Prompt", 20, lambda c: c.prompt or NOTHING, priority=4),
+    LogColumn("team", "Team", 12, lambda c: c.team or NOTHING, priority=6),
+    LogColumn("customer", "Customer", 14, lambda c: c.customer or NOTHING, priority=6),
+    LogColumn("user", "User", 10, lambda c: c.user or NOTHING, priority=6),
+    LogColumn("run", "Run", 5, lambda c: NOTHING if c.run_id is None else str(c.run_id),
+              priority=6),
+    LogColumn("attempt", "Try", 3, lambda c: str(c.attempt), align_right=True, priority=6),
+    LogColumn("provider", "Provider", 10, lambda c: c.provider or NOTHING, priority=6),
+    LogColumn("finish", "Finish", 8, lambda c: c.finish_reason or NOTHING, priority=6),
+    LogColumn("preview", "Response / match", None, preview_text),
+)  # fmt: skip
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
 DEFAULT_COLUMNS = ("id", "time", "model", "status", "flagged", "tokens", "cost", "latency",
                    "feature", "prompt", "preview")  # fmt: skip
-_PROBLEM_STATUSES = frozenset({"error", "timeout", "rate_limited", "blocked"})
-
-
-def _fit(text: str, width: int, right: bool) -> str:
-    if len(text) > width:
-        return text[: max(width - 1, 0)] + "…" if width > 0 else ""
-    return text.rjust(width) if right else text.ljust(width)
 
 
 class CallLog(Widget, can_focus=True):
@@ -397,10 +412,9 @@ class CallLog(Widget, can_focus=True):
 
     # -- drawing -----------------------------------------------------------------------------
 
-    def _widths(self, total: int) -> list[int]:
-        fixed = sum(column.width or 0 for column in self.columns) + len(self.columns)
-        flexible = max(total - fixed, 10)
-        return [column.width if column.width is not None else flexible for column in self.columns]
+    def placed(self) -> list[Placed[LogColumn]]:
+        """The columns as drawn at the current width: some fold on a narrow terminal."""
+        return layout(self.columns, self.size.width - 1)
 
     def _strip(self, parts: list[Segment], style: Style) -> Strip:
         return Strip(parts).adjust_cell_length(self.size.width, style).simplify()
@@ -408,11 +422,10 @@ class CallLog(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        widths = self._widths(width - 1)
+        placed = self.placed()
         if y == 0:
             header = base + self.get_component_rich_style("call-log--header")
-            pairs = zip(self.columns, widths, strict=True)
-            labels = [_fit(column.label, w, column.align_right) for column, w in pairs]
+            labels = [fit(p.column.label, p.width, p.column.align_right) for p in placed]
             return self._strip([Segment(" " + " ".join(labels), header)], header)
         index = self.top + y - 1
         if index >= len(self.rows):
@@ -425,20 +438,25 @@ class CallLog(Widget, can_focus=True):
             style += self.get_component_rich_style("call-log--even")
         if index == self.cursor:
             style += self.get_component_rich_style("call-log--cursor")
-        return self._strip(self._cells(self.rows[index], widths, style), style)
+        return self._strip(self._cells(self.rows[index], placed, style), style)
 
-    def _cells(self, call: CallSummary, widths: list[int], style: Style) -> list[Segment]:
+    def _cells(
+        self, call: CallSummary, placed: list[Placed[LogColumn]], style: Style
+    ) -> list[Segment]:
         parts = [Segment(" ", style)]
-        for column, width in zip(self.columns, widths, strict=True):
-            text = _fit(column.cell(call), width, column.align_right)
-            if column.key == "status" and call.status in _PROBLEM_STATUSES:
-                parts.append(
-                    Segment(text, style + self.get_component_rich_style("call-log--problem"))
-                )
-            elif column.key == "preview" and call.snippet is not None and call.snippet.spans:
-                parts.extend(self._marked(text, call.snippet.spans, style))
+        for place in placed:
+            column, width = place.column, place.width
+            if column.key == "preview" and call.snippet is not None and call.snippet.spans:
+                # Cut around the match, not from the start: the match is what was searched for.
+                text, spans = window_on_match(call.snippet.text, call.snippet.spans, width)
+                parts.extend(self._marked(text, spans, style))
             else:
-                parts.append(Segment(text, style))
+                text = fit(column.text(call, compact=place.compact), width, column.align_right)
+                if column.key == "status" and call.status in _PROBLEM_STATUSES:
+                    problem = style + self.get_component_rich_style("call-log--problem")
+                    parts.append(Segment(text, problem))
+                else:
+                    parts.append(Segment(text, style))
             parts.append(Segment(" ", style))
         return parts
 

@@ -118,12 +118,15 @@ class AuditScreen(PaneScreen[bool]):
     AUTO_FOCUS = "#call-log"
     PALETTE: ClassVar[dict[str, str]] = {
         "audit_export": "Write the filtered calls to a JSONL or CSV file",
+        "audit_import": "Import another tool's calls (JSONL, usage CSV, llm's logs.db) or a "
+        "promptfoo config, with a progress bar",
     }
     BINDINGS = [
         Binding("slash", "focus_query", "Filter", id="audit_filter"),
         Binding("t", "jump", "Jump to date", id="audit_jump"),
         Binding("c", "columns", "Columns", id="audit_columns"),
         Binding("x", "export", "Export", id="audit_export"),
+        Binding("i", "import", "Import", id="audit_import"),
     ]
     DEFAULT_CSS = """
     AuditScreen {
@@ -334,6 +337,11 @@ class AuditScreen(PaneScreen[bool]):
             value=current.ts[:10] if current else "",
         )
         self.app.push_screen(FormDialog("Jump to", [field], submit="Jump", validate=check), jump)
+
+    def action_import(self) -> None:
+        from llmbench.tui.screens.audit.import_dialog import ImportDialog
+
+        self.app.push_screen(ImportDialog(on_imported=self.action_reload))
 
     def action_export(self) -> None:
         source = self.source

@@ -1,10 +1,10 @@
 """F3 Compare: runs with their size and pass rate, and the highlighted run's scoreboard per
-prompt version × model. `n` starts a comparison, enter opens a run live (columns or grid),
-`m` shows its migration report."""
+prompt version × model. `n` starts a comparison, `E` runs an eval suite file, enter opens a run
+live (columns or grid), `m` shows its migration report."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,7 +38,11 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         Binding("enter", "open_run", "Open run", id="compare_open", show=False),
         Binding("m", "report", "Migration report", id="compare_report"),
         Binding("D", "datasets", "Datasets", id="compare_datasets"),
+        Binding("E", "eval_suite", "Run suite", id="compare_eval_suite"),
     ]
+    PALETTE: ClassVar[dict[str, str]] = {
+        "compare_eval_suite": "Run an eval suite file (as llmbench eval) and watch its run",
+    }
 
     DEFAULT_CSS = """
     CompareScreen {
@@ -47,6 +51,11 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         #matrix-table { height: 1fr; }
     }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.select_run: int | None = None
+        """A run to highlight once the runs table shows it (one just started elsewhere)."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical():
@@ -104,6 +113,9 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
                 key=str(run.id),
             )
         restore_cursor(table, selected)
+        if self.select_run is not None and str(self.select_run) in table.rows:
+            restore_cursor(table, str(self.select_run))
+            self.select_run = None
         self._read_matrix(highlighted_key(table))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -174,6 +186,11 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         from llmbench.tui.screens.datasets import DatasetsScreen
 
         self.app.push_screen(DatasetsScreen())
+
+    def action_eval_suite(self) -> None:
+        from llmbench.tui.screens.compare.eval_suite import run_suite_file
+
+        run_suite_file(self)
 
     def action_new_run(self) -> None:
         from llmbench.services.compare import runs as compare_runs

@@ -118,5 +118,6 @@ def render_report(report: AgreementReport) -> Content:
         f"  ({len(report.disagreements)}; d grades them as a queue)\n",
     ]
     for key, amount in report.disagreements[:SHOWN_DISAGREEMENTS]:
-        parts += [f"  {key.replace(':', ' #'):<16} ", (f"{amount:.2f}", "$warning"), "\n"]
+        name = report.item_names.get(key, key.replace(":", " #"))
+        parts += ["  ", (f"{amount:.2f}", "$warning"), f"  {name}", "\n"]
     return Content.assemble(*parts)

@@ -28,6 +28,7 @@ from textual.widgets import Footer, Header, Static
 from llmbench.tui.format import model_label
 from llmbench.tui.screens.dialogs import Unsaved
 from llmbench.tui.screens.grade.item_parts import AnchorsScreen, Part, duration, io_parts, text_of
+from llmbench.tui.screens.grade.pair_view import PairView
 
 if TYPE_CHECKING:
     from llmbench.services.grading.queues import Entry, Queue
@@ -74,6 +75,10 @@ class GradeSessionScreen(Screen[None]):
         #grade-columns { height: 1fr; }
         #grade-item { width: 2fr; padding: 0 1; }
         #grade-right { width: 1fr; min-width: 36; border-left: tall $primary 30%; padding: 0 1; }
+        #grade-pair { display: none; }
+        /* A pair's keys are in its header: the replies take the rubric panel's room. */
+        &.-pair #grade-pair { display: block; }
+        &.-pair #grade-right { display: none; }
     }
     """
 
@@ -104,6 +109,7 @@ class GradeSessionScreen(Screen[None]):
         with Horizontal(id="grade-columns"):
             with VerticalScroll(id="grade-item"):
                 yield Static("", id="grade-item-text")
+                yield PairView(id="grade-pair")
             with VerticalScroll(id="grade-right"):
                 yield Static("", id="grade-rubric-text")
         yield Footer()
@@ -335,6 +341,7 @@ class GradeSessionScreen(Screen[None]):
         entry = self.session.current
         item = self.query_one("#grade-item-text", Static)
         rubric = self.query_one("#grade-rubric-text", Static)
+        self._show_pair(entry)
         if entry is None:
             item.update(
                 Content.assemble(
@@ -395,11 +402,27 @@ class GradeSessionScreen(Screen[None]):
             parts += ["\n", ("NOTE  ", "bold $text-accent"), draft.note, "\n"]
         return Content.assemble(*parts)
 
+    def _show_pair(self, entry: Entry | None) -> None:
+        """The two replies of a pair in their columns (PairView); any other item hides them."""
+        from llmbench.services.grading.queues import Pair
+
+        self.set_class(isinstance(entry, Pair), "-pair")
+        view = self.query_one("#grade-pair", PairView)
+        left = right = None
+        if isinstance(entry, Pair):
+            left, right = self.bodies.get(entry.left.key), self.bodies.get(entry.right.key)
+        if left is None or right is None:
+            view.clear()
+        else:
+            view.show(left.output, right.output)
+
     def _render_pair(self, pair: Any) -> Content:
         left, right = self.bodies.get(pair.left.key), self.bodies.get(pair.right.key)
         parts: list[Part] = [
             ("Which reply is better?  ", "bold"),
             ("a left · b right · = tie", "dim"),
+            "\n",
+            ("Sides are drawn at random per pair and recorded with the grade.", "dim"),
             "\n\n",
         ]
         if left is None or right is None:
@@ -407,19 +430,13 @@ class GradeSessionScreen(Screen[None]):
             return Content.assemble(*parts)
         for name, value in left.inputs.items():
             parts += [(f"{name}: ", "dim"), text_of(value), "\n"]
-        for label, body in (("A  (left)", left), ("B  (right)", right)):
-            parts += ["\n", (label, "bold $text-accent"), "\n", body.output, "\n"]
         return Content.assemble(*parts)
 
     def _render_rubric(self, entry: Entry) -> Content:
         from llmbench.services.grading.queues import Pair
 
         if isinstance(entry, Pair):
-            return Content.assemble(
-                ("PAIRWISE", "bold $text-accent"), "\n",
-                "a  the left reply is better\nb  the right reply is better\n=  a tie\n\n",
-                ("Sides are drawn at random per pair and recorded with the grade.", "dim"),
-            )  # fmt: skip
+            return Content("")  # the panel is hidden for a pair: its keys are in its header
         draft = self.session.draft()
         active = self.session.active_dimension
         parts: list[Part] = []

@@ -1,9 +1,10 @@
 """F2 Prompts: the library (searchable), the highlighted prompt's version history, and the
-highlighted version in full — with the keys to edit, diff, label, roll back and take notes."""
+highlighted version in full — with the keys to edit, diff, label, roll back and take notes,
+set a prompt's guard policy, and import and export prompt files."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,7 +56,15 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         Binding("p", "promote", "To production", id="prompt_promote"),
         Binding("l", "label", "Label", show=False, id="prompt_label"),
         Binding("o", "note", "Note", show=False, id="prompt_note"),
+        Binding("G", "guard", "Guard policy", show=False, id="prompt_guard"),
+        Binding("I", "import_files", "Import files", show=False, id="prompts_import"),
+        Binding("X", "export_files", "Export files", show=False, id="prompts_export"),
     ]
+    PALETTE: ClassVar[dict[str, str]] = {
+        "prompt_guard": "Show and change the highlighted prompt's guard policy",
+        "prompts_import": "Import prompt files from a folder or file (all or nothing)",
+        "prompts_export": "Export the highlighted prompt, or all, as YAML files",
+    }
 
     DEFAULT_CSS = """
     PromptsScreen {
@@ -466,3 +475,20 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
     def _noted(self) -> None:
         self.notify("Note saved.")
         self.reload()
+
+    # -- guard policy and prompt files (their dialogs live beside this module) ----------------
+
+    def action_guard(self) -> None:
+        from llmbench.tui.screens.prompts.guard_dialog import edit_guard_policy
+
+        edit_guard_policy(self)
+
+    def action_import_files(self) -> None:
+        from llmbench.tui.screens.prompts.prompt_files import import_prompt_files
+
+        import_prompt_files(self)
+
+    def action_export_files(self) -> None:
+        from llmbench.tui.screens.prompts.prompt_files import export_prompt_files
+
+        export_prompt_files(self)

@@ -1,0 +1,55 @@
+"""Pairwise grading's two replies side by side, A on the left and B on the right, as a reviewer
+compares them line against line. When the screen cannot give each reply MIN_SIDE cells they
+are stacked instead (A above B), since a reply squeezed into a narrow strip reads worse than one
+below the other."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+MIN_SIDE = 36
+"""Cells each reply needs to be read side by side; 80 columns leave about 38 each."""
+GAP = 1
+
+
+class PairView(Vertical):
+    """The two replies of a pair with their A/B labels; stacked when too narrow."""
+
+    DEFAULT_CSS = """
+    PairView {
+        height: auto;
+        #pair-columns { height: auto; }
+        .pair-side { width: 1fr; height: auto; }
+        #pair-left { margin-right: 1; }
+        &.-stacked #pair-columns { layout: vertical; }
+        &.-stacked .pair-side { width: 100%; margin: 0 0 1 0; }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="pair-columns"):
+            yield Static("", id="pair-left", classes="pair-side")
+            yield Static("", id="pair-right", classes="pair-side")
+
+    @property
+    def stacked(self) -> bool:
+        return self.has_class("-stacked")
+
+    def show(self, left: str, right: str) -> None:
+        self.query_one("#pair-left", Static).update(_side("A  (left)", left))
+        self.query_one("#pair-right", Static).update(_side("B  (right)", right))
+
+    def clear(self) -> None:
+        self.query_one("#pair-left", Static).update("")
+        self.query_one("#pair-right", Static).update("")
+
+    def on_resize(self) -> None:
+        width = self.content_size.width
+        self.set_class(width > 0 and (width - GAP) // 2 < MIN_SIDE, "-stacked")
+
+
+def _side(label: str, reply: str) -> Content:
+    return Content.assemble((label, "bold $text-accent"), "\n", reply)

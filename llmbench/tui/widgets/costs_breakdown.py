@@ -1,0 +1,109 @@
+"""F5's breakdown as table lines: each row's cells (cost first, so it stays in sight at 80
+columns), nested rows under their parent unless folded, narrowed by the pane's filter; and a
+table filled with columns as wide as their widest cell."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.cells import cell_len
+from textual.widgets import DataTable
+
+from llmbench.services.costs.levels import matches
+from llmbench.tui.format import count, model_label, money, percent
+from llmbench.tui.widgets.costs_spark import spark_text
+
+if TYPE_CHECKING:
+    from llmbench.services.costs.breakdown_rows import Breakdown, BreakdownRow
+
+CHILD_INDENT = "  └ "
+# Cost and share right after the name: what a narrow terminal keeps in view.
+BREAKDOWN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("", "name"),
+    ("Cost", "cost"),
+    ("Share", "share"),
+    ("Calls", "calls"),
+    ("Per call", "per_call"),
+    ("Prompt tok", "prompt"),
+    ("Compl. tok", "completion"),
+    ("Cached tok", "cached"),
+    ("Last 30 days", "spark"),
+)
+REPRICED_COLUMN = ("Today's prices", "repriced")
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str  # "3" for the fourth row, "3.1" for its second nested row
+    cells: tuple[str, ...]
+    path: tuple[BreakdownRow, ...]  # the row and its parent, parent first
+
+
+def row_name(dimension: str, row: BreakdownRow) -> str:
+    return model_label(row.label) if dimension == "model" and row.value else row.label
+
+
+def row_cells(name: str, row: BreakdownRow, reprice: bool) -> tuple[str, ...]:
+    figures = row.figures
+    extra = (money(figures.repriced),) if reprice else ()
+    return (
+        name,
+        money(figures.cost),
+        percent(row.share),
+        count(figures.calls),
+        money(figures.cost_per_call),
+        count(figures.prompt_tokens),
+        count(figures.completion_tokens),
+        count(figures.cached_tokens),
+        spark_text(row.daily),
+        *extra,
+    )
+
+
+def breakdown_lines(
+    data: Breakdown, folded: Collection[str], narrowed_to: str, reprice: bool
+) -> list[Line]:
+    """The lines to show: a nested row under its parent unless the parent is folded; with a
+    filter, the rows whose name holds it (a matching parent keeps all its nested rows, a
+    matching nested row keeps its parent)."""
+    lines: list[Line] = []
+    nested_by = data.by[1] if len(data.by) > 1 else ""
+    for index, row in enumerate(data.rows):
+        key = f"{index}"
+        name = row_name(data.by[0], row)
+        parent_matches = matches(narrowed_to, name)
+        children = [
+            (child_index, child, row_name(nested_by, child))
+            for child_index, child in enumerate(row.children)
+        ]
+        if not parent_matches:
+            children = [item for item in children if matches(narrowed_to, item[2])]
+            if not children:
+                continue
+        is_folded = key in folded and bool(row.children)
+        marker = "▸ " if is_folded else ("▾ " if row.children else "")
+        lines.append(Line(key, row_cells(marker + name, row, reprice), (row,)))
+        if is_folded:
+            continue
+        for child_index, child, child_name in children:
+            cells = row_cells(CHILD_INDENT + child_name, child, reprice)
+            lines.append(Line(f"{index}.{child_index}", cells, (row, child)))
+    return lines
+
+
+def fill_fitted(
+    table: DataTable[object],
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[tuple[str, Sequence[str]]],
+) -> None:
+    """Replace a table's columns and rows, each column as wide as its widest cell. The widths
+    are set before the rows go in: a DataTable that sizes its columns itself can draw a frame
+    between add_row and the sizing, and then keeps the cells it cached at the header's width."""
+    table.clear(columns=True)
+    for position, (label, key) in enumerate(columns):
+        width = max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
+        table.add_column(label, key=key, width=width)
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
