@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmbench.builtin_models.json_template import fill_template, find_template
+from llmbench.builtin_models.tool_use import SimulatedToolCall, planned_tool_calls
 from llmbench.core.tokens import count_tokens, truncate_to_tokens
 
 PROVIDER = "llmbench"
@@ -46,7 +47,7 @@ SIMULATOR_MODELS: tuple[str, ...] = (ECHO_MODEL, MOCK_MODEL)
 
 FailureKind = Literal["rate_limit", "timeout", "server"]
 FAILURE_KINDS: tuple[FailureKind, ...] = ("rate_limit", "timeout", "server")
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 CONTROL_PARAMS = frozenset(
     {
@@ -105,6 +106,7 @@ class SimulatedReply:
     ttft_ms: float  # time before the first streamed chunk
     chunks: tuple[str, ...]  # the text split as a streaming server would send it
     seed: int  # identifies the request: equal requests have equal seeds
+    tool_calls: tuple[SimulatedToolCall, ...] = ()  # instead of text (mock, tools sent)
 
 
 def _number(params: Mapping[str, object], name: str, default: float) -> float:
@@ -453,9 +455,16 @@ def simulate(
         raise LookupError(f"unknown model {model!r}; built-in models: {known}")
     settings = settings or parse_settings(params)
     seed = request_seed(model, messages, params)
-    full = echo_text(messages) if model == ECHO_MODEL else mock_text(messages, params, seed)
+    tool_calls: tuple[SimulatedToolCall, ...] = ()
+    if model == MOCK_MODEL:
+        words = keywords(_last_user_text(messages)) or keywords(_prompt_text(messages))
+        tool_calls = planned_tool_calls(messages, params, seed, words)
+    if tool_calls:
+        full = ""
+    else:
+        full = echo_text(messages) if model == ECHO_MODEL else mock_text(messages, params, seed)
     text = full
-    finish_reason: FinishReason = "stop"
+    finish_reason: FinishReason = "tool_calls" if tool_calls else "stop"
     if settings.max_tokens is not None and count_tokens(full, model) > settings.max_tokens:
         text = truncate_to_tokens(full, settings.max_tokens, model)
         finish_reason = "length"
@@ -468,4 +477,5 @@ def simulate(
         ttft_ms=ttft,
         chunks=stream_chunks(text, seed),
         seed=seed,
+        tool_calls=tool_calls,
     )

@@ -19,7 +19,12 @@ import httpx
 import litellm
 from litellm import CustomLLM
 from litellm.llms.custom_llm import CustomLLMError
-from litellm.types.utils import GenericStreamingChunk, ModelResponse
+from litellm.types.utils import (
+    ChatCompletionMessageToolCall,
+    Function,
+    GenericStreamingChunk,
+    ModelResponse,
+)
 
 from llmbench.builtin_models.simulator import (
     PROVIDER,
@@ -69,7 +74,10 @@ class _Plan:
 
     @property
     def usage(self) -> dict[str, int]:
-        completion = count_tokens(self.reply.text, self.model)
+        written = self.reply.text + "".join(
+            call.name + call.arguments for call in self.reply.tool_calls
+        )
+        completion = count_tokens(written, self.model)
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": completion,
@@ -117,6 +125,20 @@ class _Plan:
                 "usage": None,
                 "index": 0,
                 "tool_use": None,
+            }
+        for index, call in enumerate(self.reply.tool_calls):
+            yield {
+                "text": "",
+                "is_finished": False,
+                "finish_reason": "",
+                "usage": None,
+                "index": 0,
+                "tool_use": {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                    "index": index,
+                },
             }
         # Real counts on the last chunk, as OpenAI does with stream_options.include_usage.
         yield {
@@ -176,6 +198,16 @@ class SimulatorProvider(CustomLLM):
     def _fill(model_response: ModelResponse, plan: _Plan) -> ModelResponse:
         choice = model_response.choices[0]
         choice.message.content = plan.reply.text  # type: ignore[union-attr]
+        if plan.reply.tool_calls:
+            choice.message.content = None  # type: ignore[union-attr]
+            choice.message.tool_calls = [  # type: ignore[union-attr]
+                ChatCompletionMessageToolCall(
+                    id=call.id,
+                    type="function",
+                    function=Function(name=call.name, arguments=call.arguments),
+                )
+                for call in plan.reply.tool_calls
+            ]
         choice.finish_reason = plan.reply.finish_reason
         model_response.model = plan.model
         model_response.usage = litellm.Usage(**plan.usage)  # type: ignore[attr-defined]

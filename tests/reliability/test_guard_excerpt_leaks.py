@@ -50,7 +50,9 @@ _WORDS = (
 )
 _MARKS = [redaction_mark(kind) for kind in KINDS] + ["[REDACTED]", "…"]
 # The kinds whose detail quotes the text (the matched phrase, a decoded payload).
-_QUOTING_KINDS = frozenset({*INJECTION_SIGNALS, "banned_phrase"})
+# Kinds whose detail quotes the text. The classifier's is figures ("classifier 0.51 on the 89
+# characters here"), which may share four characters with an IP address by chance.
+_QUOTING_KINDS = frozenset({*INJECTION_SIGNALS, "banned_phrase"}) - {"classifier"}
 
 # Each planted item: (label that stays readable, the value that must never be kept).
 Planted = tuple[str, str]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual import _wait as textual_wait
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
@@ -19,6 +20,13 @@ from llmbench.config import GeneralSettings, Settings
 from llmbench.demo.build import build_demo
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
+
+# Pilot's pause() and press() wait until the process has been idle for one probe of 20 ms
+# (Textual's SLEEP_GRANULARITY). Our waits are explicit (workers done, the pane loaded, see
+# settle), so a 10 ms probe is enough: the suite presses keys thousands of times, and each
+# press slept through at least one probe.
+textual_wait.SLEEP_GRANULARITY = 0.01
+textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
 
 DEMO_NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 DEMO_SEED = 7
@@ -109,8 +117,9 @@ async def settle(pilot: Pilot[None], timeout: float = 10.0) -> None:
         if getattr(app.screen, "loaded", True) and not any(
             worker.is_running for worker in app.workers
         ):
-            # Tables size their columns when idle, after the rows arrive.
-            await pilot.wait_for_scheduled_animations()
+            # Tables size their columns when idle, after the rows arrive. (Pilot's
+            # wait_for_scheduled_animations would add two idle probes of 20 ms each.)
+            await app.animator.wait_until_complete()
             await pilot.pause()
             quiet += 1
         else:

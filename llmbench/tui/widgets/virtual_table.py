@@ -21,6 +21,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+# The flexible column (a prompt's name, say) keeps at least this many cells while columns fold.
+MIN_FLEXIBLE = 16
+
 
 @dataclass(frozen=True)
 class Column:
@@ -29,6 +32,9 @@ class Column:
     width: int | None = None
     """Cells wide; None makes this the flexible column."""
     align_right: bool = False
+    fold: int = 0
+    """0: always shown. Otherwise the column folds away when the flexible column would be
+    narrower than MIN_FLEXIBLE, the highest `fold` first (80 columns keep what matters)."""
 
 
 @dataclass(frozen=True)
@@ -166,14 +172,28 @@ class VirtualTable(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------------
 
     def _widths(self, total: int) -> list[int]:
-        fixed = sum(column.width or 0 for column in self.columns) + len(self.columns)
+        """Each column's width, 0 for a folded one."""
+        shown = list(range(len(self.columns)))
+        folding = sorted(
+            (n for n, column in enumerate(self.columns) if column.fold),
+            key=lambda n: -self.columns[n].fold,
+        )
+        while True:
+            fixed = sum(self.columns[n].width or 0 for n in shown) + len(shown)
+            if total - fixed >= MIN_FLEXIBLE or not folding:
+                break
+            shown.remove(folding.pop(0))
         flexible = max(total - fixed, 8)
-        return [column.width if column.width is not None else flexible for column in self.columns]
+        return [
+            0 if n not in shown else (column.width if column.width is not None else flexible)
+            for n, column in enumerate(self.columns)
+        ]
 
     def _line(self, cells: Sequence[str], widths: Sequence[int], style: Style) -> Strip:
         text = " ".join(
             _fit(cell, width, column.align_right)
             for cell, width, column in zip(cells, widths, self.columns, strict=False)
+            if width
         )
         width = self.size.width
         return Strip([Segment(_fit(" " + text, width, False), style)], width)

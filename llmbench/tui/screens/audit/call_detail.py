@@ -55,6 +55,14 @@ def _section(text: Text, title: str) -> None:
     text.append(f"\n{title}\n", style="bold underline")
 
 
+def _json_list(value: Any) -> list[Any]:
+    try:
+        found = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
+
+
 def _body(text: Text, content: str, terms: tuple[TextTerm, ...], indent: str = "  ") -> None:
     block = Text(indent + content.replace("\n", "\n" + indent))
     for start, end in highlight_spans(block.plain, terms):
@@ -76,8 +84,32 @@ def _content(message: dict[str, Any]) -> str:
                 kind = part.get("type", "part") if isinstance(part, dict) else "part"
                 parts.append(f"[{kind}]")
         return "\n".join(parts)
+    if message.get("tool_calls"):
+        return tool_calls_text(message["tool_calls"])
     extra = {k: v for k, v in message.items() if k != "role"}
     return json.dumps(extra, ensure_ascii=False, indent=2) if extra else ""
+
+
+def tool_calls_text(calls: Any) -> str:
+    """Each tool call as `→ name(arguments)  [id]`, one per line: the audit log's form
+    ({"id", "name", "arguments"}) or OpenAI's message form ({"id", "function": {...}})."""
+    lines = []
+    for call in calls if isinstance(calls, list) else ():
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        name = call.get("name") or function.get("name") or "?"
+        arguments = call.get("arguments") or function.get("arguments") or ""
+        ident = f"  [{call['id']}]" if call.get("id") else ""
+        lines.append(f"→ {name}({arguments}){ident}")
+    return "\n".join(lines)
+
+
+def _role(message: dict[str, Any]) -> str:
+    role = str(message.get("role", "?")).upper()
+    if message.get("role") == "tool" and message.get("tool_call_id"):
+        return f"TOOL RESULT [{message['tool_call_id']}]"
+    return role
 
 
 def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
@@ -139,10 +171,17 @@ def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
     if call["purged_at"]:
         text.append(f"  Bodies purged by retention on {timestamp(call['purged_at'])}.\n")
     for message in detail.messages:
-        text.append(f"  {str(message.get('role', '?')).upper()}\n", style="bold")
-        _body(text, _content(message), terms, indent="    ")
+        text.append(f"  {_role(message)}\n", style="bold")
+        content = _content(message)
+        if message.get("tool_calls") and isinstance(message.get("content"), str):
+            content = message["content"] + "\n" + tool_calls_text(message["tool_calls"])
+        _body(text, content, terms, indent="    ")
     text.append("  RESPONSE\n", style="bold")
-    _body(text, call["response"] if call["response"] is not None else NOTHING, terms, "    ")
+    tool_calls = _json_list(call.get("tool_calls"))
+    if call["response"] or not tool_calls:
+        _body(text, call["response"] if call["response"] is not None else NOTHING, terms, "    ")
+    if tool_calls:
+        _body(text, tool_calls_text(tool_calls), terms, "    ")
     if call["error"]:
         _section(text, "ERROR")
         _body(text, f"{call['error_kind'] or 'error'}: {call['error']}", terms)

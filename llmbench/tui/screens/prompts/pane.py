@@ -33,8 +33,8 @@ LIBRARY_COLUMNS = (
     Column("name", "Prompt"),
     Column("versions", "Vers", 4, align_right=True),
     Column("production", "Prod", 5),
-    Column("updated", "Updated", 10),
-    Column("notes", "Notes", 5, align_right=True),
+    Column("updated", "Updated", 10, fold=2),
+    Column("notes", "Notes", 5, align_right=True, fold=1),
 )
 
 
