@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmbench.builtin_models.json_template import fill_template, find_template
+from llmbench.builtin_models.schema_values import value_from_schema
 from llmbench.builtin_models.tool_use import SimulatedToolCall, planned_tool_calls
 from llmbench.core.tokens import count_tokens, truncate_to_tokens
 
@@ -330,41 +331,6 @@ def _schema(params: Mapping[str, object]) -> Mapping[str, object] | None:
     return None
 
 
-def _value_from_schema(
-    schema: Mapping[str, object], rng: random.Random, topics: Sequence[str], depth: int = 0
-) -> object:
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        return rng.choice(enum)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((item for item in kind if item != "null"), "string")
-    if kind == "object" or "properties" in schema:
-        properties = schema.get("properties")
-        if not isinstance(properties, Mapping) or depth > 4:
-            return {}
-        return {
-            name: _value_from_schema(sub, rng, topics, depth + 1)
-            if isinstance(sub, Mapping)
-            else _sentence(rng, topics)
-            for name, sub in properties.items()
-        }
-    if kind == "array":
-        items = schema.get("items")
-        item_schema = items if isinstance(items, Mapping) else {"type": "string"}
-        return [
-            _value_from_schema(item_schema, rng, topics, depth + 1)
-            for _ in range(rng.randint(1, 3))
-        ]
-    if kind == "integer":
-        return rng.randint(1, 10)
-    if kind == "number":
-        return round(rng.random(), 2)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    return _sentence(rng, topics)
-
-
 def _value_for_key(key: str, rng: random.Random, topics: Sequence[str]) -> object:
     lowered = key.lower()
     if _FRACTION_KEY.search(lowered):
@@ -408,7 +374,7 @@ def _json_answer(
     schema = _schema(params)
     template = None if schema is not None else find_template(_prompt_text(messages))
     if schema is not None:
-        value = _value_from_schema(schema, rng, topics)
+        value = value_from_schema(schema, rng, lambda: _sentence(rng, topics))
     elif template is not None:
         value = fill_template(template, rng, lambda: _sentence(rng, topics))
     else:

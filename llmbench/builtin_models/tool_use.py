@@ -15,7 +15,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-_MAX_DEPTH = 4
+from llmbench.builtin_models.schema_values import value_from_schema
 
 
 @dataclass(frozen=True)
@@ -49,40 +49,6 @@ def _chosen(
     return rng.choice(list(functions))
 
 
-def _value(
-    schema: Mapping[str, object], rng: random.Random, words: Sequence[str], depth: int
-) -> object:
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        return rng.choice(enum)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((item for item in kind if item != "null"), "string")
-    if kind == "object" or "properties" in schema:
-        properties = schema.get("properties")
-        if not isinstance(properties, Mapping) or depth >= _MAX_DEPTH:
-            return {}
-        required = schema.get("required")
-        names = [n for n in properties if not isinstance(required, list) or n in required]
-        return {
-            name: _value(properties[name], rng, words, depth + 1)
-            if isinstance(properties[name], Mapping)
-            else rng.choice(words)
-            for name in names or list(properties)
-        }
-    if kind == "array":
-        items = schema.get("items")
-        item_schema = items if isinstance(items, Mapping) else {"type": "string"}
-        return [_value(item_schema, rng, words, depth + 1) for _ in range(rng.randint(1, 2))]
-    if kind == "integer":
-        return rng.randint(1, 10)
-    if kind == "number":
-        return round(rng.uniform(1, 100), 1)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    return rng.choice(words)
-
-
 def planned_tool_calls(
     messages: Sequence[Mapping[str, object]],
     params: Mapping[str, object],
@@ -98,8 +64,11 @@ def planned_tool_calls(
     if function is None:
         return ()
     schema = function.get("parameters")
+    pool = list(words) or ["value"]
     arguments = (
-        _value(schema, rng, list(words) or ["value"], 0) if isinstance(schema, Mapping) else {}
+        value_from_schema(schema, rng, lambda: rng.choice(pool), required_only=True)
+        if isinstance(schema, Mapping)
+        else {}
     )
     return (
         SimulatedToolCall(

@@ -15,46 +15,17 @@ from llmbench.cli import cli
 from llmbench.core.audit.query import parse
 from llmbench.services.costs.drill_down import audit_query_for
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.format import count, money, percent
+from llmbench.tui.format import count, money
 from llmbench.tui.screens.audit.pane import AuditScreen
 from llmbench.tui.screens.costs import CostsScreen
 from llmbench.tui.widgets.metric import Metric
 from llmbench.tui.widgets.table_cursor import highlighted_key
 from tests.tui.conftest import SIZE, open_pane, settle
-
-# The pane's default window at the demo's clock (2025-06-01 12:00 UTC): the last 30 days.
-WINDOW = ("--since", "2025-05-02T12:00", "--until", "2025-06-01T12:00")
-
-
-def _cli(db: Path, by: str, *where: str) -> dict:
-    wheres = [argument for item in where for argument in ("--where", item)]
-    result = CliRunner().invoke(
-        cli, ["costs", "--db", str(db), "--by", by, *wheres, *WINDOW, "--format", "json"]
-    )
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def _figures(row: dict) -> list[str]:
-    """A row's figures in the pane's column order."""
-    return [
-        money(row["cost"]),
-        percent(row["share"]),
-        count(row["calls"]),
-        money(row["cost_per_call"]),
-        count(row["prompt_tokens"]),
-        count(row["completion_tokens"]),
-        count(row["cached_tokens"]),
-    ]
-
-
-def _table(screen: CostsScreen) -> list[list[str]]:
-    table = screen.query_one("#costs-table", DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+from tests.tui.costs_support import cli_costs, figures, table_rows
 
 
 def _names(screen: CostsScreen) -> list[str]:
-    return [cells[0] for cells in _table(screen)]
+    return [cells[0] for cells in table_rows(screen)]
 
 
 def _breadcrumb(screen: CostsScreen) -> str:
@@ -62,11 +33,11 @@ def _breadcrumb(screen: CostsScreen) -> str:
 
 
 def _assert_level_equals_the_cli(screen: CostsScreen, expected: dict) -> None:
-    shown = _table(screen)
+    shown = table_rows(screen)
     assert len(shown) == len(expected["rows"])
     for cells, row in zip(shown, expected["rows"], strict=True):
         assert cells[0] in (row["label"], f"{row['label']} (simulator)")
-        assert cells[1:8] == _figures(row)
+        assert cells[1:8] == figures(row)
     assert screen.query_one("#metric-cost", Metric).value == money(expected["total"]["cost"])
     assert screen.query_one("#metric-calls", Metric).value == count(expected["total"]["calls"])
 
@@ -78,11 +49,11 @@ def _cursor_row(screen: CostsScreen) -> int:
 async def test_enter_goes_feature_to_model_to_day_with_the_clis_figures_and_escape_comes_back(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
-    top = _cli(demo_db, "feature,model")
+    top = cli_costs(demo_db, "feature,model")
     feature = top["rows"][1]["label"]  # the second feature: coming back must find its row
-    by_model = _cli(demo_db, "model", f"feature={feature}")
+    by_model = cli_costs(demo_db, "model", f"feature={feature}")
     model = by_model["rows"][1]["value"]
-    by_day = _cli(demo_db, "day", f"feature={feature}", f"model={model}")
+    by_day = cli_costs(demo_db, "day", f"feature={feature}", f"model={model}")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f5")
@@ -168,7 +139,7 @@ async def test_g_starts_the_next_grouping_at_its_top(
 async def test_slash_narrows_the_rows_of_the_level_and_escape_clears_it(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
-    top = _cli(demo_db, "feature,model")
+    top = cli_costs(demo_db, "feature,model")
     every_row = sum(1 + len(row["children"]) for row in top["rows"])
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -204,9 +175,9 @@ async def test_slash_narrows_the_rows_of_the_level_and_escape_clears_it(
 async def test_the_filter_narrows_a_drilled_level_and_ends_with_it(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
-    top = _cli(demo_db, "feature,model")
+    top = cli_costs(demo_db, "feature,model")
     feature = top["rows"][0]["label"]
-    models = [row["label"] for row in _cli(demo_db, "model", f"feature={feature}")["rows"]]
+    models = [row["label"] for row in cli_costs(demo_db, "model", f"feature={feature}")["rows"]]
     wanted = "claude"
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -255,9 +226,9 @@ async def test_at_80x24_the_breadcrumb_and_the_cost_column_stay_in_sight(
 async def test_an_untagged_feature_drills_down_as_the_clis_where_dash(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
-    top = _cli(demo_db, "feature,model")
+    top = cli_costs(demo_db, "feature,model")
     untagged = next(i for i, row in enumerate(top["rows"]) if row["value"] is None)
-    expected = _cli(demo_db, "model", "feature=-")
+    expected = cli_costs(demo_db, "model", "feature=-")
     assert expected["total"]["calls"] == top["rows"][untagged]["calls"]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -276,7 +247,7 @@ async def test_a_level_the_window_no_longer_holds_stays_to_go_back_up_from(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
     week = ("--since", "2025-05-25T12:00", "--until", "2025-06-01T12:00")  # the `7d` window
-    top = _cli(demo_db, "feature,model")
+    top = cli_costs(demo_db, "feature,model")
     in_the_week = json.loads(
         CliRunner()
         .invoke(cli, ["costs", "--db", str(demo_db), "--by", "feature,model", *week,
@@ -309,4 +280,4 @@ async def test_a_level_the_window_no_longer_holds_stays_to_go_back_up_from(
         await pilot.press("escape")  # back to the top it was drilled from, this week's rows
         await settle(pilot)
         assert _breadcrumb(screen) == "by feature → model"
-        assert len(_table(screen)) == sum(1 + len(r["children"]) for r in in_the_week["rows"])
+        assert len(table_rows(screen)) == sum(1 + len(r["children"]) for r in in_the_week["rows"])

@@ -3,60 +3,29 @@ pane's keys (group by, window, fold, the calls behind a row) do what they say.""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from click.testing import CliRunner
 from textual.widgets import DataTable, Input, Static
 
-from llmbench.cli import cli
 from llmbench.core.audit.query import parse
 from llmbench.services.costs import budgets
 from llmbench.services.costs.drill_down import audit_query_for
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.format import count, money, percent
+from llmbench.tui.format import count, money
 from llmbench.tui.screens.audit.pane import AuditScreen
 from llmbench.tui.screens.costs import CHILD_INDENT, CostsScreen
 from llmbench.tui.widgets.metric import Metric
 from tests.tui.conftest import DEMO_NOW, REVIEWER, SIZE, demo_settings, open_pane, settle
-
-# The pane's default window at the demo's clock (2025-06-01 12:00 UTC): the last 30 days.
-WINDOW = ("--since", "2025-05-02T12:00", "--until", "2025-06-01T12:00")
-
-
-def _cli_json(db: Path, by: str) -> dict:
-    result = CliRunner().invoke(
-        cli, ["costs", "--db", str(db), "--by", by, *WINDOW, "--format", "json"]
-    )
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def _cells(row: dict) -> list[str]:
-    """A row's figures in the pane's column order (cost first, so 80 columns keep it)."""
-    return [
-        money(row["cost"]),
-        percent(row["share"]),
-        count(row["calls"]),
-        money(row["cost_per_call"]),
-        count(row["prompt_tokens"]),
-        count(row["completion_tokens"]),
-        count(row["cached_tokens"]),
-    ]
-
-
-def _table(screen: CostsScreen) -> list[list[str]]:
-    table = screen.query_one("#costs-table", DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+from tests.tui.costs_support import cli_costs, figures, table_rows
 
 
 async def test_pane_figures_equal_the_cli_for_the_same_window(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
-    expected = _cli_json(demo_db, "feature,model")
+    expected = cli_costs(demo_db, "feature,model")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f5")
@@ -64,22 +33,22 @@ async def test_pane_figures_equal_the_cli_for_the_same_window(
         assert isinstance(screen, CostsScreen)
         assert screen.query_one("#metric-cost", Metric).value == money(expected["total"]["cost"])
         assert screen.query_one("#metric-calls", Metric).value == count(expected["total"]["calls"])
-        shown = _table(screen)
+        shown = table_rows(screen)
         lines = []
         for row in expected["rows"]:
-            lines.append((row["label"], _cells(row)))
-            lines += [(child["label"], _cells(child)) for child in row["children"]]
+            lines.append((row["label"], figures(row)))
+            lines += [(child["label"], figures(child)) for child in row["children"]]
         assert len(shown) == len(lines)
-        for cells, (label, figures) in zip(shown, lines, strict=True):
+        for cells, (label, expected_cells) in zip(shown, lines, strict=True):
             assert cells[0].endswith(label) or cells[0].endswith(f"{label} (simulator)")
-            assert cells[1:8] == figures
+            assert cells[1:8] == expected_cells
         assert shown[1][0].startswith(CHILD_INDENT)
 
 
 async def test_group_by_key_steps_through_views_and_matches_the_cli(
     make_app: Callable[..., LLMBenchApp], demo_db: Path
 ) -> None:
-    expected = _cli_json(demo_db, "model,feature")
+    expected = cli_costs(demo_db, "model,feature")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_pane(pilot, "f5")
@@ -88,14 +57,14 @@ async def test_group_by_key_steps_through_views_and_matches_the_cli(
         screen = app.screen
         assert isinstance(screen, CostsScreen)
         assert screen.view == ("model", "feature")
-        first = _table(screen)[0]
-        assert first[1:8] == _cells(expected["rows"][0])
+        first = table_rows(screen)[0]
+        assert first[1:8] == figures(expected["rows"][0])
         # Folding the first model hides its features; unfolding brings them back.
-        rows_before = len(_table(screen))
+        rows_before = len(table_rows(screen))
         await pilot.press("space")
-        assert len(_table(screen)) == rows_before - len(expected["rows"][0]["children"])
+        assert len(table_rows(screen)) == rows_before - len(expected["rows"][0]["children"])
         await pilot.press("space")
-        assert len(_table(screen)) == rows_before
+        assert len(table_rows(screen)) == rows_before
 
 
 async def test_window_key_widens_the_window(make_app: Callable[..., LLMBenchApp]) -> None:

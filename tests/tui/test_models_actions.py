@@ -17,9 +17,7 @@ from pathlib import Path
 import keyring
 import pytest
 from click.testing import CliRunner
-from keyring.backend import KeyringBackend
 from keyring.backends.fail import Keyring as NoKeyring
-from keyring.errors import PasswordDeleteError
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
@@ -33,32 +31,13 @@ from llmbench.tui.screens.model_columns import ModelTable
 from llmbench.tui.screens.models import ModelsScreen
 from llmbench.tui.screens.models_dialogs import KeyDialog
 from llmbench.tui.screens.models_routes import RoutesScreen
+from tests.support.memory_keyring import MemoryKeyring
 from tests.tui.conftest import DEMO_NOW, SIZE, demo_settings, open_pane, settle
 
 SECRET = "sk-tui-7c41e0d9a2b85f36"
 CONFIG_ROUTE = Route(
     "free-tier", (Arm("mini", 100.0, "gpt-4o-mini"),), key="user", when={"tier": "free"}
 )
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring kept in memory (as tests/gateway's): no test touches a real keyring."""
-
-    priority = -1  # type: ignore[assignment]  # keyring declares it as a classproperty
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such password")
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from llmbench.store.grading.queue import last_user_message
+
 
 @dataclass(frozen=True)
 class ItemFacts:
@@ -66,7 +68,7 @@ def item_facts(db: Database, keys: Iterable[str]) -> dict[str, ItemFacts]:
             found[key] = ItemFacts(
                 key=key,
                 description=None,
-                inputs=_last_user_message(row[1]),
+                inputs=last_user_message(row[1]),
                 version=row[2],
                 model=row[3],
                 run=None,
@@ -85,16 +87,3 @@ def _object(text: str | None) -> dict[str, object]:
 def _description(tags_json: str | None) -> str | None:
     described = _object(tags_json).get("description")
     return described.strip() or None if isinstance(described, str) else None
-
-
-def _last_user_message(messages_json: str | None) -> dict[str, object]:
-    """The call's last user message, as the grading screen shows a call's input."""
-    try:
-        messages = json.loads(messages_json) if messages_json else []
-    except json.JSONDecodeError:
-        return {}
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            return {"message": content if isinstance(content, str) else json.dumps(content)}
-    return {}

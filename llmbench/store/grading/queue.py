@@ -200,7 +200,7 @@ def item_bodies(db: Database, keys: Iterable[str]) -> dict[str, ItemBody]:
                 kind="call",
                 id=row[0],
                 source=f"call #{row[0]}",
-                inputs=_last_user_message(row[1]),
+                inputs=last_user_message(row[1]),
                 expected=None,
                 output=row[2],
                 checks=checks.get(key, ()),
@@ -260,7 +260,8 @@ def _checks(
     return {key: tuple(value) for key, value in found.items()}
 
 
-def _last_user_message(messages_json: str | None) -> dict[str, object]:
+def last_user_message(messages_json: str | None) -> dict[str, object]:
+    """A call's last user message, as the grading screen shows a call's input."""
     try:
         messages = json.loads(messages_json) if messages_json else []
     except json.JSONDecodeError:
