@@ -92,8 +92,8 @@ import_llm_logs = _file_import(
     "llm-logs",
     "simonw/llm's logs.db (`llm logs path`) of any release: its `turns` layout (llm 0.32 on),"
     " its older `responses` layout, or both in a file a newer llm migrated. Each call keeps its"
-    " whole message list, its conversation (tags `conversation`, `conversation_name`), tool"
-    " calls, fragments and attachments; token counts llm did not record are estimated and"
+    " whole message list, its conversation (`conversation_id`; the tag `conversation_name`),"
+    " its tool calls, fragments and attachments; token counts llm did not record are estimated and"
     " flagged. Importing the file again adds only the calls llm logged since.",
 )
 

@@ -142,6 +142,37 @@ class ToolCall:
         return {"id": self.id, "name": self.name, "arguments": self.arguments}
 
 
+THREAD_ID_MAX = 200
+
+
+@dataclass(frozen=True)
+class CallThread:
+    """Where a call sits: the conversation (a chat, a session) it is a turn of, the trace (one
+    run of an application or agent) it is a step of, and the request_id of the step it was made
+    under (None at the top of its trace). Each is None when the caller gave none."""
+
+    conversation_id: str | None = None
+    trace_id: str | None = None
+    parent_request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.columns().items():
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string, not {value!r}")
+            if len(value) > THREAD_ID_MAX or not value.isprintable():
+                raise ValueError(f"{name} must be printable and at most {THREAD_ID_MAX} characters")
+
+    def columns(self) -> dict[str, str | None]:
+        """The audit log's columns (calls.conversation_id, trace_id, parent_request_id)."""
+        return {
+            "conversation_id": self.conversation_id,
+            "trace_id": self.trace_id,
+            "parent_request_id": self.parent_request_id,
+        }
+
+
 @dataclass(frozen=True)
 class Price:
     """USD per million tokens."""

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from llmbench.core.costs.pricing import PriceTable
 from llmbench.core.models import Variable
+from llmbench.demo import conversations as demo_conversations
 from llmbench.demo import evals as demo_evals
 from llmbench.demo import traffic as demo_traffic
 from llmbench.demo.catalog import DEMO_PRICES
@@ -70,6 +71,8 @@ def generate(
     production, spike = traffic.generate(max(calls - len(run_calls), 0))
     all_calls = production + run_calls
     all_calls.sort(key=lambda call: call["ts"])
+    # A few support chats as conversations with tool calls, from a stream of their own.
+    demo_conversations.add_conversations(random.Random(f"{seed}:conversations"), all_calls, clock)
     return DemoContent(
         now=iso_ms(clock.now),
         prices=DEMO_PRICES,

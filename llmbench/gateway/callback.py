@@ -27,6 +27,7 @@ from llmbench.gateway.attempt_rows import TAG_COLUMNS
 from llmbench.gateway.errors import classify
 from llmbench.gateway.guarding import Guard, guard_columns
 from llmbench.gateway.litellm_stream_usage import stream_usage_reported
+from llmbench.gateway.litellm_threads import THREAD_METADATA, thread_columns
 from llmbench.gateway.model_prices import price_in_table
 from llmbench.gateway.recorder import (
     AuditRecorder,
@@ -361,7 +362,9 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         call_tags = {
             str(name): value
             for name, value in metadata.items()
-            if name not in _LITELLM_METADATA and isinstance(value, str | int | float | bool)
+            if name not in _LITELLM_METADATA
+            and name not in THREAD_METADATA
+            and isinstance(value, str | int | float | bool)
         }
         if "model_group" in metadata and kwargs.get("litellm_trace_id"):
             # A Router's retries and fallbacks are separate litellm calls with their own ids;
@@ -397,6 +400,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
             "messages": json.dumps(kwargs.get("messages") or [], ensure_ascii=False, default=str),
             "params": json.dumps(_public_params(params), sort_keys=True, default=str),
             "latency_ms": (ended - started) * 1000 if ended is not None else None,
+            **thread_columns(kwargs),
             **{column: _text(tags.get(column)) for column in TAG_COLUMNS},
             "tags": json.dumps(
                 {k: v for k, v in tags.items() if k not in TAG_COLUMNS}, sort_keys=True

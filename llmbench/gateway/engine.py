@@ -23,7 +23,7 @@ from typing import Any, Protocol, Unpack
 from llmbench.config import Settings
 from llmbench.core.audit.redact import Redactor
 from llmbench.core.costs.pricing import DatedPrice, PriceTable, cost_of
-from llmbench.core.models import Price
+from llmbench.core.models import CallThread, Price
 from llmbench.core.tokens import count_message_tokens
 from llmbench.core.traffic.ratelimit import ModelLimits, RateLimiter
 from llmbench.core.traffic.routing import Route, RouteError, decide, merge_routes
@@ -310,6 +310,7 @@ class Gateway:
         prompt: str | None = None,
         arm: str | None = None,
         route: bool = True,
+        thread: CallThread | None = None,
     ) -> GatewayResult:
         request_id = uuid.uuid4().hex
         tags = dict(tags or {})
@@ -342,6 +343,8 @@ class Gateway:
         base = request_row(
             request_id, model, prompt_version_id, run_id, arm, stored_messages, tags, input_flags
         )
+        if thread is not None:
+            base.update(thread.columns())
         extra_tags = other_tags(tags)
         if blocked_because is not None:
             public = public_params(params or {})

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from llmbench.core.models import CallThread
 from llmbench.gateway.completion_result import CompletionResult
 from llmbench.gateway.errors import Failure
 
@@ -51,6 +52,7 @@ class RequestOptions(TypedDict, total=False):
     prompt: str | None  # the prompt name, for routes that apply to one prompt
     arm: str | None  # the arm a caller that routed itself chose
     route: bool  # False when the caller routed already
+    thread: CallThread | None  # the call's conversation, trace and parent step
 
 
 class StreamBroken(Exception):

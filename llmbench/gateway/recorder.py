@@ -35,6 +35,8 @@ _REDACTED_FIELDS = (
     *("messages", "params", "response", "tool_calls", "error", "tags", "guard_flags"),
     *TAG_COLUMNS,
     "arm",
+    # The caller's thread ids (m012) too: a key passed as a session id must not be kept.
+    *("conversation_id", "trace_id", "parent_request_id"),
 )
 
 Durability = Literal["durable", "async"]

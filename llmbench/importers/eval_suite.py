@@ -35,6 +35,8 @@
     transform: output.trim()           # every case's output before its checks; `threshold`,
                                        #   `transform` on a test and on a check too: see
                                        #   eval_suite_grading
+    tools: [...]                       # OpenAI function tools sent, and `tool_choice`; on a
+                                       #   prompt and a test too: see eval_suite_tools
 
 Reading goes through `yaml.compose`, so each problem is reported as `file:line: message`.
 A dataset file (.csv or .jsonl) is read by eval_suite_datasets.
@@ -63,6 +65,7 @@ from llmbench.importers.eval_suite_docs import (
     TestDoc,
 )
 from llmbench.importers.eval_suite_grading import GRADING_KEYS, read_grading, transform_file
+from llmbench.importers.eval_suite_tools import TOOL_KEYS, read_tools
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.prompts.file_reading import read_variables
 from llmbench.importers.yaml_nodes import InvalidValue, NodeReader, line_of, load_document
@@ -81,9 +84,10 @@ _TOP_KEYS = (
     "concurrency",
     "params",
     *GRADING_KEYS,
+    *TOOL_KEYS,
 )
-_PROMPT_KEYS = ("name", "sections", "text", "variables", "model", "params")
-_TEST_KEYS = ("vars", "expected", "checks", "tags", "description", *GRADING_KEYS)
+_PROMPT_KEYS = ("name", "sections", "text", "variables", "model", "params", *TOOL_KEYS)
+_TEST_KEYS = ("vars", "expected", "checks", "tags", "description", *GRADING_KEYS, *TOOL_KEYS)
 _JUDGE_KEYS = ("model", "dimensions", "params", "pairwise")
 _PAIRWISE_KEYS = ("baseline", "criteria")
 _BASELINE_KEYS = ("prompt", "model")
@@ -129,6 +133,7 @@ def parse_suite(node: Node, path: Path, shown: str) -> SuiteDoc:
         lambda: _optional_int(reader, top.get("concurrency"), "concurrency"), None
     )
     params = guarded(lambda: _json_mapping(reader, top.get("params"), "params"), {})
+    params.update(guarded(lambda: read_tools(reader, top, "the suite"), {}))
     grading = guarded(lambda: read_grading(reader, top, "the suite"), {})
     dataset, dataset_file, file_tests = None, None, ()
     if "dataset" in top:
@@ -248,7 +253,10 @@ def _read_prompt(reader: NodeReader, node: Node) -> PromptRef | InlinePrompt:
         sections=sections,
         variables=read_variables(reader, fields.get("variables"), f"prompt {name!r}"),
         model=reader.optional_text(fields.get("model"), f"prompt {name!r}: model").strip(),
-        params=_json_mapping(reader, fields.get("params"), f"prompt {name!r}: params"),
+        params={
+            **_json_mapping(reader, fields.get("params"), f"prompt {name!r}: params"),
+            **read_tools(reader, fields, f"prompt {name!r}"),
+        },
         line=line_of(node),
     )
 
@@ -404,6 +412,7 @@ def _read_tests(reader: NodeReader, node: Node | None) -> tuple[TestDoc, ...]:
             if "description" in fields:
                 tags["description"] = reader.text(fields["description"], "a test: description")
             grading = read_grading(reader, fields, "a test")
+            params = read_tools(reader, fields, "a test")
         except InvalidValue as error:
             reader.record(error.node, error.message)
             continue
@@ -416,6 +425,7 @@ def _read_tests(reader: NodeReader, node: Node | None) -> tuple[TestDoc, ...]:
                 tags,
                 where=f"{reader.path}:{line_of(item)}",
                 grading=grading,
+                params=params,
             )
         )
     return tuple(tests)

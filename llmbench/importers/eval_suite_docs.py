@@ -41,6 +41,7 @@ class TestDoc:
     tags: dict[str, str] = field(default_factory=dict)
     where: str = ""  # file:line, for messages
     grading: dict[str, Any] = field(default_factory=dict)  # its own {transform, threshold}
+    params: dict[str, Any] = field(default_factory=dict)  # its own request params: tools
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from llmbench.store import views
 from llmbench.store.db import Store
+from llmbench.store.prompts import library as prompt_library_queries
+from llmbench.store.prompts.library import LibraryRow
+from llmbench.store.prompts.library import search as search  # F2 filters what it read
 from llmbench.store.views import (
     MatrixCell,
     QueueItem,
@@ -18,6 +21,16 @@ from llmbench.store.views import (
 
 if TYPE_CHECKING:
     from llmbench.services.grading.queues import QueueSpec, RubricCount
+
+# -- Prompts ---------------------------------------------------------------------------------
+
+
+def prompt_library(store: Store) -> list[LibraryRow]:
+    """F2's first read, the library, as `services.prompts.library.library` reads it, without
+    loading that module: its templates and previews (jinja2, ~100 ms of imports) are for the
+    history and the editor, which come after the library is on screen. `search` filters it."""
+    return prompt_library_queries.library(store.read())
+
 
 # -- Compare ---------------------------------------------------------------------------------
 

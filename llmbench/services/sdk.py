@@ -26,6 +26,7 @@ from llmbench.gateway.outcomes import GatewayResult, RequestOptions
 from llmbench.gateway.recorder import AuditRecorder, Durability, durability_of
 from llmbench.paths import resolve_db_path
 from llmbench.services.evaluation.similarity import embedder_for
+from llmbench.services.sdk_conversation import Conversation, Parent, ThreadArgs, call_thread
 from llmbench.store.audit.feedback import add_feedback, call_id_for_request
 from llmbench.store.db import Store, open_db
 from llmbench.store.prompts import versions as prompts_repo
@@ -72,15 +73,19 @@ class Bench:
         version: str | int | None,
         params: Mapping[str, Any] | None,
         tags: Mapping[str, str] | None,
+        thread: ThreadArgs | None = None,
     ) -> tuple[str, list[Mapping[str, Any]], RequestOptions]:
         """The model, messages and gateway options of a call. A prompt is routed here (its
-        arms can name versions); a bare model is routed by the gateway."""
+        arms can name versions); a bare model is routed by the gateway. `thread`: the
+        (conversation, trace, parent) given to the call."""
+        where = call_thread(*thread) if thread else None
         tags = {**self.tags, **(tags or {})}
         prompt = self._prompt_version(model_or_prompt, version)
         if prompt is None:
             if messages is None:
                 raise ValueError(f"{model_or_prompt!r} is not a prompt: pass messages=")
-            return model_or_prompt, list(messages), {"params": dict(params or {}), "tags": tags}
+            plain: RequestOptions = {"params": dict(params or {}), "tags": tags, "thread": where}
+            return model_or_prompt, list(messages), plain
         model = prompt.model or self.settings.models.default_models[0]
         arm = None
         if version is None:  # an explicit version is never re-routed
@@ -110,6 +115,7 @@ class Bench:
             "prompt_version_id": prompt.id,
             "arm": arm,
             "route": False,
+            "thread": where,
         }
         return model, [*rendered, *(messages or [])], options
 
@@ -123,11 +129,23 @@ class Bench:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         cache: bool | str = False,
+        conversation: Conversation | str | None = None,
+        trace: str | bool | None = None,
+        parent: Parent = None,
     ) -> GatewayResult:
         """`cache`: True for exact and near-duplicate hits, "exact", or "semantic" (similar
-        questions too, with `embedding_model` set); hits are recorded as cache_hit calls."""
+        questions too, with `embedding_model` set); hits are recorded as cache_hit calls.
+        `conversation` (an id or a `conversation()`), `trace` (an id, or True for a new one)
+        and `parent` (the result or request_id of the step this call is made under) place the
+        call in a thread."""
         model, built, options = self._request(
-            model_or_prompt, messages, variables, version, params, tags
+            model_or_prompt,
+            messages,
+            variables,
+            version,
+            params,
+            tags,
+            (conversation, trace, parent),
         )
         return await self.gateway.complete(model, built, cache=cache, **options)
 
@@ -140,10 +158,19 @@ class Bench:
         version: str | int | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        conversation: Conversation | str | None = None,
+        trace: str | bool | None = None,
+        parent: Parent = None,
     ) -> AsyncGenerator[str | GatewayResult, None]:
         """Text chunks, then the GatewayResult; recorded like complete()."""
         model, built, options = self._request(
-            model_or_prompt, messages, variables, version, params, tags
+            model_or_prompt,
+            messages,
+            variables,
+            version,
+            params,
+            tags,
+            (conversation, trace, parent),
         )
         async for piece in self.gateway.stream(model, built, **options):
             yield piece
@@ -176,6 +203,18 @@ class Bench:
             # it now would fail, and the loop finalizes the stream itself once it is dropped.
             if not pieces.ag_running:
                 run_sync(pieces.aclose())
+
+    def conversation(
+        self,
+        conversation_id: str | None = None,
+        *,
+        trace: str | bool | None = None,
+        parent: Parent = None,
+    ) -> Conversation:
+        """A conversation (its id generated when not given) whose calls are recorded as one
+        thread; `trace`: an id, or True for a new one (one agent run); `parent`: the step its
+        calls are made under. Use its complete/acomplete/stream/astream as the Bench's."""
+        return Conversation(self, conversation_id, trace=trace, parent=parent)
 
     def feedback(
         self,

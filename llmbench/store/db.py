@@ -43,6 +43,8 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m009_search_index_kept_by_the_writer",
     "m010_drafts",
     "m011_tool_calls",
+    "m012_conversations",
+    "m013_tool_calls_in_results_and_search",
 )
 MIGRATION_SET = "llmbench"
 

@@ -11,7 +11,6 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import AwaitMount
 
 from llmbench.config import Settings
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from llmbench.services.drafts import DraftKeeper
     from llmbench.services.write_health import WriteWatch
     from llmbench.store.db import Store
+    from llmbench.tui.screens.demo_build import DemoBuild
     from llmbench.tui.screens.dialogs import QuitAnswer, Unsaved
     from llmbench.tui.screens.help import KeyHelp
 
@@ -116,7 +116,7 @@ def _screen_factory(pane: Pane) -> Callable[[], Screen]:
     return make
 
 
-def _screen_class(pane: Pane) -> type[Screen]:
+def screen_class_of(pane: Pane) -> type[Screen]:
     module = importlib.import_module(f"llmbench.tui.screens.{pane.module}")
     screen_class: type[Screen] = getattr(module, pane.screen_class)
     return screen_class
@@ -159,16 +159,23 @@ class LLMBenchApp(App[None]):
 
     def __init__(
         self,
-        store: Store,
+        store: Store | None,
         settings: Settings,
         *,
         db_label: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        demo_build: DemoBuild | None = None,
     ) -> None:
+        """`store` is None only with a `demo_build`: the app opens on the build's progress and
+        shows the panes once the demo is built (`open_panes`)."""
         super().__init__()
-        self.store = store
+        if store is None and demo_build is None:
+            raise ValueError("LLMBenchApp needs a store, or a demo to build")
+        self._store = store
+        self._demo_build = demo_build
         self.settings = settings
-        self.db_label = db_label or _default_label(store.path)
+        path = store.path if store is not None else demo_build.path  # type: ignore[union-attr]
+        self.db_label = db_label or _default_label(path)
         self._clock = clock
         self._panes_imported = False
         self._switching = False
@@ -206,16 +213,38 @@ class LLMBenchApp(App[None]):
     def reviewer(self) -> str:
         return self.settings.general.reviewer
 
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the demo database is still being built")
+        return self._store
+
+    @property
+    def building(self) -> bool:
+        """True while the first `llmbench demo` builds its database (no pane exists yet)."""
+        return self._store is None
+
     def get_default_screen(self) -> Screen:
+        if self._store is None and self._demo_build is not None:
+            from llmbench.tui.screens.demo_build import DemoBuildScreen
+
+            return DemoBuildScreen(self._demo_build)
         return _screen_factory(PANES[0])()
 
     def on_mount(self) -> None:
         self.add_mode(PANES[0].mode, _screen_factory(PANES[0]))
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning")
-        # Loading keyring's backends can take a while (D-Bus): off the first frame's path.
-        self.run_worker(self._warn_about_key_storage, thread=True, group="key-storage")
+        if self._store is not None:
+            self._watch_writes()
+
+    def open_panes(self, store: Store, summary: str) -> None:
+        """The demo is built and `store` open on it: the first pane replaces the build's
+        progress, and every pane key works from now on."""
+        self._store = store
         self._watch_writes()
+        self.switch_screen(_screen_factory(PANES[0])())
+        self.notify(summary, title="Demo database built", timeout=6)
 
     # -- the banner while the database refuses writes ------------------------------------------
     def _watch_writes(self) -> None:
@@ -286,6 +315,11 @@ class LLMBenchApp(App[None]):
         draft is on disk before the app exits, whatever the answer."""
         from llmbench.tui.screens.dialogs import QuitDialog
 
+        if self.building:
+            from llmbench.tui.screens.demo_build import stop_and_quit
+
+            stop_and_quit(self)
+            return
         if isinstance(self.screen, QuitDialog):
             return
         work = self.unsaved_work()
@@ -337,6 +371,9 @@ class LLMBenchApp(App[None]):
             self.run_worker(_import_panes, thread=True, group="import-panes")
             # Off the first frame's path too; a read-only file is told before any change.
             self._probe_writes()
+            # Loading keyring's backends takes ~150 ms of the interpreter (and D-Bus may be
+            # slow): after the first pane's data, not competing with its read for the GIL.
+            self.run_worker(self._warn_about_key_storage, thread=True, group="key-storage")
 
     def switch_mode(self, mode: str) -> AwaitMount:
         self._switching = True
@@ -375,12 +412,34 @@ class LLMBenchApp(App[None]):
         limit = self.set_timer(delay, release, name="delay_update")
 
     def action_show_pane(self, mode: str) -> None:
-        from llmbench.tui.widgets.jump_overlay import JumpOverlay
+        pane = PANES_BY_MODE.get(mode)
+        if pane is None or self._refused_while_building():
+            return
+        if not isinstance(self.screen, ModalScreen):
+            self.switch_mode(mode)  # the usual case: at once
+            return
 
-        if isinstance(self.screen, JumpOverlay):
-            self.screen.dismiss(None)  # its labels belong to the pane being left
-        if mode in PANES_BY_MODE:
-            self.switch_mode(mode)
+        async def leave_then_show() -> None:
+            if await self.leave_dialogs(pane):
+                self.switch_mode(mode)
+
+        self.call_later(leave_then_show)
+
+    def _refused_while_building(self) -> bool:
+        if self.building:
+            self.notify(
+                "The panes open as soon as the demo is built (ctrl+q stops it).",
+                title="Building the demo",
+            )
+        return self.building
+
+    async def leave_dialogs(self, pane: Pane) -> bool:
+        """Before switching to `pane`: close the dialogs open over this pane, or refuse while
+        one holds typed input (`dialogs.leave_dialogs`)."""
+        from llmbench.tui.screens.dialogs import leave_dialogs
+
+        keys = self.settings.keymap.get(pane.binding_id, pane.key).upper()
+        return await leave_dialogs(self, f"then {keys} opens {pane.title}")
 
     def action_jump(self) -> None:
         """ctrl+o: label everything the screen shows that takes focus; a label's key goes there."""
@@ -410,72 +469,27 @@ class LLMBenchApp(App[None]):
     def keys_of(self, screen: Screen) -> list[KeyHelp]:
         """Every active key of `screen` — its own and its widgets' first, then global ones —
         after the user's keymap is applied."""
-        from llmbench.tui.screens.help import KeyHelp
+        from llmbench.tui.commands import keys_of
 
-        pane_keys: list[KeyHelp] = []
-        widget_keys: list[KeyHelp] = []
-        global_keys: list[KeyHelp] = []
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if binding.system:
-                continue
-            if active.node is self:
-                scope, keys = "everywhere", global_keys
-            elif active.node is screen:
-                scope, keys = "pane", pane_keys
-            else:
-                scope, keys = type(active.node).__name__, widget_keys
-            keys.append(
-                KeyHelp(
-                    key=self.get_key_display(binding),
-                    description=binding.description or binding.action.replace("_", " "),
-                    binding_id=binding.id,
-                    scope=scope,
-                )
-            )
-        return pane_keys + widget_keys + global_keys
+        return keys_of(self, screen)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for pane in PANES:
-            keys = self.settings.keymap.get(pane.binding_id, pane.key)
-            yield SystemCommand(
-                pane.title,
-                f"{pane.summary} ({keys.upper()})",
-                lambda mode=pane.mode: self.action_show_pane(mode),
-            )
-        yield from self._pane_action_commands()
-        yield SystemCommand(
-            "Help", "Every key of this pane and its binding id (F1)", self.action_help
-        )
-        for command in super().get_system_commands(screen):
-            # Our F1 help lists the same keys with their ids; one way in is enough.
-            if command.title != "Keys":
-                yield command
+        from llmbench.tui.commands import system_commands
+
+        yield from system_commands(self, screen, super().get_system_commands(screen))
 
     def _pane_action_commands(self) -> Iterable[SystemCommand]:
-        """What each pane offers the palette (its PALETTE: binding id -> what it does), as
-        "<pane>: <action>" commands that switch to the pane and do it there."""
-        for pane in PANES:
-            screen_class = _screen_class(pane)
-            bindings = {
-                binding.id: binding
-                for cls in screen_class.__mro__
-                for binding in cls.__dict__.get("BINDINGS", ())
-                if isinstance(binding, Binding) and binding.id
-            }
-            for binding_id, what in getattr(screen_class, "PALETTE", {}).items():
-                binding = bindings[binding_id]
-                keys = self.settings.keymap.get(binding_id, binding.key)
-                yield SystemCommand(
-                    f"{pane.title}: {binding.description}",
-                    f"{what} ({keys}, {pane.key.upper()})",
-                    partial(self.run_on_pane, pane.mode, binding.action),
-                )
+        from llmbench.tui.commands import pane_action_commands
+
+        return pane_action_commands(self)
 
     def run_on_pane(self, mode: str, action: str) -> None:
         """Switch to a pane and run one of its actions once it is in front."""
 
         async def switch_then_act() -> None:
+            pane = PANES_BY_MODE[mode]
+            if self._refused_while_building() or not await self.leave_dialogs(pane):
+                return
             if self.current_mode != mode:
                 await self.switch_mode(mode)
             await self.screen.run_action(action)

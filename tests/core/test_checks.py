@@ -11,6 +11,7 @@ from llmbench.core.evaluation.check_runner import aggregate, run_check
 from llmbench.core.evaluation.check_spec import (
     CHECK_KINDS,
     JUDGE_KIND,
+    TOOL_CHECK_KINDS,
     CheckContext,
     CheckError,
     CheckResult,
@@ -97,7 +98,8 @@ def test_every_check_passes_and_fails(data: dict[str, object], passing: str, fai
 def test_every_kind_is_covered_by_the_table() -> None:
     covered = {parse_check(data).kind for data, _, _ in CASES}
     limits = {"latency-le", "cost-le"}  # tested below: they read the context, not the output
-    assert covered | limits == set(CHECK_KINDS)
+    # Tool calls and the response format sent are in the context too: test_tool_checks.py.
+    assert covered | limits | set(TOOL_CHECK_KINDS) == set(CHECK_KINDS)
 
 
 @pytest.mark.parametrize(

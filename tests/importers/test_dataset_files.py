@@ -203,7 +203,9 @@ def test_jsonl_cases_and_their_problems(tmp_path: Path) -> None:
         "(supported: equals, contains, icontains, contains-any, contains-all, starts-with, "
         "regex, is-json, json-schema, length, banned-phrases, pii-present, latency-le, cost-le, "
         "is-refusal, similar, contains-json, is-xml, contains-xml, is-sql, contains-sql, "
-        "rouge-n, bleu, levenshtein, llm-rubric, python, javascript, factuality, "
+        "rouge-n, bleu, levenshtein, tool-call, tool-call-f1, is-valid-openai-tools-call, "
+        "is-valid-openai-function-call, is-valid-function-call, matches-response-format, "
+        "llm-rubric, python, javascript, factuality, "
         "model-graded-closedqa, answer-relevance, context-faithfulness, context-recall, "
         "context-relevance, g-eval, select-best, and not- before any of them)",
     ]

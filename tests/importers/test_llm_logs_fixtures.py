@@ -1,7 +1,8 @@
 """`llmbench import llm-logs` on logs.db files made by simonw/llm itself (0.13, 0.19, 0.31,
 0.36 and a 0.19 file upgraded by 0.36; tests/data/llm_logs, made by
 scripts/make_llm_fixtures.py): every call of the file is imported, and each imported field —
-time, model, text, the whole message list, tokens, conversation, tool calls and results,
+time, model, text, the whole message list, tokens, conversation (calls.conversation_id), tool
+calls (calls.tool_calls) and results,
 fragments, attachments — matches what the file holds, read here with sqlite3."""
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def imported(store: Store) -> dict[str, dict[str, Any]]:
     cursor = store.read().execute(
         "SELECT request_id, ts, model_requested, model, messages, response, params,"
-        " prompt_tokens, completion_tokens, tokens_estimated, latency_ms, tags FROM calls"
+        " prompt_tokens, completion_tokens, tokens_estimated, latency_ms, tags, tool_calls,"
+        " conversation_id FROM calls"
         " ORDER BY id"
     )
     names = [d[0] for d in cursor.description]
@@ -70,15 +72,16 @@ def _check_call(source: SourceCall, call: dict[str, Any]) -> None:
     else:
         assert call["completion_tokens"] == source.output_tokens, where
     # Text: the answer, and what was typed as the last user message sent.
+    # The tool calls in their own column (as the gateway keeps an answer's), the response
+    # only the text answer.
     tool_calls = [
-        (c["function"]["name"], json.loads(c["function"]["arguments"]), c["id"])
-        for c in tags.get("tool_calls", [])
+        (c["name"], json.loads(c["arguments"]), c["id"] or None)
+        for c in json.loads(call["tool_calls"] or "[]")
     ]
     assert tool_calls == source.tool_calls, where
-    if source.response or not tool_calls:
-        assert call["response"] == source.response, where
-    else:  # no text: the tool calls are the answer
-        assert json.loads(call["response"]) == tags["tool_calls"], where
+    assert call["tool_calls"] is None or tool_calls, where  # never an empty list
+    assert (call["response"] or None) == (source.response or None), where
+    assert "tool_calls" not in tags, where
     # The whole conversation sent: each user message (fragments come before what was typed).
     users = [_text(m["content"]) for m in messages if m["role"] == "user"]
     assert len(users) == len(source.user_texts), where
@@ -96,7 +99,9 @@ def _check_call(source: SourceCall, call: dict[str, Any]) -> None:
         assert roles == source.roles, where
     # Conversation, fragments, attachments.
     assert tags["source"] == "llm-logs" and tags["table"] == source.table, where
-    assert tags.get("conversation") == source.conversation, where
+    conversation = None if source.conversation is None else str(source.conversation)
+    assert call["conversation_id"] == conversation, where
+    assert "conversation" not in tags, where
     assert tags.get("conversation_name") == (source.conversation_name or None), where
     assert [f["hash"] for f in tags.get("fragments", [])] == source.fragment_hashes, where
     # size: llm keeps the bytes (and so a size) of piped attachments, only the path of files.

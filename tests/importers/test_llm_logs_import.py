@@ -51,12 +51,15 @@ def test_a_file_upgraded_by_a_newer_llm_adds_exactly_its_new_calls(store: Store)
     continued = [c for c in new_calls if c.conversation in old_conversations]
     assert len(continued) == 1
     call = calls[f"llm:{continued[0].id}"]
-    assert json.loads(call["tags"])["conversation"] == continued[0].conversation
+    assert call["conversation_id"] == continued[0].conversation
     sent = [m["content"] for m in json.loads(call["messages"]) if m["role"] == "user"]
     first_prompt = old_conversations[continued[0].conversation]
     earlier = [c for c in source_calls(OLD) if c.conversation == continued[0].conversation]
     assert sent[: len(earlier)] == [c.typed_prompt for c in earlier]
     assert first_prompt.typed_prompt in sent
+    # Both layouts' calls of that conversation are one thread.
+    thread = [c for c in calls.values() if c["conversation_id"] == continued[0].conversation]
+    assert [c["request_id"] for c in thread] == [f"llm:{c.id}" for c in [*earlier, continued[0]]]
     again = import_file(store, "llm-logs", UPGRADED, prices=no_price)
     assert again.added == 0
 

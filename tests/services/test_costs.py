@@ -41,6 +41,7 @@ EXPECTED: dict[str, list[tuple[str, int, float]]] = {
     "day": [("2025-06-02", 1, 0.0001), ("2025-06-08", 2, 0.015), ("2025-06-09", 4, 0.031)],
     "week": [("2025-W23", 3, 0.0151), ("2025-W24", 4, 0.031)],
     "month": [("2025-06", 7, 0.0461)],
+    "conversation": [(U, 7, 0.0461)],  # the fixture has none: tests/tui/test_costs_conversations
 }
 
 

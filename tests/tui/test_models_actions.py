@@ -1,9 +1,9 @@
 """F8 Models from the keyboard, on a private copy of the demo database: the routes view (`R`)
 against `llmbench routes list`, a route added, edited and deleted, with the CLI's own words for
 a mistake; a model's price set (`p`) and shown at once, a bad price refused with nothing saved;
-a provider's key (`k`) shown by where it comes from and stored in an in-memory keyring, never
-on screen, in a notification or in the database file; the palette and F1 offering all three;
-and each of them usable at 80×24."""
+a provider's key (`K`; `k` moves up, as in every list) shown by where it comes from and stored
+in an in-memory keyring, never on screen, in a notification or in the database file; the
+palette and F1 offering all three; and each of them usable at 80×24."""
 
 from __future__ import annotations
 
@@ -267,12 +267,12 @@ async def test_p_sets_the_highlighted_models_price_and_the_view_shows_it(
 
 
 # -- keys -----------------------------------------------------------------------------------------
-async def test_k_stores_a_key_that_never_shows(
+async def test_capital_k_stores_a_key_that_never_shows(
     pristine_copy: Path, memory_keyring: MemoryKeyring
 ) -> None:
     async with _models_pane(pristine_copy) as (app, pilot):
         await _highlight(pilot, "gpt-4o")
-        await pilot.press("k")
+        await pilot.press("K")
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, KeyDialog), _notes(app)
@@ -284,6 +284,13 @@ async def test_k_stores_a_key_that_never_shows(
         assert dialog.query_one("#key-value", Input).value == SECRET
         typed = _screen_text(app)
         assert SECRET not in typed and SECRET[:8] not in typed and "•" * 8 in typed
+        # A pane's F-key over a typed key: refused, the key stays typed, and the notice says
+        # what is held without saying it.
+        await pilot.press("f3")
+        await pilot.pause()
+        assert app.screen is dialog and app.current_mode == "models"
+        assert dialog.query_one("#key-value", Input).value == SECRET
+        assert any("the openai key typed" in note for note in _notes(app))
 
         await pilot.press("enter")
         await settle(pilot)
@@ -293,7 +300,7 @@ async def test_k_stores_a_key_that_never_shows(
         assert not any(SECRET in note for note in _notes(app))
         assert SECRET not in _screen_text(app)
 
-        await pilot.press("k")  # where it is now, still without the key
+        await pilot.press("K")  # where it is now, still without the key
         await settle(pilot)
         status = str(app.screen.query_one("#key-status", Static).render())
         assert status.startswith("openai: key configured in the OS keyring")
@@ -307,13 +314,18 @@ async def test_k_stores_a_key_that_never_shows(
     assert SECRET.encode() not in written
 
 
-async def test_k_says_the_environment_wins_and_a_built_in_model_needs_no_key(
+async def test_capital_k_says_the_environment_wins_and_a_built_in_model_needs_no_key(
     pristine_copy: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     async with _models_pane(pristine_copy) as (app, pilot):
         await _highlight(pilot, "gpt-4o")
-        await pilot.press("k")
+        table = app.screen.query_one("#models-table", ModelTable)
+        await pilot.press("j")
+        assert table.cursor_key != "gpt-4o"
+        await pilot.press("k")  # vim-style up, as in every list: the key dialog is K
+        assert table.cursor_key == "gpt-4o" and isinstance(app.screen, ModelsScreen)
+        await pilot.press("K")
         await settle(pilot)
         status = str(app.screen.query_one("#key-status", Static).render())
         assert status == (
@@ -324,18 +336,18 @@ async def test_k_says_the_environment_wins_and_a_built_in_model_needs_no_key(
         await pilot.press("escape")
         await pilot.pause()
         await _highlight(pilot, "llmbench/mock")
-        await pilot.press("k")
+        await pilot.press("K")
         await settle(pilot)
         assert isinstance(app.screen, ModelsScreen)
         assert any("needs no key" in note for note in _notes(app))
 
 
-async def test_k_without_a_keyring_says_so_and_stores_nothing(
+async def test_capital_k_without_a_keyring_says_so_and_stores_nothing(
     pristine_copy: Path, no_keyring: None
 ) -> None:
     async with _models_pane(pristine_copy, size=(80, 24)) as (app, pilot):
         await _highlight(pilot, "gpt-4o")
-        await pilot.press("k")
+        await pilot.press("K")
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, KeyDialog), _notes(app)
@@ -391,7 +403,7 @@ async def test_routes_prices_and_keys_are_usable_at_80x24(
         _fits(app, Input, Button, "#form-error")
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("k")
+        await pilot.press("K")
         await settle(pilot)
         _fits(app, "#key-status", Input, Button)
         await pilot.press("escape")

@@ -73,6 +73,14 @@ CONTENT_FIELDS: tuple[str, ...] = ("messages", "response", "error")
 # Content added after calls were first sealed: hashed only when a row has it, so every row
 # sealed before keeps its content hash.
 LATER_CONTENT_FIELDS: tuple[str, ...] = ("tool_calls",)
+# Metadata added after calls were first sealed (m012: where a call sits in a conversation and a
+# trace): part of the canonical metadata only when a row has it, so every row sealed before
+# keeps its hash. Kept by a purge, as all metadata is.
+LATER_METADATA_FIELDS: dict[str, FieldKind] = {
+    "conversation_id": "text",
+    "trace_id": "text",
+    "parent_request_id": "text",
+}
 
 _COERCE = {"int": int, "real": float, "text": str}
 # The fields in sorted order with their coercion: building the dict already sorted gives the
@@ -80,6 +88,7 @@ _COERCE = {"int": int, "real": float, "text": str}
 _SORTED_FIELDS: tuple[tuple[str, type], ...] = tuple(
     (name, _COERCE[kind]) for name, kind in sorted(METADATA_FIELDS.items())
 )
+_LATER_METADATA: tuple[str, ...] = tuple(LATER_METADATA_FIELDS)
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -97,16 +106,23 @@ def same_digest(expected: str, stored: object) -> bool:
 
 def canonical_metadata(row: Mapping[str, Any]) -> str:
     """The metadata as sorted, compact JSON (the same text as `_canonical` of the coerced
-    fields)."""
+    fields), with the later fields a row has."""
     get = row.get
-    return _encode(
-        {
-            name: None if (value := get(name)) is None else (
-                value if type(value) is coerce else coerce(value)
-            )
-            for name, coerce in _SORTED_FIELDS
-        }
-    )  # fmt: skip
+    fields = {
+        name: None if (value := get(name)) is None else (
+            value if type(value) is coerce else coerce(value)
+        )
+        for name, coerce in _SORTED_FIELDS
+    }  # fmt: skip
+    # Most calls have none: three lookups (LATER_METADATA_FIELDS), no list built.
+    if (
+        get("conversation_id") is None
+        and get("trace_id") is None
+        and (get("parent_request_id") is None)
+    ):
+        return _encode(fields)
+    later = [(name, str(value)) for name in _LATER_METADATA if (value := get(name)) is not None]
+    return _encode(dict(sorted([*fields.items(), *later])))
 
 
 def content_hash(row: Mapping[str, Any]) -> str:

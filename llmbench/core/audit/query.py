@@ -2,6 +2,7 @@
 
     model:gpt-4o,gpt-4o-mini status:error feature:support since:2025-05-01 until:2025-05-03
     cost>0.01 latency>2s version:support-reply@3 run:12 user:u1 flagged "refund twice" invoice*
+    conversation:support-42 trace:run-7
 
 Filters of one kind are alternatives (OR), different kinds all apply (AND). Words and "quoted
 phrases" that are not filters are full-text search terms, all of which must match. `parse`
@@ -40,6 +41,8 @@ _LIST_KEYS = {
     "provider": "providers",
     "request": "requests",
     "guard": "guard_rules",
+    "conversation": "conversations",
+    "trace": "traces",
 }
 _KEY_ALIASES = {
     "models": "model",
@@ -50,6 +53,8 @@ _KEY_ALIASES = {
     "to": "until",
     "before": "until",
     "task_type": "task",
+    "session": "conversation",
+    "conv": "conversation",
 }
 KNOWN_KEYS = (*_LIST_KEYS, "version", "run", "since", "until")
 # Calls a guard flagged: the bare word, or written as a filter.
@@ -118,6 +123,8 @@ class AuditQuery:
     providers: tuple[str, ...] = ()
     requests: tuple[str, ...] = ()
     guard_rules: tuple[str, ...] = ()
+    conversations: tuple[str, ...] = ()
+    traces: tuple[str, ...] = ()
     prompts: tuple[PromptRef, ...] = ()
     runs: tuple[int, ...] = ()
     since: TimeBound | None = None

@@ -43,6 +43,7 @@ from llmbench.core.evaluation.structured_checks import (
     is_xml,
     required_elements,
 )
+from llmbench.core.evaluation.tool_checks import TOOL_EVALUATORS
 from llmbench.core.tokens import count_tokens
 
 
@@ -306,4 +307,5 @@ EVALUATORS = {
     "rouge-n": _rouge_n,
     "bleu": _bleu,
     "levenshtein": _levenshtein,
+    **TOOL_EVALUATORS,
 }

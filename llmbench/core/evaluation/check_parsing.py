@@ -36,6 +36,7 @@ from llmbench.core.evaluation.json_schema import check_schema, schema_value
 from llmbench.core.evaluation.script_spec import script_source
 from llmbench.core.evaluation.sql_checks import sql_options
 from llmbench.core.evaluation.structured_checks import required_elements
+from llmbench.core.evaluation.tool_checks import TOOL_CHECK_OPTIONS, validate_tool_check
 from llmbench.core.evaluation.transform_spec import TRANSFORM_KEY, transform_source
 
 # Keys any check may carry; `metric` and `description` are labels, kept in options, as is
@@ -72,6 +73,7 @@ _OPTION_KEYS: dict[str, frozenset[str]] = {
     "python": frozenset({"config"}),
     "javascript": frozenset({"config"}),
     **{kind: frozenset() for kind in MODEL_GRADED_KINDS},
+    **TOOL_CHECK_OPTIONS,
 }
 # Kinds whose value may be left out: the case's expected answer stands in.
 _EXPECTED_BY_DEFAULT = frozenset(
@@ -237,6 +239,8 @@ def validate_check(spec: CheckSpec, *, prefix: str = "") -> None:
         script_source(kind, value, prefix)
     elif kind in _GRADED_VALUES:
         _graded_value(spec, prefix)
+    elif kind in TOOL_CHECK_OPTIONS:
+        validate_tool_check(spec, prefix)
     if spec.negate and kind == "select-best":
         raise CheckError(f"{prefix}select-best cannot be negated")
     if "ignore_case" in options:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
 
 from llmbench.core.evaluation.check_evaluators import EVALUATORS, reference_text
 from llmbench.core.evaluation.check_parsing import validate_check
@@ -87,6 +89,10 @@ def _rendered(spec: CheckSpec, context: CheckContext) -> CheckSpec:
     """spec with the Jinja in its text values rendered with the case's variables."""
     if spec.kind in ("json-schema", "contains-json", "is-sql", "contains-sql"):
         return spec
+    if spec.kind == "tool-call" and isinstance(spec.options.get("arguments"), Mapping):
+        # The argument values a tool call must hold may name the case's variables too.
+        arguments = _rendered_data(spec.options["arguments"], _template_values(context))
+        spec = replace(spec, options=MappingProxyType({**spec.options, "arguments": arguments}))
     value = spec.value
     if isinstance(value, str) and is_template(value):
         value = render_section("value", value, _template_values(context))
@@ -99,6 +105,16 @@ def _rendered(spec: CheckSpec, context: CheckContext) -> CheckSpec:
     else:
         return spec
     return CheckSpec(spec.kind, value, spec.negate, spec.weight, spec.threshold, spec.options)
+
+
+def _rendered_data(value: object, values: Mapping[str, object]) -> object:
+    if isinstance(value, str) and is_template(value):
+        return render_section("value", value, values)
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _rendered_data(item, values) for key, item in value.items()})
+    if isinstance(value, tuple | list):
+        return tuple(_rendered_data(item, values) for item in value)
+    return value
 
 
 def _evaluate(spec: CheckSpec, output: str, context: CheckContext) -> tuple[bool, float, str]:

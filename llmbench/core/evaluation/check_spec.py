@@ -34,7 +34,18 @@ from types import MappingProxyType
 from typing import Any
 
 from llmbench.core.evaluation.similarity import SIMILARITY_METHODS
+from llmbench.core.models import ToolCall
 
+TOOL_CHECK_KINDS: tuple[str, ...] = (
+    "tool-call",
+    "tool-call-f1",
+    "is-valid-openai-tools-call",
+    "is-valid-openai-function-call",
+    "is-valid-function-call",
+    "matches-response-format",
+)
+"""Checks on the answer's tool calls and on the structure the request asked for
+(core.evaluation.tool_checks)."""
 CHECK_KINDS: tuple[str, ...] = (
     "equals",
     "contains",
@@ -60,6 +71,7 @@ CHECK_KINDS: tuple[str, ...] = (
     "rouge-n",
     "bleu",
     "levenshtein",
+    *TOOL_CHECK_KINDS,
 )
 JUDGE_KIND = "judge"
 """Parsed from promptfoo's `llm-rubric` (or written as `judge`): graded by the run engine with a
@@ -81,7 +93,7 @@ holds their prompts and parsers)."""
 ENGINE_KINDS: frozenset[str] = frozenset({JUDGE_KIND, *SCRIPT_KINDS, *MODEL_GRADED_KINDS})
 # Kinds that compare their score with `threshold` themselves (promptfoo's rule), so run_check
 # does not apply the generic "score >= threshold" after negation.
-OWN_THRESHOLD_KINDS = frozenset({"similar", "rouge-n", "bleu", "levenshtein"})
+OWN_THRESHOLD_KINDS = frozenset({"similar", "rouge-n", "bleu", "levenshtein", "tool-call-f1"})
 
 DEFAULT_SIMILARITY_THRESHOLD = 0.75  # promptfoo's default for `similar`
 EMBEDDING_METHOD = "embedding"
@@ -122,6 +134,10 @@ class CheckContext:
     # Why an embedding `similar` check falls back to lexical similarity here (run_check never
     # embeds; the eval engine does when a model is configured and passes its problem, if any).
     embedding_unavailable: str = NO_EMBEDDING_MODEL
+    # The tool calls the answer made, and the request's params (the `tools`, `functions` and
+    # `response_format` it sent): what the tool and structure checks read.
+    tool_calls: tuple[ToolCall, ...] = ()
+    request: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

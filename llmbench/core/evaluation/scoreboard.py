@@ -43,6 +43,8 @@ class CellRecord:
     failures: tuple[str, ...] = ()  # "kind: detail" of each failed check, or the error
     similarity: float | None = None  # ROUGE-L F1 against the case's golden answer, 0..1
     pairwise: float | None = None  # the pairwise judge's verdict vs the baseline: 1 / 0.5 / 0
+    # The tools the answer called ({"id", "name", "arguments"} each, in its order; since m013).
+    tool_calls: tuple[dict[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmbench.core.models import THREAD_ID_MAX
 from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.calls.common import (
     CallOrProblem,
@@ -38,6 +39,8 @@ DEFAULT_PATHS: dict[str, tuple[str, ...]] = {
     "messages": ("request.messages", "request.body.messages", "messages"),
     "response": ("response.choices.0.message.content",
                  "response.body.choices.0.message.content", "response_text", "output"),
+    "tool_calls": ("response.choices.0.message.tool_calls",
+                   "response.body.choices.0.message.tool_calls", "tool_calls"),
     "finish_reason": ("response.choices.0.finish_reason",
                       "response.body.choices.0.finish_reason"),
     "prompt_tokens": ("response.usage.prompt_tokens", "response.body.usage.prompt_tokens",
@@ -57,6 +60,12 @@ DEFAULT_PATHS: dict[str, tuple[str, ...]] = {
     "user": ("user", "request.user", "metadata.user"),
     "task_type": ("task_type", "metadata.task_type", "tags.task_type"),
     "status": ("status",),
+    # Where the call sits in a conversation (session) and a trace, and the request_id of the
+    # step it was made under (litellm's spend logs keep `session_id`).
+    "conversation_id": ("conversation_id", "conversation", "session_id", "metadata.session_id",
+                        "metadata.conversation_id", "litellm_session_id"),
+    "trace_id": ("trace_id", "metadata.trace_id", "litellm_trace_id"),
+    "parent_request_id": ("parent_request_id", "parent_id", "metadata.parent_request_id"),
 }  # fmt: skip
 FIELDS = tuple(DEFAULT_PATHS)
 _STATUSES = {"ok", "error", "timeout", "rate_limited", "blocked", "cache_hit", "success"}
@@ -105,6 +114,38 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _tool_calls(value: Any) -> str | None:
+    """An answer's tool calls, OpenAI's shape ({"id", "function": {"name", "arguments"}}) or
+    the audit log's ({"id", "name", "arguments"}), as calls.tool_calls keeps them."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list):
+        raise ValueError("tool_calls is not a list")
+    calls = []
+    for call in value:
+        function = call.get("function") if isinstance(call, dict) else None
+        source = function if isinstance(function, dict) else call
+        if not isinstance(source, dict) or not isinstance(source.get("name"), str):
+            raise ValueError("a tool call has no name")
+        arguments = source.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+        ident = call.get("id") if isinstance(call.get("id"), str) else ""
+        calls.append({"id": ident, "name": source["name"], "arguments": arguments})
+    return json.dumps(calls, ensure_ascii=False)
+
+
+def _thread_id(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{name} is not an id: {type(value).__name__}")
+    found = str(value)
+    if len(found) > THREAD_ID_MAX or not found.isprintable():
+        raise ValueError(f"{name} is not a printable id of at most {THREAD_ID_MAX} characters")
+    return found
+
+
 def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[str, Any]:
     if not isinstance(record, Mapping):
         raise ValueError("not a JSON object")
@@ -122,6 +163,7 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
     request_id = value["request_id"] or hashlib.sha256(line.encode()).hexdigest()[:32]
     latency = value["latency_ms"]
     latency = finite_number(latency, "latency_ms") if isinstance(latency, int | float) else None
+    parent = _thread_id(value["parent_request_id"], "parent_request_id")
     return {
         "ts": to_store_time(value["ts"]),
         "request_id": f"jsonl:{request_id}",
@@ -129,6 +171,7 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
         "model": str(value["model"]),
         "messages": _text(value["messages"]),
         "response": _text(value["response"]),
+        "tool_calls": _tool_calls(value["tool_calls"]),
         "finish_reason": _text(value["finish_reason"]),
         "params": json.dumps(params),
         "prompt_tokens": tokens(value["prompt_tokens"], "prompt_tokens"),
@@ -143,6 +186,10 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
         "user": _text(value["user"]),
         "task_type": _text(value["task_type"]),
         "tags": json.dumps({"source": SOURCE_TAG}),
+        "conversation_id": _thread_id(value["conversation_id"], "conversation_id"),
+        "trace_id": _thread_id(value["trace_id"], "trace_id"),
+        # The parent's request_id as it is imported (this importer prefixes every one).
+        "parent_request_id": f"jsonl:{parent}" if parent else None,
     }
 
 

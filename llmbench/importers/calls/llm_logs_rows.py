@@ -2,12 +2,12 @@
 (`LoggedCall`) and how it becomes a row of the audit log.
 
 A call keeps the whole message list it sent, in the OpenAI chat shape llm's own OpenAI plugin
-builds (a follow-up's earlier turns, its tool calls and tool results included), its answer, the
-tool calls it asked for, its conversation (as the tags `conversation` and `conversation_name`),
-the fragments and attachments it was given. Token counts llm did not record (a model that
-reports no usage, or llm before 0.19) are estimated with llmbench's tokenizer and flagged
-`tokens_estimated`, never stored as 0/0. Text is stored as the characters it is (no \\u escapes),
-so the full-text search finds `café`.
+builds (a follow-up's earlier turns, its tool calls and tool results included), its text answer,
+the tool calls it asked for (`calls.tool_calls`), its conversation (`calls.conversation_id`, its
+name as the tag `conversation_name`), the fragments and attachments it was given. Token counts
+llm did not record (a model that reports no usage, or llm before 0.19) are estimated with
+llmbench's tokenizer and flagged `tokens_estimated`, never stored as 0/0. Text is stored as the
+characters it is (no \\u escapes), so the full-text search finds `café`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmbench.core.models import THREAD_ID_MAX
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.calls.common import finite_number, to_store_time, tokens
@@ -92,6 +93,19 @@ def tool_call(name: Any, arguments: Any, call_id: Any) -> dict[str, Any]:
         "type": "function",
         "function": {"name": name, "arguments": encoded},
     }
+
+
+def answer_tool_calls(calls: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Tool calls in OpenAI's chat shape as `calls.tool_calls` keeps an answer's: id, name,
+    arguments (the id "" where llm kept none)."""
+    return [
+        {
+            "id": call.get("id") or "",
+            "name": call["function"]["name"],
+            "arguments": call["function"]["arguments"],
+        }
+        for call in calls
+    ]
 
 
 def tool_result_message(name: Any, output: Any, call_id: Any) -> dict[str, Any]:
@@ -172,9 +186,10 @@ class LoggedCall:
         answered = text(self.resolved_model, "resolved_model") or self.model
         duration = finite_number(self.duration_ms, "duration_ms")
         response = self.response
-        if not response and self.tool_calls:
-            response = dumps(self.tool_calls)  # as the litellm callback records a tool call
-        prompt_tokens, completion_tokens, estimated = self._tokens(response)
+        calls = answer_tool_calls(self.tool_calls)
+        # Estimated from what the model wrote: its text and its tool calls.
+        written = "\n".join(filter(None, [response, *(c["name"] + c["arguments"] for c in calls)]))
+        prompt_tokens, completion_tokens, estimated = self._tokens(written)
         options = json_object(self.options_json, "options_json")
         return {
             "ts": to_store_time(self.datetime_utc),
@@ -183,6 +198,8 @@ class LoggedCall:
             "model": answered,
             "messages": dumps(self.messages) if self.messages else None,
             "response": response,
+            "tool_calls": dumps(calls) if calls else None,
+            "conversation_id": self._conversation(),
             "params": dumps(options) if options else "{}",
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -207,18 +224,23 @@ class LoggedCall:
             completion = tokens(self.output_tokens, "output_tokens")
         return prompt, completion, estimated
 
+    def _conversation(self) -> str | None:
+        """llm's conversation (thread) id, as the call's conversation_id."""
+        conversation = self.conversation
+        if conversation is None or conversation == "":
+            return None
+        if not isinstance(conversation, str | int) or isinstance(conversation, bool):
+            raise ValueError(f"conversation id is not text: {type(conversation).__name__}")
+        found = str(conversation)
+        if len(found) > THREAD_ID_MAX or not found.isprintable():
+            raise ValueError("conversation id is not a printable id of at most 200 characters")
+        return found
+
     def _tags(self) -> dict[str, Any]:
         tags: dict[str, Any] = {"source": SOURCE_TAG, "table": self.table}
-        conversation = self.conversation
-        if conversation is not None and conversation != "":
-            if not isinstance(conversation, str | int):
-                raise ValueError(f"conversation id is not text: {type(conversation).__name__}")
-            tags["conversation"] = str(conversation)
         name = text(self.conversation_name, "conversation name")
         if name:
             tags["conversation_name"] = name
-        if self.tool_calls:
-            tags["tool_calls"] = self.tool_calls
         if self.fragments:
             tags["fragments"] = self.fragments
         if self.attachments:

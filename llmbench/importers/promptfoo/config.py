@@ -146,6 +146,8 @@ class _Converter(PromptReading, DefaultTestReading):
             suite["description"] = description.strip()
         suite["prompts"] = prompts
         suite["models"] = models
+        # A provider's tools are the suite's own keys, checked as the suite is read.
+        suite.update({key: params.pop(key) for key in ("tools", "tool_choice") if key in params})
         if params:
             suite["params"] = params
         suite["tests"] = [test_data(test) for test in tests]

@@ -8,12 +8,13 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from llmbench.importers.promptfoo.assertions import Unconvertible
 from llmbench.importers.promptfoo.providers import (
     SecretInConfig,
     litellm_model,
     provider_config,
 )
-from llmbench.importers.promptfoo.reading import ConfigReader
+from llmbench.importers.promptfoo.reading import ConfigReader, read_value
 
 _ABSENT = object()
 _PROVIDER_FIELD_WHY = {
@@ -151,13 +152,22 @@ class ProviderReading(ConfigReader):
     ) -> dict[str, Any] | None:
         """The call params of a provider's config, each field it cannot pass on listed as not
         converted; None (the problem recorded) when the config holds an API key."""
+        tools = config.get("tools")
+        if isinstance(tools, str) and tools.startswith("file://"):
+            # promptfoo reads tools from a JSON or YAML file beside the config.
+            try:
+                config = {**config, "tools": read_value(self.base, tools.strip())}
+            except Unconvertible as error:
+                self.omit(config_node, f"{where}.config", "tools", str(error))
+                config = {key: value for key, value in config.items() if key != "tools"}
         try:
             converted = provider_config(config, f"{where}.config", provider_id)
         except SecretInConfig as error:
             self.fail(config_node, str(error))
             return None
         for key in converted.ignored:
-            self.omit(config_node, f"{where}.config", key, "not a call param llmbench passes on")
+            why = converted.why.get(key, "not a call param llmbench passes on")
+            self.omit(config_node, f"{where}.config", key, why)
         return converted.params
 
 

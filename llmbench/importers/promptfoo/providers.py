@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmbench.core.evaluation.tool_checks import tools_problem
+
 # promptfoo's provider prefix -> litellm's. Each model id after the prefix is kept as it is.
 LITELLM_PREFIXES: dict[str, str] = {
     "openai": "openai",
@@ -79,6 +81,9 @@ PARAM_KEYS = frozenset(
         "frequency_penalty",
         "response_format",
         "reasoning_effort",
+        "tool_choice",
+        "functions",
+        "function_call",
     }
 )
 # Key names (lower case, without _ and -) whose values are credentials.
@@ -146,20 +151,37 @@ def key_hint(provider_id: str) -> str:
 class ProviderConfig:
     params: dict[str, Any] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()  # config keys that have no place in a suite
+    why: dict[str, str] = field(default_factory=dict)  # an ignored key's own reason, if any
 
 
 def provider_config(config: Mapping[str, Any], where: str, provider_id: str) -> ProviderConfig:
     """Call params from a provider's `config`; SecretInConfig for a credential."""
     params: dict[str, Any] = {}
     ignored: list[str] = []
+    why: dict[str, str] = {}
     for key, value in config.items():
         if is_secret_key(str(key)):
             raise SecretInConfig(
                 f"{where}.{key}: an API key is not converted — keys never go in a suite (its "
                 f"plan is saved in the database); remove it and {key_hint(provider_id)}"
             )
-        if key in PARAM_KEYS:
+        if key == "tools":
+            # OpenAI's function tools, sent as they are (the suite checks them when read).
+            problem = _tools_problem(value)
+            if problem is None:
+                params[key] = value
+            else:
+                ignored.append(key)
+                why[key] = problem
+        elif key in PARAM_KEYS:
             params[key] = value
         else:
             ignored.append(str(key))
-    return ProviderConfig(params, tuple(ignored))
+    return ProviderConfig(params, tuple(ignored), why)
+
+
+def _tools_problem(value: object) -> str | None:
+    if isinstance(value, str):
+        return "tools named by a variable are not read: list them in the config or a file"
+    problem = tools_problem(value)
+    return None if problem is None else f"{problem} (OpenAI's form is needed)"

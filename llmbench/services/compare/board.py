@@ -16,7 +16,7 @@ from typing import Literal
 
 from llmbench.config import Settings
 from llmbench.services.compare.draft_run import draft_cells, is_draft_run
-from llmbench.services.evaluation.cells import Cell, CellOutcome
+from llmbench.services.evaluation.cells import Cell, CellOutcome, shown_output
 from llmbench.services.evaluation.engine import EvalError, run_layout
 from llmbench.store.db import Store
 from llmbench.store.evaluation.compare_cells import StoredCell, stored_cells, version_labels
@@ -169,7 +169,7 @@ class RunBoard:
             outcome.cell.key,
             CellState(
                 status="ok" if answer.ok else "error",
-                text=answer.output,
+                text=shown_output(answer.output, answer.tool_calls),
                 prompt_tokens=answer.prompt_tokens if answer.ok else None,
                 completion_tokens=answer.completion_tokens if answer.ok else None,
                 cost=answer.cost,
@@ -243,7 +243,7 @@ def _layout(store: Store, keys: Sequence[CellKey]) -> tuple[list[Column], list[R
 def _state(cell: StoredCell) -> CellState:
     return CellState(
         status="ok" if cell.status == "ok" else "error",
-        text=cell.output,
+        text=shown_output(cell.output, cell.tool_calls),
         prompt_tokens=cell.prompt_tokens,
         completion_tokens=cell.completion_tokens,
         cost=cell.cost,

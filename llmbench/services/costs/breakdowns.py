@@ -40,6 +40,7 @@ DIMENSIONS: tuple[str, ...] = (
     "customer",
     "task_type",
     "user",
+    "conversation",
     "day",
     "week",
     "month",
@@ -53,7 +54,7 @@ PriceLookup = Callable[[str], Price | None]
 def parse_by(text: str) -> tuple[str, ...]:
     """'feature,model' → ('feature', 'model'); one or two known dimensions, no repeats."""
     names = tuple(part.strip().replace("-", "_") for part in text.split(",") if part.strip())
-    aliases = {"task": "task_type", "prompt_version": "version"}
+    aliases = {"task": "task_type", "prompt_version": "version", "session": "conversation"}
     names = tuple(aliases.get(name, name) for name in names)
     if not 1 <= len(names) <= 2:
         raise ValueError("group by one or two dimensions, e.g. --by feature,model")

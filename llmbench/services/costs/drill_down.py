@@ -31,6 +31,7 @@ _AUDIT_KEYS = {
     "customer": "customer",
     "task_type": "task",
     "user": "user",
+    "conversation": "conversation",
 }
 
 

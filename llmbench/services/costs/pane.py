@@ -23,6 +23,7 @@ VIEWS: tuple[tuple[str, ...], ...] = (
     ("task_type", "model"),
     ("provider", "model"),
     ("user",),
+    ("conversation", "model"),
     ("day",),
     ("week",),
     ("month",),

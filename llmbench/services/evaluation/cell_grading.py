@@ -162,6 +162,8 @@ class CheckGrader:
             cost=answer.cost,
             model=cell.model,
             variables=dict(cell.values),
+            tool_calls=answer.tool_calls,
+            request=dict(cell.params),
         )
         view = CellView(
             prompt_text(answer.messages),

@@ -15,11 +15,13 @@ and templates that do not render become error cells; the run goes on.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from llmbench.core.models import ToolCall
 from llmbench.core.prompts.templates import Template, TemplateError, render_messages
 from llmbench.core.tokens import count_tokens
 from llmbench.gateway.engine import Gateway
@@ -84,6 +86,7 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None  # None: unpriced (or not answered)
+    tool_calls: tuple[ToolCall, ...] = ()  # the tools the model asked to call, in its order
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,7 @@ class CellRunner:
             prompt_tokens=completion.usage.prompt_tokens,
             completion_tokens=completion.usage.completion_tokens,
             cost=completion.cost,
+            tool_calls=completion.tool_calls,
         )
 
     async def _call(self, cell: Cell, messages: list[dict[str, Any]]) -> GatewayResult:
@@ -248,6 +252,7 @@ class CellRunner:
                         status="ok" if answer.ok and not grade.error else "error",
                         score=None if grade.error else grade.score,
                         repeat=cell.repeat,
+                        tool_calls=tool_calls_json(answer.tool_calls),
                     )
                 ],
             )
@@ -255,3 +260,17 @@ class CellRunner:
             return result_id
 
         return self.store.submit(job)
+
+
+def tool_calls_json(calls: Sequence[ToolCall]) -> str | None:
+    """A cell's tool calls as `results.tool_calls` keeps them; None for an answer without."""
+    if not calls:
+        return None
+    return json.dumps([call.as_dict() for call in calls], ensure_ascii=False)
+
+
+def shown_output(output: str, tool_calls: Sequence[ToolCall]) -> str:
+    """A cell's answer as F3 shows it: its text, then each tool call it made as
+    `→ name(arguments)`, one a line (the F6 detail's form)."""
+    lines = [f"→ {call.name}({call.arguments})" for call in tool_calls]
+    return "\n".join([output, *lines] if output else lines)

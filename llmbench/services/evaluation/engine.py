@@ -80,6 +80,8 @@ class EvalPlan:
     grading: Mapping[str, Any] = field(default_factory=dict)
     case_grading: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)  # over each version's params
+    # A case's own request params over those (its `tools` and `tool_choice`, from a suite).
+    case_params: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     judge_model: str = ""  # empty: settings.models.judge_model
     judge_dimensions: tuple[Mapping[str, Any], ...] = ()
     judge_params: Mapping[str, Any] = field(default_factory=dict)
@@ -105,6 +107,9 @@ class EvalPlan:
                 str(case_id): dict(grading) for case_id, grading in self.case_grading.items()
             },
             "params": dict(self.params),
+            "case_params": {
+                str(case_id): dict(params) for case_id, params in self.case_params.items()
+            },
             "judge": {
                 "model": self.judge_model,
                 "dimensions": list(self.judge_dimensions),
@@ -136,6 +141,10 @@ class EvalPlan:
                 for case_id, grading in (config.get("case_grading") or {}).items()
             },
             params=dict(config.get("params") or {}),
+            case_params={
+                int(case_id): dict(params)
+                for case_id, params in (config.get("case_params") or {}).items()
+            },
             judge_model=str(judge.get("model") or ""),
             judge_dimensions=tuple(judge.get("dimensions") or ()),
             judge_params=dict(judge.get("params") or {}),
@@ -355,7 +364,7 @@ def _validate(store: Store, plan: EvalPlan) -> None:
         raise EvalError("repeat must be at least 1")
     if plan.concurrency < 1:
         raise EvalError("concurrency must be at least 1")
-    for params in (plan.params, plan.judge_params):
+    for params in (plan.params, plan.judge_params, *plan.case_params.values()):
         if SECRET_PARAMS & set(params):
             # The plan is saved in the database, where keys never go.
             raise EvalError(
@@ -421,7 +430,7 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
                             model=model,
                             template=template,
                             values=case.vars,
-                            params=params,
+                            params={**params, **plan.case_params.get(case_id, {})},
                             version_id=version.id,
                             case_id=case_id,
                             repeat=repeat,

@@ -37,6 +37,7 @@ CSV_COLUMNS = (
     "latency_ms",
     "failures",
     "output",
+    "tool_calls",
 )
 
 
@@ -114,6 +115,7 @@ def to_csv(cells: Sequence[CellRecord]) -> str:
                 "" if cell.latency_ms is None else round(cell.latency_ms, 1),
                 " | ".join(cell.failures),
                 cell.output,
+                json.dumps(list(cell.tool_calls), ensure_ascii=False) if cell.tool_calls else "",
             ]
         )
     return buffer.getvalue()

@@ -66,6 +66,7 @@ def prepare_suite(
         raise SuiteError(problems)
 
     case_grading: dict[int, dict[str, Any]] = {}
+    case_params: dict[int, dict[str, Any]] = {}
 
     def job(db: Any) -> tuple[list[int], list[str], list[int], dict[int, tuple[Any, ...]], int]:
         version_ids: list[int] = []
@@ -92,6 +93,8 @@ def prepare_suite(
                     case_checks[case_id] = case_checks.get(case_id, ()) + test.checks
                 if test.grading:
                     case_grading[case_id] = test.grading
+                if test.params:
+                    case_params[case_id] = test.params
             case_ids.extend(ids)
         if not case_ids:  # raised inside the job, so the inline prompts saved above roll back
             raise SuiteError([FileProblem(doc.path, doc.dataset_line or 1, "the dataset is empty")])
@@ -109,6 +112,7 @@ def prepare_suite(
         grading=doc.grading,
         case_grading=case_grading,
         params=doc.params,
+        case_params=case_params,
         judge_model=doc.judge_model,
         judge_dimensions=doc.judge_dimensions,
         judge_params=doc.judge_params,
@@ -127,15 +131,18 @@ def _grading_conflicts(doc: SuiteDoc) -> list[FileProblem]:
     problems = []
     for test in doc.tests:
         earlier = first.setdefault((canonical_json(test.vars), test.expected), test)
-        if earlier is not test and earlier.grading != test.grading:
+        if earlier is not test and (earlier.grading, earlier.params) != (
+            test.grading,
+            test.params,
+        ):
             path, _, line = test.where.rpartition(":")
             problems.append(
                 FileProblem(
                     path or doc.path,
                     int(line) if line.isdigit() else 1,
                     f"this test has the same vars as the one at {earlier.where}, so it is the same"
-                    " case, but its transform or threshold differs: give them other vars or the"
-                    " same rule",
+                    " case, but its transform or threshold differs (or its tools): give them"
+                    " other vars or the same rule",
                 )
             )
     return problems

@@ -1,4 +1,4 @@
-"""Provider API keys as the models view (F8, `k`) shows and sets them: whether the highlighted
+"""Provider API keys as the models view (F8, `K`) shows and sets them: whether the highlighted
 model's provider has a key and where it comes from (its environment variable or the OS
 keyring) — never the key itself — and storing one in the keyring, as `llmbench keys set` does.
 

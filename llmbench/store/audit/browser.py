@@ -49,6 +49,8 @@ _PLAIN_LISTS = (
     ("provider", "providers"),
     ("request_id", "requests"),
     ("run_id", "runs"),
+    ("conversation_id", "conversations"),  # partial (column, ts) indexes since m012
+    ("trace_id", "traces"),
 )
 _NUMERIC = {
     "cost": "c.cost",

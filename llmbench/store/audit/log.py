@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from llmbench.core.audit.chain import (
     CONTENT_FIELDS,
     LATER_CONTENT_FIELDS,
+    LATER_METADATA_FIELDS,
     METADATA_FIELDS,
     ChainHead,
     ChainReport,
@@ -58,6 +59,7 @@ _INSERT_COLUMNS: tuple[str, ...] = (
     *METADATA_FIELDS,
     *CONTENT_FIELDS,
     *LATER_CONTENT_FIELDS,
+    *LATER_METADATA_FIELDS,
     "content_hash",
     "prev_hash",
     "hash",
@@ -119,27 +121,36 @@ def _insert_sql(rows: int, columns: tuple[str, ...] = _INSERT_COLUMNS) -> str:
     return head + ", ".join(["(" + ", ".join("?" for _ in columns) + ")"] * rows)
 
 
-# A file migrated before m011 has no tool_calls column. llmbench migrates a file before it
-# writes to it, so only a write made as an older llmbench made it (the upgrade tests) meets
-# one: its rows are inserted without the later columns, which they must leave empty.
-_LATER_POSITIONS = tuple(_INSERT_COLUMNS.index(name) for name in LATER_CONTENT_FIELDS)
-_OLDER_COLUMNS = tuple(c for c in _INSERT_COLUMNS if c not in LATER_CONTENT_FIELDS)
-_older_file: WeakKeyDictionary[Database, bool] = WeakKeyDictionary()
+# A file migrated before m011 has no tool_calls column, before m012 no conversation columns.
+# llmbench migrates a file before it writes to it, so only a write made as an older llmbench
+# made it (the upgrade tests) meets one: its rows are inserted without the later columns it
+# lacks, which they must leave empty.
+_LATER_COLUMNS = (*LATER_CONTENT_FIELDS, *LATER_METADATA_FIELDS)
+_missing_columns: WeakKeyDictionary[Database, tuple[str, ...]] = WeakKeyDictionary()
+
+
+@lru_cache(maxsize=8)
+def _older_layout(missing: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    kept = tuple(n for n, column in enumerate(_INSERT_COLUMNS) if column not in missing)
+    return tuple(_INSERT_COLUMNS[n] for n in kept), kept
 
 
 def _for_this_file(
     db: Database, rows: Sequence[tuple[Any, ...]]
 ) -> tuple[tuple[str, ...], Sequence[tuple[Any, ...]]]:
-    older = _older_file.get(db)
-    if older is None:
+    missing = _missing_columns.get(db)
+    if missing is None:
         present = {row[1] for row in db.conn.execute("PRAGMA table_info(calls)")}
-        older = _older_file[db] = not set(LATER_CONTENT_FIELDS) <= present
-    if not older:
+        missing = _missing_columns[db] = tuple(c for c in _LATER_COLUMNS if c not in present)
+    if not missing:
         return _INSERT_COLUMNS, rows
-    if any(row[position] is not None for row in rows for position in _LATER_POSITIONS):
-        raise StoreError("this database predates tool calls: open it with llmbench to migrate it")
-    kept = [n for n in range(len(_INSERT_COLUMNS)) if n not in _LATER_POSITIONS]
-    return _OLDER_COLUMNS, [tuple(row[n] for n in kept) for row in rows]
+    positions = [_INSERT_COLUMNS.index(name) for name in missing]
+    if any(row[position] is not None for row in rows for position in positions):
+        raise StoreError(
+            f"this database predates {', '.join(missing)}: open it with llmbench to migrate it"
+        )
+    columns, kept = _older_layout(missing)
+    return columns, [tuple(row[n] for n in kept) for row in rows]
 
 
 def rows_per_statement(db: Database) -> int:

@@ -23,7 +23,14 @@ WATERMARK_KEY = "search_indexed_through"
 # The highest id the index holds, as an integer (NULL while the meta row is missing).
 WATERMARK_SQL = f"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{WATERMARK_KEY}')"
 
+# Since m013 the index holds the calls' tool calls (names and arguments) too.
 _INDEX_SQL = (
+    "INSERT INTO calls_fts (rowid, messages, response, tool_calls)"
+    f" SELECT id, messages, response, tool_calls FROM calls WHERE id > {WATERMARK_SQL}"
+)
+# The index of a file not migrated to m013 yet (a store opened on an older schema, as the
+# migrations' tests do): its two columns.
+_INDEX_BEFORE_M013_SQL = (
     "INSERT INTO calls_fts (rowid, messages, response)"
     f" SELECT id, messages, response FROM calls WHERE id > {WATERMARK_SQL}"
 )
@@ -38,7 +45,12 @@ _PENDING_SQL = f"SELECT (SELECT max(id) FROM calls) > {WATERMARK_SQL}"
 def index_pending(conn: sqlite3.Connection) -> int:
     """Index every call above the watermark and move it to the last call; how many were
     indexed. Inside the caller's write transaction (the writer's batch, or a migration)."""
-    indexed = conn.execute(_INDEX_SQL).rowcount
+    try:
+        indexed = conn.execute(_INDEX_SQL).rowcount
+    except sqlite3.OperationalError as error:
+        if "tool_calls" not in str(error):
+            raise
+        indexed = conn.execute(_INDEX_BEFORE_M013_SQL).rowcount
     if indexed > 0:
         conn.execute(_ADVANCE_SQL)
     return max(indexed, 0)

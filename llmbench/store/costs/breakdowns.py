@@ -30,6 +30,7 @@ GROUP_COLUMNS: dict[str, str] = {
     "task_type": "task_type",
     "user": "user",
     "status": "status",
+    "conversation": "conversation_id",  # since m012; no rollup holds it (read from `calls`)
     "day": "substr(ts, 1, 10)",
     "week": "substr(ts, 1, 10)",
     "month": "substr(ts, 1, 10)",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from llmbench.core.models import ToolCall
 from llmbench.store.evaluation.run_cells import CellKey
 
 
@@ -25,6 +26,7 @@ class StoredCell:
     score: float | None
     flagged: bool
     failures: tuple[str, ...]  # "kind: detail" of each failed check
+    tool_calls: tuple[ToolCall, ...] = ()  # the tools the answer called (since m013)
 
 
 def stored_cells(db: Database, run_id: int) -> list[StoredCell]:
@@ -39,7 +41,8 @@ def stored_cells(db: Database, run_id: int) -> list[StoredCell]:
         )
         SELECT r.id, r.version_id, r.model, r.case_id, r.repeat, r.status,
                coalesce(r.output, ''), c.prompt_tokens, c.completion_tokens, c.cost,
-               c.latency_ms, v.passed, r.score, coalesce(c.flagged, 0), v.failures
+               c.latency_ms, v.passed, r.score, coalesce(c.flagged, 0), v.failures,
+               r.tool_calls
         FROM results r
         LEFT JOIN verdicts v ON v.result_id = r.id
         LEFT JOIN calls c ON c.id = r.call_id
@@ -62,9 +65,23 @@ def stored_cells(db: Database, run_id: int) -> list[StoredCell]:
             score=row[12],
             flagged=bool(row[13]),
             failures=tuple(item for item in json.loads(row[14] or "[]") if item),
+            tool_calls=result_tool_calls(row[15]),
         )
         for row in rows
     ]
+
+
+def result_tool_calls(column: str | None) -> tuple[ToolCall, ...]:
+    """A result's `tool_calls` column read back (none for NULL or a value not of its form)."""
+    try:
+        items = json.loads(column) if column else []
+    except ValueError:
+        return ()
+    return tuple(
+        ToolCall(str(item.get("id", "")), str(item.get("name", "")), str(item.get("arguments", "")))
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict)
+    )
 
 
 def version_labels(db: Database, version_ids: list[int]) -> dict[int, str]:

@@ -104,7 +104,7 @@ def cell_records(db: Database, run_id: int) -> list[CellRecord]:
                r.repeat, r.status, v.passed, r.score, v.judge_score,
                CASE WHEN r.status = 'ok' THEN c.cost END,
                CASE WHEN r.status = 'ok' THEN c.latency_ms END,
-               coalesce(r.output, ''), v.failures, v.similarity, v.pairwise
+               coalesce(r.output, ''), v.failures, v.similarity, v.pairwise, r.tool_calls
         FROM results r
         LEFT JOIN verdicts v ON v.result_id = r.id
         LEFT JOIN calls c ON c.id = r.call_id
@@ -138,9 +138,19 @@ def cell_records(db: Database, run_id: int) -> list[CellRecord]:
                 failures=failures,
                 similarity=row[14],
                 pairwise=row[15],
+                tool_calls=_tool_calls(row[16]),
             )
         )
     return records
+
+
+def _tool_calls(column: str | None) -> tuple[dict[str, str], ...]:
+    items = json.loads(column) if column else []
+    return tuple(
+        {key: str(item.get(key, "")) for key in ("id", "name", "arguments")}
+        for item in items
+        if isinstance(item, dict)
+    )
 
 
 def scored_check_results(db: Database, run_id: int, kind: str) -> set[int]:

@@ -28,6 +28,9 @@ class NewResult:
     score: float | None = None
     repeat: int = 0
     created_at: str | None = None
+    # The answer's tool calls as JSON ([{"id", "name", "arguments"}], as calls.tool_calls keeps
+    # them; since m013), None for an answer without any.
+    tool_calls: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,22 +89,25 @@ def add_results(db: Database, run_id: int, results: Iterable[NewResult]) -> list
     """Insert result cells in order and return their ids (one per run/version/model/case/repeat)."""
     ids = []
     for result in results:
-        cursor = db.execute(
-            "INSERT INTO results (run_id, version_id, model, case_id, repeat, call_id, output,"
-            " status, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                result.version_id,
-                result.model,
-                result.case_id,
-                result.repeat,
-                result.call_id,
-                result.output,
-                result.status,
-                result.score,
-                result.created_at or utc_now(),
-            ],
-        )
+        values = [
+            run_id,
+            result.version_id,
+            result.model,
+            result.case_id,
+            result.repeat,
+            result.call_id,
+            result.output,
+            result.status,
+            result.score,
+            result.created_at or utc_now(),
+        ]
+        columns = "run_id, version_id, model, case_id, repeat, call_id, output, status, score,"
+        columns += " created_at"
+        if result.tool_calls is not None:  # a file from before m013 takes every other cell
+            columns += ", tool_calls"
+            values.append(result.tool_calls)
+        marks = ", ".join("?" * len(values))
+        cursor = db.execute(f"INSERT INTO results ({columns}) VALUES ({marks})", values)
         ids.append(int(cursor.lastrowid))
     return ids
 

@@ -17,10 +17,12 @@ from llmbench.store.schema.additions import (
     m007_informational_checks,
 )
 from llmbench.store.schema.chain_seals import m008_chain_forms_and_purge_records
+from llmbench.store.schema.conversations import m012_conversations
 from llmbench.store.schema.drafts import m010_drafts
 from llmbench.store.schema.initial import m001_initial
 from llmbench.store.schema.rollups import m004_daily_rollups
 from llmbench.store.schema.search_index import m009_search_index_kept_by_the_writer
+from llmbench.store.schema.tool_call_search import m013_tool_calls_in_results_and_search
 from llmbench.store.schema.tool_calls import m011_tool_calls
 
 STEPS = (
@@ -35,6 +37,8 @@ STEPS = (
     m009_search_index_kept_by_the_writer,
     m010_drafts,
     m011_tool_calls,
+    m012_conversations,
+    m013_tool_calls_in_results_and_search,
 )
 
 migrations = Migrations("llmbench")

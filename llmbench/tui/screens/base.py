@@ -192,7 +192,9 @@ class PaneScreen(Screen[None], Generic[T]):
     def _show_pane(self, data: T) -> None:
         self.show(data)
         if not self.loaded:
-            self.bench.import_panes()
+            # Once this data is painted: the threads it starts would otherwise hold the
+            # interpreter while the frame that shows the data is drawn.
+            self.call_after_refresh(self.bench.import_panes)
             self.loaded = True
             self.query_one("#pane-body").loading = False
             if self.focused is None:

@@ -88,6 +88,9 @@ class CostBreakdownView(PaneScreen["CostsPane"]):
             where += "   (esc: up)" if data.rows else "   no calls in this window (esc: up)"
         if self.narrowed_to:
             where += f"   filter “{self.narrowed_to}”: {shown} of {total} rows"
+        from llmbench.services.costs.conversation_spread import spread_note
+
+        where += spread_note(data)  # by conversation: the cost of one, p50 and p95
         self.query_one("#costs-breadcrumb", Static).update(where)
 
     def selected_path(self) -> tuple[BreakdownRow, ...] | None:

@@ -1,9 +1,14 @@
 """Small modal dialogs every pane can use: a yes/no confirmation, a one-screen form, and the
-question ctrl+q asks while work is unsaved or running.
+question ctrl+q asks while work is unsaved or running; and what an F-key does to any dialog.
 
 Each answers through `dismiss`: the confirmation with a bool, the form with the typed values
 (or None when escape cancels), the quit question with what to do with the drafts, so callers
 use `push_screen(dialog, callback)`.
+
+A pane's F-key pressed while dialogs are open over the pane (`held_input`, `close_dialog`):
+dialogs that hold nothing typed close as escape would close them (a question answers no) and
+the pane switches; a dialog holding typed input stays, and the switch is refused with a notice,
+as a modal dialog does in lazygit or an IDE, so nothing typed is lost or left behind.
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
 DIALOG_CSS = """
@@ -216,6 +221,15 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
             self._kept = False
             keeper.discard(self.draft_key)
 
+    def holds_input(self) -> str | None:
+        """What a pane switch would lose by closing the dialog: values typed (or a draft
+        restored), else None."""
+        if not self.is_mounted:
+            return None
+        if self._kept or self.values() != self._initial:
+            return f'the fields of "{self.dialog_title}"'
+        return None
+
     # -- HoldsWork: ctrl+q asks while a dialog kept as a draft has typed values ---------------
 
     def on_unmount(self) -> None:
@@ -344,3 +358,67 @@ class QuitDialog(ModalScreen[QuitAnswer]):
         if answer == "discard" and not self.has_drafts:
             return
         self.dismiss(answer if answer in ("keep", "discard") else "cancel")  # type: ignore[arg-type]
+
+
+# What a dialog may hold that a user typed or picked: closing such a dialog would lose it.
+FIELD_SELECTOR = "Input, TextArea, Select, SelectionList, Checkbox, RadioSet, Switch"
+
+
+def held_input(screen: Screen[Any]) -> str | None:
+    """What closing `screen` (a dialog) would lose, in words, or None when it holds nothing.
+
+    A dialog that knows says so (`holds_input()`); one at work (`working`) holds its work; the
+    command palette holds only a search; any other dialog with a field holds what is in it."""
+    from textual.command import CommandPalette
+
+    own = getattr(screen, "holds_input", None)
+    if callable(own):
+        held: str | None = own()
+        return held
+    if getattr(screen, "working", False):
+        return f"the work of {_dialog_name(screen)}"
+    if isinstance(screen, CommandPalette):
+        return None
+    if screen.query(FIELD_SELECTOR):
+        return f"the fields of {_dialog_name(screen)}"
+    return None
+
+
+def _dialog_name(screen: Screen[Any]) -> str:
+    title = getattr(screen, "dialog_title", None)
+    return f'"{title}"' if isinstance(title, str) and title else "the dialog"
+
+
+async def close_dialog(screen: Screen[Any]) -> None:
+    """Close a dialog as escape would (a question answers no, a form cancels), so whoever
+    waits for its answer gets one; a dialog without an escape key is dismissed with None."""
+    escape = screen._bindings.key_to_bindings.get("escape", [])
+    if escape:
+        await screen.app.run_action(escape[0].action, screen)
+    if screen in screen.app.screen_stack and screen.is_current:
+        screen.dismiss(None)
+
+
+async def leave_dialogs(app: App[Any], then: str) -> bool:
+    """Before a pane switch: close the dialogs open over the pane when none holds typed input
+    (each as escape closes it) and say True; while one does, leave them all open, say why and
+    how (`then`: what the switch does next), and say False. A dialog is never left behind on
+    a pane's stack, to be found again on a later visit or only by ctrl+q's question."""
+    dialogs: list[Screen[Any]] = []
+    for screen in reversed(app.screen_stack):
+        if not isinstance(screen, ModalScreen):
+            break
+        dialogs.append(screen)
+    for screen in dialogs:
+        held = held_input(screen)
+        if held is not None:
+            app.bell()
+            app.notify(
+                f"The dialog holds {held}: finish it (enter) or cancel it (escape); {then}.",
+                title="Close the dialog first",
+                severity="warning",
+            )
+            return False
+    for screen in dialogs:
+        await close_dialog(screen)
+    return not isinstance(app.screen, ModalScreen)

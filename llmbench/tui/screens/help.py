@@ -57,7 +57,8 @@ class HelpScreen(ModalScreen[None]):
             yield FittedTable(id="help-keys", cursor_type="row", zebra_stripes=True)
             yield Static(
                 "F2–F8 switch panes from anywhere, even while typing (the editor keeps its "
-                "draft: F2 comes back to it). ctrl+o labels everything on screen; a label's key "
+                "draft: F2 comes back to it; a dialog holding typed input asks to be finished or "
+                "cancelled first). ctrl+o labels everything on screen; a label's key "
                 "jumps there. In the editor, alt+1…8 and alt+up/down move between sections.\n"
                 'Remap a key in the config file: [keymap] <binding id> = "<keys>". escape closes.',
                 id="help-hint",

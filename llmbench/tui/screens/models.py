@@ -3,7 +3,7 @@ prices per million tokens, tool and image support, licence — beside what this 
 of it (calls, failures, cost, latency p50/p95, evaluation pass rate and judge score). The
 highlighted model's detail lists its facts in full and its figures per prompt.
 
-From the keyboard: `p` sets the highlighted model's price, `k` shows whether its provider has
+From the keyboard: `p` sets the highlighted model's price, `K` shows whether its provider has
 an API key and where it comes from (never the key) and stores a new one in the OS keyring, and
 `R` opens the canary and tier routes (`models_routes`). Every write runs in a worker.
 
@@ -147,8 +147,8 @@ class ModelsScreen(PaneScreen["ModelsOverview"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("R", "routes", "Routes", id="routes_view"),
         Binding("p", "set_price", "Set price", id="price_set"),
-        # Before the table's vim-style `k` (up): the arrow keys still move the cursor.
-        Binding("k", "set_key", "API key", id="key_set", priority=True),
+        # Capital, as `R`: the table's vim-style `k` stays "up", as in every other list.
+        Binding("K", "set_key", "API key", id="key_set"),
     ]
 
     DEFAULT_CSS = """

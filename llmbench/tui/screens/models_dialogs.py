@@ -1,5 +1,5 @@
 """The models view's dialogs (F8): a model's price (`p`), a route (`R`, then `a` or `e`), and a
-provider's API key (`k`).
+provider's API key (`K`).
 
 The price and route dialogs are forms whose values are read with the services' own parsers
 before they close, so a mistake is told in the dialog and nothing is saved. The key dialog says
@@ -186,6 +186,12 @@ class KeyDialog(ModalScreen["NewKey | None"]):
 
     def _show_status(self) -> None:
         self.query_one("#key-status", Static).update(self.status_text())
+
+    def holds_input(self) -> str | None:
+        """A key typed and not stored: a pane switch leaves the dialog open (else nothing)."""
+        if self.is_mounted and self.query_one("#key-value", Input).value:
+            return f"the {self.provider} key typed"
+        return None
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):

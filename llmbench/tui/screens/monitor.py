@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Sparkline, Static
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, percent, timestamp
 from llmbench.tui.screens.maintenance import MaintenancePane
 from llmbench.tui.widgets.fitted_table import FittedTable
+from llmbench.tui.widgets.folding_table import FoldColumn, FoldingTable
 from llmbench.tui.widgets.metric import Metric
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
@@ -34,19 +35,21 @@ WINDOW_KEYS: tuple[tuple[str, str, str], ...] = (
 DEFAULT_WINDOW = "24h"
 ALL_ROW = "__all_models__"  # the models table's first row, every model together
 
-MODEL_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("model", "Model"),
-    ("requests", "Requests"),
-    ("p50", "p50"),
-    ("p95", "p95"),
-    ("p99", "p99"),
-    ("ttft", "TTFT p50"),
-    ("errors", "Errors"),
-    ("timeouts", "Timeout"),
-    ("limited", "429"),
-    ("cache", "Cache"),
-    ("tokens", "Tokens in/out"),
-    ("cost", "Cost / h"),
+# At 80 columns a model keeps its requests, p50, p95, error rate and cost per hour; the rest
+# fold, the highest `fold` first, and come back as the terminal widens.
+MODEL_COLUMNS: tuple[FoldColumn, ...] = (
+    FoldColumn("model", "Model"),
+    FoldColumn("requests", "Requests", fold=1),
+    FoldColumn("p50", "p50"),
+    FoldColumn("p95", "p95", fold=2),
+    FoldColumn("p99", "p99", fold=4),
+    FoldColumn("ttft", "TTFT p50", fold=3),
+    FoldColumn("errors", "Errors"),
+    FoldColumn("timeouts", "Timeout", fold=6),
+    FoldColumn("limited", "429", fold=7),
+    FoldColumn("cache", "Cache", fold=5),
+    FoldColumn("tokens", "Tokens in/out", fold=8),
+    FoldColumn("cost", "Cost / h"),
 )
 
 
@@ -177,7 +180,7 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
                 with Vertical():
                     yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
                     yield Sparkline([], id=f"spark-{spark_id}")
-        yield FittedTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        yield FoldingTable(id="models-table")
         with Horizontal(classes="spark-row"):
             for spark_id in ("prompt-tokens", "completion-tokens", "quality"):
                 with Vertical():
@@ -193,9 +196,7 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         )
 
     def on_mount(self) -> None:
-        models = self.query_one("#models-table", DataTable)
-        for key, label in MODEL_COLUMNS:
-            models.add_column(label, key=key)
+        self.query_one("#models-table", FoldingTable).set_columns(MODEL_COLUMNS)
         alerts = self.query_one("#alerts-table", DataTable)
         for key, label in (
             ("when", "When (UTC)"),
@@ -274,15 +275,11 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
             self.query_one(f"#spark-{spark_id}", Sparkline).data = values
 
     def _show_models(self, data: MonitorReport) -> None:
-        table = self.query_one("#models-table", DataTable)
-        kept = highlighted_key(table)
-        table.clear()
         hours = data.window.hours
+        rows = [(health.name, model_row(health, hours)) for health in data.models]
         if data.models:
-            table.add_row(*model_row(data.overall, hours), key=ALL_ROW)
-        for health in data.models:
-            table.add_row(*model_row(health, hours), key=health.name)
-        restore_cursor(table, kept)
+            rows.insert(0, (ALL_ROW, model_row(data.overall, hours)))
+        self.query_one("#models-table", FoldingTable).fill(rows)
 
     def _show_distributions(self, data: MonitorReport) -> None:
         overall = data.overall

@@ -134,6 +134,17 @@ def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
         f"{call['customer'] or NOTHING}  ·  user {call['user'] or NOTHING}  ·  task "
         f"{call['task_type'] or NOTHING}\n"
     )
+    thread = [
+        f"{label} {call[column]}"
+        for label, column in (
+            ("Conversation", "conversation_id"),
+            ("trace", "trace_id"),
+            ("under request", "parent_request_id"),
+        )
+        if call.get(column)
+    ]
+    if thread:  # `h` in the log shows the whole thread
+        text.append("  ·  ".join(thread) + "\n")
 
     _section(text, "TOKENS, COST, TIME")
     estimated = "  (estimated)" if call["tokens_estimated"] else ""

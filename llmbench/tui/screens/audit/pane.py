@@ -2,7 +2,8 @@
 
 The log is a CallLog that reads only the window on screen (keyset pages in worker threads).
 The query bar above it filters as you type; what it cannot read is said under it, and the last
-good filter stays applied. Enter opens a call in full.
+good filter stays applied. Enter opens a call in full; `h` shows its whole conversation or
+trace.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class AuditScreen(PaneScreen[bool]):
         "audit_export": "Write the filtered calls to a JSONL or CSV file",
         "audit_import": "Import another tool's calls (JSONL, usage CSV, llm's logs.db) or a "
         "promptfoo config, with a progress bar",
+        "audit_thread": "The whole conversation or trace of the selected call, step by step",
     }
     BINDINGS = [
         Binding("slash", "focus_query", "Filter", id="audit_filter"),
@@ -127,6 +129,7 @@ class AuditScreen(PaneScreen[bool]):
         Binding("c", "columns", "Columns", id="audit_columns"),
         Binding("x", "export", "Export", id="audit_export"),
         Binding("i", "import", "Import", id="audit_import"),
+        Binding("h", "thread", "Thread", id="audit_thread"),
     ]
     DEFAULT_CSS = """
     AuditScreen {
@@ -306,6 +309,21 @@ class AuditScreen(PaneScreen[bool]):
         select = getattr(prompts, "select_version", None)
         if select is not None:
             select(result.prompt_id, result.version_id)
+
+    def action_thread(self) -> None:
+        from llmbench.tui.screens.audit.thread_view import ThreadScreen
+
+        current = self.log_view.current
+        if current is None:
+            self.notify("Select a call to see its conversation or trace.", severity="warning")
+            return
+
+        def closed(query: str | None) -> None:
+            if query:
+                self.set_query(query)
+                self.log_view.focus()
+
+        self.app.push_screen(ThreadScreen(current.id), closed)
 
     def action_columns(self) -> None:
         def chosen(keys: list[str] | None) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING, count, day, millis, model_label, money, one_line, percent
 from llmbench.tui.screens.base import PaneScreen
-from llmbench.tui.widgets.fitted_table import FittedTable
+from llmbench.tui.widgets.folding_table import FoldColumn, FoldingTable
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -24,6 +24,30 @@ if TYPE_CHECKING:
 
 def pass_rate_text(passed: int, checked: int, rate: float | None) -> str:
     return NOTHING if rate is None else f"{percent(rate)} ({passed}/{checked})"
+
+
+# At 80 columns the runs keep their name, status, size and pass rate; the scoreboard its
+# version, model, pass rate, cost per case and p50. Wider terminals show the rest.
+RUN_COLUMNS = (
+    FoldColumn("name", "Run"),
+    FoldColumn("kind", "Kind", fold=1),
+    FoldColumn("status", "Status"),
+    FoldColumn("cells", "Cells"),
+    FoldColumn("pass_rate", "Pass rate"),
+    FoldColumn("created", "Created", fold=2),
+    FoldColumn("models", "Models", fold=3),
+)
+SCOREBOARD_COLUMNS = (
+    FoldColumn("version", "Prompt version"),
+    FoldColumn("model", "Model"),
+    FoldColumn("cells", "Cells", fold=5),
+    FoldColumn("pass_rate", "Pass rate"),
+    FoldColumn("judge", "Judge", fold=2),
+    FoldColumn("cost", "Cost/case"),
+    FoldColumn("p50", "p50", fold=1),
+    FoldColumn("p95", "p95", fold=4),
+    FoldColumn("errors", "Errors", fold=3),
+)
 
 
 class CompareScreen(PaneScreen["list[RunRow]"]):
@@ -60,36 +84,14 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
     def compose_body(self) -> ComposeResult:
         with Vertical():
             yield Static("Runs", classes="section-title")
-            yield FittedTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            yield FoldingTable(id="runs-table")
             with Vertical(id="matrix-box"):
                 yield Static("", id="matrix-title", classes="section-title", markup=False)
-                yield FittedTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
+                yield FoldingTable(id="matrix-table")
 
     def on_mount(self) -> None:
-        runs = self.query_one("#runs-table", DataTable)
-        for label, key in (
-            ("Run", "name"),
-            ("Kind", "kind"),
-            ("Status", "status"),
-            ("Cells", "cells"),
-            ("Pass rate", "pass_rate"),
-            ("Created", "created"),
-            ("Models", "models"),
-        ):
-            runs.add_column(label, key=key)
-        matrix = self.query_one("#matrix-table", DataTable)
-        for label, key in (
-            ("Prompt version", "version"),
-            ("Model", "model"),
-            ("Cells", "cells"),
-            ("Pass rate", "pass_rate"),
-            ("Judge", "judge"),
-            ("Cost/case", "cost"),
-            ("p50", "p50"),
-            ("p95", "p95"),
-            ("Errors", "errors"),
-        ):
-            matrix.add_column(label, key=key)
+        self.query_one("#runs-table", FoldingTable).set_columns(RUN_COLUMNS)
+        self.query_one("#matrix-table", FoldingTable).set_columns(SCOREBOARD_COLUMNS)
 
     def fetch(self) -> list[RunRow]:
         from llmbench.services import panes
@@ -98,20 +100,25 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
 
     def show(self, data: list[RunRow]) -> None:
         self.set_empty(not data)
-        table = self.query_one("#runs-table", DataTable)
+        table = self.query_one("#runs-table", FoldingTable)
         selected = highlighted_key(table)
-        table.clear()
-        for run in data:
-            table.add_row(
-                run.name or f"run {run.id}",
-                run.kind,
-                run.status,
-                count(run.cells),
-                pass_rate_text(run.passed, run.checked, run.pass_rate),
-                day(run.created_at),
-                one_line(", ".join(model_label(m) for m in run.models), 40),
-                key=str(run.id),
-            )
+        table.fill(
+            [
+                (
+                    str(run.id),
+                    (
+                        run.name or f"run {run.id}",
+                        run.kind,
+                        run.status,
+                        count(run.cells),
+                        pass_rate_text(run.passed, run.checked, run.pass_rate),
+                        day(run.created_at),
+                        one_line(", ".join(model_label(m) for m in run.models), 40),
+                    ),
+                )
+                for run in data
+            ]
+        )
         restore_cursor(table, selected)
         if self.select_run is not None and str(self.select_run) in table.rows:
             restore_cursor(table, str(self.select_run))
@@ -142,20 +149,29 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
         )
 
     def _show_matrix(self, groups: list[GroupStats]) -> None:
-        table = self.query_one("#matrix-table", DataTable)
-        table.clear()
-        for group in groups:
-            table.add_row(
-                group.version_label or "unsaved draft",
-                model_label(group.model),
-                count(group.cells),
-                pass_rate_text(group.passed, group.cells, group.pass_rate if group.cells else None),
-                NOTHING if group.mean_judge_score is None else f"{group.mean_judge_score:.2f}",
-                money(group.cost_per_case),
-                millis(group.latency_p50_ms),
-                millis(group.latency_p95_ms),
-                count(group.errors),
-            )
+        self.query_one("#matrix-table", FoldingTable).fill(
+            [
+                (
+                    str(number),
+                    (
+                        group.version_label or "unsaved draft",
+                        model_label(group.model),
+                        count(group.cells),
+                        pass_rate_text(
+                            group.passed, group.cells, group.pass_rate if group.cells else None
+                        ),
+                        NOTHING
+                        if group.mean_judge_score is None
+                        else f"{group.mean_judge_score:.2f}",
+                        money(group.cost_per_case),
+                        millis(group.latency_p50_ms),
+                        millis(group.latency_p95_ms),
+                        count(group.errors),
+                    ),
+                )
+                for number, group in enumerate(groups)
+            ]
+        )
 
     # -- actions -----------------------------------------------------------------------------
 

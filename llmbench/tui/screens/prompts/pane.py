@@ -104,9 +104,9 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
                     yield Static("", id="version-detail-text")
 
     def fetch(self) -> list[LibraryRow]:
-        from llmbench.services.prompts import library as prompts
+        from llmbench.services.panes import prompt_library  # light: the start waits for it
 
-        return prompts.library(self.bench.store)
+        return prompt_library(self.bench.store)
 
     def show(self, data: list[LibraryRow]) -> None:
         self.library_rows = data
@@ -115,7 +115,7 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
 
     def _show_library(self, *, fresh: bool = False) -> None:
         """Filter the library read last by the search box, in memory, and show it."""
-        from llmbench.services.prompts.library import search
+        from llmbench.services.panes import search
 
         rows = search(self.library_rows, self.query_text)
         self.set_class(not rows and bool(self.library_rows), "-no-match")
@@ -137,7 +137,10 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
             keep=None if self._select_prompt is None else str(self._select_prompt),
         )
         self._select_prompt = None
-        self._read_history(table.cursor_key, fresh=fresh)
+        if self.loaded:
+            self._read_history(table.cursor_key, fresh=fresh)
+        else:  # the library is painted first: the history's modules take a while to load
+            self.call_after_refresh(lambda: self._read_history(table.cursor_key))
 
     def select_version(self, prompt_id: int, version_id: int) -> None:
         """Show this prompt with this version under the cursor (other panes open versions
@@ -168,12 +171,14 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         shown = self.prompt_history.prompt.id if self.prompt_history else None
         if not fresh and shown == int(key):
             return
-        from llmbench.services.prompts import library as prompts
-
         store, prompt_id = self.bench.store, int(key)
-        self.read_in_thread(
-            lambda: prompts.history(store, prompt_id), self._show_history, group="history"
-        )
+
+        def read() -> PromptHistory:  # the module loads here, in the worker (~100 ms)
+            from llmbench.services.prompts import library as prompts
+
+            return prompts.history(store, prompt_id)
+
+        self.read_in_thread(read, self._show_history, group="history")
 
     def _show_history(self, history: PromptHistory | None) -> None:
         if history is not None and self.prompt_id != history.prompt.id:
