@@ -113,6 +113,7 @@ async def take_screenshots(db_path: Path, out: Path, only: set[str] | None = Non
             await _wait_for_screen(pilot)
             written.append(Path(app.save_screenshot("audit-detail.svg", str(out))))
             await pilot.press("escape")
+            written.append(await _thread_screenshot(pilot, out))
             # The Costs pane's trends: daily cost stacked by model, tokens per call, projection.
             await pilot.press("f5")
             await _wait_for_pane(pilot)
@@ -159,6 +160,27 @@ async def _compare_screenshots(pilot: Pilot[None], out: Path) -> list[Path]:
     await app.push_screen(MigrationReportScreen(1))  # the demo's first run
     await _wait_for_screen(pilot)
     written.append(Path(app.save_screenshot("compare-report.svg", str(out))))
+    await pilot.press("escape")
+    return written
+
+
+async def _thread_screenshot(pilot: Pilot[None], out: Path) -> Path:
+    """F6's thread view (h) of the demo's newest support chat: its steps, tool calls and
+    results."""
+    app = cast(LLMBenchApp, pilot.app)
+    (request_id,) = (
+        app.store.read()
+        .execute(
+            "SELECT request_id FROM calls WHERE conversation_id IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        .fetchone()
+    )
+    await pilot.press("slash", "ctrl+u", *f"request:{request_id}", "enter")
+    await _wait_for_pane(pilot)
+    await pilot.press("h")
+    await _wait_for_screen(pilot)
+    written = Path(app.save_screenshot("audit-thread.svg", str(out)))
     await pilot.press("escape")
     return written
 

@@ -1,11 +1,14 @@
 """Train the input guard's injection classifier and write it into the package.
 
-Run: python scripts/train_guard.py [--epochs 5] [--seed 20] [--out PATH]
+Run: python scripts/train_guard.py [--epochs 5] [--seed 20] [--l2 0.003] [--out PATH]
+     python scripts/train_guard.py --validate-only [--misses FILE] [--no-extra] [--l2 X]
+         [--window N] [--embed]   (variants, compared on the validation figures)
 
-Reads tests/benchmarks/guard/corpus.jsonl.gz (built by scripts/guard_data/build_corpus.py;
-its manifest names every source and licence) and uses only the families marked "train"; the
-held-out families are not read at all here: they are what tests/benchmarks/bench_guard.py
-reports on.
+Reads tests/benchmarks/guard/corpus.jsonl.gz (built by scripts/guard_data/build_corpus.py)
+and tests/benchmarks/guard/extra.jsonl.gz (training families only, built by
+scripts/guard_data/build_extra.py; the manifests beside them name every source and licence)
+and uses only the families marked "train"; the held-out families are not read at all here:
+they are what tests/benchmarks/bench_guard.py reports on.
 
 The model is logistic regression over the features of core/guard/classifier.py (words, word
 pairs, character n-grams of the folded and normalised text), fitted on windows of the text with
@@ -21,6 +24,11 @@ and each group is scored by a model trained on the others, so the calibration le
 to trust the classifier on kinds of text it has not seen. Its bias is then moved so that the
 default threshold flags TARGET_FALSE_POSITIVES of those benign rows. (At run time the guard's
 score is the higher of this calibrated score and the rules' own weight.)
+
+Those out-of-family rows are the *validation* split: variants (data, L2, window, short rows
+embedded in prose) are compared on their figures ("validation", and
+"validation_corpus_families" on the rows every variant shares), never on the held-out split.
+--misses writes their errors to read.
 
 Pure Python, seeded: the same corpus and seed give the same file byte for byte.
 """
@@ -47,21 +55,60 @@ from llmbench.core.guard.injection_scan import combine, injection_findings  # no
 from llmbench.core.guard.input_guard import unicode_findings  # noqa: E402
 
 CORPUS = ROOT / "tests" / "benchmarks" / "guard" / "corpus.jsonl.gz"
+# Training families only, built by scripts/guard_data/build_extra.py (extra_manifest.json).
+EXTRA = ROOT / "tests" / "benchmarks" / "guard" / "extra.jsonl.gz"
 OUT = ROOT / "llmbench" / "core" / "guard" / classifier.DATA_FILE
 MAX_FEATURES = 120_000
 MAX_WINDOWS_PER_ROW = 8
 MINED_WINDOWS = 8
 QUANT_LEVELS = 127
 RATE = 0.2
-L2 = 1e-2
+L2 = 3e-3  # chosen on validation among 3e-3, 1e-2, 3e-2
 FOLDS = 4  # calibration is fitted on families scored by a model that did not see them
 EPOCHS = 5
 TARGET_FALSE_POSITIVES = 0.02
+# (classifier logit, rules' score, windows, label, family, row id) of a row scored out of family
+Point = tuple[float, float, int, int, str, str]
 
 
-def load_rows() -> list[dict[str, Any]]:
-    with gzip.open(CORPUS, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+def load_rows(extra: bool = True) -> list[dict[str, Any]]:
+    rows = []
+    for path in (CORPUS, EXTRA) if extra else (CORPUS,):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            rows += [json.loads(line) for line in handle]
+    return rows
+
+
+# Neutral prose that short rows are embedded in (--embed): an instruction planted in a document
+# is read in windows that also hold the document's words.
+FILLER = (
+    "The quarterly report covers sales in the northern region and the new warehouse.",
+    "Minutes of the meeting: the committee approved the budget for the library wing.",
+    "Our support team answers within two working days; urgent issues go to the on-call line.",
+    "The recipe needs two cups of flour, a pinch of salt and three eggs.",
+    "Shipping to Canada takes five to seven days, and returns are free within thirty days.",
+    "The article explains how solar panels convert sunlight into electricity.",
+    "Please find attached the invoice for March; payment is due at the end of the month.",
+    "The hiking trail is closed in winter because of snow on the upper ridge.",
+    "Version 2.3 fixes the login timeout and speeds up the export to spreadsheet files.",
+    "The museum opens at nine on weekdays and at ten on Sundays.",
+)  # fmt: skip
+EMBED_SHARE = 0.3  # of the short rows, seeded
+
+
+def embedded(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Copies of a share of the short rows (both classes), each inside a few sentences of
+    FILLER, in the same family (the out-of-family scoring stays out of family)."""
+    rng = random.Random(seed)
+    extra = []
+    for row in rows:
+        if len(row["text"].split()) > 40 or rng.random() >= EMBED_SHARE:
+            continue
+        before = " ".join(rng.sample(FILLER, rng.randint(1, 4)))
+        after = " ".join(rng.sample(FILLER, rng.randint(0, 3)))
+        text = f"{before}\n\n{row['text']}\n\n{after}".strip()
+        extra.append({**row, "id": row["id"] + ":embedded", "text": text})
+    return extra
 
 
 def window_features(text: str) -> list[dict[str, float]]:
@@ -188,7 +235,7 @@ def fit_calibration(points: list[tuple[float, float, int, int]]) -> classifier.C
 
 
 def at_operating_point(
-    calibration: classifier.Calibration, points: list[tuple[float, float, int, int, str]]
+    calibration: classifier.Calibration, points: list[Point]
 ) -> classifier.Calibration:
     """The calibration with its bias moved so that the default threshold (0.5) flags
     TARGET_FALSE_POSITIVES of the benign rows scored out of family. Fitted with the classes
@@ -201,7 +248,7 @@ def at_operating_point(
             + classifier.rule_logit(rules) * calibration.rules
             + math.log(max(windows, 1)) * calibration.length
             + calibration.bias
-            for logit, rules, windows, label, _ in points
+            for logit, rules, windows, label, *_ in points
             if not label
         ),
         reverse=True,
@@ -310,7 +357,7 @@ def fold_of(family: str) -> int:
 
 def out_of_family_points(
     rows: list[dict[str, Any]], vectors: dict[str, list[dict[str, float]]], epochs: int, seed: int
-) -> list[tuple[float, float, int, int, str]]:
+) -> list[Point]:
     """Each training family scored by a model trained without its fold of families: what the
     classifier says of attacks and prompts of a kind it never saw."""
     points = []
@@ -324,18 +371,27 @@ def out_of_family_points(
             {f: q * scale for f, q in quantized.items()}, bias, classifier.Calibration(1, 0, 0)
         )
         for row in outside:
+            if row["id"].endswith(":embedded"):
+                continue  # a training copy: the rows scored are the same with or without them
             best = model.score(classifier.prepared(row["text"]))
             label = int(row["label"] == "malicious")
-            points.append((best.logit, rule_score(row["text"]), best.windows, label, row["family"]))
+            rules = rule_score(row["text"])
+            points.append((best.logit, rules, best.windows, label, row["family"], row["id"]))
     return points
 
 
-def report(
-    points: list[tuple[float, float, int, int, str]], calibration: classifier.Calibration
-) -> dict[str, dict[str, Any]]:
+def _final(calibration: classifier.Calibration, point: Point) -> float:
+    """The guard's score as scan_text computes it: the calibrated score, or the rules' own
+    weight when higher."""
+    logit, rules, windows = point[:3]
+    return max(rules, calibration.score(logit, rules, windows))
+
+
+def report(points: list[Point], calibration: classifier.Calibration) -> dict[str, dict[str, Any]]:
     by_family: dict[str, list[int]] = {}
-    for logit, rules, windows, label, family in points:
-        flagged = calibration.score(logit, rules, windows) >= 0.5
+    for point in points:
+        label, family = point[3], point[4]
+        flagged = _final(calibration, point) >= 0.5
         entry = by_family.setdefault(family, [0, 0, 0, 0])  # attacks, caught, benign, alarms
         entry[0 if label else 2] += 1
         entry[1 if label else 3] += int(flagged)
@@ -349,31 +405,93 @@ def report(
     }
 
 
+def validation(points: list[Point], calibration: classifier.Calibration) -> dict[str, Any]:
+    """What variants are chosen on (never the held-out split): the training families scored
+    out of family, at the default threshold and at the thresholds that flag 2% and 5% of their
+    benign rows; recall pooled over rows and averaged over attack families (the synthetic
+    family is most of the rows)."""
+    scores = [(_final(calibration, p), p[3], p[4]) for p in points]
+    benign = sorted((s for s, label, _ in scores if not label), reverse=True)
+    result: dict[str, Any] = {}
+    for name, threshold in (
+        ("default", 0.5),
+        ("at_2pct_fpr", benign[int(len(benign) * 0.02)] + 1e-9),
+        ("at_5pct_fpr", benign[int(len(benign) * 0.05)] + 1e-9),
+    ):
+        families: dict[str, list[int]] = {}
+        for score, label, family in scores:
+            if label:
+                entry = families.setdefault(family, [0, 0])
+                entry[0] += 1
+                entry[1] += int(score >= threshold)
+        caught = sum(c for _, c in families.values())
+        result[name] = {
+            "threshold": round(threshold, 4),
+            "recall": round(caught / sum(n for n, _ in families.values()), 3),
+            "family_recall": round(sum(c / n for n, c in families.values()) / len(families), 3),
+            "false_positive_rate": round(sum(s >= threshold for s in benign) / len(benign), 3),
+        }
+    return result
+
+
+def misses(
+    rows: list[dict[str, Any]], points: list[Point], calibration: classifier.Calibration
+) -> list[dict[str, Any]]:
+    """The validation errors at the default threshold (training rows scored out of family)."""
+    texts = {row["id"]: row["text"] for row in rows}
+    found = []
+    for point in points:
+        score = _final(calibration, point)
+        if (score >= 0.5) != bool(point[3]):
+            found.append(
+                {"id": point[5], "label": point[3], "score": round(score, 3),
+                 "logit": round(point[0], 2), "rules": point[1], "text": texts[point[5]][:600]}
+            )  # fmt: skip
+    return found
+
+
 def main() -> None:
+    global L2, MAX_FEATURES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--l2", type=float, default=L2, help="ridge of the weights")
+    parser.add_argument("--max-features", type=int, default=MAX_FEATURES)
+    parser.add_argument("--window", type=int, default=classifier.WINDOW, help="tokens a window")
+    parser.add_argument("--no-extra", action="store_true", help=f"without {EXTRA.name}")
+    parser.add_argument("--embed", action="store_true", help="also short rows inside prose")
+    parser.add_argument("--validate-only", action="store_true", help="no weights written")
+    parser.add_argument("--misses", type=Path, help="write the validation errors here (JSON)")
+    parser.add_argument("--points", type=Path, help="write every validation row's scores (JSON)")
     args = parser.parse_args()
+    L2, MAX_FEATURES = args.l2, args.max_features
+    classifier.WINDOW, classifier.STRIDE = args.window, args.window // 2
     started = time.perf_counter()
-    rows = [row for row in load_rows() if row["split"] == "train"]
+    rows = [row for row in load_rows(not args.no_extra) if row["split"] == "train"]
+    if args.embed:
+        rows += embedded(rows, args.seed)
     vectors = {row["id"]: window_features(row["text"]) for row in rows}
     points = out_of_family_points(rows, vectors, args.epochs, args.seed)
     calibration = at_operating_point(fit_calibration([point[:4] for point in points]), points)
-    quantized, scale, bias = fit(rows, vectors, args.epochs, args.seed)
-    write(args.out, quantized, scale, bias, calibration)
-    print(
-        json.dumps(
-            {
-                "features": len(quantized),
-                "bytes": args.out.stat().st_size,
-                "calibration": vars(calibration),
-                "out_of_family": report(points, calibration),
-                "seconds": round(time.perf_counter() - started, 1),
-            },
-            indent=2,
-        )
-    )
+    base = {row["family"] for row in load_rows(False) if row["split"] == "train"}
+    result: dict[str, Any] = {
+        "calibration": vars(calibration),
+        "validation": validation(points, calibration),
+        # The same rows whatever data a variant adds: what variants are compared on.
+        "validation_corpus_families": validation([p for p in points if p[4] in base], calibration),
+        "out_of_family": report(points, calibration),
+    }
+    if args.misses:
+        args.misses.write_text(json.dumps(misses(rows, points, calibration), indent=1) + "\n")
+    if args.points:
+        args.points.write_text(json.dumps(points) + "\n")
+    if not args.validate_only:
+        quantized, scale, bias = fit(rows, vectors, args.epochs, args.seed)
+        write(args.out, quantized, scale, bias, calibration)
+        result |= {"features": len(quantized), "bytes": args.out.stat().st_size}
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

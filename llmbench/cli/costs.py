@@ -82,13 +82,18 @@ def _cost_table(data: Any, unpriced: list[tuple[str, int, int, int]]) -> str:
     from llmbench.tui.format import count, money, percent
 
     repriced = data.total.repriced is not None
-    head = ["  ".join(data.by), "calls", "prompt", "completion", "cached", "cost", "share",
+    # Reasoning and cache-write tokens (m014): columns only when the window counts some.
+    details = [(name, field) for name, field in (("reasoning", "reasoning_tokens"),
+               ("cache write", "cache_write_tokens")) if getattr(data.total, field)]  # fmt: skip
+    head = ["  ".join(data.by), "calls", "prompt", "completion", "cached",
+            *(name for name, _ in details), "cost", "share",
             "per call"] + (["today's prices"] if repriced else [])  # fmt: skip
     lines = [head]
 
     def cells(label: str, figures: Any, share: float | None) -> list[str]:
         return [label, count(figures.calls), count(figures.prompt_tokens),
                 count(figures.completion_tokens), count(figures.cached_tokens),
+                *(count(getattr(figures, field)) for _, field in details),
                 money(figures.cost), percent(share), money(figures.cost_per_call)] + (
             [money(figures.repriced)] if repriced else [])  # fmt: skip
 

@@ -121,8 +121,13 @@ class Run:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's cache
     estimated: bool = False
+    # None when the provider did not say. Reasoning tokens (o-series, extended thinking, Gemini
+    # thinking) are part of completion_tokens, as providers count them; cache-write tokens
+    # (Anthropic's cache_creation_input_tokens) part of prompt_tokens.
+    reasoning_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -180,6 +185,10 @@ class Price:
     input: float
     output: float
     cached: float = 0.0
+    # None where the table has no rate of their own: cache writes are then billed as input,
+    # reasoning tokens as output (as providers bill them).
+    cache_write: float | None = None
+    reasoning: float | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ DEMO_PRICES: tuple[tuple[DatedPrice, str], ...] = (
     (DatedPrice("gpt-4o", "2024-05-13", Price(5.00, 15.00, 0.0)), DEMO_SOURCE),
     (DatedPrice("gpt-4o", "2024-10-01", Price(2.50, 10.00, 1.25)), DEMO_SOURCE),
     (DatedPrice("gpt-4o-mini", "2024-07-18", Price(0.15, 0.60, 0.075)), DEMO_SOURCE),
+    (DatedPrice("o3-mini", "2025-01-31", Price(1.10, 4.40, 0.55)), DEMO_SOURCE),
     (DatedPrice("claude-3-5-sonnet-20241022", "2024-10-22", Price(3.00, 15.00, 0.30)), DEMO_SOURCE),
     (DatedPrice("claude-3-5-haiku-20241022", "2024-11-04", Price(0.80, 4.00, 0.08)), DEMO_SOURCE),
     (DatedPrice("gemini-1.5-flash", "2024-05-14", Price(0.35, 1.05, 0.0875)), DEMO_SOURCE),
@@ -36,6 +37,7 @@ DEMO_PRICES: tuple[tuple[DatedPrice, str], ...] = (
 PROVIDERS: dict[str, str] = {
     "gpt-4o": "openai",
     "gpt-4o-mini": "openai",
+    "o3-mini": "openai",
     "claude-3-5-sonnet-20241022": "anthropic",
     "claude-3-5-haiku-20241022": "anthropic",
     "gemini-1.5-flash": "gemini",
@@ -47,6 +49,7 @@ PROVIDERS: dict[str, str] = {
 SPEEDS: dict[str, tuple[float, float]] = {
     "gpt-4o": (480.0, 11.0),
     "gpt-4o-mini": (360.0, 7.0),
+    "o3-mini": (420.0, 6.0),
     "claude-3-5-sonnet-20241022": (720.0, 13.0),
     "claude-3-5-haiku-20241022": (460.0, 8.0),
     "gemini-1.5-flash": (310.0, 4.5),
@@ -59,6 +62,7 @@ FALLBACKS: dict[str, str] = {
     "claude-3-5-sonnet-20241022": "gpt-4o",
     "gpt-4o": "claude-3-5-sonnet-20241022",
     "gpt-4o-mini": "claude-3-5-haiku-20241022",
+    "o3-mini": "gpt-4o",
     "claude-3-5-haiku-20241022": "gpt-4o-mini",
     "gemini-1.5-flash": "gpt-4o-mini",
     "llmbench/mock": "llmbench/echo",

@@ -15,6 +15,7 @@ from llmbench.core.costs.pricing import PriceTable
 from llmbench.core.models import Variable
 from llmbench.demo import conversations as demo_conversations
 from llmbench.demo import evals as demo_evals
+from llmbench.demo import token_details as demo_token_details
 from llmbench.demo import traffic as demo_traffic
 from llmbench.demo.catalog import DEMO_PRICES
 from llmbench.demo.prompt_history import PROMPTS, PromptSpec
@@ -73,6 +74,10 @@ def generate(
     all_calls.sort(key=lambda call: call["ts"])
     # A few support chats as conversations with tool calls, from a stream of their own.
     demo_conversations.add_conversations(random.Random(f"{seed}:conversations"), all_calls, clock)
+    # Reasoning (o3-mini) and Anthropic cache writes on older calls, from a stream of their own.
+    demo_token_details.add_token_details(
+        random.Random(f"{seed}:token-details"), all_calls, clock, prices
+    )
     return DemoContent(
         now=iso_ms(clock.now),
         prices=DEMO_PRICES,

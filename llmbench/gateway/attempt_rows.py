@@ -92,6 +92,9 @@ def price_columns(price: Price | None) -> dict[str, float | None]:
         "input_price": price.input if price else None,
         "output_price": price.output if price else None,
         "cached_price": price.cached if price else None,
+        # Only when the call had a rate of their own for them (None: billed as output, input).
+        "reasoning_price": price.reasoning if price else None,
+        "cache_write_price": price.cache_write if price else None,
     }
 
 
@@ -106,6 +109,8 @@ def mark_answered(row: Row, result: CompletionResult, stored_response: str) -> N
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         cached_tokens=usage.cached_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
         tokens_estimated=int(usage.estimated),
         cost=result.cost,
         **price_columns(result.price),
@@ -215,6 +220,8 @@ def cache_hit_row(
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "cached_tokens": usage.cached_tokens,
+        # The answer's reasoning, as it was made; a hit writes nothing to a provider's cache.
+        "reasoning_tokens": usage.reasoning_tokens,
         "cost": 0.0,
         # What the call would have cost now: the money the cache saved.
         "saving": hit.answer.get("cost") or 0.0,

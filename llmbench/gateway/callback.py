@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from llmbench.builtin_models.simulator import PROVIDER as SIMULATOR_PROVIDER
 from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
-from llmbench.gateway.attempt_rows import TAG_COLUMNS
+from llmbench.gateway.attempt_rows import TAG_COLUMNS, price_columns
 from llmbench.gateway.errors import classify
 from llmbench.gateway.guarding import Guard, guard_columns
 from llmbench.gateway.litellm_stream_usage import stream_usage_reported
@@ -37,6 +37,7 @@ from llmbench.gateway.recorder import (
     finished,
 )
 from llmbench.gateway.tool_calls import tool_calls_column, tool_calls_of
+from llmbench.gateway.usage_details import token_details
 from llmbench.paths import resolve_db_path
 from llmbench.store.db import Store, StoreError, open_db
 
@@ -120,10 +121,15 @@ def _usage(response: Any, slo: Mapping[str, Any]) -> Usage:
     usage = _get(response, "usage")
     prompt = _get(usage, "prompt_tokens") or slo.get("prompt_tokens") or 0
     completion = _get(usage, "completion_tokens") or slo.get("completion_tokens") or 0
-    # litellm files every provider's cache reads (Anthropic's cache_read_input_tokens too) here.
-    cached = _get(_get(usage, "prompt_tokens_details"), "cached_tokens") or 0
+    # litellm files every provider's cache reads (Anthropic's cache_read_input_tokens too) in
+    # prompt_tokens_details, its cache writes in cache_creation_input_tokens.
+    details = token_details(usage)
     return Usage(
-        prompt_tokens=int(prompt), completion_tokens=int(completion), cached_tokens=int(cached)
+        prompt_tokens=int(prompt),
+        completion_tokens=int(completion),
+        cached_tokens=details.cached_tokens or 0,
+        reasoning_tokens=details.reasoning_tokens,
+        cache_write_tokens=details.cache_write_tokens,
     )
 
 
@@ -426,6 +432,8 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         ):
             usage = replace(usage, estimated=True)
         price = _price(requested, provider, _get(response, "model"))
+        cost = cost_of(usage, price)
+        hit = bool(kwargs.get("cache_hit"))
         first_token = _epoch(slo.get("completionStartTime")) or _epoch(
             kwargs.get("completion_start_time")
         )
@@ -437,14 +445,16 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cache_write_tokens=None if hit else usage.cache_write_tokens,
             tokens_estimated=int(usage.estimated),
-            cost=cost_of(usage, price),
-            input_price=price.input if price else None,
-            output_price=price.output if price else None,
-            cached_price=price.cached if price else None,
+            # A hit of litellm's own cache costs nothing: what it would have cost is saved.
+            cost=0.0 if hit and cost is not None else cost,
+            saving=(cost or 0.0) if hit else 0.0,
+            **price_columns(price),
             # Only a stream has a first token distinct from the whole answer.
             ttft_ms=(first_token - started) * 1000 if streamed and first_token else None,
-            status="cache_hit" if kwargs.get("cache_hit") else "ok",
+            status="cache_hit" if hit else "ok",
         )
         return row, secrets
 

@@ -18,6 +18,7 @@ from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.call_arguments import Message
 from llmbench.gateway.model_prices import price_for
 from llmbench.gateway.tool_calls import ToolCallAssembler, tool_calls_text
+from llmbench.gateway.usage_details import token_details
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,15 @@ def _usage(
             ),
             estimated=True,
         )
-    details = getattr(reported, "prompt_tokens_details", None)
-    # litellm's usage nests the cached count; openai_direct's Usage carries it flat.
-    cached = getattr(details, "cached_tokens", None) or getattr(reported, "cached_tokens", 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
+    # litellm's usage nests the details; openai_direct's Usage carries them flat.
+    details = token_details(reported)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=details.cached_tokens or 0,
+        reasoning_tokens=details.reasoning_tokens,
+        cache_write_tokens=details.cache_write_tokens,
+    )
 
 
 def completion_result(

@@ -32,6 +32,7 @@ import llmbench  # noqa: F401  # sets the offline environment before litellm is 
 from llmbench.builtin_models.simulator import PROVIDER
 from llmbench.core.costs.pricing import PER_MILLION, SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
+from llmbench.gateway.usage_details import token_details
 
 _lock = threading.Lock()
 _configured: ModuleType | None = None
@@ -72,10 +73,13 @@ def _reported_usage(result: object) -> Usage | None:
     usage = _field(result, "usage")
     if usage is None:
         return None
+    details = token_details(usage)
     return Usage(
         prompt_tokens=_field(usage, "prompt_tokens") or 0,
         completion_tokens=_field(usage, "completion_tokens") or 0,
-        cached_tokens=_field(_field(usage, "prompt_tokens_details"), "cached_tokens") or 0,
+        cached_tokens=details.cached_tokens or 0,
+        reasoning_tokens=details.reasoning_tokens,
+        cache_write_tokens=details.cache_write_tokens,
     )
 
 

@@ -57,14 +57,20 @@ def table_entry(table: Mapping[str, Any], model: str) -> Mapping[str, Any] | Non
 
 def entry_price(entry: Mapping[str, Any]) -> Price | None:
     """USD per million tokens; cached input is billed at the input price when the entry has
-    no cached price (as the gateway bills it)."""
+    no cached price (as the gateway bills it), cache writes and reasoning likewise."""
     input_cost = entry.get("input_cost_per_token")
     output_cost = entry.get("output_cost_per_token")
     if input_cost is None or output_cost is None:
         return None
     cached_cost = entry.get("cache_read_input_token_cost")
+    write_cost = entry.get("cache_creation_input_token_cost")
+    reasoning_cost = entry.get("output_cost_per_reasoning_token")
     return Price(
         input=input_cost * PER_MILLION,
         output=output_cost * PER_MILLION,
         cached=(cached_cost if cached_cost is not None else input_cost) * PER_MILLION,
+        # Cache writes and reasoning at their own rates where the table has them; else the
+        # gateway bills them as input and output.
+        cache_write=None if write_cost is None else write_cost * PER_MILLION,
+        reasoning=None if reasoning_cost is None else reasoning_cost * PER_MILLION,
     )

@@ -32,6 +32,7 @@ from typing import Any
 
 from llmbench.core.models import ToolCall
 from llmbench.gateway.tool_calls import tool_calls_of
+from llmbench.gateway.usage_details import token_details
 
 PREFIX = "openai/"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -75,6 +76,8 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int
+    reasoning_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -247,10 +250,11 @@ async def close_clients() -> None:
 def _usage(usage: object) -> Usage | None:
     if not isinstance(usage, Mapping):
         return None
-    details = usage.get("prompt_tokens_details")
-    cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    details = token_details(usage)
     return Usage(
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),
-        cached_tokens=int(cached or 0),
+        cached_tokens=details.cached_tokens or 0,
+        reasoning_tokens=details.reasoning_tokens,
+        cache_write_tokens=details.cache_write_tokens,
     )

@@ -8,19 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from llmbench.store import views
-from llmbench.store.db import Store
 from llmbench.store.prompts import library as prompt_library_queries
 from llmbench.store.prompts.library import LibraryRow
 from llmbench.store.prompts.library import search as search  # F2 filters what it read
-from llmbench.store.views import (
-    MatrixCell,
-    QueueItem,
-    RunRow,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # F2's first read imports this module: it loads only what that read needs
     from llmbench.services.grading.queues import QueueSpec, RubricCount
+    from llmbench.store.db import Store
+    from llmbench.store.views import MatrixCell, QueueItem, RunRow
 
 # -- Prompts ---------------------------------------------------------------------------------
 
@@ -29,17 +24,21 @@ def prompt_library(store: Store) -> list[LibraryRow]:
     """F2's first read, the library, as `services.prompts.library.library` reads it, without
     loading that module: its templates and previews (jinja2, ~100 ms of imports) are for the
     history and the editor, which come after the library is on screen. `search` filters it."""
-    return prompt_library_queries.library(store.read())
+    return prompt_library_queries.library(store.connection())  # no sqlite_utils to import
 
 
 # -- Compare ---------------------------------------------------------------------------------
 
 
 def runs_overview(store: Store) -> list[RunRow]:
+    from llmbench.store import views
+
     return views.run_rows(store.read())
 
 
 def run_matrix(store: Store, run_id: int) -> list[MatrixCell]:
+    from llmbench.store import views
+
     return views.run_matrix(store.read(), run_id)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # not imported at run time: F2's first read, through services.panes, is
+    from sqlite_utils import Database  # on the TUI's start path and needs no sqlite_utils
 
 
 def to_iso(moment: datetime) -> str:

@@ -1,6 +1,7 @@
 """Measured quality and cost of the input guard, and the cost of the output guard.
 
-Run: python tests/benchmarks/bench_guard.py [--runs 200] [--show-errors train]
+Run: python tests/benchmarks/bench_guard.py [--runs 200] [--show-errors train] [--no-cost]
+     [--weights PATH]  (a variant's weights from scripts/train_guard.py --out PATH)
 
 Quality, on tests/benchmarks/guard/corpus.jsonl.gz (built by scripts/guard_data/build_corpus.py;
 manifest.json beside it names every source, version, licence and count). Every row belongs to a
@@ -12,7 +13,7 @@ and of ordinary text it never saw. Reported for the held-out split:
 - recall and false-positive rate at the default threshold, per family and per language;
 - the false-positive rate on hard negatives: benign rows that use an attack's vocabulary
   (HARD_NEGATIVE below: "ignore", "instructions", "system prompt", "act as", "pretend", ...);
-- recall at the thresholds that give 1% and 5% false positives on the held-out benign rows
+- recall at the thresholds that give 1%, 2% and 5% false positives on the held-out benign rows
   (what the ranking can do; those thresholds are read off the held-out rows, the default is not);
 - the same at the default threshold for the rules alone and the classifier alone.
 
@@ -110,6 +111,7 @@ def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
             **figures(heldout),
             "hard_negatives": figures(hard),
             "at_1pct_fpr": at_false_positive_rate(heldout, 0.01),
+            "at_2pct_fpr": at_false_positive_rate(heldout, 0.02),  # the goal's operating point
             "at_5pct_fpr": at_false_positive_rate(heldout, 0.05),
             "rules_only": figures(heldout, "rules_only"),
             "classifier_only": figures(heldout, "classifier_only"),
@@ -197,13 +199,30 @@ def gateway_step(two_kb: str, answer: str, runs: int) -> dict[str, Any]:
     }
 
 
+def use_weights(path: Path) -> None:
+    """Score with a variant's weights file (scripts/train_guard.py --out PATH) instead of the
+    shipped one, with the window it was trained with."""
+    from llmbench.core.guard import classifier, input_guard
+
+    model = classifier.read_model(path.read_bytes())
+    header = json.loads(gzip.decompress(path.read_bytes()).partition(b"\n")[0])
+    classifier.WINDOW = header.get("window", classifier.WINDOW)
+    classifier.STRIDE = header.get("stride", classifier.STRIDE)
+    input_guard.shipped_model = lambda: model  # type: ignore[assignment]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--show-errors", choices=["train"], default=None)
     parser.add_argument("--no-cost", action="store_true", help="quality figures only")
+    parser.add_argument(
+        "--weights", type=Path, help="score with this weights file (a variant), not the shipped one"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    if args.weights:
+        use_weights(args.weights)
     rows = load_rows()
     result: dict[str, Any] = {"quality": quality(rows)}
     if not args.no_cost:

@@ -13,7 +13,13 @@ when the first pane's data (read in a worker thread after the first frame) reach
 Prints JSON: {"empty_app_ms", "llmbench_ms", "ratio", "llmbench_data_ms", "data_ratio",
 "runs", ...}: medians, each ratio against the empty app's median, and every sample with the
 best and worst of each. Issue 17's goal is 1.5 for both ratios. The machine should be idle:
-with other work running, every figure grows, and the ratios with them.
+with other work running, every figure grows, and the ratios with them. The process's CPU time
+(user + system, every thread) at the same frame is reported too (`cpu_ms`, `data_cpu_ratio`):
+it grows far less with the machine's load than the wall-clock figures do.
+
+`--baseline DIR` also times the first pane's data with the `llmbench` package of another
+source tree (DIR on PYTHONPATH: a copy of an older checkout), in the same rounds, so a change
+is measured against what it replaces under the same load.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ TIMEOUT_S = 60.0
 # App class is the narrowest way to see the first frame without changing either app. llmbench
 # starts exactly as a user starts it: the `llmbench` command's entry point with --db.
 CHILD = r"""
-import sys, time
+import sys, time, resource
 which, out_path, db_path = sys.argv[1], sys.argv[2], sys.argv[3]
 from textual.app import App
 
@@ -59,8 +65,9 @@ def probe(app, screen, renderable):
     display(app, screen, renderable)
     if renderable is not None and not recorded and ready(app):
         recorded.append(time.time())
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         with open(out_path, "w") as out:
-            out.write(repr(recorded[0]))
+            out.write(f"{recorded[0]!r} {usage.ru_utime + usage.ru_stime!r}")
         app.exit()
 
 App._display = probe
@@ -73,7 +80,7 @@ else:
 """
 
 
-def _spawn_on_pty(args: list[str], env: dict[str, str]) -> float:
+def _spawn_on_pty(args: list[str], env: dict[str, str], cwd: Path) -> float:
     """Start `args` on a fresh pty; return the start time (time.time()) once it has exited."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
@@ -99,6 +106,7 @@ def _spawn_on_pty(args: list[str], env: dict[str, str]) -> float:
         stdout=slave,
         stderr=slave,
         env=env,
+        cwd=cwd,  # not a source tree: `-c` puts the cwd first on sys.path
         close_fds=True,
         start_new_session=True,
     )
@@ -117,19 +125,30 @@ def _spawn_on_pty(args: list[str], env: dict[str, str]) -> float:
     return started
 
 
-def first_frame_ms(which: str, db_path: Path, work: Path, env: dict[str, str]) -> float:
+def first_frame_ms(
+    which: str, db_path: Path, work: Path, env: dict[str, str]
+) -> tuple[float, float]:
+    """(wall ms from spawning to the frame, the process's CPU ms by then)."""
     out = work / f"frame-{which}.txt"
     out.unlink(missing_ok=True)
-    started = _spawn_on_pty([sys.executable, "-c", CHILD, which, str(out), str(db_path)], env)
+    app = "llmbench-data" if which == BASELINE else which
+    started = _spawn_on_pty([sys.executable, "-c", CHILD, app, str(out), str(db_path)], env, work)
     if not out.exists():
         raise RuntimeError(f"{which}: no frame was recorded")
-    return (float(out.read_text()) - started) * 1000
+    at, cpu_s = out.read_text().split()
+    return (float(at) - started) * 1000, float(cpu_s) * 1000
+
+
+BASELINE = "baseline-data"  # llmbench-data with the --baseline tree's package
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="samples per app (default 7)")
     parser.add_argument("--calls", type=int, default=20_000, help="calls in the demo database")
+    parser.add_argument(
+        "--baseline", type=Path, help="also time the data frame with this tree's llmbench"
+    )
     options = parser.parse_args()
 
     from llmbench.demo.build import build_demo
@@ -137,7 +156,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="llmbench-bench-") as folder:
         work = Path(folder)
         db_path = work / "demo.db"
-        build_demo(db_path, calls=options.calls, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        build_demo(db_path, calls=options.calls, now=now)
         env = {
             **os.environ,
             "TERM": "xterm-256color",
@@ -145,17 +165,29 @@ def main() -> None:
             "LINES": str(LINES),
             "LLMBENCH_HOME": str(work / "home"),  # no user config file in the measurement
         }
-        samples: dict[str, list[float]] = {"empty": [], "llmbench": [], "llmbench-data": []}
+        whiches = ["empty", "llmbench", "llmbench-data"]
+        databases = dict.fromkeys(whiches, db_path)
+        if options.baseline is not None:
+            # Built by that tree: a schema newer than it knows would be refused.
+            whiches.append(BASELINE)
+            databases[BASELINE] = _build_baseline_demo(work, options, now, env)
+        samples: dict[str, list[float]] = {which: [] for which in whiches}
+        cpu: dict[str, list[float]] = {which: [] for which in whiches}
         for which in samples:  # one warm-up each: imports come from a warm page cache
-            first_frame_ms(which, db_path, work, env)
+            first_frame_ms(which, databases[which], work, _env_for(which, env, options.baseline))
         for _ in range(options.runs):
-            for which, values in samples.items():
-                values.append(first_frame_ms(which, db_path, work, env))
+            for which in whiches:
+                wall_ms, cpu_ms = first_frame_ms(
+                    which, databases[which], work, _env_for(which, env, options.baseline)
+                )
+                samples[which].append(wall_ms)
+                cpu[which].append(cpu_ms)
 
     empty = statistics.median(samples["empty"])
     ours = statistics.median(samples["llmbench"])
     data = statistics.median(samples["llmbench-data"])
-    report = {
+    cpu_medians = {which: statistics.median(values) for which, values in cpu.items()}
+    report: dict[str, object] = {
         "empty_app_ms": round(empty, 1),
         "llmbench_ms": round(ours, 1),
         "ratio": round(ours / empty, 3),
@@ -170,8 +202,44 @@ def main() -> None:
             for which, values in samples.items()
         },
         "samples_ms": {which: [round(v, 1) for v in values] for which, values in samples.items()},
+        "cpu_ms": {which: round(value, 1) for which, value in cpu_medians.items()},
+        "data_cpu_ratio": round(cpu_medians["llmbench-data"] / cpu_medians["empty"], 3),
+        "cpu_best_worst_ms": {
+            which: [round(min(values), 1), round(max(values), 1)] for which, values in cpu.items()
+        },
     }
+    if options.baseline is not None:
+        baseline = statistics.median(samples[BASELINE])
+        report["baseline"] = str(options.baseline)
+        report["baseline_data_ms"] = round(baseline, 1)
+        report["baseline_data_ratio"] = round(baseline / empty, 3)
+        report["baseline_data_cpu_ratio"] = round(cpu_medians[BASELINE] / cpu_medians["empty"], 3)
     print(json.dumps(report, indent=2))
+
+
+def _build_baseline_demo(
+    work: Path, options: argparse.Namespace, now: datetime, env: dict[str, str]
+) -> Path:
+    path = work / "baseline.db"
+    code = (
+        "import sys; from datetime import datetime; from pathlib import Path; "
+        "from llmbench.demo.build import build_demo; "
+        "build_demo(Path(sys.argv[1]), calls=int(sys.argv[2]), "
+        "now=datetime.fromisoformat(sys.argv[3]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(options.calls), now.isoformat()],
+        env=_env_for(BASELINE, env, options.baseline),
+        cwd=work,
+        check=True,
+    )
+    return path
+
+
+def _env_for(which: str, env: dict[str, str], baseline: Path | None) -> dict[str, str]:
+    if which != BASELINE or baseline is None:
+        return env
+    return {**env, "PYTHONPATH": str(baseline.absolute())}
 
 
 if __name__ == "__main__":

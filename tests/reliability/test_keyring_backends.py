@@ -37,6 +37,7 @@ from llmbench.gateway.keys import PROVIDERS, keyring_status
 from llmbench.store.audit.log import database_id
 from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
+from tests.tui.conftest import settle
 
 SECRET = "sk-reliability-0123456789abcdef"
 
@@ -100,6 +101,7 @@ async def _start_app(db: Path) -> list[str]:
     try:
         app = LLMBenchApp(store, Settings())
         async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)  # the key-storage check starts once the first pane's data shows
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert app.screen is not None and app.is_running

@@ -180,5 +180,6 @@ def test_each_later_metadata_field_alone_changes_the_seal() -> None:
     base = _call(1)
     plain = canonical_metadata(base)
     assert "conversation_id" not in plain  # a row without them seals as before m012
-    for name in LATER_METADATA_FIELDS:
-        assert canonical_metadata({**base, name: "x"}) != plain, name
+    values = {"text": "x", "int": 1, "real": 1.0}
+    for name, kind in LATER_METADATA_FIELDS.items():
+        assert canonical_metadata({**base, name: values[kind]}) != plain, name

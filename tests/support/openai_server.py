@@ -37,6 +37,14 @@ class Scenario:
     # The n-th request answers replies[n - 1] while there are some, then `reply`.
     replies: tuple[str, ...] = ()
     cached_tokens: int = 0
+    # Reasoning tokens, counted in completion_tokens and told apart in
+    # `completion_tokens_details.reasoning_tokens` as OpenAI's reference shows them; cache
+    # writes as `cache_creation_input_tokens` (what litellm's proxy and Anthropic send).
+    reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
+    # The model the answer names (default: the one requested), as a server answers with the
+    # dated name of an alias: the gateway prices a call by it when the table lists it.
+    answer_model: str | None = None
     stream_usage: bool = True
     # Tools the answer calls, each {"id", "name", "arguments"}: the message then carries them as
     # OpenAI's reference shows (`tool_calls[]` of type "function", content null unless `reply`
@@ -90,16 +98,26 @@ class OpenAICompatibleServer:
     def _tokens(text: str) -> int:
         return max(1, len(text.split()))
 
-    def _usage(self, body: dict[str, Any], reply: str, cached: int) -> dict[str, Any]:
+    def _usage(
+        self, body: dict[str, Any], reply: str, cached: int, scenario: Scenario | None = None
+    ) -> dict[str, Any]:
         prompt_text = " ".join(str(m.get("content", "")) for m in body.get("messages") or [])
         prompt_tokens = self._tokens(prompt_text) + 3 * len(body.get("messages") or [])
+        reasoning = scenario.reasoning_tokens if scenario else 0
+        written = scenario.cache_write_tokens if scenario else 0
+        prompt_tokens += written
+        completion_tokens = self._tokens(reply) + reasoning
         usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": self._tokens(reply),
-            "total_tokens": prompt_tokens + self._tokens(reply),
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         }
         if cached:
             usage["prompt_tokens_details"] = {"cached_tokens": min(cached, prompt_tokens)}
+        if reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+        if written:
+            usage["cache_creation_input_tokens"] = written
         return usage
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -145,7 +163,9 @@ class OpenAICompatibleServer:
                 (body.get("stream_options") or {}).get("include_usage")
             )
             drop = faulty and scenario is not None and scenario.fault == "drop_stream"
-            return await self._stream(request, body, reply, cached, include_usage, drop, tool_calls)
+            return await self._stream(
+                request, body, reply, cached, include_usage, drop, tool_calls, scenario
+            )
         message: dict[str, Any] = {"role": "assistant", "content": reply}
         if tool_calls:
             message["content"] = reply or None
@@ -155,7 +175,7 @@ class OpenAICompatibleServer:
                 "id": f"chatcmpl-{len(self.requests)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
-                "model": model,
+                "model": (scenario.answer_model if scenario else None) or model,
                 "choices": [
                     {
                         "index": 0,
@@ -163,7 +183,7 @@ class OpenAICompatibleServer:
                         "finish_reason": "tool_calls" if tool_calls else "stop",
                     }
                 ],
-                "usage": self._usage(body, reply + _arguments_text(tool_calls), cached),
+                "usage": self._usage(body, reply + _arguments_text(tool_calls), cached, scenario),
             }
         )
 
@@ -233,10 +253,11 @@ class OpenAICompatibleServer:
         include_usage: bool,
         drop: bool,
         tool_calls: tuple[dict[str, str], ...] = (),
+        scenario: Scenario | None = None,
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        model = body.get("model", "")
+        model = (scenario.answer_model if scenario else None) or body.get("model", "")
         words = reply.split(" ") if reply else []
 
         def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -272,7 +293,7 @@ class OpenAICompatibleServer:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [],
-                "usage": self._usage(body, reply + _arguments_text(tool_calls), cached),
+                "usage": self._usage(body, reply + _arguments_text(tool_calls), cached, scenario),
             }
             await response.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")

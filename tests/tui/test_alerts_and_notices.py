@@ -179,6 +179,8 @@ async def _notices(path: Path) -> list[str]:
     try:
         app = LLMBenchApp(store, Settings())
         async with app.run_test(size=SIZE) as pilot:
+            # The notice's worker starts once the first pane's data is on screen.
+            await settle(pilot)
             await app.workers.wait_for_complete()
             await pilot.pause()
             return [str(note.message) for note in app._notifications]

@@ -10,7 +10,7 @@ from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import NOTHING
 from llmbench.tui.screens.monitor import MODEL_COLUMNS
 from llmbench.tui.widgets.folding_table import FoldColumn, FoldingTable, shown_columns
-from tests.tui.conftest import open_pane
+from tests.tui.conftest import open_pane, settle
 
 
 def test_columns_fold_highest_first_and_empty_ones_before_any() -> None:
@@ -54,7 +54,7 @@ async def test_f3_and_f7_fit_80_columns_and_use_the_room_when_wider(
         _fits(models)
 
         await pilot.resize_terminal(200, 60)
-        await pilot.pause()
+        await settle(pilot)
         assert models.shown == tuple(column.key for column in MODEL_COLUMNS)
         await open_pane(pilot, "f3")
         assert len(board.shown) == len(board.fold_columns)

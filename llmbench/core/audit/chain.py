@@ -80,6 +80,11 @@ LATER_METADATA_FIELDS: dict[str, FieldKind] = {
     "conversation_id": "text",
     "trace_id": "text",
     "parent_request_id": "text",
+    # m014: reasoning and cache-write tokens, and the unit prices they were charged at.
+    "reasoning_tokens": "int",
+    "cache_write_tokens": "int",
+    "reasoning_price": "real",
+    "cache_write_price": "real",
 }
 
 _COERCE = {"int": int, "real": float, "text": str}
@@ -88,7 +93,9 @@ _COERCE = {"int": int, "real": float, "text": str}
 _SORTED_FIELDS: tuple[tuple[str, type], ...] = tuple(
     (name, _COERCE[kind]) for name, kind in sorted(METADATA_FIELDS.items())
 )
-_LATER_METADATA: tuple[str, ...] = tuple(LATER_METADATA_FIELDS)
+_LATER_METADATA: tuple[tuple[str, type], ...] = tuple(
+    (name, _COERCE[kind]) for name, kind in LATER_METADATA_FIELDS.items()
+)
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -114,14 +121,22 @@ def canonical_metadata(row: Mapping[str, Any]) -> str:
         )
         for name, coerce in _SORTED_FIELDS
     }  # fmt: skip
-    # Most calls have none: three lookups (LATER_METADATA_FIELDS), no list built.
+    # Most calls have none: a few lookups (LATER_METADATA_FIELDS), no list built.
     if (
         get("conversation_id") is None
         and get("trace_id") is None
         and (get("parent_request_id") is None)
+        and get("reasoning_tokens") is None
+        and get("cache_write_tokens") is None
+        and get("reasoning_price") is None
+        and get("cache_write_price") is None
     ):
         return _encode(fields)
-    later = [(name, str(value)) for name in _LATER_METADATA if (value := get(name)) is not None]
+    later = [
+        (name, value if type(value) is coerce else coerce(value))
+        for name, coerce in _LATER_METADATA
+        if (value := get(name)) is not None
+    ]
     return _encode(dict(sorted([*fields.items(), *later])))
 
 

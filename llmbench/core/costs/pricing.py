@@ -19,14 +19,20 @@ class DatedPrice:
 
 
 def cost_of(usage: Usage, price: Price | None) -> float | None:
-    """Cost of one call; cached prompt tokens are billed at the cached rate."""
+    """Cost of one call. Prompt tokens read from the provider's cache are billed at the cached
+    rate, those written to it at the cache-write rate (else as input); reasoning tokens, part
+    of the completion, at the reasoning rate (else as output, as providers bill them)."""
     if price is None:
         return None
-    uncached = max(usage.prompt_tokens - usage.cached_tokens, 0)
+    written = usage.cache_write_tokens or 0
+    reasoning = min(usage.reasoning_tokens or 0, usage.completion_tokens)
+    uncached = max(usage.prompt_tokens - usage.cached_tokens - written, 0)
     return (
         uncached * price.input
         + usage.cached_tokens * price.cached
-        + usage.completion_tokens * price.output
+        + written * (price.input if price.cache_write is None else price.cache_write)
+        + (usage.completion_tokens - reasoning) * price.output
+        + reasoning * (price.output if price.reasoning is None else price.reasoning)
     ) / PER_MILLION
 
 

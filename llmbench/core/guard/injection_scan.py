@@ -90,7 +90,6 @@ def _match_rules(view: _View, text: str, where: str, prefix: str = "") -> list[F
 WINDOW_MARGIN = 256  # longer than any rule's match (tests/core/test_guard_input.py checks)
 _MAX_HITS = 64  # beyond this many trigger occurrences, scanning the whole text is cheaper
 _WORD_TRIGGER = re.compile(r"[a-z][a-z0-9_]{2}[a-z0-9_ \-]*")
-_WORD_STARTS = re.compile(r"\b[a-z][a-z0-9_]{2}")
 
 
 def _index_triggers() -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str, int]]]:
@@ -110,19 +109,53 @@ def _index_triggers() -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str,
 _TRIGGERS_BY_PREFIX, _OTHER_TRIGGERS = _index_triggers()
 
 
+def _trie_pattern(words: list[str]) -> str:
+    """A regular expression matching any of `words`, shaped as a trie (one branch per first
+    character, and so on), so the engine tries few alternatives at each position."""
+    if not words:
+        return "(?!)"
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for character in word:
+            node = node.setdefault(character, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict]) -> str:
+        if "" in node:  # a whole word ends here: the shortest match is enough
+            return ""
+        branches = [re.escape(c) + pattern(child) for c, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return pattern(trie)
+
+
+# Where a word trigger starts: a zero-width match, so triggers that overlap (one starting inside
+# another's span) are all found, and only positions where some trigger starts reach Python.
+_TRIGGER_STARTS = re.compile(
+    r"\b(?=" + _trie_pattern([t for group in _TRIGGERS_BY_PREFIX.values() for t, _ in group]) + ")"
+)
+
+
+# Each other trigger's first non-ASCII character ("" for an ASCII trigger).
+_NON_ASCII_KEY = {
+    trigger: next((c for c in trigger if not c.isascii()), "") for trigger, _ in _OTHER_TRIGGERS
+}
+
+
 def _trigger_hits(folded: str) -> dict[int, list[int]]:
     """Rule index -> positions of its triggers in folded (at most _MAX_HITS + 1 each)."""
     hits: dict[int, list[int]] = {}
-    for match in _WORD_STARTS.finditer(folded):
-        candidates = _TRIGGERS_BY_PREFIX.get(match.group())
-        if candidates:
-            start = match.start()
-            for trigger, index in candidates:
-                if folded.startswith(trigger, start):
-                    hits.setdefault(index, []).append(start)
-    is_ascii = folded.isascii()
+    for match in _TRIGGER_STARTS.finditer(folded):
+        start = match.start()
+        for trigger, index in _TRIGGERS_BY_PREFIX[folded[start : start + 3]]:
+            if folded.startswith(trigger, start):
+                hits.setdefault(index, []).append(start)
+    # A trigger in another script is looked for only when its first such character is there.
+    present = set(folded) if not folded.isascii() else frozenset()
     for trigger, index in _OTHER_TRIGGERS:
-        if is_ascii and not trigger.isascii():
+        key = _NON_ASCII_KEY[trigger]
+        if key and key not in present:
             continue
         position = folded.find(trigger)
         if position == -1:
@@ -271,7 +304,7 @@ def _transformed(
         reversed_view = _View(folded[::-1], lambda i: view.origin(size - 1 - i) if i < size else 0)
         findings += _match_rules(reversed_view, text, where, "reversed:")
     if _LEET_HINT.search(folded):
-        leet = folded.translate(_LEET)
+        leet = folded.translate(_LEET) if folded.isascii() else _leet_runs(folded)
         if any(word in leet and word not in folded for word in _STRONG_WORDS):
             findings += _match_rules(_View(leet, view.origin), text, where, "leet:")
     if _SPACED_HINT.search(folded) and _SPACED.search(folded):
@@ -281,6 +314,15 @@ def _transformed(
                 _View(despaced, lambda i: view.origin(origin[i])), text, where, "spaced:"
             )
     return [_as_encoded(finding) for finding in findings]
+
+
+_LEET_RUN = re.compile(r"[013457@$!|]+")
+
+
+def _leet_runs(folded: str) -> str:
+    """folded.translate(_LEET), run by run: translating a text with other scripts character by
+    character through a table is slow, and the characters it changes are few."""
+    return _LEET_RUN.sub(lambda match: match.group().translate(_LEET), folded)
 
 
 def _despace(folded: str) -> tuple[str, list[int]]:

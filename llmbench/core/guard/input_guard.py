@@ -47,7 +47,9 @@ _BLACK_FLAG = "\U0001f3f4"  # subdivision flags (England, Scotland, Wales) are t
 
 
 RETRIEVED_RULE = "injection.retrieved"
-CLASSIFIER_FINDING = 0.5  # the classifier's own probability from which it names its window
+# The classifier names its window when its evidence alone (calibrated, with no rule hit) reaches
+# this: its raw probability is not calibrated (a one-word text is read as one short window).
+CLASSIFIER_FINDING = 0.5
 
 
 @dataclass(frozen=True)
@@ -214,20 +216,24 @@ def scan_text(
     calibrated = model.calibration.score(window.logit, rule_score, window.windows)
     score = round(max(rule_score, calibrated), 4)
     span = (0, 0)
-    if window.probability >= CLASSIFIER_FINDING or score >= threshold:
+    alone = model.calibration.score(window.logit, 0.0, window.windows)
+    # The window's characters are wanted for the classifier's own finding, or for the
+    # injection finding when no rule gives an exact span (finding them is a pass over the text).
+    exact = any(finding.score > 0 for finding in findings)
+    if alone >= CLASSIFIER_FINDING or (score >= threshold and not exact):
         low, high = token_span(prepared, window.low, window.high)
         span = (origin(low), origin(max(low, high - 1)) + 1) if high > low else (0, 0)
-    if window.probability >= CLASSIFIER_FINDING and span[1] > span[0]:
+    if alone >= CLASSIFIER_FINDING and span[1] > span[0]:
         findings.append(
             Finding(
                 "classifier.injection",
                 "classifier",
                 span[0],
                 span[1],
-                round(window.probability, 4),
+                round(alone, 4),
                 where,
                 # No quote of the window: guard_flags' excerpt shows it, with secrets masked.
-                f"classifier {window.probability:.2f} on the {span[1] - span[0]:,} characters here",
+                f"classifier {alone:.2f} on the {span[1] - span[0]:,} characters here",
             )
         )
     if score >= threshold:

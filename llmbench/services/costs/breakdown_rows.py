@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from llmbench.core.costs.pricing import PER_MILLION
-from llmbench.core.models import Price
+from llmbench.core.costs.pricing import cost_of
+from llmbench.core.models import Price, Usage
 from llmbench.store.costs.breakdowns import GroupedRow
 
 PERIODS = ("day", "week", "month")
@@ -28,6 +28,9 @@ class Figures:
     saving: float = 0.0
     unpriced: int = 0
     repriced: float | None = None  # the same calls at today's prices, when asked for
+    # Since m014: of completion_tokens, reasoning; of prompt_tokens, written to a cache.
+    reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def tokens(self) -> int:
@@ -40,7 +43,7 @@ class Figures:
 
 def total_of(parts: Iterable[Figures]) -> Figures:
     """The sum of many figures (what `plus` does pairwise, without a new object per step)."""
-    calls = prompt = completion = cached = unpriced = 0
+    calls = prompt = completion = cached = unpriced = reasoning = written = 0
     cost = saving = 0.0
     repriced: float | None = None
     for part in parts:
@@ -51,9 +54,13 @@ def total_of(parts: Iterable[Figures]) -> Figures:
         cost += part.cost
         saving += part.saving
         unpriced += part.unpriced
+        reasoning += part.reasoning_tokens
+        written += part.cache_write_tokens
         if part.repriced is not None:
             repriced = (repriced or 0.0) + part.repriced
-    return Figures(calls, prompt, completion, cached, cost, saving, unpriced, repriced)
+    return Figures(
+        calls, prompt, completion, cached, cost, saving, unpriced, repriced, reasoning, written
+    )
 
 
 # One grouped row as read: its keys (one per dimension), its UTC day and its figures.
@@ -85,12 +92,16 @@ class Breakdown:
 def figures_of(row: GroupedRow, price: Price | None, reprice: bool) -> Figures:
     repriced: float | None = None
     if reprice and price is not None:
-        uncached = max(row.prompt_tokens - row.cached_tokens, 0)
-        repriced = (
-            uncached * price.input
-            + row.cached_tokens * price.cached
-            + row.completion_tokens * price.output
-        ) / PER_MILLION
+        repriced = cost_of(
+            Usage(
+                prompt_tokens=row.prompt_tokens,
+                completion_tokens=row.completion_tokens,
+                cached_tokens=row.cached_tokens,
+                reasoning_tokens=row.reasoning_tokens,
+                cache_write_tokens=row.cache_write_tokens,
+            ),
+            price,
+        )
     return Figures(
         row.calls,
         row.prompt_tokens,
@@ -100,6 +111,8 @@ def figures_of(row: GroupedRow, price: Price | None, reprice: bool) -> Figures:
         row.saving,
         row.unpriced,
         repriced,
+        row.reasoning_tokens,
+        row.cache_write_tokens,
     )
 
 

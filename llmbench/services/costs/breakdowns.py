@@ -244,6 +244,8 @@ FIGURE_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "cached_tokens",
+    "reasoning_tokens",
+    "cache_write_tokens",
     "cost",
     "share",
     "cost_per_call",
@@ -256,6 +258,8 @@ def _figure_dict(figures: Figures, share: float | None) -> dict[str, object]:
         "prompt_tokens": figures.prompt_tokens,
         "completion_tokens": figures.completion_tokens,
         "cached_tokens": figures.cached_tokens,
+        "reasoning_tokens": figures.reasoning_tokens,
+        "cache_write_tokens": figures.cache_write_tokens,
         "cost": round(figures.cost, 10),
         "share": None if share is None else round(share, 10),
         "cost_per_call": None

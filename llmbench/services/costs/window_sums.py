@@ -55,6 +55,8 @@ class _Sums:
                 cost=held.cost + row.cost,
                 saving=held.saving + row.saving,
                 unpriced=held.unpriced + row.unpriced,
+                reasoning_tokens=held.reasoning_tokens + row.reasoning_tokens,
+                cache_write_tokens=held.cache_write_tokens + row.cache_write_tokens,
             )
         )
 
@@ -116,6 +118,8 @@ def _negated(row: GroupedRow) -> GroupedRow:
         cost=-row.cost,
         saving=-row.saving,
         unpriced=-row.unpriced,
+        reasoning_tokens=-row.reasoning_tokens,
+        cache_write_tokens=-row.cache_write_tokens,
     )
 
 

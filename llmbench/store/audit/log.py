@@ -121,7 +121,8 @@ def _insert_sql(rows: int, columns: tuple[str, ...] = _INSERT_COLUMNS) -> str:
     return head + ", ".join(["(" + ", ".join("?" for _ in columns) + ")"] * rows)
 
 
-# A file migrated before m011 has no tool_calls column, before m012 no conversation columns.
+# A file migrated before m011 has no tool_calls column, before m012 no conversation columns,
+# before m014 no reasoning and cache-write columns (tokens and prices).
 # llmbench migrates a file before it writes to it, so only a write made as an older llmbench
 # made it (the upgrade tests) meets one: its rows are inserted without the later columns it
 # lacks, which they must leave empty.

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from llmbench.store.schema.rollups import ROLLUP_SUMS, ROLLUP_TABLES
+from llmbench.store.schema.reasoning_cache_tokens import ROLLUP_SUMS_M014
+from llmbench.store.schema.rollups import ROLLUP_TABLES
 
 # What each dimension groups by in SQL; the service folds some of them further.
 GROUP_COLUMNS: dict[str, str] = {
@@ -43,7 +44,8 @@ FILTER_COLUMNS: dict[str, str] = {
 _SUMS = (
     "count(*), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),"
     " coalesce(sum(cached_tokens), 0), coalesce(sum(cost), 0), coalesce(sum(saving), 0),"
-    " coalesce(sum(cost IS NULL AND status = 'ok'), 0)"
+    " coalesce(sum(cost IS NULL AND status = 'ok'), 0),"
+    " coalesce(sum(reasoning_tokens), 0), coalesce(sum(cache_write_tokens), 0)"
 )
 
 
@@ -62,6 +64,8 @@ class GroupedRow:
     cost: float
     saving: float
     unpriced: int
+    reasoning_tokens: int = 0  # since m014; calls whose provider did not tell count 0
+    cache_write_tokens: int = 0
 
 
 def where_clause(
@@ -147,7 +151,8 @@ def rollup_table(columns: Sequence[str], filters: Mapping[str, object]) -> str |
     return next((table for table, keys in ROLLUP_TABLES.items() if needed <= set(keys)), None)
 
 
-_ROLLUP_SUMS = ", ".join(f"sum({name})" for name, _ in ROLLUP_SUMS)
+# In GroupedRow's order: the sums of m004, then m014's.
+_ROLLUP_SUMS = ", ".join(f"sum({name})" for name, _ in ROLLUP_SUMS_M014)
 
 
 def rolled_up(

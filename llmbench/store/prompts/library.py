@@ -11,8 +11,12 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # the TUI's first read (library) runs on a plain sqlite3 connection
+    import sqlite3
+
+    from sqlite_utils import Database
 
 LABEL_PRODUCTION = "production"
 LABEL_STAGING = "staging"
@@ -34,7 +38,7 @@ class LibraryRow:
     haystack: str = field(default="", repr=False, compare=False)
 
 
-def library(db: Database) -> list[LibraryRow]:
+def library(db: Database | sqlite3.Connection) -> list[LibraryRow]:
     """Every prompt, the most recently changed first, with the text a search looks through
     (name, description, tags and every note, lower-cased) in `haystack`."""
     rows = db.execute(

@@ -20,6 +20,7 @@ from llmbench.store.schema.chain_seals import m008_chain_forms_and_purge_records
 from llmbench.store.schema.conversations import m012_conversations
 from llmbench.store.schema.drafts import m010_drafts
 from llmbench.store.schema.initial import m001_initial
+from llmbench.store.schema.reasoning_cache_tokens import m014_reasoning_and_cache_write_tokens
 from llmbench.store.schema.rollups import m004_daily_rollups
 from llmbench.store.schema.search_index import m009_search_index_kept_by_the_writer
 from llmbench.store.schema.tool_call_search import m013_tool_calls_in_results_and_search
@@ -39,6 +40,7 @@ STEPS = (
     m011_tool_calls,
     m012_conversations,
     m013_tool_calls_in_results_and_search,
+    m014_reasoning_and_cache_write_tokens,
 )
 
 migrations = Migrations("llmbench")

@@ -13,12 +13,7 @@ from textual.widgets import DataTable, Input, Static
 
 from llmbench.services.costs.levels import Level, breadcrumb, deeper, top_level
 from llmbench.tui.screens.base import PaneScreen
-from llmbench.tui.widgets.costs_breakdown import (
-    BREAKDOWN_COLUMNS,
-    REPRICED_COLUMN,
-    breakdown_lines,
-    fill_fitted,
-)
+from llmbench.tui.widgets.costs_breakdown import breakdown_columns, breakdown_lines, fill_fitted
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -62,9 +57,7 @@ class CostBreakdownView(PaneScreen["CostsPane"]):
         kept = highlighted_key(table)
         lines = breakdown_lines(data, self.folded, self.narrowed_to, self.reprice)
         self._rows = {line.key: line.path for line in lines}
-        columns = [(" → ".join(data.by), "name"), *BREAKDOWN_COLUMNS[1:]]
-        if self.reprice:
-            columns.append(REPRICED_COLUMN)
+        columns = breakdown_columns(data, self.reprice)
         fill_fitted(table, columns, [(line.key, line.cells) for line in lines])
         if cursor_to is not None:
             kept = next(

@@ -32,6 +32,29 @@ BREAKDOWN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Last 30 days", "spark"),
 )
 REPRICED_COLUMN = ("Today's prices", "repriced")
+# Since m014, shown before the sparkline only when the window counts some (most logs have
+# none: the table keeps its width).
+TOKEN_DETAIL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Reasoning tok", "reasoning"),
+    ("Cache wr. tok", "cache_write"),
+)
+
+
+def detail_columns(data: Breakdown) -> tuple[tuple[str, str], ...]:
+    total = data.total
+    counted = {"reasoning": total.reasoning_tokens, "cache_write": total.cache_write_tokens}
+    return tuple(column for column in TOKEN_DETAIL_COLUMNS if counted[column[1]])
+
+
+def breakdown_columns(data: Breakdown, reprice: bool) -> list[tuple[str, str]]:
+    """The table's columns for `data`: the name's header names the dimensions."""
+    return [
+        (" → ".join(data.by), "name"),
+        *BREAKDOWN_COLUMNS[1:-1],
+        *detail_columns(data),
+        BREAKDOWN_COLUMNS[-1],
+        *((REPRICED_COLUMN,) if reprice else ()),
+    ]
 
 
 @dataclass(frozen=True)
@@ -45,9 +68,12 @@ def row_name(dimension: str, row: BreakdownRow) -> str:
     return model_label(row.label) if dimension == "model" and row.value else row.label
 
 
-def row_cells(name: str, row: BreakdownRow, reprice: bool) -> tuple[str, ...]:
+def row_cells(
+    name: str, row: BreakdownRow, reprice: bool, details: Collection[str] = ()
+) -> tuple[str, ...]:
     figures = row.figures
     extra = (money(figures.repriced),) if reprice else ()
+    counted = {"reasoning": figures.reasoning_tokens, "cache_write": figures.cache_write_tokens}
     return (
         name,
         money(figures.cost),
@@ -57,6 +83,7 @@ def row_cells(name: str, row: BreakdownRow, reprice: bool) -> tuple[str, ...]:
         count(figures.prompt_tokens),
         count(figures.completion_tokens),
         count(figures.cached_tokens),
+        *(count(counted[key]) for _, key in TOKEN_DETAIL_COLUMNS if key in details),
         spark_text(row.daily),
         *extra,
     )
@@ -69,6 +96,7 @@ def breakdown_lines(
     filter, the rows whose name holds it (a matching parent keeps all its nested rows, a
     matching nested row keeps its parent)."""
     lines: list[Line] = []
+    details = {key for _, key in detail_columns(data)}
     nested_by = data.by[1] if len(data.by) > 1 else ""
     for index, row in enumerate(data.rows):
         key = f"{index}"
@@ -84,11 +112,11 @@ def breakdown_lines(
                 continue
         is_folded = key in folded and bool(row.children)
         marker = "▸ " if is_folded else ("▾ " if row.children else "")
-        lines.append(Line(key, row_cells(marker + name, row, reprice), (row,)))
+        lines.append(Line(key, row_cells(marker + name, row, reprice, details), (row,)))
         if is_folded:
             continue
         for child_index, child, child_name in children:
-            cells = row_cells(CHILD_INDENT + child_name, child, reprice)
+            cells = row_cells(CHILD_INDENT + child_name, child, reprice, details)
             lines.append(Line(f"{index}.{child_index}", cells, (row, child)))
     return lines
 

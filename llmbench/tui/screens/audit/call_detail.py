@@ -148,15 +148,31 @@ def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
 
     _section(text, "TOKENS, COST, TIME")
     estimated = "  (estimated)" if call["tokens_estimated"] else ""
+    # Since m014, when the provider told them: reasoning (of the completion), cache writes
+    # (of the prompt), and the rates they were charged at when they had their own.
+    reasoning, written = call.get("reasoning_tokens"), call.get("cache_write_tokens")
+    details = "".join(
+        f"  ·  {label} {count(value)}"
+        for label, value in (("reasoning", reasoning), ("cache write", written))
+        if value is not None
+    )
     text.append(
         f"  prompt {count(call['prompt_tokens'])}  ·  completion "
         f"{count(call['completion_tokens'])}  ·  cached {count(call['cached_tokens'])}"
-        f"{estimated}\n"
+        f"{details}{estimated}\n"
+    )
+    rates = "".join(
+        f", {label} {_price(value)}"
+        for label, value in (
+            ("reasoning", call.get("reasoning_price")),
+            ("cache write", call.get("cache_write_price")),
+        )
+        if value is not None
     )
     text.append(
         f"  cost {money(call['cost'])}  ·  per 1M tokens: input {_price(call['input_price'])}"
         f", output {_price(call['output_price'])}, cached {_price(call['cached_price'])}"
-        f"  ·  saved {money(call['saving'])}\n"
+        f"{rates}  ·  saved {money(call['saving'])}\n"
     )
     text.append(
         f"  latency {millis(call['latency_ms'])}  ·  time to first token "

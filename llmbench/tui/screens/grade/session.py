@@ -14,7 +14,6 @@ SQLite; a write is queued on the writer thread (`Store.submit`) and never waited
 
 from __future__ import annotations
 
-import contextlib
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, cast
 
@@ -271,12 +270,13 @@ class GradeSessionScreen(Screen[None]):
         self.refresh_view()
 
     def _written(self, future: Future[Any], key: str, handle: Any) -> None:
-        # Runs on the writer thread: hand the outcome to the UI thread.
+        # Runs on the writer thread: hand the outcome to the UI thread without waiting for it
+        # (call_from_thread would hold the writer, and every write queued behind this grade,
+        # until the UI is free). Posting to a closed screen does nothing.
         error = future.exception()
         if error is not None:
             self.write_errors.append(str(error))
-        with contextlib.suppress(RuntimeError):  # the app may have closed meanwhile
-            self.app.call_from_thread(self._settled, key, handle, error)
+        self.call_later(self._settled, key, handle, error)
 
     def _settled(self, key: str, handle: Any, error: BaseException | None) -> None:
         if handle is not None:

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING, count, day
-from llmbench.tui.screens.base import PaneScreen
+from llmbench.tui.screens.read_ahead import ReadAheadPane
 from llmbench.tui.widgets.table_cursor import highlighted_key
 from llmbench.tui.widgets.version_detail import render_version
 from llmbench.tui.widgets.version_table import PRODUCTION, VersionTable
@@ -38,7 +38,7 @@ LIBRARY_COLUMNS = (
 )
 
 
-class PromptsScreen(PaneScreen["list[LibraryRow]"]):
+class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
     PANE_TITLE = "Prompts"
     AUTO_FOCUS = "#prompts-table"
     EMPTY_TEXT = (
@@ -139,7 +139,8 @@ class PromptsScreen(PaneScreen["list[LibraryRow]"]):
         self._select_prompt = None
         if self.loaded:
             self._read_history(table.cursor_key, fresh=fresh)
-        else:  # the library is painted first: the history's modules take a while to load
+        else:  # the library is painted first: the history's modules take a while to load.
+            self.refresh()  # A repaint due now is drawn before callbacks (this one, the base's)
             self.call_after_refresh(lambda: self._read_history(table.cursor_key))
 
     def select_version(self, prompt_id: int, version_id: int) -> None:
