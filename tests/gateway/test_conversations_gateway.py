@@ -21,13 +21,12 @@ from llmbench.gateway.outcomes import GatewayError, GatewayResult
 from llmbench.services.sdk import Bench
 from llmbench.store.audit.log import database_id, verify_chain
 from llmbench.store.db import Store, open_db
+from tests.support.litellm_callbacks import only_these_callbacks
 from tests.support.openai_server import OpenAICompatibleServer
 
 ASK = [{"role": "user", "content": "What is the weather in Oslo?"}]
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
 CALL = {"id": "call_oslo", "name": "get_weather", "arguments": '{"city": "Oslo"}'}
-_CALLBACK_LISTS = ("callbacks", "input_callback", "success_callback", "failure_callback",
-                   "_async_success_callback", "_async_failure_callback")  # fmt: skip
 THREAD_COLUMNS = "request_id, conversation_id, trace_id, parent_request_id, status, tool_calls"
 
 
@@ -126,16 +125,12 @@ def planned_call(result: GatewayResult) -> dict[str, Any]:
 @pytest.fixture
 def callback(tmp_path: Path) -> Iterator[tuple[ModuleType, LLMBenchLogger]]:
     litellm = litellm_module()
-    # litellm copies its callbacks into each of these lists on a call: all are put back.
-    saved = {name: list(getattr(litellm, name)) for name in _CALLBACK_LISTS}
     with open_db(tmp_path / "app.db") as store:
         logger = LLMBenchLogger(store=store)
-        litellm.callbacks = [logger]
         try:
-            yield litellm, logger
+            with only_these_callbacks(litellm, logger):
+                yield litellm, logger
         finally:
-            for name, previous in saved.items():
-                getattr(litellm, name)[:] = previous
             logger.close()
 
 
