@@ -20,29 +20,18 @@ from llmbench.gateway.callback import LLMBenchLogger
 from llmbench.gateway.litellm_setup import litellm_module
 from llmbench.store.audit.log import verify_chain
 from llmbench.store.db import Store, open_db
+from tests.support.litellm_callbacks import callback_lists_restored
 from tests.support.openai_server import OpenAICompatibleServer
 
 SECRET = "sk-test-Cb7Lq2Wn9Xr4Ty1Uv6Zs3Pm8"
 MESSAGES = [{"role": "user", "content": "Which river runs through Paris?"}]
-# Every list litellm copies litellm.callbacks into on a call: restoring callbacks alone would
-# leave the test's logger registered for the next test.
-_CALLBACK_LISTS = (
-    "callbacks",
-    "input_callback",
-    "success_callback",
-    "failure_callback",
-    "_async_success_callback",
-    "_async_failure_callback",
-)
 
 
 @pytest.fixture
 def litellm() -> Iterator[ModuleType]:
     module = litellm_module()  # registers the llmbench/ simulator provider
-    saved = {name: list(getattr(module, name)) for name in _CALLBACK_LISTS}
-    yield module
-    for name, previous in saved.items():
-        getattr(module, name)[:] = previous
+    with callback_lists_restored(module):
+        yield module
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from llmbench.gateway.attempt_rows import TAG_COLUMNS
 from llmbench.gateway.client import shutdown_sync
 from llmbench.store.audit.log import verify_chain
 from llmbench.store.db import Store, open_db
+from tests.support.litellm_callbacks import callback_lists_restored
 
 # One distinct key per tag column, so a leak names the column it came through.
 SECRETS = {column: f"sk-{column.replace('_', '')}Q7wL2nX9rT4yU1vZ6sP3m8K" for column in TAG_COLUMNS}
@@ -75,26 +76,13 @@ def test_sdk_tag_values_and_arms_are_redacted_in_calls_and_rollups(tmp_path: Pat
     assert customers == [(MASK, 2)]
 
 
-# Every list litellm copies litellm.callbacks into on a call.
-_CALLBACK_LISTS = (
-    "callbacks",
-    "input_callback",
-    "success_callback",
-    "failure_callback",
-    "_async_success_callback",
-    "_async_failure_callback",
-)
-
-
 @pytest.fixture
 def litellm() -> Iterator[ModuleType]:
     from llmbench.gateway.litellm_setup import litellm_module
 
     module = litellm_module()
-    saved = {name: list(getattr(module, name)) for name in _CALLBACK_LISTS}
-    yield module
-    for name, previous in saved.items():
-        getattr(module, name)[:] = previous
+    with callback_lists_restored(module):
+        yield module
 
 
 def _count(store: Store) -> int:

@@ -48,19 +48,12 @@ from llmbench.store import db as db_module
 from llmbench.store.audit.log import verify_chain
 from llmbench.store.db import DatabaseFull, DatabaseReadOnly, open_db
 from tests.reliability.conftest import assert_sound, count
+from tests.support.litellm_callbacks import callback_lists_restored
 
 ECHO = "llmbench/echo"
 SETTINGS = Settings(gateway=GatewaySettings(max_retries=0))
 BIG = "lorem ipsum dolor sit amet " * 80  # ~2 KB a body: a few dozen calls fill the slack
 CALLS_TO_FILL = 132
-_CALLBACK_LISTS = (
-    "callbacks",
-    "input_callback",
-    "success_callback",
-    "failure_callback",
-    "_async_success_callback",
-    "_async_failure_callback",
-)
 
 
 def _ask(n: int, body: str = "") -> list[dict[str, str]]:
@@ -241,10 +234,8 @@ def test_async_durability_returns_counts_and_raises_at_close(
 @pytest.fixture
 def litellm() -> Iterator[ModuleType]:
     module = litellm_module()
-    saved = {name: list(getattr(module, name)) for name in _CALLBACK_LISTS}
-    yield module
-    for name, previous in saved.items():
-        getattr(module, name)[:] = previous
+    with callback_lists_restored(module):
+        yield module
 
 
 def test_the_litellm_callback_never_raises_and_counts_what_it_could_not_record(

@@ -22,12 +22,19 @@ CALLBACK_LISTS = (
 
 
 @contextmanager
-def only_these_callbacks(litellm: ModuleType, *callbacks: Any) -> Iterator[None]:
-    """`litellm.callbacks` is `callbacks` inside; every callback list as it was afterwards."""
+def callback_lists_restored(litellm: ModuleType) -> Iterator[ModuleType]:
+    """Every callback list as it was once the block ends, whatever the block registered."""
     saved = {name: list(getattr(litellm, name)) for name in CALLBACK_LISTS}
-    litellm.callbacks = list(callbacks)
     try:
-        yield
+        yield litellm
     finally:
         for name, previous in saved.items():
             getattr(litellm, name)[:] = previous
+
+
+@contextmanager
+def only_these_callbacks(litellm: ModuleType, *callbacks: Any) -> Iterator[None]:
+    """`litellm.callbacks` is `callbacks` inside; every callback list as it was afterwards."""
+    with callback_lists_restored(litellm):
+        litellm.callbacks = list(callbacks)
+        yield

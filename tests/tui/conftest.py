@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual import _wait as textual_wait
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
@@ -20,13 +19,11 @@ from llmbench.config import GeneralSettings, Settings
 from llmbench.demo.build import build_demo
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
+from tests.support import textual_idle
 
-# Pilot's pause() and press() wait until the process has been idle for one probe of 20 ms
-# (Textual's SLEEP_GRANULARITY). Our waits are explicit (workers done, the pane loaded, see
-# settle), so a 10 ms probe is enough: the suite presses keys thousands of times, and each
-# press slept through at least one probe.
-textual_wait.SLEEP_GRANULARITY = 0.01
-textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
+# Pilot's pause() and press() wait until no message is queued or being handled, not until the
+# process looks idle in 20 ms probes (tests/support/textual_idle.py says why).
+textual_idle.install()
 
 DEMO_NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 DEMO_SEED = 7

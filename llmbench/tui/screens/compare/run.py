@@ -131,10 +131,17 @@ class RunScreen(Screen[None]):
         ]
 
     def keep_drafts(self) -> None:
-        """Nothing typed here: the finished cells are in the file already."""
+        """The app is quitting: nothing typed here, and the finished cells are in the file."""
+        self._stop_for_quit()
 
     def discard_drafts(self) -> None:
-        """Nothing typed here to throw away."""
+        """The app is quitting: nothing typed here to throw away."""
+        self._stop_for_quit()
+
+    def _stop_for_quit(self) -> None:
+        # Not left to on_unmount: the app may exit before this screen is unmounted, and the run
+        # must end as cancelled (resumable), its in-flight cells written, not stay "running".
+        self.stop.set()
 
     def _loaded(self, board: RunBoard) -> None:
         self.board = board
