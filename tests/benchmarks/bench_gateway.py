@@ -17,6 +17,8 @@ variant runs in a fresh child process of this script against a fresh server, war
   only once its row is committed (durability "durable", the default: group commit);
 - gateway_async: the same with durability "async" (a call returns once its row is queued), so
   `durable_vs_async` is what waiting for the commit costs;
+- gateway_tools: durable gateway calls that send two tool definitions and get a tool call back
+  (OpenAI's wire shape), so the tool calls' parsing, sealing and search indexing are timed too;
 - logging: N `AuditRecorder.record` calls of a realistic row, then a flush: the whole cost per
   call, and the caller's share (until record() returns, the rest happens in the writer thread).
 
@@ -64,9 +66,49 @@ MESSAGES = [
     {"role": "system", "content": "You are a concise assistant for a benchmark."},
     {"role": "user", "content": "Summarise the benefits of connection pooling in two lines."},
 ]
-VARIANTS = ("raw_http", "raw_httpx", "raw_litellm", "gateway", "gateway_async", "logging")
-GATEWAYS = {"gateway": "durable", "gateway_async": "async"}
-PROFILED = ("raw_litellm", "gateway")
+VARIANTS = (
+    "raw_http",
+    "raw_httpx",
+    "raw_litellm",
+    "gateway",
+    "gateway_async",
+    "gateway_tools",
+    "logging",
+)
+GATEWAYS = {"gateway": "durable", "gateway_async": "async", "gateway_tools": "durable"}
+# The tool-call variant's model: a scenario of the loopback server that answers with TOOL_CALL.
+TOOLS_MODEL = "openai/scenario/tools"
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather for a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                },
+                "required": ["city"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "search_docs",
+            "description": "Search the product documentation.",
+            "parameters": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}},
+                "required": ["query"],
+            },
+        },
+    },
+]
+TOOL_CALL = {"id": "call_bench", "name": "get_weather", "arguments": '{"city": "Lisbon"}'}
+PROFILED = ("raw_litellm", "gateway", "gateway_tools")
 GOAL_X_IDEAL = 1.5
 GOAL_VS_LITELLM = 1.05
 GOAL_LOGGING_MS = 0.5
@@ -74,10 +116,11 @@ GOAL_DURABLE_VS_ASYNC = 1.10
 
 # The server's child: report the port, then serve until our end of its stdin closes.
 SERVER = r"""
-import sys
+import json, sys
 sys.path.insert(0, sys.argv[1])
 from tests.support.openai_server import OpenAICompatibleServer
 server = OpenAICompatibleServer(default_latency_ms=float(sys.argv[2])).start()
+server.scenario("tools", latency_ms=float(sys.argv[2]), tool_calls=(json.loads(sys.argv[3]),))
 print(server.port, flush=True)
 sys.stdin.read()
 server.stop()
@@ -92,7 +135,7 @@ _cpu_ms_per_call: list[float] = []  # the child's timed region, set by _timed()
 
 def _start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(ROOT), str(latency_ms)],
+        [sys.executable, "-c", SERVER, str(ROOT), str(latency_ms), json.dumps(TOOL_CALL)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -345,8 +388,8 @@ async def bench_raw_litellm(args: argparse.Namespace) -> dict[str, Any]:
         await _stop_litellm_worker()
 
 
-def _count_calls(store: Store) -> int:
-    return int(store.read().execute("SELECT count(*) FROM calls").fetchone()[0])
+def _count_calls(store: Store, where: str = "1") -> int:
+    return int(store.read().execute(f"SELECT count(*) FROM calls WHERE {where}").fetchone()[0])
 
 
 async def bench_gateway(args: argparse.Namespace) -> dict[str, Any]:
@@ -361,12 +404,19 @@ async def bench_gateway(args: argparse.Namespace) -> dict[str, Any]:
         store = open_db(Path(folder) / "bench.db")
         try:
             recorder = AuditRecorder(store)
-            settings = Settings(model={MODEL: ModelOptions(api_base=args.base_url)})
+            tools = args.variant == "gateway_tools"
+            model = TOOLS_MODEL if tools else MODEL
+            settings = Settings(model={model: ModelOptions(api_base=args.base_url)})
             gateway = Gateway(recorder, settings, durability=GATEWAYS[args.variant])
-            params = {"api_key": API_KEY}
+            params: dict[str, Any] = {"api_key": API_KEY}
+            if tools:
+                params["tools"] = TOOLS
 
             async def call_once() -> Any:
-                return await gateway.complete(MODEL, MESSAGES, params=params)
+                answer = await gateway.complete(model, MESSAGES, params=params)
+                if tools and not answer.completion.tool_calls:
+                    raise AssertionError(f"no tool call in the answer: {answer!r}")
+                return answer
 
             rows_before: list[int] = []
 
@@ -380,6 +430,8 @@ async def bench_gateway(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 wall_s = await _timed(call_once, args, before=count_warm_up_rows, after=flush)
                 rows_written = _count_calls(store) - rows_before[0]
+                if tools:
+                    rows_written = _count_calls(store, "tool_calls IS NOT NULL") - rows_before[0]
             finally:
                 await client.shutdown()
         finally:
@@ -457,6 +509,7 @@ CHILDREN: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] =
     "raw_litellm": bench_raw_litellm,
     "gateway": bench_gateway,
     "gateway_async": bench_gateway,
+    "gateway_tools": bench_gateway,
     "logging": bench_logging,
 }
 

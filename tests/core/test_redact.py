@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmbench.core.audit.redact import MASK, Redactor, redact
+from llmbench.core.audit.redact import MASK, Redactor, might_hold_secret, redact
 
 SECRETS = [
     "sk-proj-AbCdEf0123456789AbCdEf0123456789",
@@ -75,3 +75,42 @@ def test_redaction_is_idempotent_and_removes_a_planted_key(text: str) -> None:
     once = Redactor().text(planted)
     assert SECRETS[0] not in once
     assert Redactor().text(once) == once
+
+
+def test_every_secret_rule_and_context_holds_a_marker_the_fast_path_looks_for() -> None:
+    """The fast path skips texts with no marker: each kind of secret must still be caught."""
+    samples = [
+        "sk-ant-api03-" + "a1B2" * 8,
+        "sk-proj-" + "Zz09" * 8,
+        "sk-svcacct-" + "Q" * 20,
+        "sk-or-v1-" + "f" * 20,
+        "sk-" + "x" * 20,
+        "rk_live_" + "9" * 20,
+        "AIza" + "A" * 35,
+        "hf_" + "h" * 30,
+        "gsk_" + "g" * 20,
+        "xai-" + "x" * 20,
+        "r8_" + "r" * 20,
+        "AKIA" + "ABCDEFGHIJKLMNOP",
+        "ASIA" + "ABCDEFGHIJKLMNOP",
+        "ghp_" + "p" * 30,
+        "github_pat_" + "a" * 40,
+        "xoxb-" + "1" * 12,
+        "eyJhbGciOiJI.eyJzdWIiOiIx.c2lnbmF0dXJl",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIB",
+        "AWS_SECRET_ACCESS_KEY=" + "a/B+" * 10,
+        "Authorization: BEARER abcdefgh12345678",
+        "X-Api-Key: abcdefgh12345678",
+        "ACCESS-TOKEN=abcdefgh12345678",
+        "Password: hunter2hunter2",
+    ]
+    for sample in samples:
+        text = f"noise before {sample} noise after"
+        assert might_hold_secret(text), sample
+        assert "[REDACTED]" in Redactor().text(text), sample
+
+
+def test_text_with_no_marker_is_returned_as_it_was() -> None:
+    text = '{"type": "function", "function": {"name": "get_weather", "parameters": {}}}' * 20
+    assert not might_hold_secret(text)
+    assert Redactor(["a-known-value-123"]).text(text) is text
