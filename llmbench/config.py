@@ -115,6 +115,46 @@ class RetentionSettings:
     redact_after_days: int = _doc(
         "Keep metrics but purge prompt and response bodies after this; 0 never.", default=0
     )
+    keep_media_bytes: bool = _doc(
+        "Keep the bytes of the images, audio and files a request sends (off: only their kind,"
+        " media type, size and SHA-256 are recorded); purged with the call's body.",
+        default=False,
+    )
+
+
+@dataclass(frozen=True)
+class OtelSettings:
+    endpoint: str = _doc(
+        "OTLP/HTTP collector to send every recorded call to as a GenAI span, e.g."
+        ' "http://localhost:4318" (/v1/traces is added); empty sends nothing.',
+        default="",
+    )
+    include_bodies: bool = _doc(
+        "Send the messages and the answer too (gen_ai.input/output.messages); off: only"
+        " models, tokens, cost, timings, ids and tags.",
+        default=False,
+    )
+    headers: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "HTTP headers of each export, e.g. a collector's Authorization, over those of"
+            " OTEL_EXPORTER_OTLP_TRACES_HEADERS (the better place for a secret: `config show`"
+            " prints this file's)."
+        },
+    )
+    service_name: str = _doc("The spans' service.name.", default="llmbench")
+    max_queue_size: int = _doc(
+        "Spans waiting for the collector at most; past it the oldest are dropped (counted),"
+        " so a collector that is down never holds up a call.",
+        default=2048,
+    )
+    timeout_s: float = _doc("How long one export, its retries included, may take.", default=10.0)
+
+    def __post_init__(self) -> None:
+        if self.endpoint and not self.endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"[otel] endpoint must be an http(s) URL, not {self.endpoint!r}")
+        if self.max_queue_size < 1 or self.timeout_s <= 0:
+            raise ConfigError("[otel] max_queue_size and timeout_s must be above 0")
 
 
 # The config's starting point: the core defaults, except that nothing blocks until the user
@@ -155,6 +195,17 @@ class GuardSettings:
         " and response bodies; the model and the caller still see them.",
         default=False,
     )
+    check_low: float = _doc(
+        "The model check's band starts here: an input whose injection score is in"
+        " [check_low, check_high) is judged by check_model, whose verdict decides. Both 0: off.",
+        default=0.0,
+    )
+    check_high: float = _doc("The model check's band ends below this score.", default=0.0)
+    check_model: str = _doc(
+        "The model that judges inputs in the band, called through the gateway (its calls are"
+        " rows of their own, task_type guard_check); llmbench/mock judges offline.",
+        default="",
+    )
 
     def policy(self) -> GuardPolicy:
         """The default policy of every call (a prompt's own is read over it). Raises
@@ -167,6 +218,9 @@ class GuardSettings:
                 "max_tokens_per_request": self.max_tokens_per_request or None,
                 "max_tokens_per_variable": self.max_tokens_per_variable or None,
                 "leak_min_words": self.leak_min_words,
+                "check_low": self.check_low,
+                "check_high": self.check_high,
+                "check_model": self.check_model,
             },
             base=CONFIG_GUARD_BASE,
         )
@@ -179,6 +233,7 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     guard: GuardSettings = field(default_factory=GuardSettings)
+    otel: OtelSettings = field(default_factory=OtelSettings)
     prices: dict[str, PriceOverride] = field(
         default_factory=dict, metadata={"doc": 'Per-model price overrides: [prices."gpt-4o"].'}
     )
@@ -203,6 +258,7 @@ _SECTIONS = {
     "gateway": GatewaySettings,
     "retention": RetentionSettings,
     "guard": GuardSettings,
+    "otel": OtelSettings,
 }
 
 _ENV_OVERRIDES = {
@@ -411,6 +467,7 @@ def render_settings(settings: Settings) -> str:
 __all__ = [
     "ConfigError",
     "GuardSettings",
+    "OtelSettings",
     "Settings",
     "load_settings",
     "parse_settings",

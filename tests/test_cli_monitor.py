@@ -184,10 +184,10 @@ def test_monitor_sample_checks_a_stable_share_of_production_calls(
     )
     result = run(
         "monitor", "sample", "--prompt", "classify-intent", "--suite", str(suite),
-        "--rate", "0.3", "--db", str(demo_db),
+        "--rate", "0.3", "--no-judge", "--db", str(demo_db),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "skipped checks: equals (needs an expected answer), judge (needs the judge model)" in (
+    assert "skipped checks: equals (needs an expected answer), judge (the judge is turned off)" in (
         result.output
     )
     (sampled, calls) = _sql(
@@ -201,7 +201,7 @@ def test_monitor_sample_checks_a_stable_share_of_production_calls(
 
     again = run(
         "monitor", "sample", "--prompt", "classify-intent", "--suite", str(suite),
-        "--rate", "0.3", "--db", str(demo_db),
+        "--rate", "0.3", "--no-judge", "--db", str(demo_db),
     )  # fmt: skip
     assert f"0 of {candidates - sampled:,} unchecked calls" in again.output
 

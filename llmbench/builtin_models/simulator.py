@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from llmbench.builtin_models.guard_verdict import guard_verdict
 from llmbench.builtin_models.json_template import fill_template, find_template
 from llmbench.builtin_models.schema_values import value_from_schema
 from llmbench.builtin_models.tool_use import SimulatedToolCall, planned_tool_calls
@@ -386,6 +387,9 @@ def _json_answer(
 def mock_text(
     messages: Sequence[Mapping[str, object]], params: Mapping[str, object], seed: int
 ) -> str:
+    verdict = guard_verdict(messages)  # the input guard's model check, answered by its rules
+    if verdict is not None:
+        return verdict
     rng = random.Random(seed)
     question = _last_user_text(messages)
     prompt_topics = keywords(question) or keywords(_prompt_text(messages))

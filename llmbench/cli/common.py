@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "costs": ("costs", "costs"),
     "budgets": ("budgets", "budgets"),
     "import": ("imports", "import_group"),
+    "collect": ("collect", "collect"),
     "prices": ("prices", "prices"),
     "routes": ("routes", "routes"),
     "keys": ("keys", "keys"),
@@ -35,6 +36,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "grades": ("grades", "grades"),
     "eval": ("evaluate", "eval_command"),
     "datasets": ("datasets", "datasets"),
+    "export": ("export_otel", "export_group"),
 }
 
 

@@ -119,6 +119,15 @@ import_usage_csv = _file_import(
 )
 
 
+import_otlp = _file_import(
+    "otlp",
+    "The OpenTelemetry Collector's file exporter output (JSON lines of OTLP trace export"
+    " requests): its GenAI model-call spans (OTel GenAI conventions, OpenLLMetry, OpenInference,"
+    " litellm's OTel callback) as calls, in their conversations and traces; other spans are"
+    " skipped. `llmbench collect` receives the same spans live.",
+)
+
+
 @import_group.command("promptfoo")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -72,16 +72,31 @@ def monitor_check(ctx: click.Context, db: str | None, days: int, both_directions
 @click.option(
     "--days", type=click.IntRange(1, 365), default=7, show_default=True, help="How far back."
 )
+@click.option(
+    "--no-judge",
+    "no_judge",
+    is_flag=True,
+    help="Run only the deterministic checks (no judge model calls).",
+)
 @db_option
 @click.pass_context
 def monitor_sample(
-    ctx: click.Context, prompt_name: str, suite: Path, rate: float, days: int, db: str | None
+    ctx: click.Context,
+    prompt_name: str,
+    suite: Path,
+    rate: float,
+    days: int,
+    no_judge: bool,
+    db: str | None,
 ) -> None:
-    """Run a suite's deterministic checks on a sample of PROMPT's production calls.
+    """Run a suite's checks and judge rubrics on a sample of PROMPT's production calls.
 
-    The outcomes are stored as checks on the calls, so F7's quality over time and
-    `monitor check` see them. Checks needing an expected answer, a test case's variables or
-    the judge model are skipped and named.
+    The suite's deterministic checks run on each sampled call, and the judge model (the
+    suite's judge: model, else [models] judge_model) scores it: the suite's `judge` checks,
+    or, when it has none, instruction following, relevance, format and safety. The outcomes
+    are stored as checks on the calls, so F7's quality over time and `monitor check` see them.
+    A judge that fails is recorded with its reason and the sample goes on. Checks needing an
+    expected answer or a test case's variables are skipped and named.
     """
     from llmbench.importers.eval_suite_docs import SuiteError
     from llmbench.services.database import open_store
@@ -89,7 +104,15 @@ def monitor_sample(
 
     with open_store(resolve_db(ctx, db), create=False) as store:
         try:
-            outcome = sample_production(store, prompt_name, suite, rate=rate, days=days)
+            outcome = sample_production(
+                store,
+                prompt_name,
+                suite,
+                rate=rate,
+                days=days,
+                settings=cli_settings(),
+                judge=not no_judge,
+            )
         except SuiteError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
@@ -103,6 +126,83 @@ def monitor_sample(
         f"{outcome.sampled:,} of {outcome.candidates:,} unchecked calls of {prompt_name} in the "
         f"last {days} days checked ({outcome.checks_written:,} check results){rate_text}"
     )
+    if outcome.judge_model:
+        score = f", mean score {outcome.judge_score:.2f}" if outcome.judge_score is not None else ""
+        failed = (
+            f", {outcome.judge_failures:,} failed (recorded without a verdict)"
+            if outcome.judge_failures
+            else ""
+        )
+        click.echo(f"judge {outcome.judge_model}: {outcome.judged:,} verdicts{score}{failed}")
+
+
+@monitor.command("consistency")
+@click.option(
+    "--prompt", "prompt_name", default=None, help="Only this prompt (default: every prompt)."
+)
+@click.option(
+    "--days", type=click.IntRange(1, 365), default=7, show_default=True, help="Days measured."
+)
+@click.option(
+    "--query-threshold",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.6,
+    show_default=True,
+    help="Word overlap (Jaccard) from which two queries count as similar.",
+)
+@click.option(
+    "--answer-threshold",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="Answer similarity (word cosine) below which two answers diverge.",
+)
+@db_option
+@click.pass_context
+def monitor_consistency(
+    ctx: click.Context,
+    prompt_name: str | None,
+    days: int,
+    query_threshold: float,
+    answer_threshold: float,
+    db: str | None,
+) -> None:
+    """Find similar production queries whose answers diverge, per prompt and day.
+
+    Two calls of one prompt on one day whose user messages share most of their words are a
+    pair; a pair diverges when the answers share few words or name different figures for the
+    same question. Each day's share of diverging pairs is stored: F7 shows it as a series
+    and `monitor check` watches it for drift. Examples name the calls to open in F6.
+    """
+    from llmbench.core.monitoring.consistency import ConsistencySettings
+    from llmbench.services.database import open_store
+    from llmbench.services.monitoring.consistency import ConsistencyError, measure_consistency
+
+    settings = ConsistencySettings(
+        query_threshold=query_threshold, answer_threshold=answer_threshold
+    )
+    with open_store(resolve_db(ctx, db), create=False) as store:
+        try:
+            measured = measure_consistency(store, prompt=prompt_name, days=days, settings=settings)
+        except ConsistencyError as error:
+            raise click.ClickException(str(error)) from None
+    if not any(item.days for item in measured):
+        click.echo(f"no production calls in the last {days} days")
+        return
+    for item in measured:
+        if not item.days:
+            continue
+        share = f"{item.divergent / item.pairs * 100:.1f}%" if item.pairs else "-"
+        click.echo(
+            f"{item.prompt}: {item.pairs:,} similar pairs, {item.divergent:,} diverging ({share})"
+        )
+        for day in item.days:
+            day_share = f"{day.share * 100:5.1f}%" if day.share is not None else "     -"
+            examples = ", ".join(f"#{first} vs #{second}" for first, second in day.examples)
+            click.echo(
+                f"  {day.day}  {day.calls:>7,} calls  {day.pairs:>8,} pairs  {day_share}"
+                + (f"  e.g. {examples}" if examples else "")
+            )
 
 
 @monitor.command("alerts")

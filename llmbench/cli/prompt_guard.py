@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 @click.option("--threshold", type=float, help="Injection score (0-1) from which to act.")
 @click.option("--max-tokens-per-request", type=int, help="Token limit of a whole request.")
 @click.option("--max-tokens-per-variable", type=int, help="Token limit of each untrusted value.")
+@click.option(
+    "--check-band",
+    metavar="LOW:HIGH",
+    help="The model check: inputs whose injection score is in [LOW, HIGH) are judged by"
+    " --check-model, whose verdict decides; 'off' turns it off for this prompt.",
+)
+@click.option(
+    "--check-model", help="The model that judges inputs in the band (llmbench/mock offline)."
+)
 @click.option("--reset", is_flag=True, help="Drop the prompt's own policy: the config's applies.")
 @db_option
 @click.pass_context
@@ -39,6 +48,8 @@ def prompts_guard(
     threshold: float | None,
     max_tokens_per_request: int | None,
     max_tokens_per_variable: int | None,
+    check_band: str | None,
+    check_model: str | None,
     reset: bool,
     db: str | None,
 ) -> None:
@@ -64,6 +75,8 @@ def prompts_guard(
         or threshold is not None
         or max_tokens_per_request is not None
         or max_tokens_per_variable is not None
+        or check_band is not None
+        or check_model is not None
     )
     with open_store(resolve_db(ctx, db), create=False) as store:
         prompt = get_prompt(store.read(), name)
@@ -80,6 +93,10 @@ def prompts_guard(
                 own["max_tokens_per_request"] = max_tokens_per_request or None
             if max_tokens_per_variable is not None:
                 own["max_tokens_per_variable"] = max_tokens_per_variable or None
+            if check_band is not None:
+                own["check_low"], own["check_high"] = _band(check_band)
+            if check_model is not None:
+                own["check_model"] = check_model
             try:
                 parse_policy(own, base=base)
             except PolicyError as error:
@@ -115,6 +132,21 @@ def _changed(
     return changed
 
 
+def _band(text: str) -> tuple[float, float]:
+    """LOW:HIGH as two numbers (parse_policy checks their range); "off" is the empty band."""
+    if text.strip().lower() == "off":
+        return 0.0, 0.0
+    low, colon, high = text.partition(":")
+    try:
+        if not colon:
+            raise ValueError
+        return float(low), float(high)
+    except ValueError:
+        raise click.UsageError(
+            f"--check-band {text!r}: write LOW:HIGH, e.g. 0.2:0.5, or off"
+        ) from None
+
+
 def _describe(name: str, own: dict[str, Any], policy: GuardPolicy, reset: bool) -> str:
     from llmbench.core.guard.policy import GROUPS, KINDS
 
@@ -143,6 +175,13 @@ def _describe(name: str, own: dict[str, Any], policy: GuardPolicy, reset: bool) 
     phrases = ", ".join(f'"{phrase}"' for phrase in policy.banned_phrases) or "none"
     mark = "  (prompt)" if "banned_phrases" in own else ""
     lines.append(f"  {'banned_phrases':<24} {phrases}{mark}")
+    check = (
+        f"[{policy.check_low:g}, {policy.check_high:g}) judged by {policy.check_model}"
+        if policy.model_check
+        else "off"
+    )
+    mark = "  (prompt)" if own.keys() & {"check_low", "check_high", "check_model"} else ""
+    lines.append(f"  {'model_check':<24} {check}{mark}")
     return "\n".join(lines)
 
 

@@ -13,8 +13,9 @@ RunStatus = Literal["pending", "running", "done", "cancelled", "failed"]
 
 SECTION_NAMES: tuple[str, ...] = ("role", "task", "format", "examples", "safety", "freeform")
 
-VariableKind = Literal["trusted", "untrusted", "retrieved", "history"]
-VARIABLE_KINDS: tuple[VariableKind, ...] = ("trusted", "untrusted", "retrieved", "history")
+# "image": a path or URL sent as an image part of the user message (core/prompts/image_values).
+VariableKind = Literal["trusted", "untrusted", "retrieved", "history", "image"]
+VARIABLE_KINDS: tuple[VariableKind, ...] = ("trusted", "untrusted", "retrieved", "history", "image")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class PromptVersion:
     examples: tuple[Example, ...] = ()
     few_shot_k: int | None = None
     """With an example pool: how many of its examples, the most similar to the input, to show."""
+    cacheable: tuple[str, ...] = ()
+    """Sections sent first and marked for the provider's prompt cache (core/prompts/caching)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Case:
     tags: dict[str, str] = field(default_factory=dict)
     source: str = "manual"
     checks: tuple[Mapping[str, Any], ...] = ()  # the case's own, in core.checks' saved form
+    params: Mapping[str, Any] = field(default_factory=dict)  # its own request params: tools
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,13 @@ class Usage:
     # (Anthropic's cache_creation_input_tokens) part of prompt_tokens.
     reasoning_tokens: int | None = None
     cache_write_tokens: int | None = None
+    # Audio tokens (OpenAI's prompt/completion_tokens_details.audio_tokens) are part of the
+    # prompt and completion, image tokens part of the prompt; `images`, the request's image
+    # parts. Not stored on the row: they price a call whose table has rates for them.
+    audio_prompt_tokens: int | None = None
+    audio_completion_tokens: int | None = None
+    image_prompt_tokens: int | None = None
+    images: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -189,6 +200,11 @@ class Price:
     # reasoning tokens as output (as providers bill them).
     cache_write: float | None = None
     reasoning: float | None = None
+    # litellm's audio token rates (else billed as input and output) and its price per input
+    # image, USD per image (else the image's tokens are billed as input).
+    audio_input: float | None = None
+    audio_output: float | None = None
+    per_image: float | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from functools import cache
 
 import tiktoken
 
+from llmbench.core import tool_prompt
+from llmbench.core.media import content_media_tokens
+
 O200K_BASE = "o200k_base"
 CL100K_BASE = "cl100k_base"
 APPROXIMATE_ENCODING = CL100K_BASE
@@ -106,15 +109,31 @@ def _content_text(content: object) -> str:
     return str(content)
 
 
-def count_message_tokens(messages: Iterable[Mapping[str, object]], model: str) -> int:
-    """Prompt tokens of a chat request, including the chat format's per-message framing."""
+def count_message_tokens(
+    messages: Iterable[Mapping[str, object]],
+    model: str,
+    params: Mapping[str, object] | None = None,
+) -> int:
+    """Prompt tokens of a chat request, including the chat format's per-message framing, and
+    with the request's `params`, what its tool definitions, forced tool and response schema
+    add to the prompt (core.tool_prompt)."""
     enc = encoding(model)
+    definitions = tool_prompt.function_definitions(params) if params else ()
     total = REPLY_PRIMING_TOKENS
+    has_system = False
     for message in messages:
         total += TOKENS_PER_MESSAGE
+        # Definitions go into the system message, whose text then ends with a newline.
+        padded = bool(definitions) and not has_system and message.get("role") == "system"
+        has_system = has_system or message.get("role") == "system"
         for key, value in message.items():
             if key == "content":
-                total += len(enc.encode_ordinary(_content_text(value)))
+                text = _content_text(value)
+                if padded:
+                    text += tool_prompt.SYSTEM_PADDING
+                total += len(enc.encode_ordinary(text))
+                if isinstance(value, list):  # images, by the model's provider's rule
+                    total += content_media_tokens(value, model)
             elif isinstance(value, str):
                 total += len(enc.encode_ordinary(value))
                 if key == "name":
@@ -122,7 +141,30 @@ def count_message_tokens(messages: Iterable[Mapping[str, object]], model: str) -
             elif value is not None:
                 # tool calls and the like reach the model serialised as JSON
                 total += len(enc.encode_ordinary(json.dumps(value, ensure_ascii=False)))
+    if params:
+        total += _request_extra_tokens(enc, params, definitions, has_system)
     return total
+
+
+def _request_extra_tokens(
+    enc: tiktoken.Encoding,
+    params: Mapping[str, object],
+    definitions: tuple[Mapping[str, object], ...],
+    has_system: bool,
+) -> int:
+    """The prompt tokens a request's parameters add: see core.tool_prompt for the source."""
+    total = 0
+    if definitions:
+        rendered = tool_prompt.render_functions(definitions)
+        total += len(enc.encode_ordinary(rendered)) + tool_prompt.DEFINITIONS_OVERHEAD
+        total -= tool_prompt.SYSTEM_MESSAGE_SAVING if has_system else 0
+    forced = tool_prompt.forced_function(params)
+    if forced is not None:
+        total += len(enc.encode_ordinary(forced)) + tool_prompt.FORCED_FUNCTION_TOKENS
+    elif tool_prompt.forbids_calls(params):
+        total += tool_prompt.NO_FUNCTION_TOKENS
+    schema = tool_prompt.response_schema(params)
+    return total + (len(enc.encode_ordinary(schema)) if schema else 0)
 
 
 def section_tokens(sections: Mapping[str, str], model: str) -> dict[str, int]:

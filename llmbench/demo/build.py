@@ -16,7 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmbench.demo import consistency as demo_consistency
 from llmbench.demo import content as demo_content
+from llmbench.demo import media_call
 from llmbench.demo.content import DemoContent
 from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import load_chain_key
@@ -175,7 +177,9 @@ def _write(
         )
         for run in content.runs
     }
+    demo_consistency.add_consistency(db, content, seed)  # varies answers: before they are sealed
     call_ids = _write_calls(db, content, version_ids, run_ids, progress, total, chain_key)
+    media_call.write_parts(db, content.calls)  # the image call's parts, now that it has an id
     result_ids = _write_results(db, content, version_ids, case_ids, run_ids, call_ids)
     rubric = content.rubric
     rubric_id = grades_repo.create_rubric(
@@ -230,6 +234,7 @@ def _write_prompts(db: Database, content: DemoContent) -> dict[tuple[str, int], 
                     None if version.parent is None else version_ids[(prompt.name, version.parent)]
                 ),
                 created_at=version.created_at,
+                cacheable=version.cacheable,
             )
         for move in sorted(prompt.label_moves, key=lambda item: item.moved_at):
             prompts_repo.set_label(

@@ -14,7 +14,10 @@ from datetime import datetime
 from llmbench.core.costs.pricing import PriceTable
 from llmbench.core.models import Variable
 from llmbench.demo import conversations as demo_conversations
+from llmbench.demo import docs_prompt as demo_docs_prompt
 from llmbench.demo import evals as demo_evals
+from llmbench.demo import media_call as demo_media
+from llmbench.demo import prompt_cache_traffic as demo_prompt_cache
 from llmbench.demo import token_details as demo_token_details
 from llmbench.demo import traffic as demo_traffic
 from llmbench.demo.catalog import DEMO_PRICES
@@ -62,7 +65,7 @@ def generate(
         raise ValueError("calls cannot be negative")
     clock = DemoClock(now or default_now(), days)
     prices = demo_price_table()
-    prompts = tuple(_prompt(spec, clock) for spec in PROMPTS)
+    prompts = tuple(_prompt(spec, clock) for spec in (*PROMPTS, demo_docs_prompt.PROMPT))
     datasets = demo_evals.datasets(random.Random(f"{seed}:datasets"), clock)
     runs, run_calls = demo_evals.runs(
         random.Random(f"{seed}:runs"), clock, prompts, datasets, prices
@@ -78,6 +81,10 @@ def generate(
     demo_token_details.add_token_details(
         random.Random(f"{seed}:token-details"), all_calls, clock, prices
     )
+    # A screenshot attached to the newest call mentioning a refund (the F6 detail screenshot's).
+    demo_media.add_image_call(random.Random(f"{seed}:media"), all_calls, prices)
+    # The search answers as calls of answer-from-docs, whose v3 marks its head cacheable.
+    demo_prompt_cache.add_docs_prompt(all_calls, prompts[-1], prices)
     return DemoContent(
         now=iso_ms(clock.now),
         prices=DEMO_PRICES,
@@ -108,6 +115,7 @@ def _prompt(spec: PromptSpec, clock: DemoClock) -> DemoPrompt:
                 message=version.message,
                 created_at=clock.ago_iso(version.days_ago),
                 parent=version.parent,
+                cacheable=version.cacheable,
             )
             for version in spec.versions
         ),

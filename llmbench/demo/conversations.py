@@ -71,15 +71,18 @@ def _conversation(rng: random.Random, turns: list[Row]) -> None:
     history: list[dict[str, Any]] = []
     pending: dict[str, Any] | None = None  # the tool call the previous step made
     loop = 0
-    for row in turns:
+    for index, row in enumerate(turns):
         own = _own_messages(row)
         system = [m for m in own if m.get("role") == "system"]
         if not history:
             history.extend(system)
         if pending is None:
-            # A new question: the model looks something up first.
+            # A new question: the model looks something up first. The question is the one the
+            # next step's answer was written for (this step's own answer is replaced by the
+            # tool call), so the customer asked about is the one the reply names.
             loop += 1
-            history.extend(m for m in own if m.get("role") == "user")
+            answering = turns[index + 1] if index + 1 < len(turns) else row
+            history.extend(m for m in _own_messages(answering) if m.get("role") == "user")
             name, argument, results = rng.choice(TOOLS)
             value = f"{'A' if argument == 'order_id' else 'JD'}-{rng.randrange(10_000, 99_999)}"
             call = {

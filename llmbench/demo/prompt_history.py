@@ -21,6 +21,7 @@ class VersionSpec:
     params: dict[str, Any]
     sections: dict[str, str]
     parent: int | None = None
+    cacheable: tuple[str, ...] = ()  # sections marked for the provider's prompt cache
 
 
 @dataclass(frozen=True)

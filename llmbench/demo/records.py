@@ -27,6 +27,7 @@ class DemoVersion:
     message: str
     created_at: str
     parent: int | None
+    cacheable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -144,10 +144,11 @@ def mark_cancelled(
     text: str,
     started: float,
     price_of: Callable[[str, str], Price | None],
+    params: Mapping[str, Any] | None = None,
 ) -> None:
     """A cancelled attempt: status error, error_kind cancelled; when text had arrived, the
-    tokens so far (estimated offline, the provider sent no usage) and what they cost at
-    `price_of(model, ts)`."""
+    tokens so far (estimated offline, the provider sent no usage, with the tool definitions
+    and schema of `params`) and what they cost at `price_of(model, ts)`."""
     row.update(
         status="error",
         error_kind="cancelled",
@@ -161,7 +162,7 @@ def mark_cancelled(
     if text:
         model = str(row["model"])
         usage = Usage(
-            prompt_tokens=count_message_tokens(messages, model),
+            prompt_tokens=count_message_tokens(messages, model, params),
             completion_tokens=count_tokens(text, model),
             estimated=True,
         )

@@ -13,8 +13,10 @@ from types import ModuleType
 from typing import Any, Literal
 
 from llmbench.builtin_models.simulator import PROVIDER
+from llmbench.core.prompts.caching import is_marked, unmarked
 from llmbench.gateway import openai_direct
 from llmbench.gateway.keys import get_key, provider_for_litellm
+from llmbench.gateway.prompt_caching import provider_messages
 
 # Set by the gateway itself on every call; a caller's params may not override them.
 RESERVED_PARAMS = frozenset(
@@ -50,7 +52,8 @@ def call_kwargs(
     kwargs: dict[str, Any] = {
         **_caller_params(params),
         "model": model,
-        "messages": [dict(message) for message in messages],
+        # A prompt version's cache marks, as this provider caches (gateway/prompt_caching.py).
+        "messages": _messages_for(model, messages),
         "timeout": timeout,
         # litellm's retries and the OpenAI SDK's (2 by default) would hide attempts.
         "num_retries": 0,
@@ -69,14 +72,40 @@ def direct_request(
     """The endpoint and body of one attempt through the OpenAI SDK (transport "direct")."""
     params = _caller_params(params)
     api_key = None if "api_key" in params else keyring_api_key(model, "openai")
-    return openai_direct.request(model, messages, params, api_key)
+    return openai_direct.request(model, unmarked(messages), params, api_key)
+
+
+def _messages_for(model: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Copies of the messages; the provider is looked up only for messages with cache marks."""
+    if any(is_marked(message) for message in messages):
+        return provider_messages(provider_of(model), model, messages)
+    return [dict(message) for message in messages]
+
+
+# litellm's route to OpenAI's Responses API (`POST /responses`): the direct client speaks only
+# chat completions, so these models always go through litellm.
+RESPONSES_PREFIX = "openai/responses/"
 
 
 def uses_direct(model: str, transport: Transport) -> bool:
     """openai/... models skip litellm, unless the application has registered litellm callbacks
     of its own (Langfuse's, a CustomLogger): they see only calls made through litellm, so the
-    call goes there and they see it like any other."""
-    return transport == "direct" and openai_direct.handles(model) and not app_litellm_callbacks()
+    call goes there and they see it like any other. `openai/responses/...` never does."""
+    return (
+        transport == "direct"
+        and openai_direct.handles(model)
+        and not model.startswith(RESPONSES_PREFIX)
+        and not app_litellm_callbacks()
+    )
+
+
+def priced_name(model: str) -> str:
+    """The name a model is priced by: `openai/responses/gpt-4.1` is gpt-4.1 over another
+    endpoint, at the same rates (litellm's table has no `responses/` entries, and its answer
+    names the requested model, not the dated one the server answered with)."""
+    if model.startswith(RESPONSES_PREFIX):
+        return openai_direct.PREFIX + model.removeprefix(RESPONSES_PREFIX)
+    return model
 
 
 # Where an application registers litellm callbacks; llmbench's own logger is not one that needs

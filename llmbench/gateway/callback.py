@@ -29,6 +29,7 @@ from llmbench.gateway.guarding import Guard, guard_columns
 from llmbench.gateway.litellm_stream_usage import stream_usage_reported
 from llmbench.gateway.litellm_threads import THREAD_METADATA, thread_columns
 from llmbench.gateway.model_prices import price_in_table
+from llmbench.gateway.otel_spans import configured_sink
 from llmbench.gateway.recorder import (
     AuditRecorder,
     Durability,
@@ -142,6 +143,17 @@ def _public_params(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _keeps_media_bytes() -> bool:
+    """[retention] keep_media_bytes of the user's config (off when it cannot be read)."""
+    from llmbench.config import ConfigError, load_settings
+
+    try:
+        return load_settings().retention.keep_media_bytes
+    except ConfigError as error:
+        log.warning("llmbench: %s; the bytes of media parts are not kept", error)
+        return False
+
+
 class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
     """Records every litellm call of the host app into an llmbench database.
 
@@ -196,7 +208,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
             if self._recorder is None:
                 if self._store is None:
                     self._store = open_db(resolve_db_path(self._db))
-                self._recorder = AuditRecorder(self._store)
+                self._recorder = AuditRecorder(self._store, keep_media_bytes=_keeps_media_bytes())
             return self._recorder
 
     @property
@@ -320,7 +332,9 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
                     guard_columns(self.guard.flags_for_logged_call(sent, row.get("response")))
                 )
             recorder = self.recorder
-            written = recorder.record(row, recorder.redactor(secrets))
+            redactor = recorder.redactor(secrets)
+            written = recorder.record(row, redactor)
+            configured_sink().emit(row, redactor)  # [otel]: the row also goes out as a span
             written.add_done_callback(self._written)
         except StoreError as error:  # the file cannot be opened or written
             self._not_recorded(error)

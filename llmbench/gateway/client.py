@@ -21,6 +21,7 @@ from llmbench.gateway.call_arguments import (
     call_kwargs,
     direct_request,
     load_litellm,
+    priced_name,
     uses_direct,
 )
 from llmbench.gateway.completion_result import (
@@ -52,7 +53,7 @@ async def complete(
         return await _complete_direct(model, messages, params, timeout)
     litellm = load_litellm()
     kwargs = call_kwargs(model, messages, params, timeout)
-    price = price_for(model)
+    price = price_for(priced_name(model))
     started = time.perf_counter()
     # litellm would price the response again from its own table, at a cost in CPU larger than
     # the rest of the gateway's work on a call: see litellm_setup.
@@ -71,6 +72,7 @@ async def complete(
         ttft_ms=None,
         known_price=price,
         tool_calls=tool_calls_of(choice.message),
+        params=params,
     )
 
 
@@ -92,6 +94,7 @@ async def _complete_direct(
         ttft_ms=None,
         known_price=price,
         tool_calls=answer.tool_calls,
+        params=params,
     )
 
 
@@ -100,7 +103,7 @@ async def _stream_direct(
 ) -> AsyncIterator[str | CompletionResult]:
     endpoint, body = direct_request(model, messages, params)
     body.setdefault("stream_options", {"include_usage": True})
-    reader = StreamReader(model, messages, price_for(model))
+    reader = StreamReader(model, messages, price_for(model), params)
     async for chunk in openai_direct.chunks(endpoint, body, timeout):
         text = reader.read(chunk)
         if text:
@@ -125,8 +128,8 @@ async def stream(
     kwargs = call_kwargs(model, messages, params, timeout)
     kwargs["stream"] = True
     kwargs.setdefault("stream_options", {"include_usage": True})
-    price = price_for(model)
-    reader = StreamReader(model, messages, price)
+    price = price_for(priced_name(model))
+    reader = StreamReader(model, messages, price, params)
     with gateway_pricing(price):  # entered and left before the first yield: one context
         response = await litellm.acompletion(**kwargs)
     try:

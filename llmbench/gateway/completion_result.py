@@ -8,11 +8,13 @@ cost is None (unpriced) when no price is known, never a guessed 0.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llmbench.core.costs.pricing import cost_of
+from llmbench.core.media import image_tokens as image_tokens_of
+from llmbench.core.media import strip_parts
 from llmbench.core.models import Price, ToolCall, Usage
 from llmbench.core.tokens import count_message_tokens, count_tokens
 from llmbench.gateway.call_arguments import Message
@@ -40,13 +42,15 @@ def _usage(
     messages: Sequence[Message],
     text: str,
     tool_calls: Sequence[ToolCall] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> Usage:
-    """The provider's counts when it sent them, else an offline estimate marked as such."""
+    """The provider's counts when it sent them, else an offline estimate marked as such (with
+    what the request's tool definitions and response schema add to the prompt)."""
     prompt = getattr(reported, "prompt_tokens", None) or 0
     completion = getattr(reported, "completion_tokens", None) or 0
     if not prompt and not completion:
         return Usage(
-            prompt_tokens=count_message_tokens(messages, model),
+            prompt_tokens=count_message_tokens(messages, model, params),
             completion_tokens=count_tokens(
                 "\n".join(filter(None, (text, tool_calls_text(tool_calls)))), model
             ),
@@ -60,7 +64,22 @@ def _usage(
         cached_tokens=details.cached_tokens or 0,
         reasoning_tokens=details.reasoning_tokens,
         cache_write_tokens=details.cache_write_tokens,
+        audio_prompt_tokens=details.audio_prompt_tokens,
+        audio_completion_tokens=details.audio_completion_tokens,
+        image_prompt_tokens=details.image_prompt_tokens,
     )
+
+
+def _with_images(usage: Usage, messages: Sequence[Message], model: str) -> Usage:
+    """The usage with the request's images counted, for a price per image: the images it
+    sent, and when the estimate counted them, their tokens by the provider's rule."""
+    images = [part for part in strip_parts(list(messages))[1] if part.kind == "image"]
+    if not images:
+        return usage
+    image_tokens = usage.image_prompt_tokens
+    if usage.estimated:
+        image_tokens = sum(image_tokens_of(model, p.width, p.height, p.detail) for p in images)
+    return replace(usage, images=len(images), image_prompt_tokens=image_tokens)
 
 
 def completion_result(
@@ -75,13 +94,16 @@ def completion_result(
     ttft_ms: float | None,
     known_price: Price | None = None,
     tool_calls: Sequence[ToolCall] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> CompletionResult:
     if answered_model and model.endswith(f"/{answered_model}"):
         # Streams name the model without its provider prefix ("mock" for "llmbench/mock").
         answered_model = model
-    usage = _usage(reported_usage, model, messages, text, tool_calls)
+    usage = _usage(reported_usage, model, messages, text, tool_calls, params)
     # The requested name's price, when it has one, is also the answered name's (price_in_table).
     price = known_price or price_for(model, answered_model)
+    if price is not None and price.per_image is not None:
+        usage = _with_images(usage, messages, model)
     return CompletionResult(
         text=text,
         finish_reason=finish_reason,
@@ -103,10 +125,17 @@ class StreamReader:
     """What a stream's chunks add up to, whichever client produced them (litellm's and the
     OpenAI SDK's chunks have the same shape)."""
 
-    def __init__(self, model: str, messages: Sequence[Message], price: Price | None) -> None:
+    def __init__(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        price: Price | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         self.model = model
         self.messages = messages
         self.price = price
+        self.params = params
         self.started = time.perf_counter()
         self.ttft_ms: float | None = None
         self.pieces: list[str] = []
@@ -145,4 +174,5 @@ class StreamReader:
             ttft_ms=self.ttft_ms,
             known_price=self.price,
             tool_calls=self.tool_calls.calls(),
+            params=self.params,
         )

@@ -51,8 +51,10 @@ from llmbench.gateway.attempt_rows import (
 from llmbench.gateway.call_arguments import Transport
 from llmbench.gateway.completion_result import CompletionResult
 from llmbench.gateway.errors import Failure, classify
+from llmbench.gateway.guard_check import CheckCall
 from llmbench.gateway.guarding import Guard, GuardContext, guard_columns
 from llmbench.gateway.model_prices import price_for
+from llmbench.gateway.otel_spans import span_sink
 from llmbench.gateway.outcomes import (
     Attempt,
     CallNotRecorded,
@@ -64,6 +66,8 @@ from llmbench.gateway.outcomes import (
 )
 from llmbench.gateway.recorder import AuditRecorder, Durability, RowWrite, durability_of
 from llmbench.gateway.response_cache import CacheHit, CacheRequest, ResponseCache, cache_mode
+from llmbench.gateway.tool_calls import tool_calls_column
+from llmbench.gateway.tool_guarding import AnswerVerdict, guard_answer
 from llmbench.store.costs.prices import load_price_table
 from llmbench.store.db import StoreError
 from llmbench.store.routes import load_routes
@@ -105,7 +109,10 @@ class Gateway:
         """`durability`: "durable" returns (or raises) only once the request's audit rows are
         committed; "async" as soon as they are queued (see gateway.recorder)."""
         self.recorder = recorder
+        # The recorder strips the parts a request sends; their bytes stay only when asked.
+        recorder.keep_media_bytes = settings.retention.keep_media_bytes
         self.settings = settings
+        self.spans = span_sink(settings.otel)  # [otel]: each row also goes out as a span
         self.durability = durability_of(durability)
         self.transport: Transport = (
             "litellm" if settings.gateway.openai_transport == "litellm" else "direct"
@@ -181,6 +188,7 @@ class Gateway:
         result = hit.result((time.perf_counter() - started) * 1000)
         row = cache_hit_row(base, extra_tags, hit, result, started_at)
         ids = self.recorder.record(row, redactor)
+        self.spans.emit(row, redactor)
         rows.append(ids)
         self.cache.count_hit(hit.key)
         attempt = Attempt(result.model, "cache_hit", None, None, 0.0)
@@ -326,6 +334,7 @@ class Gateway:
 
         def record(row: Row) -> RowWrite:
             written = self.recorder.record(row, redactor)
+            self.spans.emit(row, redactor)
             rows.append(written)
             return written
 
@@ -336,7 +345,8 @@ class Gateway:
         guard_started = time.perf_counter()
         if self.guard.enabled:
             guard_context = self.guard.context(prompt_version_id)
-            verdict = self.guard.check_input(messages, guard_context, model)
+            judge = CheckCall(self.complete, request_id, tags, thread)
+            verdict = await self.guard.check_input_checked(messages, guard_context, model, judge)
             messages, stored_messages = verdict.messages, verdict.stored_messages
             input_flags = verdict.flags
             blocked_because = verdict.reason if verdict.blocked else None
@@ -370,7 +380,8 @@ class Gateway:
             recorded_params = public_params(call_params)
             # Counting tokens costs CPU on every call: only a tokens-per-minute limit needs it.
             estimate = (
-                count_message_tokens(messages, candidate) + int(call_params.get("max_tokens") or 0)
+                count_message_tokens(messages, candidate, call_params)
+                + int(call_params.get("max_tokens") or 0)
                 if self.limiter.counts_tokens(candidate)
                 else 0
             )
@@ -395,7 +406,9 @@ class Gateway:
                         # A store already closed (the app is exiting) must not turn the
                         # cancellation into another error.
                         with contextlib.suppress(StoreError):
-                            mark_cancelled(row, messages, text, started, self._price_at)
+                            mark_cancelled(
+                                row, messages, text, started, self._price_at, call_params
+                            )
                             record(row)
                         raise
                     except Exception as error:  # every provider failure is recorded, not raised
@@ -416,10 +429,12 @@ class Gateway:
                             result, cost=cost_of(result.usage, override), price=override
                         )
                     stored_response = result.text
-                    output = None
+                    output: AnswerVerdict | None = None
                     if guard_context is not None:
-                        output = self.guard.check_output(
-                            result.text,
+                        # The answer's text and its tool calls' arguments (tool_guarding.py).
+                        output = guard_answer(
+                            self.guard,
+                            result,
                             messages,
                             guard_context,
                             # Provider keys are found by their formats; the call's own key by
@@ -427,10 +442,12 @@ class Gateway:
                             known_secrets=call_secrets,
                             streamed=partial is not None,
                         )
-                        result = replace(result, text=output.text)
+                        result = output.result
                         stored_response = output.stored_text
                         row.update(guard_columns(input_flags + output.flags))
                     mark_answered(row, result, stored_response)
+                    if output is not None:
+                        row["tool_calls"] = tool_calls_column(output.stored_tool_calls)
                     if output is not None and output.blocked:
                         # Billed, so tokens and cost stay; the answer never reaches the caller.
                         mark_withheld(row, output.reason)

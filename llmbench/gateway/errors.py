@@ -58,14 +58,23 @@ class Failure:
         return self.kind in RETRYABLE
 
 
+# Gemini tells how long to wait in its error body, not in a Retry-After header: a
+# google.rpc.RetryInfo detail, `"retryDelay": "22s"` (a protobuf Duration), which litellm keeps
+# in the exception's text (https://ai.google.dev/gemini-api/docs/rate-limits).
+_RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"')
+
+
+def _retry_delay_in_body(error: BaseException) -> float | None:
+    match = _RETRY_DELAY.search(str(error))
+    return float(match.group(1)) if match else None
+
+
 def _retry_after(error: BaseException) -> float | None:
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or getattr(error, "litellm_response_headers", None)
-    if not headers:
-        return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
+    value = (headers.get("retry-after") or headers.get("Retry-After")) if headers else None
     if value is None:
-        return None
+        return _retry_delay_in_body(error)
     try:
         return max(0.0, float(value))
     except ValueError:
@@ -137,7 +146,11 @@ def classify(error: BaseException) -> Failure:
         if kind:
             break
     message = str(error)
-    status = getattr(error, "status_code", None)
+    # litellm reports Anthropic's 529 (overloaded) as a 500 and keeps the provider's own status
+    # beside it.
+    status = getattr(error, "provider_status_code", None)
+    if not isinstance(status, int):
+        status = getattr(error, "status_code", None)
     if kind in ("server", None) and _MISSING_CREDENTIALS.search(message):
         kind, status = "auth", None
         message = f"no API key for this provider: {_key_hint(error)} ({message})"

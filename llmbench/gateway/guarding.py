@@ -17,8 +17,15 @@ What each action does:
 
 Which input text is scanned: the values a template fenced as untrusted (<user_input>,
 <retrieved_context>, <conversation_history>) wherever they stand, and the whole content of user
-and tool messages that hold no fence (calls made with plain messages). System and assistant
-text is the developer's and the model's, not checked for injection.
+and tool messages that hold no fence (calls made with plain messages), and the tool results
+of Anthropic `tool_result` blocks; an injection in a tool result is `injection.tool_result`.
+System and assistant text, and tool definitions, are the developer's and the model's, not
+checked for injection; the answer's tool-call arguments get the output guard
+(gateway/tool_guarding.py).
+
+The model check (off by default; gateway/guard_check.py): a text whose injection score is in
+the policy's band [check_low, check_high) is judged by the policy's check_model, called through
+the gateway as a call of its own, and the verdict decides; with no verdict the score does.
 
 Spans in guard_flags are character offsets in the text named by `where` as it was received
 (a message's content, or "response"). No excerpt or detail holds any part of a secret or of
@@ -37,7 +44,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from llmbench.core.guard.excerpts import ExcerptMaker, sensitive_findings
-from llmbench.core.guard.input_guard import scan_text, token_limit_finding
+from llmbench.core.guard.input_guard import as_tool_result, scan_text, token_limit_finding
+from llmbench.core.guard.model_check import in_band
 from llmbench.core.guard.output_guard import check_output, pii_findings
 from llmbench.core.guard.policy import (
     Finding,
@@ -49,6 +57,13 @@ from llmbench.core.guard.policy import (
 )
 from llmbench.core.prompts.templates import SYSTEM_SECTIONS
 from llmbench.core.tokens import count_message_tokens
+from llmbench.gateway.guard_check import CheckCall, Segment, judging, model_check
+from llmbench.gateway.tool_guarding import (
+    TOOL_RESULT,
+    TOOL_ROLES,
+    tool_result_texts,
+    with_tool_result_text,
+)
 from llmbench.store.prompts.guard_policies import policy_of_version
 from llmbench.store.prompts.versions import get_version
 
@@ -148,20 +163,55 @@ class Guard:
     def check_input(
         self, messages: Sequence[Mapping[str, Any]], context: GuardContext, model: str
     ) -> InputVerdict:
+        texts, findings, _ = self._scan(messages, context.policy, model)
+        return self._input_verdict(messages, context.policy, texts, findings)
+
+    async def check_input_checked(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        context: GuardContext,
+        model: str,
+        call: CheckCall,
+    ) -> InputVerdict:
+        """check_input, with the policy's model check of the texts whose score is in its band
+        (gateway/guard_check.py). A model check's own call is not guarded: its input is the
+        text being judged."""
+        if judging():
+            return self._unguarded(messages)
         policy = context.policy
+        texts, findings, segments = self._scan(messages, policy, model)
+        if policy.model_check:
+            uncertain = [
+                segment
+                for segment in segments
+                if in_band(segment.score, policy.check_low, policy.check_high)
+            ]
+            if uncertain:
+                threshold = policy.injection_threshold
+                findings = await model_check(uncertain, findings, policy, threshold, call)
+        return self._input_verdict(messages, policy, texts, findings)
+
+    def _scan(
+        self, messages: Sequence[Mapping[str, Any]], policy: GuardPolicy, model: str
+    ) -> tuple[list[tuple[str, str, str]], list[Finding], list[Segment]]:
+        """The texts scanned, what the input guard found in them, and each scanned segment
+        with its injection score."""
         texts = _texts(messages)
         findings: list[Finding] = []
+        segments: list[Segment] = []
         for where, text, role in texts:
             for start, segment in _segments(text, role):
-                found = list(
-                    scan_text(segment, where=where, threshold=policy.injection_threshold).findings
-                )
+                report = scan_text(segment, where=where, threshold=policy.injection_threshold)
+                segments.append(Segment(where, start, segment, report.score))
+                found = list(report.findings)
                 if policy.max_tokens_per_variable is not None:
                     over = token_limit_finding(
                         segment, policy.max_tokens_per_variable, model=model, where=where
                     )
                     if over is not None:
                         found.append(over)
+                if role in TOOL_ROLES:  # indirect injection (gateway/tool_guarding.py)
+                    found = [as_tool_result(finding) for finding in found]
                 findings += [_shifted(finding, start) for finding in found] if start else found
         if policy.max_tokens_per_request is not None:
             total = count_message_tokens(messages, model)
@@ -175,21 +225,38 @@ class Guard:
                         detail=f"{total:,} tokens > {policy.max_tokens_per_request:,} per request",
                     )
                 )
+        return texts, findings, segments
+
+    def _input_verdict(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        policy: GuardPolicy,
+        texts: list[tuple[str, str, str]],
+        findings: list[Finding],
+    ) -> InputVerdict:
         if not findings and not self.redact_stored:  # the usual case, kept cheap
             return InputVerdict(False, "", list(messages), list(messages), ())
         sources = {where: text for where, text, _ in texts}
         decision = decide(findings, policy, sources)
         sent = _replace_texts(messages, decision.redacted, sources)
-        stored = sent
-        if self.redact_stored:
-            sent_texts = {where: text for where, text, _ in _texts(sent)}
-            masked = {where: _mask_pii(text) for where, text in sent_texts.items()}
-            stored = _replace_texts(sent, masked, sent_texts)
+        stored = self._stored(sent)
         excerpts = ExcerptMaker(sources)
         flags = tuple(
             _flag(f, policy.action(f.kind), "input", excerpts) for f in _acted_on(findings, policy)
         )
         return InputVerdict(decision.blocked, decision.reason, sent, stored, flags)
+
+    def _unguarded(self, messages: Sequence[Mapping[str, Any]]) -> InputVerdict:
+        sent = [dict(message) for message in messages]
+        return InputVerdict(False, "", sent, self._stored(sent), ())
+
+    def _stored(self, sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What the audit row keeps of what is sent: personal data masked when asked."""
+        if not self.redact_stored:
+            return sent
+        sent_texts = {where: text for where, text, _ in _texts(sent)}
+        masked = {where: _mask_pii(text) for where, text in sent_texts.items()}
+        return _replace_texts(sent, masked, sent_texts)
 
     # -- after the call --------------------------------------------------------------------------
 
@@ -274,6 +341,9 @@ def _texts(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
             for part_index, part in enumerate(content):
                 if isinstance(part, Mapping) and isinstance(part.get("text"), str):
                     found.append((f"messages[{index}].content[{part_index}]", part["text"], role))
+                elif isinstance(part, Mapping) and part.get("type") == TOOL_RESULT:
+                    where = f"messages[{index}].content[{part_index}]"
+                    found += tool_result_texts(where, part)
     return found
 
 
@@ -307,9 +377,13 @@ def _replace_texts(
         if not part:
             message["content"] = text
             continue
-        part_index = int(part.removeprefix(".content[").removesuffix("]"))
+        head, _, inner = part.removeprefix(".content[").partition("]")
+        part_index = int(head)
         parts = [dict(p) if isinstance(p, Mapping) else p for p in message["content"]]
-        parts[part_index]["text"] = text
+        if inner:  # inside a tool_result block (gateway/tool_guarding.py)
+            parts[part_index] = with_tool_result_text(parts[part_index], inner, text)
+        else:
+            parts[part_index]["text"] = text
         message["content"] = parts
     return result
 

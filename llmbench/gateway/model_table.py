@@ -57,7 +57,7 @@ def table_entry(table: Mapping[str, Any], model: str) -> Mapping[str, Any] | Non
 
 def entry_price(entry: Mapping[str, Any]) -> Price | None:
     """USD per million tokens; cached input is billed at the input price when the entry has
-    no cached price (as the gateway bills it), cache writes and reasoning likewise."""
+    no cached price (as the gateway bills it), cache writes, reasoning and audio likewise."""
     input_cost = entry.get("input_cost_per_token")
     output_cost = entry.get("output_cost_per_token")
     if input_cost is None or output_cost is None:
@@ -73,4 +73,20 @@ def entry_price(entry: Mapping[str, Any]) -> Price | None:
         # gateway bills them as input and output.
         cache_write=None if write_cost is None else write_cost * PER_MILLION,
         reasoning=None if reasoning_cost is None else reasoning_cost * PER_MILLION,
+        # Audio tokens at their own rates where the table has them; images per image (USD
+        # each, not per million) where it prices them so.
+        audio_input=_per_million(entry.get("input_cost_per_audio_token")),
+        audio_output=_per_million(entry.get("output_cost_per_audio_token")),
+        per_image=_number(entry.get("input_cost_per_image")),
     )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _per_million(value: object) -> float | None:
+    number = _number(value)
+    return None if number is None else number * PER_MILLION

@@ -78,6 +78,9 @@ class Usage:
     cached_tokens: int
     reasoning_tokens: int | None = None
     cache_write_tokens: int | None = None
+    audio_prompt_tokens: int | None = None
+    audio_completion_tokens: int | None = None
+    image_prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -257,4 +260,7 @@ def _usage(usage: object) -> Usage | None:
         cached_tokens=details.cached_tokens or 0,
         reasoning_tokens=details.reasoning_tokens,
         cache_write_tokens=details.cache_write_tokens,
+        audio_prompt_tokens=details.audio_prompt_tokens,
+        audio_completion_tokens=details.audio_completion_tokens,
+        image_prompt_tokens=details.image_prompt_tokens,
     )

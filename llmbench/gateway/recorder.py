@@ -25,6 +25,7 @@ from llmbench.gateway.attempt_rows import TAG_COLUMNS
 from llmbench.gateway.chain_head import head_keeper
 from llmbench.gateway.chain_key import chain_key_for
 from llmbench.gateway.keys import PROVIDERS
+from llmbench.gateway.media_records import PARTS, redacted_parts, with_parts, write_parts
 from llmbench.store.audit.group_append import append_each
 from llmbench.store.audit.log import append_in_one_statement
 from llmbench.store.db import Store, plain_error
@@ -67,8 +68,12 @@ def _redactor_for(secrets: tuple[str, ...]) -> Redactor:
 
 
 class AuditRecorder:
-    def __init__(self, store: Store, key: bytes | None = None) -> None:
+    def __init__(
+        self, store: Store, key: bytes | None = None, *, keep_media_bytes: bool = False
+    ) -> None:
         self.store = store
+        self.keep_media_bytes = keep_media_bytes
+        """Keep the bytes of the parts a request sends ([retention] keep_media_bytes)."""
         self.key = key or chain_key_for(store)
         self.heads = head_keeper(store, self.key)  # the chain's head, recorded beside the key
         self._lock = threading.Lock()
@@ -88,10 +93,11 @@ class AuditRecorder:
     def record(self, call: Mapping[str, Any], redactor: Redactor) -> RowWrite:
         """Queue one record; the future settles once its batch has committed (the call ids)
         or was refused. Cancelling that future never cancels the write."""
-        clean = dict(call)
+        clean = with_parts(dict(call), self.keep_media_bytes)
         for name in _REDACTED_FIELDS:
             if isinstance(clean.get(name), str):
                 clean[name] = redactor.text(clean[name])
+        redacted_parts(clean, redactor)
         settled: RowWrite = Future()
         with self._lock:
             self._queued.append((clean, settled))
@@ -114,10 +120,16 @@ class AuditRecorder:
             return [row for row, _ in taken]
 
         def job(db: Any) -> list[int | Exception]:
-            return append_each(db, self.key, take())
+            rows = take()
+            ids = append_each(db, self.key, rows)
+            write_parts(db, rows, ids)
+            return ids
 
         def in_one_statement(db: Any) -> list[int] | None:
-            return append_in_one_statement(db, self.key, take())
+            rows = take()
+            if any(PARTS in row for row in rows):  # their parts need a statement more: the job
+                return None
+            return append_in_one_statement(db, self.key, rows)
 
         try:
             # Acknowledged at the commit; the writer puts the calls in the search index after.

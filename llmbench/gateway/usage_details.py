@@ -2,10 +2,12 @@
 (`prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`), litellm's
 Usage (the same, plus `cache_read_input_tokens` and `cache_creation_input_tokens` it maps from
 Anthropic, and Gemini's `thoughtsTokenCount` as reasoning_tokens), Anthropic's own usage, and
-the gateway's flat Usage objects. A count the provider did not give is None, never 0; a
-reasoning or cache-write count of 0 is None too: OpenAI sends `reasoning_tokens: 0` for every
-model that does not reason and litellm's stream builder fills it in when a server sent nothing,
-and a row without them seals as rows did before m014."""
+the gateway's flat Usage objects; also the audio tokens of either side and the prompt's image
+tokens, which price a call where litellm's table has rates of their own for them. A count the
+provider did not give is None, never 0; a reasoning, cache-write, audio or image count of 0 is
+None too: OpenAI sends `reasoning_tokens: 0` (and `audio_tokens: 0`) for every model that does
+not reason (or hear) and litellm's stream builder fills them in when a server sent nothing, and
+a row without them seals as rows did before m014."""
 
 from __future__ import annotations
 
@@ -41,10 +43,16 @@ class TokenDetails:
     cached_tokens: int | None
     reasoning_tokens: int | None
     cache_write_tokens: int | None
+    # OpenAI's audio models (`audio_tokens` of either details; 0 when none, taken as None) and
+    # image tokens (litellm's `image_tokens`, from Gemini's promptTokensDetails).
+    audio_prompt_tokens: int | None = None
+    audio_completion_tokens: int | None = None
+    image_prompt_tokens: int | None = None
 
 
 def token_details(usage: Any) -> TokenDetails:
-    """Cache reads, reasoning and cache writes of one usage (each None when not given)."""
+    """Cache reads, reasoning, cache writes, audio and image tokens of one usage (each None
+    when not given)."""
     prompt_details = _get(usage, "prompt_tokens_details")
     completion_details = _get(usage, "completion_tokens_details")
     return TokenDetails(
@@ -62,6 +70,18 @@ def token_details(usage: Any) -> TokenDetails:
             _get(prompt_details, "cache_creation_tokens"),
             _get(prompt_details, "cache_write_tokens"),
             _get(usage, "cache_write_tokens"),
+        )
+        or None,
+        audio_prompt_tokens=_first(
+            _get(prompt_details, "audio_tokens"), _get(usage, "audio_prompt_tokens")
+        )
+        or None,
+        audio_completion_tokens=_first(
+            _get(completion_details, "audio_tokens"), _get(usage, "audio_completion_tokens")
+        )
+        or None,
+        image_prompt_tokens=_first(
+            _get(prompt_details, "image_tokens"), _get(usage, "image_prompt_tokens")
         )
         or None,
     )

@@ -19,7 +19,10 @@ promptfoo's __prefix, __suffix, __providerOutput and __threshold change the prom
 case has no place for them, and a file that uses them is refused with that reason.
 
 JSONL: one object per line, {"vars": {...}, "expected": "...", "tags": {...}, "checks": [...]}
-(only vars is required; "description" is the tag of that name).
+(only vars is required; "description" is the tag of that name). A line may give the case the
+tools its requests send, over the run's: "tools" (OpenAI's function tools) and "tool_choice",
+checked as a suite's are (importers/eval_suite_tools.py); its checks can then expect tool calls
+(`tool-call`, `tool-call-f1`). CSV has no column for them: such a dataset exports to JSONL only.
 
 Every bad row is reported as `file:line: message`, all of them, and nothing is returned.
 """
@@ -42,6 +45,7 @@ from llmbench.importers.case_csv_checks import (
     checks_from_data,
     llmbench_cases,
 )
+from llmbench.importers.eval_suite_datasets import case_tools
 from llmbench.importers.file_problems import FileProblem, PromptFileError, read_text
 from llmbench.importers.promptfoo.assertion_strings import form_of
 
@@ -49,7 +53,7 @@ DatasetFormat = Literal["csv", "jsonl"]
 DATASET_FORMATS: tuple[DatasetFormat, ...] = ("csv", "jsonl")
 _EXPECTED_COLUMN = re.compile(r"^__expected\d*$")
 _METADATA = "__metadata:"
-_JSONL_KEYS = ("vars", "expected", "tags", "checks", "description")
+_JSONL_KEYS = ("vars", "expected", "tags", "checks", "description", "tools", "tool_choice")
 
 
 class DatasetFileError(PromptFileError):
@@ -69,6 +73,7 @@ class CaseRecord:
     tags: dict[str, str] = field(default_factory=dict)
     checks: tuple[dict[str, Any], ...] = ()  # validated, in check_to_data's form
     where: str = ""  # file:line
+    params: dict[str, Any] = field(default_factory=dict)  # its own tools and tool_choice
 
 
 def format_of(path: Path) -> DatasetFormat:
@@ -164,9 +169,12 @@ def _json_record(data: object, where: str, messages: list[str]) -> CaseRecord | 
         else:
             tags = {**tags, "description": data["description"]}
     checks = checks_from_data(data.get("checks") or [], "checks", messages)
-    if messages or not isinstance(variables, dict):
+    params = case_tools(data)
+    if isinstance(params, str):
+        messages.append(params)
+    if messages or not isinstance(variables, dict) or isinstance(params, str):
         return None
-    return CaseRecord(variables, expected, dict(tags), tuple(checks), where)
+    return CaseRecord(variables, expected, dict(tags), tuple(checks), where, params)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -181,6 +189,7 @@ def write_jsonl(cases: Sequence[Case], out: TextIO) -> None:
             row["tags"] = case.tags
         if case.checks:
             row["checks"] = [dict(check) for check in case.checks]
+        row.update(case.params)  # its tools and tool_choice, as a line gives them
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -201,6 +210,8 @@ def csv_problems(cases: Sequence[Case]) -> list[str]:
                 problems.append(f"{label}: variable {name!r} is not text")
         if case.expected == "":
             problems.append(f"{label}: an empty golden answer reads back as none")
+        if case.params:
+            problems.append(f"{label} sends tools of its own, which CSV has no column for")
         if any(not value for value in case.tags.values()):
             problems.append(f"{label}: an empty tag reads back as none")
         for name in case.tags:

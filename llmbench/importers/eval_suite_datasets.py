@@ -6,7 +6,12 @@ of a dataset file (importers/dataset_files.py): one column per variable, promptf
 `__expected` cells (an assertion is a check of the case, other text its golden answer),
 `__description` and `__metadata:*`, llmbench's `__golden`, `__checks` and `__tags`, and a
 suite's own `expected` (the golden answer, as written) and `tags` (a JSON object). JSONL lines
-are {"vars": {...}, "expected": ..., "tags": {...}} or a flat object of variables.
+are {"vars": {...}, "expected": ..., "tags": {...}} or a flat object of variables. A line with
+"vars" may also give the case its own checks and the tools its requests send, over the suite's
+(as a suite's inline test does, importers/eval_suite_tools.py):
+
+    {"vars": {"question": "Time in Oslo?"}, "tools": [{"type": "function", "function": {...}}],
+     "tool_choice": "required", "checks": [{"type": "tool-call-f1", "value": ["get_time"]}]}
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from llmbench.core.evaluation.tool_checks import choice_problem, tools_problem
 from llmbench.importers.bounds import NestingError, load_json
 from llmbench.importers.case_csv import read_case_csv
 from llmbench.importers.case_csv_checks import (
     LLMBENCH_COLUMNS,
+    checks_from_data,
     llmbench_cases,
 )
 from llmbench.importers.eval_suite_docs import SuiteError, TestDoc
@@ -77,6 +84,7 @@ def _jsonl_tests(text: str, shown: str) -> list[TestDoc]:
 
 def _json_test(data: Mapping[str, Any], where: str) -> TestDoc | str:
     if "vars" not in data:
+        # A flat object is all variables: "checks" or "tools" there is a variable's name.
         flat = {k: v for k, v in data.items() if k not in ("expected", "tags")}
         data = {"vars": flat, **{k: v for k, v in data.items() if k in ("expected", "tags")}}
     variables, expected, tags = data["vars"], data.get("expected"), data.get("tags") or {}
@@ -86,4 +94,27 @@ def _json_test(data: Mapping[str, Any], where: str) -> TestDoc | str:
         return "tags must be an object"
     if expected is not None and not isinstance(expected, str):
         expected = json.dumps(expected)
-    return TestDoc(variables, expected, (), {str(k): str(v) for k, v in tags.items()}, where)
+    params = case_tools(data)
+    if isinstance(params, str):
+        return params
+    messages: list[str] = []
+    checks = checks_from_data(data.get("checks") or [], "checks", messages)
+    if messages:
+        return "; ".join(messages)
+    shown_tags = {str(k): str(v) for k, v in tags.items()}
+    return TestDoc(variables, expected, tuple(checks), shown_tags, where, params=params)
+
+
+def case_tools(data: Mapping[str, Any]) -> dict[str, Any] | str:
+    """A JSONL line's own `tools` and `tool_choice` as request params, or why they are wrong
+    (the suite's dataset files and importers/dataset_files.py read them alike)."""
+    params: dict[str, Any] = {}
+    if "tools" in data:
+        if problem := tools_problem(data["tools"]):
+            return problem
+        params["tools"] = [{"type": "function", **tool} for tool in data["tools"]]
+    if "tool_choice" in data:
+        if problem := choice_problem(data["tool_choice"], params.get("tools")):
+            return problem
+        params["tool_choice"] = data["tool_choice"]
+    return params

@@ -185,7 +185,14 @@ def import_dataset(store: Store, path: Path, name: str | None = None) -> ImportO
     if not chosen:
         raise DatasetError("name the dataset to import into")
     cases = [
-        repo.NewCase(record.vars, record.expected, record.tags, "import", checks=record.checks)
+        repo.NewCase(
+            record.vars,
+            record.expected,
+            record.tags,
+            "import",
+            checks=record.checks,
+            params=record.params,
+        )
         for record in records
     ]
 
@@ -203,12 +210,13 @@ def import_dataset(store: Store, path: Path, name: str | None = None) -> ImportO
     return store.write(job)
 
 
-def _content_key(case: Case | repo.NewCase) -> tuple[str, str | None, str, str]:
+def _content_key(case: Case | repo.NewCase) -> tuple[str, str | None, str, str, str]:
     return (
         canonical_json(dict(case.vars)),
         case.expected,
         canonical_json(dict(case.tags)),
         canonical_json([dict(check) for check in case.checks]),
+        canonical_json(dict(case.params)),
     )
 
 
@@ -267,6 +275,7 @@ def promote_result(
         source=PROMOTED,
         source_call_id=source.call_id,
         checks=case.checks,
+        params=case.params,  # the same request: its own tools too
     )
     return add_to_dataset(store, name, new, description=PROMOTED_DESCRIPTION)
 

@@ -17,7 +17,7 @@ from llmbench.core.models import Case
 from llmbench.store.schema.vocabulary import CASE_SOURCES
 from llmbench.store.timestamps import utc_now
 
-_CASE_COLUMNS = "id, dataset_id, vars, expected, tags, source, checks"
+_CASE_COLUMNS = "id, dataset_id, vars, expected, tags, source, checks, params"
 
 
 class DatasetError(ValueError):
@@ -33,6 +33,7 @@ class NewCase:
     source_call_id: int | None = None
     created_at: str | None = None
     checks: Sequence[Mapping[str, Any]] = ()  # core.checks' saved form (check_to_data)
+    params: Mapping[str, Any] = field(default_factory=dict)  # its own tools, tool_choice (m018)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def add_cases(db: Database, dataset_id: int, cases: Iterable[NewCase]) -> list[i
             raise ValueError(f"unknown case source {case.source!r}")
         cursor = db.execute(
             "INSERT INTO cases (dataset_id, vars, expected, tags, source, source_call_id,"
-            " created_at, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, checks, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 dataset_id,
                 json.dumps(dict(case.vars), ensure_ascii=False),
@@ -83,6 +84,7 @@ def add_cases(db: Database, dataset_id: int, cases: Iterable[NewCase]) -> list[i
                 case.source_call_id,
                 case.created_at or utc_now(),
                 json.dumps([dict(check) for check in case.checks], ensure_ascii=False),
+                json.dumps(dict(case.params), ensure_ascii=False),
             ],
         )
         ids.append(int(cursor.lastrowid))
@@ -118,7 +120,7 @@ def get_dataset(db: Database, dataset_id: int) -> DatasetRow | None:
 
 def case_from_row(row: Sequence[Any]) -> Case:
     """A case from its columns in table order (id, dataset_id, vars, expected, tags, source,
-    checks)."""
+    checks, params)."""
     return Case(
         id=row[0],
         dataset_id=row[1],
@@ -127,6 +129,7 @@ def case_from_row(row: Sequence[Any]) -> Case:
         tags=json.loads(row[4]),
         source=row[5],
         checks=tuple(json.loads(row[6])),
+        params=json.loads(row[7]),
     )
 
 

@@ -47,6 +47,10 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m012_conversations",
     "m013_tool_calls_in_results_and_search",
     "m014_reasoning_and_cache_write_tokens",
+    "m015_media_parts",
+    "m016_production_quality",
+    "m017_cacheable_sections",
+    "m018_case_params",
 )
 MIGRATION_SET = "llmbench"
 

@@ -254,6 +254,8 @@ class ProductionCall:
     response: str
     latency_ms: float | None
     cost: float | None
+    messages: str | None
+    """The request's messages as stored (JSON): what a judge is shown as the input."""
 
 
 def unchecked_production_calls(
@@ -263,7 +265,7 @@ def unchecked_production_calls(
     window, whose bodies are still there and that no check has looked at yet."""
     rows = db.execute(
         """
-        SELECT c.id, c.request_id, c.model, c.response, c.latency_ms, c.cost
+        SELECT c.id, c.request_id, c.model, c.response, c.latency_ms, c.cost, c.messages
         FROM calls c
         JOIN prompt_versions v ON v.id = c.prompt_version_id
         JOIN prompts p ON p.id = v.prompt_id
@@ -275,3 +277,30 @@ def unchecked_production_calls(
         [prompt_name, since, until],
     ).fetchall()
     return [ProductionCall(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class DailyJudge:
+    day: str
+    judged: int
+    """Judge verdicts on production calls of the day (checks of kind 'judge' with a score)."""
+    mean_score: float | None
+    """Their mean score, each 0..1 (the judge's dimensions scaled and averaged)."""
+    failures: int
+    """Judge checks that could not run (the judge failed): recorded, with no score."""
+
+
+def daily_judge_scores(db: Database, since: str, until: str) -> list[DailyJudge]:
+    """Judge verdicts on production calls (not eval results) per UTC day of the call."""
+    rows = db.execute(
+        """
+        SELECT substr(c.ts, 1, 10) AS day, count(k.score), avg(k.score),
+               coalesce(sum(k.score IS NULL), 0)
+        FROM checks k JOIN calls c ON c.id = k.call_id
+        WHERE k.kind = 'judge' AND k.call_id IS NOT NULL AND k.result_id IS NULL
+          AND +c.ts >= ? AND +c.ts < ?
+        GROUP BY day ORDER BY day
+        """,
+        [since, until],
+    ).fetchall()
+    return [DailyJudge(*row) for row in rows]

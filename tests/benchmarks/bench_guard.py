@@ -196,7 +196,41 @@ def gateway_step(two_kb: str, answer: str, runs: int) -> dict[str, Any]:
             lambda: guard.check_input(messages, context, "gpt-4o-mini"), runs
         ),
         "gateway_output_2kb": timings(lambda: guard.check_output(answer, messages, context), runs),
+        **model_check_outside_band(guard, messages, runs),
     }
+
+
+def model_check_outside_band(
+    guard: Any, messages: list[dict[str, str]], runs: int
+) -> dict[str, Any]:
+    """The same input guard with the model check on and the text's score outside its band:
+    what the check adds when it calls no model (the band test on each scanned text)."""
+    from dataclasses import replace
+
+    from llmbench.core.guard.input_guard import scan_text
+    from llmbench.gateway.guard_check import CheckCall
+
+    async def never(*_args: object, **_kwargs: object) -> Any:
+        raise AssertionError("the benchmark's text is outside the band: no judge is called")
+
+    score = scan_text(messages[-1]["content"]).score
+    low = max(0.2, round(score + 0.05, 2))
+    band = {"check_low": low, "check_high": min(1.0, low + 0.3), "check_model": "llmbench/mock"}
+    context = replace(guard.default, policy=replace(guard.default.policy, **band))
+    call = CheckCall(never, "bench", {})
+
+    def checked() -> object:
+        # Outside the band the coroutine finishes without waiting on anything: run it inline,
+        # so the figure is the guard's work and not an event loop's.
+        step = guard.check_input_checked(messages, context, "gpt-4o-mini", call)
+        try:
+            step.send(None)
+        except StopIteration as done:
+            return done.value
+        step.close()
+        raise AssertionError("the model check waited: the text is in its band")
+
+    return {"gateway_input_2kb_model_check_outside_band": timings(checked, runs)}
 
 
 def use_weights(path: Path) -> None:

@@ -68,7 +68,11 @@ INSTANCES: dict[str, list[tuple[str, int]]] = {
         ("monitor check", 0),
         ("monitor check --days 14 --both-directions", 0),
     ],
-    "llmbench monitor sample --prompt NAME --suite FILE [--rate 0.05] [--days 7]": [
+    "llmbench monitor consistency [--prompt NAME] [--days 7]": [
+        ("monitor consistency", 0),
+        ("monitor consistency --prompt support-reply --days 3", 0),
+    ],
+    "llmbench monitor sample --prompt NAME --suite FILE [--rate 0.05] [--days 7] [--no-judge]": [
         ("monitor sample --prompt support-reply --suite checks.eval.yaml --rate 0.5", 0)
     ],
     "llmbench monitor alerts [--open]": [("monitor alerts", 0), ("monitor alerts --open", 0)],
@@ -90,6 +94,7 @@ INSTANCES: dict[str, list[tuple[str, int]]] = {
         ("import jsonl spend.jsonl --map ts=startTime --map cost=spend", 0)
     ],
     "llmbench import usage-csv PATH": [("import usage-csv usage.csv", 0)],
+    "llmbench import otlp PATH": [("import otlp collector_file.jsonl", 0)],
     "llmbench import promptfoo CONFIG [-o SUITE] [--run] [--model-map FROM=TO] "
     "[--fail-under RATE]": [
         (
@@ -135,6 +140,13 @@ SKIPPED: dict[str, str] = {
         "set and delete write the OS keyring and take a real API key (list runs, above)"
     ),
     "llmbench [--db PATH] [--create]": "opens the TUI (the refusal of a missing path runs)",
+    "llmbench export otel [--endpoint URL] [--since D] [--until D] [-q QUERY] [--bodies]": (
+        "needs an OTLP collector (tests/otel_out/test_otel_out.py sends history to a real one)"
+    ),
+    "llmbench collect [--port 4318] [--host 127.0.0.1]": (
+        "a server that runs until ctrl+c (tests/test_cli_collect.py starts it, sends it spans"
+        " and stops it)"
+    ),
 }
 
 # Marks of a synopsis rather than a command: options in brackets, alternatives, placeholders.
@@ -267,6 +279,8 @@ def _input_files(folder: Path) -> None:
         """
     )
     logs.close()
+    otlp = Path(__file__).resolve().parents[1] / "data" / "otlp" / "collector_file.jsonl"
+    shutil.copy(otlp, folder / otlp.name)
     promptfoo = Path(__file__).resolve().parents[1] / "data" / "promptfoo" / "getting-started"
     for name in ("promptfooconfig.yaml", "translate.txt"):
         shutil.copy(promptfoo / name, folder / name)

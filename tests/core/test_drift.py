@@ -142,3 +142,21 @@ def test_every_drift_reported_is_harmful_and_as_large_as_the_floor() -> None:
             assert abs(drift.change) >= settings.min_change, (seed, spec.key, drift)
             word = "down" if spec.higher_is_better else "up"
             assert f" {word} " in drift.describe(str)
+
+
+def test_a_share_that_is_zero_most_days_needs_a_real_rise() -> None:
+    """Diverging answers sit at 0 on most days: without a floor on the spread, one odd pair on a
+    quiet day would be a shift of a million spreads."""
+    spec = SeriesSpec(
+        "consistency:x", "x diverging answers", False, "ratio", "", min_spread=0.01,
+        change_in_points=True,
+    )  # fmt: skip
+    quiet = [0.0] * 10 + [0.002, 0.0, 0.003, 0.0]
+    assert detect_drift(spec, _daily(quiet)) is None
+    assert detect_drift(replace(spec, min_spread=0.0), _daily(quiet)) is not None
+    outage = [0.0] * 10 + [0.12, 0.3, 0.35]
+    drift = detect_drift(spec, _daily(outage))
+    assert drift is not None and drift.since == _daily(outage)[10][0] and drift.harmful
+    assert drift.describe(lambda value: f"{value:.0%}").startswith(
+        f"x diverging answers up 25.7 points since {drift.since} (0% → 26%)"
+    )

@@ -196,7 +196,8 @@ def test_jsonl_cases_and_their_problems(tmp_path: Path) -> None:
     assert _problems(tmp_path, "bad.jsonl", bad) == [
         "bad.jsonl:2: not JSON: Expecting value: line 1 column 1 (char 0)",
         'bad.jsonl:3: each line must be a JSON object: {"vars": {...}, "expected": ...}',
-        "bad.jsonl:4: unknown field 'extra' (known: vars, expected, tags, checks, description)",
+        "bad.jsonl:4: unknown field 'extra' (known: vars, expected, tags, checks, description,"
+        " tools, tool_choice)",
         'bad.jsonl:4: needs "vars", an object of the case\'s variables',
         'bad.jsonl:5: "tags" must be an object of text values',
         "bad.jsonl:5: checks 1: check 'webhook': this check type is not supported "

@@ -191,7 +191,7 @@ def test_bad_yaml_names_its_line(tmp_path: Path) -> None:
         (
             MINIMAL + "    variables:\n      - name: ticket\n        kind: sneaky\n",
             "8: version 1: variable 'ticket': unknown kind 'sneaky'; use one of trusted,"
-            " untrusted, retrieved, history",
+            " untrusted, retrieved, history, image",
         ),
         (
             MINIMAL + "  - version: 1\n    sections:\n      task: again\n",

@@ -416,7 +416,7 @@ def test_history_never_precedes_what_it_points_at(demo) -> None:
 
 def test_small_and_empty_demos_still_hold_the_story(tmp_path: Path) -> None:
     summary = build_demo(tmp_path / "tiny.db", calls=0, days=3, now=NOW)
-    assert summary.runs == 2 and summary.prompts == 4 and summary.grades > 0
+    assert summary.runs == 2 and summary.prompts == 5 and summary.grades > 0
     assert summary.calls == summary.results  # only the runs' own calls
     with open_db(tmp_path / "tiny.db", create=False) as store:
         assert check_integrity(store.read()).ok

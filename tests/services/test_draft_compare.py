@@ -338,3 +338,36 @@ def test_the_report_compares_with_the_first_version_and_model_picked() -> None:
         "p@1 × m2",
         "p@1 × m1",
     ]
+
+
+def test_the_drafts_cache_marks_are_sent_as_the_saved_version_would_send_them(
+    store: Store,
+) -> None:
+    seeded = _seed(store, cases=1)
+    sections = {**BASE_DRAFT.sections, "format": "Answer in two short lines."}
+    comparison = compare_draft(
+        store,
+        SETTINGS,
+        seeded.prompt_id,
+        _draft(sections=sections, cacheable=("format",)),
+        baseline_version_id=seeded.baseline_id,
+        cases=_cases(seeded),
+    )
+    assert comparison.status == "done"
+    (sent,) = [
+        json.loads(row[0])
+        for row in store.read().execute(
+            "SELECT c.messages FROM results r JOIN calls c ON c.id = r.call_id"
+            " WHERE r.run_id = ? AND r.version_id IS NULL",
+            [comparison.run_id],
+        )
+    ]
+    # The marked section leads, alone and marked for the provider's cache, before the role it
+    # follows when nothing is marked (the audit log keeps the messages as the gateway got them).
+    assert [message["role"] for message in sent] == ["system", "system", "user"]
+    assert sent[0] == {
+        "role": "system",
+        "content": "Answer in two short lines.",
+        "cache_control": {"type": "ephemeral"},
+    }
+    assert sent[1] == {"role": "system", "content": "You answer support tickets kindly."}

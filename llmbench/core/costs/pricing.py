@@ -21,19 +21,43 @@ class DatedPrice:
 def cost_of(usage: Usage, price: Price | None) -> float | None:
     """Cost of one call. Prompt tokens read from the provider's cache are billed at the cached
     rate, those written to it at the cache-write rate (else as input); reasoning tokens, part
-    of the completion, at the reasoning rate (else as output, as providers bill them)."""
+    of the completion, at the reasoning rate (else as output, as providers bill them). Audio
+    tokens are billed at the audio rates where the price has them (else as input and output);
+    where it prices images per image and the prompt's image tokens are known, the images are
+    billed per image instead of those tokens (litellm's cost calculator bills them so too)."""
     if price is None:
         return None
     written = usage.cache_write_tokens or 0
     reasoning = min(usage.reasoning_tokens or 0, usage.completion_tokens)
     uncached = max(usage.prompt_tokens - usage.cached_tokens - written, 0)
-    return (
-        uncached * price.input
+    audio_in = _share(usage.audio_prompt_tokens, price.audio_input, uncached)
+    per_image = price.per_image is not None and usage.images > 0
+    per_image = per_image and usage.image_prompt_tokens is not None
+    image_tokens = (
+        _share(usage.image_prompt_tokens, price.per_image, uncached - audio_in) if per_image else 0
+    )
+    audio_out = _share(
+        usage.audio_completion_tokens, price.audio_output, usage.completion_tokens - reasoning
+    )
+    per_million = (
+        (uncached - audio_in - image_tokens) * price.input
         + usage.cached_tokens * price.cached
         + written * (price.input if price.cache_write is None else price.cache_write)
-        + (usage.completion_tokens - reasoning) * price.output
+        + audio_in * (price.audio_input or 0.0)
+        + (usage.completion_tokens - reasoning - audio_out) * price.output
         + reasoning * (price.output if price.reasoning is None else price.reasoning)
-    ) / PER_MILLION
+        + audio_out * (price.audio_output or 0.0)
+    )
+    images = usage.images * (price.per_image or 0.0) if per_image else 0.0
+    return per_million / PER_MILLION + images
+
+
+def _share(tokens: int | None, rate: float | None, at_most: int) -> int:
+    """The tokens billed at a rate of their own: none without the rate, and never more than
+    the tokens they are part of (a provider's details may overlap its cached count)."""
+    if rate is None or not tokens:
+        return 0
+    return max(min(tokens, at_most), 0)
 
 
 class PriceTable:

@@ -47,6 +47,7 @@ _BLACK_FLAG = "\U0001f3f4"  # subdivision flags (England, Scotland, Wales) are t
 
 
 RETRIEVED_RULE = "injection.retrieved"
+TOOL_RESULT_RULE = "injection.tool_result"
 # The classifier names its window when its evidence alone (calibrated, with no rule hit) reaches
 # this: its raw probability is not calibrated (a one-word text is read as one short window).
 CLASSIFIER_FINDING = 0.5
@@ -268,6 +269,15 @@ def _as_retrieved(finding: Finding) -> Finding:
     if finding.rule != "injection.score":
         return finding
     return replace(finding, rule=RETRIEVED_RULE, detail=f"in retrieved context: {finding.detail}")
+
+
+def as_tool_result(finding: Finding) -> Finding:
+    """An injection found in a tool's result sent back to the model: indirect injection, as in
+    retrieved context (the tool fetched it from outside), named apart from the user's words.
+    Its kind stays "injection", so the policy's action for injections applies."""
+    if finding.rule != "injection.score":
+        return finding
+    return replace(finding, rule=TOOL_RESULT_RULE, detail=f"in a tool result: {finding.detail}")
 
 
 # -- token limits and whole requests ---------------------------------------------------------------

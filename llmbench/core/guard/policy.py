@@ -30,7 +30,16 @@ INJECTION_SIGNALS: tuple[str, ...] = (
     "encoded_payload",
     "classifier",
 )
-INPUT_KINDS: tuple[str, ...] = ("token_limit", "invisible", "bidi", *INJECTION_SIGNALS, "injection")
+# "model_check": the model check (core/guard/model_check.py) gave no verdict on a text in its
+# band; the score's decision stands, and this finding says why.
+INPUT_KINDS: tuple[str, ...] = (
+    "token_limit",
+    "invisible",
+    "bidi",
+    *INJECTION_SIGNALS,
+    "injection",
+    "model_check",
+)
 PII_KINDS: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "ssn", "ip_address")
 OUTPUT_KINDS: tuple[str, ...] = (*PII_KINDS, "secret", "prompt_leak", "banned_phrase")
 KINDS: tuple[str, ...] = (*INPUT_KINDS, *OUTPUT_KINDS)
@@ -50,6 +59,7 @@ DEFAULT_LEAK_MIN_WORDS = 8
 _DEFAULT_ACTIONS: dict[str, Action] = {
     **dict.fromkeys(INJECTION_SIGNALS, "allow"),
     "injection": "flag",
+    "model_check": "flag",
     "token_limit": "block",
     "invisible": "flag",
     "bidi": "flag",
@@ -106,6 +116,16 @@ class GuardPolicy:
     max_tokens_per_request: int | None = None
     max_tokens_per_variable: int | None = None
     leak_min_words: int = DEFAULT_LEAK_MIN_WORDS
+    check_low: float = 0.0
+    check_high: float = 0.0
+    """The model check's uncertain band [check_low, check_high): an input whose injection
+    score falls in it is shown to check_model, whose verdict decides (core/guard/model_check.py).
+    Off while the band is empty (the default)."""
+    check_model: str = ""
+
+    @property
+    def model_check(self) -> bool:
+        return bool(self.check_model) and self.check_high > self.check_low
 
     def action(self, kind: str) -> Action:
         # A kind this policy has never heard of (a newer guard's) is shown rather than ignored.
@@ -205,13 +225,17 @@ _FIELDS = (
     "max_tokens_per_request",
     "max_tokens_per_variable",
     "leak_min_words",
+    "check_low",
+    "check_high",
+    "check_model",
 )
 
 
 def parse_policy(data: object, base: GuardPolicy = DEFAULT_POLICY) -> GuardPolicy:
     """A policy from a plain dict such as
     {"actions": {"pii": "redact", "injection": "block"}, "injection_threshold": 0.6,
-     "banned_phrases": ["as an AI language model"], "max_tokens_per_variable": 2000}.
+     "banned_phrases": ["as an AI language model"], "max_tokens_per_variable": 2000,
+     "check_low": 0.2, "check_high": 0.5, "check_model": "openai/gpt-4o-mini"}.
     Fields left out keep the base policy's values; actions are merged over the base's, groups
     ("pii", "injection_signals", "unicode") first, then single kinds. Raises PolicyError."""
     if not isinstance(data, Mapping):
@@ -228,6 +252,7 @@ def parse_policy(data: object, base: GuardPolicy = DEFAULT_POLICY) -> GuardPolic
             data, "max_tokens_per_variable", base.max_tokens_per_variable
         ),
         leak_min_words=_leak_words(data, base.leak_min_words),
+        **_model_check(data, base),
     )
 
 
@@ -288,6 +313,37 @@ def _leak_words(data: Mapping[str, object], default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 3:
         raise PolicyError(f"leak_min_words: a whole number of words, at least 3, not {value!r}")
     return value
+
+
+def _model_check(data: Mapping[str, object], base: GuardPolicy) -> dict[str, Any]:
+    """The band and the judge model. Both ends 0 turn the check off; a band needs a model (no
+    judge is picked for the user: a built-in one would answer without judging)."""
+    low = _band_end(data, "check_low", base.check_low)
+    high = _band_end(data, "check_high", base.check_high)
+    model = data.get("check_model", base.check_model)
+    if not isinstance(model, str) or model != model.strip():
+        raise PolicyError(f"check_model: a model name such as 'openai/gpt-4o-mini', not {model!r}")
+    if high or low:
+        if low >= high:
+            raise PolicyError(
+                f"check_low ({low:g}) must be below check_high ({high:g}): the band is"
+                " [check_low, check_high); set both to 0 to turn the model check off"
+            )
+        if not model:
+            raise PolicyError("check_model: the model that judges scores in the band is not set")
+    return {"check_low": low, "check_high": high, "check_model": model}
+
+
+def _band_end(data: Mapping[str, object], name: str, default: float) -> float:
+    value = data.get(name, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
+        raise PolicyError(f"{name}: an injection score from 0 to 1, not {value!r}")
+    return float(value)
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:

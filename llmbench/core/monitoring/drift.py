@@ -29,6 +29,13 @@ class SeriesSpec:
     both_ways: bool = False
     """Watch for shifts to the good side too. Off by default: a latency that falls or a pass
     rate that rises is nobody's alert."""
+    min_spread: float = 0.0
+    """The smallest day-to-day spread assumed, in the series' unit: a share that sits at 0
+    most days (diverging answers) has no spread to measure against, and a one-pair wobble must
+    not read as a shift of a million spreads."""
+    change_in_points: bool = False
+    """Say the change in percentage points of a ratio (21.4 points), not relative to the
+    baseline: from a baseline near 0 a relative change is a meaningless 29,000%."""
 
 
 @dataclass(frozen=True)
@@ -83,18 +90,24 @@ class Drift:
     def describe(self, show: Callable[[float], str]) -> str:
         """One line for the alerts list; `show` formats a value of this series."""
         direction = "up" if self.current > self.baseline else "down"
+        if self.spec.change_in_points:
+            moved = f"{abs(self.current - self.baseline) * 100:.1f} points"
+        else:
+            moved = f"{abs(self.change) * 100:.1f}%"
         return (
-            f"{self.spec.label} {direction} {abs(self.change) * 100:.1f}% since {self.since}"
+            f"{self.spec.label} {direction} {moved} since {self.since}"
             f" ({show(self.baseline)} → {show(self.current)})"
         )
 
 
-def _baseline(values: Sequence[float], settings: DriftSettings) -> tuple[float, float]:
+def _baseline(
+    values: Sequence[float], settings: DriftSettings, min_spread: float = 0.0
+) -> tuple[float, float]:
     """Mean and spread of the in-control history. The spread is widened by sqrt(1 + 1/n), the
     uncertainty of a mean estimated from n points (a self-starting CUSUM's correction), so a
     short history does not make ordinary noise look like a shift."""
     centre = fmean(values)
-    spread = max(stdev(values), abs(centre) * settings.relative_floor, 1e-12)
+    spread = max(stdev(values), abs(centre) * settings.relative_floor, min_spread, 1e-12)
     return centre, spread * math.sqrt(1 + 1 / len(values))
 
 
@@ -131,7 +144,7 @@ def _one_side(
     start: int | None = None
     for index in range(settings.min_baseline, len(values)):
         history = values[: index if start is None else start]
-        baseline, spread = _baseline(history, settings)
+        baseline, spread = _baseline(history, settings, spec.min_spread)
         step = worse * (values[index] - baseline) / spread - settings.slack
         sums[index] = max(0.0, sums[index - 1] + step)
         if sums[index] == 0:

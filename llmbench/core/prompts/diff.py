@@ -59,7 +59,8 @@ class SectionDiff:
 @dataclass(frozen=True)
 class FieldDiff:
     """A metadata difference: `field` is "model", "params.<key>", "variables.<name>",
-    "examples[<n>]" (1-based, the new pool's position unless removed) or "few_shot_k"."""
+    "examples[<n>]" (1-based, the new pool's position unless removed), "few_shot_k" or
+    "cacheable" (the sections marked for the provider's prompt cache)."""
 
     field: str
     status: Status
@@ -101,6 +102,9 @@ def diff_versions(old: PromptVersion, new: PromptVersion) -> VersionDiff:
             *diff_variables(old.variables, new.variables),
             *diff_examples(old.examples, new.examples),
             *_diff_value("few_shot_k", _optional(old.few_shot_k), _optional(new.few_shot_k)),
+            *_diff_value(
+                "cacheable", ", ".join(old.cacheable) or None, ", ".join(new.cacheable) or None
+            ),
         ),
     )
 

@@ -34,8 +34,10 @@ from llmbench.core.models import (
     Variable,
     VariableKind,
 )
+from llmbench.core.prompts.caching import marked_messages, ordered_messages
 from llmbench.core.prompts.fences import FENCES, fence, neutralise_fences, normalise
 from llmbench.core.prompts.fewshot import Embed, format_examples, select_examples
+from llmbench.core.prompts.image_values import ImageValueError, image_url, placeholder, with_images
 from llmbench.core.prompts.nunjucks import finalize, is_nunjucks, nunjucks_filters
 
 __all__ = [
@@ -87,6 +89,8 @@ class Template:
     examples: tuple[Example, ...] = ()
     few_shot_k: int | None = None
     """With a pool: show at most this many examples, the most similar to the input."""
+    cacheable: tuple[str, ...] = ()
+    """Sections sent first, marked for the provider's prompt cache (core/prompts/caching)."""
 
     def variable(self, name: str) -> Variable:
         for variable in self.variables:
@@ -96,7 +100,10 @@ class Template:
 
 
 def template_of(version: PromptVersion) -> Template:
-    return Template(version.sections, version.variables, version.examples, version.few_shot_k)
+    return Template(
+        version.sections, version.variables, version.examples, version.few_shot_k,
+        version.cacheable,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,8 @@ def cap_tokens(text: str, max_tokens: int, count: TokenCounter) -> str:
 
 
 def prepare_value(variable: Variable, value: object, count: TokenCounter | None = None) -> str:
+    if variable.kind == "image":  # sent as an image part; the text only marks where
+        return placeholder(variable.name)
     text = value if isinstance(value, str) else str(value)
     if variable.kind == "trusted":
         return text
@@ -299,7 +308,8 @@ def render_prepared(
             sections[name] = rendered
     if EXAMPLES_SECTION not in sections:
         shown = ()
-    return Rendering(sections, _messages(sections), shown, errors)
+    messages = ordered_messages(sections, template.cacheable) if template.cacheable else None
+    return Rendering(sections, messages or _messages(sections), shown, errors)
 
 
 def render(
@@ -333,9 +343,21 @@ def render_messages(
     count: TokenCounter | None = None,
     *,
     embed: Embed | None = None,
-) -> list[dict[str, str]]:
-    """The chat messages to send: static sections as the system message, the rest as user."""
-    return render(template, values, count, embed=embed).messages
+) -> list[dict[str, Any]]:
+    """The chat messages to send: static sections as the system message, the rest as user;
+    sections marked cacheable lead, in a system message marked for the provider's cache."""
+    rendering = render(template, values, count, embed=embed)
+    if template.cacheable:
+        messages = marked_messages(rendering.sections, template.cacheable)
+    else:
+        messages = rendering.messages
+    images = [v.name for v in template.variables if v.kind == "image" and v.name in values]
+    if not images:
+        return messages
+    try:
+        return with_images(messages, {name: image_url(values[name], name) for name in images})
+    except ImageValueError as error:
+        raise TemplateError(str(error)) from None
 
 
 def _messages(rendered: Mapping[str, str]) -> list[dict[str, str]]:

@@ -51,6 +51,19 @@ DEFAULT_PATHS: dict[str, tuple[str, ...]] = {
     "cached_tokens": ("response.usage.prompt_tokens_details.cached_tokens",
                       "response.body.usage.prompt_tokens_details.cached_tokens",
                       "usage.prompt_tokens_details.cached_tokens", "cached_tokens"),
+    # Part of the completion (OpenAI's completion_tokens_details) and of the prompt (the
+    # `cache_creation_input_tokens` litellm keeps from Anthropic); litellm's spend logs keep
+    # the whole usage in `metadata.usage_object`.
+    "reasoning_tokens": ("response.usage.completion_tokens_details.reasoning_tokens",
+                         "response.body.usage.completion_tokens_details.reasoning_tokens",
+                         "usage.completion_tokens_details.reasoning_tokens",
+                         "metadata.usage_object.completion_tokens_details.reasoning_tokens",
+                         "reasoning_tokens"),
+    "cache_write_tokens": ("response.usage.cache_creation_input_tokens",
+                           "response.body.usage.cache_creation_input_tokens",
+                           "usage.cache_creation_input_tokens",
+                           "metadata.usage_object.cache_creation_input_tokens",
+                           "cache_creation_input_tokens", "cache_write_tokens"),
     "cost": ("cost", "spend", "response_cost"),
     "latency_ms": ("latency_ms", "duration_ms"),
     "max_tokens": ("request.max_tokens", "request.body.max_tokens", "max_tokens"),
@@ -177,6 +190,10 @@ def _call(record: Any, paths: Mapping[str, Sequence[str]], line: str) -> dict[st
         "prompt_tokens": tokens(value["prompt_tokens"], "prompt_tokens"),
         "completion_tokens": tokens(value["completion_tokens"], "completion_tokens"),
         "cached_tokens": tokens(value["cached_tokens"], "cached_tokens"),
+        # 0 is no count, as the gateway records it (OpenAI says 0 for every model that does not
+        # reason): the row seals as one without them.
+        "reasoning_tokens": tokens(value["reasoning_tokens"], "reasoning_tokens") or None,
+        "cache_write_tokens": tokens(value["cache_write_tokens"], "cache_write_tokens") or None,
         "cost": cost,
         "latency_ms": latency,
         "status": status,

@@ -35,7 +35,7 @@ from llmbench.store.foreign import ForeignDatabase
 Progress = Callable[[int], None]  # rows read so far
 COLUMNS = ("id", "model", "resolved_model", "prompt", "system", "options_json", "response",
            "conversation_id", "duration_ms", "datetime_utc", "input_tokens",
-           "output_tokens")  # fmt: skip
+           "output_tokens", "token_details")  # fmt: skip
 
 
 def is_responses_layout(db: ForeignDatabase) -> bool:

@@ -148,12 +148,50 @@ SHARED_COLUMNS = (
     "input_tokens",
     "output_tokens",
     "options_json",
+    "token_details",
 )
 
 
 def shared_columns(row: Any) -> dict[str, Any]:
     """A logged row's SHARED_COLUMNS, as LoggedCall's keyword arguments."""
     return {name: row[name] for name in SHARED_COLUMNS}
+
+
+@dataclass(frozen=True)
+class UsageDetails:
+    """What llm's `token_details` says beyond its input and output counts."""
+
+    cached: int = 0
+    reasoning: int | None = None
+    cache_write: int | None = None
+    # Anthropic's input_tokens leave out the tokens read from and written to its cache; the
+    # audit log's prompt counts them, as litellm's usage does.
+    prompt_beyond_input: int = 0
+
+
+def usage_details(value: Any) -> UsageDetails:
+    """llm's `token_details` column: the provider's usage with the two counts taken out and its
+    zeros dropped (llm's simplify_usage_dict). llm's OpenAI models keep
+    `prompt_tokens_details.cached_tokens` and `completion_tokens_details.reasoning_tokens`;
+    llm-anthropic keeps Anthropic's `cache_read_input_tokens` and `cache_creation_input_tokens`
+    (when its cache option was on)."""
+    details = json_object(value, "token_details")
+    if not details:
+        return UsageDetails()
+    prompt = details.get("prompt_tokens_details")
+    completion = details.get("completion_tokens_details")
+    prompt = prompt if isinstance(prompt, Mapping) else {}
+    completion = completion if isinstance(completion, Mapping) else {}
+    read = tokens(details.get("cache_read_input_tokens"), "cache_read_input_tokens")
+    written = tokens(details.get("cache_creation_input_tokens"), "cache_creation_input_tokens")
+    cached = tokens(prompt.get("cached_tokens"), "cached_tokens")
+    reasoning = tokens(completion.get("reasoning_tokens"), "reasoning_tokens")
+    return UsageDetails(
+        cached=cached or read,
+        reasoning=reasoning or None,
+        cache_write=written or None,
+        prompt_beyond_input=read + written,
+    )
 
 
 @dataclass
@@ -176,6 +214,7 @@ class LoggedCall:
     conversation_name: Any = None
     fragments: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    token_details: Any = None  # the provider's usage beyond the two counts, as llm kept it
 
     def to_call(self) -> dict[str, Any]:
         """The audit log's row (not yet priced). Raises ValueError for a damaged row."""
@@ -190,6 +229,7 @@ class LoggedCall:
         # Estimated from what the model wrote: its text and its tool calls.
         written = "\n".join(filter(None, [response, *(c["name"] + c["arguments"] for c in calls)]))
         prompt_tokens, completion_tokens, estimated = self._tokens(written)
+        details = UsageDetails() if estimated else usage_details(self.token_details)
         options = json_object(self.options_json, "options_json")
         return {
             "ts": to_store_time(self.datetime_utc),
@@ -201,8 +241,11 @@ class LoggedCall:
             "tool_calls": dumps(calls) if calls else None,
             "conversation_id": self._conversation(),
             "params": dumps(options) if options else "{}",
-            "prompt_tokens": prompt_tokens,
+            "prompt_tokens": prompt_tokens + details.prompt_beyond_input,
             "completion_tokens": completion_tokens,
+            "cached_tokens": details.cached,
+            "reasoning_tokens": details.reasoning,
+            "cache_write_tokens": details.cache_write,
             "tokens_estimated": estimated,
             "latency_ms": duration,
             "status": "ok",

@@ -32,7 +32,7 @@ from llmbench.store.foreign import ForeignDatabase
 Progress = Callable[[int], None]  # rows read so far
 TURN_COLUMNS = ("id", "thread_id", "parent_message_hash", "tip_message_hash", "model",
                 "resolved_model", "options_json", "input_tokens", "output_tokens",
-                "duration_ms", "datetime_utc")  # fmt: skip
+                "duration_ms", "datetime_utc", "token_details")  # fmt: skip
 REQUIRED = {
     "turns": ("id", "parent_message_hash", "tip_message_hash", "model", "datetime_utc"),
     "messages": ("hash", "parent_hash", "role"),

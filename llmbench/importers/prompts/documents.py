@@ -26,6 +26,8 @@ class VersionDoc:
     parent: int | None = None
     examples: tuple[Example, ...] = ()
     few_shot_k: int | None = None
+    cacheable: tuple[str, ...] = ()
+    """Sections marked for the provider's prompt cache, in section order."""
     author: str | None = None
     message: str = ""
     created_at: str | None = None

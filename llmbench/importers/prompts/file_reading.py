@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from llmbench.core.models import VARIABLE_KINDS, Example, NoteKind, Variable
+from llmbench.core.prompts.caching import cacheable_of
 from llmbench.importers.file_problems import FileProblem, PromptFileError
 from llmbench.importers.prompts.documents import (
     FILE_SUFFIXES,
@@ -35,6 +37,7 @@ _VERSION_KEYS = (
     "variables",
     "few_shot_k",
     "examples",
+    "cacheable",
     "sections",
 )
 _NOTE_KEYS = ("kind", "version", "author", "created_at", "text")
@@ -179,6 +182,7 @@ def _read_version(reader: NodeReader, node: Node) -> tuple[VersionDoc, int]:
         parent=parent,
         examples=_read_examples(reader, fields.get("examples"), what),
         few_shot_k=reader.optional_integer(fields.get("few_shot_k"), f"{what}: few_shot_k"),
+        cacheable=_read_cacheable(reader, fields.get("cacheable"), sections, what),
         author=None if "author" not in fields else reader.text(fields["author"], f"{what}: author"),
         message=reader.optional_text(fields.get("message"), f"{what}: message"),
         created_at=reader.timestamp(fields.get("created_at"), f"{what}: created_at"),
@@ -186,6 +190,22 @@ def _read_version(reader: NodeReader, node: Node) -> tuple[VersionDoc, int]:
         parent_line=line_of(fields["parent"]) if "parent" in fields else line_of(node),
     )
     return version, number
+
+
+def _read_cacheable(
+    reader: NodeReader, node: Node | None, sections: Mapping[str, str], what: str
+) -> tuple[str, ...]:
+    """`cacheable: [role, format]`: sections of this version sent first and marked for the
+    provider's prompt cache."""
+    if node is None or is_null(node):
+        return ()
+    names = []
+    for item in reader.sequence(node, f"{what}: cacheable"):
+        name = reader.text(item, f"{what}: a cacheable section")
+        if name not in sections:
+            raise InvalidValue(item, f"{what}: cacheable names {name!r}, not one of its sections")
+        names.append(name)
+    return cacheable_of(names)
 
 
 def read_variables(reader: NodeReader, node: Node | None, what: str) -> tuple[Variable, ...]:

@@ -64,6 +64,8 @@ def _version_data(version: VersionDoc) -> dict[str, Any]:
         data["few_shot_k"] = version.few_shot_k
     if version.examples:
         data["examples"] = [example.to_json() for example in version.examples]
+    if version.cacheable:
+        data["cacheable"] = list(version.cacheable)
     data["sections"] = ordered_sections(version.sections)
     return data
 

@@ -187,6 +187,7 @@ def draft_cells(store: Store, run_id: int) -> list[Cell]:
         params=dict(saved.get("params") or {}),
         examples=tuple(Example.from_json(e) for e in saved.get("examples") or ()),
         few_shot_k=saved.get("few_shot_k"),
+        cacheable=tuple(str(name) for name in saved.get("cacheable") or ()),
     )
     stored_cases = cases_by_id(
         db, [int(c["case_id"]) for c in config.get("cases", ()) if c.get("case_id") is not None]
@@ -339,6 +340,7 @@ def _config(
             "params": _jsonable(dict(draft.params)),
             "examples": [example.to_json() for example in draft.examples],
             "few_shot_k": draft.few_shot_k,
+            "cacheable": list(draft.marks()),
         },
         "models": list(models),
         "cases": cases,
@@ -366,5 +368,9 @@ def _draft_template(draft: Draft) -> Template | TemplateError:
     except TemplateError as error:
         return error
     return Template(
-        dict(draft.sections), variables, examples=draft.examples, few_shot_k=draft.few_shot_k
+        dict(draft.sections),
+        variables,
+        examples=draft.examples,
+        few_shot_k=draft.few_shot_k,
+        cacheable=draft.marks(),  # the draft is sent as the saved version would be
     )

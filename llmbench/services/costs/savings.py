@@ -1,5 +1,7 @@
 """Savings and insights: what the cache saved, and where money could be saved next.
 
+- versions that mark sections cacheable: what the provider's prompt cache saved them against
+  what it could (services/costs/cache_savings.py);
 - prompts whose static text (sections without their template variables) is most of what they
   send: candidates for provider prompt caching, with the saving at the cached-input price;
 - calls sent without max_tokens, per model;
@@ -10,18 +12,14 @@
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from llmbench.core.costs.pricing import PER_MILLION
-from llmbench.core.tokens import count_tokens
+from llmbench.services.costs.cache_savings import CachedPrompt, cached_prompts, static_tokens
 from llmbench.store.costs import savings as costs_repo
 from llmbench.store.costs.savings import OpenEnded, Repeats
 from llmbench.store.db import Store
 
-_TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 STATIC_SHARE = 0.5  # static text at least this share of the prompt tokens is worth caching
 MIN_CALLS = 10
 
@@ -65,18 +63,12 @@ class Savings:
     open_ended: list[OpenEnded]
     repeats: list[Repeats]
     cheaper_models: list[CheaperModel]
+    cached_prompts: list[CachedPrompt]
+    """Versions that mark sections cacheable: realised against potential savings."""
 
     @property
     def repeat_saving(self) -> float:
         return sum(r.cost - r.first_cost for r in self.repeats)
-
-
-@lru_cache(maxsize=512)
-def static_tokens(sections_json: str, model: str) -> int:
-    """Tokens of a version's sections with every template expression taken out."""
-    sections = json.loads(sections_json) if sections_json else {}
-    text = "\n".join(_TEMPLATE_CODE.sub("", str(value)) for value in sections.values())
-    return count_tokens(text, model) if text.strip() else 0
 
 
 def _static_heavy(store: Store, since: str, until: str) -> list[StaticHeavy]:
@@ -150,4 +142,5 @@ def savings(store: Store, since: str, until: str) -> Savings:
         open_ended=costs_repo.without_max_tokens(db, since, until),
         repeats=costs_repo.repeated_requests(db, since, until),
         cheaper_models=_cheaper_models(store),
+        cached_prompts=cached_prompts(store, since, until),
     )

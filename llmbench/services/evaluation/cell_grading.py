@@ -48,6 +48,7 @@ from llmbench.core.evaluation.judge import (
     parse_verdict,
 )
 from llmbench.core.evaluation.similarity import cosine, levenshtein_similarity, rouge_l, token_f1
+from llmbench.core.evaluation.tool_call_output import provider_output
 from llmbench.core.evaluation.transform_spec import TRANSFORM_KEY, transformed_text
 from llmbench.core.prompts.fewshot import Embed
 from llmbench.core.prompts.templates import TemplateError
@@ -172,13 +173,18 @@ class CheckGrader:
             cell.expected,
             cell.model,
         )
+        if answer.tool_calls:
+            # Code gets the tool calls as promptfoo gives them; other checks keep the text
+            # and read the calls from their context.
+            answered = provider_output(answer.output, answer.tool_calls)
+            view = replace(view, value=answered, answered=answered)
         results: list[CheckResult] = []
         unverdicted: list[NewCheck] = []  # skipped checks and the judge's errors
         error = None
         if cell.transform:
             try:
                 value = await apply_transform(
-                    cell.transform, answer.output, cell_context(view), self.scripts
+                    cell.transform, view.code_output, cell_context(view), self.scripts
                 )
                 view = _with_output(view, value)
             except ScriptSkipped as skipped:

@@ -430,7 +430,8 @@ def plan_cells(store: Store, settings: Settings, plan: EvalPlan) -> list[Cell]:
                             model=model,
                             template=template,
                             values=case.vars,
-                            params={**params, **plan.case_params.get(case_id, {})},
+                            # The case's own tools (saved with it), then the suite's for it.
+                            params={**params, **case.params, **plan.case_params.get(case_id, {})},
                             version_id=version.id,
                             case_id=case_id,
                             repeat=repeat,

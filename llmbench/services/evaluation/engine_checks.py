@@ -87,11 +87,20 @@ class CellView:
     # checks and later transforms get it as it is, as promptfoo passes it; other checks read
     # `output`, its JSON text.
     value: object = None
+    # What the provider answered as promptfoo gives it (core.evaluation.tool_call_output): the
+    # tool calls (or the whole message) of an answer that called tools; None: `output`. It
+    # stays the first `value` and `providerResponse.output` whatever transforms make of it.
+    answered: object = None
 
     @property
     def code_output(self) -> object:
         """The output as code sees it."""
         return self.output if self.value is None else self.value
+
+    @property
+    def provider_output(self) -> object:
+        """The provider's output before any transform, as code sees it."""
+        return self.output if self.answered is None else self.answered
 
 
 def _result(spec: CheckSpec, passed: bool, score: float, detail: str) -> CheckResult:
@@ -129,7 +138,7 @@ def cell_context(cell: CellView) -> dict[str, Any]:
         "vars": dict(cell.variables),
         "test": test,
         "provider": {"id": cell.model, "label": cell.model},
-        "providerResponse": {"output": cell.output},
+        "providerResponse": {"output": cell.provider_output},
     }
     return context
 

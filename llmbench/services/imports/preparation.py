@@ -81,17 +81,25 @@ def _price(calls: list[dict[str, Any]], prices: DatedPriceLookup) -> int:
             prompt_tokens=call["prompt_tokens"],
             completion_tokens=call["completion_tokens"],
             cached_tokens=call.get("cached_tokens", 0),
+            reasoning_tokens=call.get("reasoning_tokens"),
+            cache_write_tokens=call.get("cache_write_tokens"),
         )
         call["cost"] = cost_of(usage, price)
         call["input_price"], call["output_price"] = price.input, price.output
         call["cached_price"] = price.cached
+        # Their own rates, as the gateway records them, on the calls that have such tokens.
+        if usage.reasoning_tokens:
+            call["reasoning_price"] = price.reasoning
+        if usage.cache_write_tokens:
+            call["cache_write_price"] = price.cache_write
     return unpriced
 
 
 def call_items(
     kind: str, path: Path, mapping: dict[str, str] | None, progress: Progress | None
 ) -> Iterator[CallOrProblem]:
-    """The calls and problems of `path` read as `kind` ('llm-logs', 'jsonl' or 'usage-csv')."""
+    """The calls and problems of `path` read as `kind` ('llm-logs', 'jsonl', 'usage-csv' or
+    'otlp')."""
     if kind == "llm-logs":
         from llmbench.importers.calls.llm_logs import iter_llm_logs
 
@@ -104,6 +112,10 @@ def call_items(
         from llmbench.importers.calls.usage_csv import iter_usage_csv
 
         return iter_usage_csv(path, progress)
+    if kind == "otlp":
+        from llmbench.importers.calls.otlp_file import iter_otlp_calls
+
+        return iter_otlp_calls(path, progress)
     raise ValueError(f"unknown import kind {kind!r}")
 
 

@@ -23,6 +23,7 @@ IMPORT_KINDS: tuple[ImportKind, ...] = (
     ImportKind("jsonl", "Calls: JSON lines (OpenAI pairs, batch output, litellm logs)", True),
     ImportKind("usage-csv", "Calls: OpenAI usage export (CSV)", True),
     ImportKind("llm-logs", "Calls: simonw/llm's logs.db (`llm logs path`)", True),
+    ImportKind("otlp", "Calls: OpenTelemetry Collector file exporter (OTLP JSON lines)", True),
     ImportKind("promptfoo", "promptfoo config → eval suite file beside it", False),
 )
 KINDS_BY_KEY = {kind.key: kind for kind in IMPORT_KINDS}

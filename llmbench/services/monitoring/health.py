@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING
 from llmbench.core.monitoring.drift import Drift, DriftSettings, SeriesSpec, detect_drift
 from llmbench.core.stats import Histogram, log_histogram, percentile
 from llmbench.services.monitoring.alert_text import show_value
+from llmbench.services.monitoring.production_quality import (
+    ProductionQuality,
+    production_drift_series,
+    production_quality,
+)
 from llmbench.store import alerts as alerts_repo
 from llmbench.store import monitor as monitor_repo
 from llmbench.store.alerts import AlertRow
@@ -232,6 +237,8 @@ class MonitorReport:
     prompt_histogram: Histogram
     completion_histogram: Histogram
     quality: list[QualityDay]
+    production: ProductionQuality
+    """The judge's scores on production samples and each prompt's answer consistency."""
     alerts: list[AlertRow]
 
     @property
@@ -302,6 +309,7 @@ def monitor_report(
         prompt_histogram=log_histogram(overall.prompt),
         completion_histogram=log_histogram(overall.completion),
         quality=_quality(store, end),
+        production=production_quality(db, end, QUALITY_DAYS),
         alerts=alerts_repo.list_alerts(db),
     )
 
@@ -340,8 +348,10 @@ def drift_series(
     both_ways: bool = False,
 ) -> list[tuple[SeriesSpec, list[tuple[str, float]]]]:
     """Every daily series drift detection watches: latency p95 overall and per model, time to
-    first token p95, check pass rate, thumbs-up rate and mean rating. Each is watched on its
-    harmful side only (latency up, quality down) unless `both_ways`."""
+    first token p95, check pass rate, thumbs-up rate, mean rating, the judge's score on
+    production samples and each prompt's share of diverging answers to similar queries. Each
+    is watched on its harmful side only (latency and divergence up, quality down) unless
+    `both_ways`."""
     end = _now(now)
     since, until = to_iso(end - timedelta(days=days)), to_iso(end)
     db = store.read()
@@ -382,6 +392,7 @@ def drift_series(
             [(row.day, float(row.mean or 0.0)) for row in ratings],
         )
     )
+    series += production_drift_series(db, since, until)
     return [(replace(spec, both_ways=both_ways), points) for spec, points in series]
 
 

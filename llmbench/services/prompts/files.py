@@ -100,6 +100,7 @@ def _version_doc(version: PromptVersion, number_of: dict[int, int]) -> VersionDo
         parent=None if version.parent_id is None else number_of.get(version.parent_id),
         examples=version.examples,
         few_shot_k=version.few_shot_k,
+        cacheable=version.cacheable,
         author=version.author,
         message=version.message,
         created_at=version.created_at,
@@ -400,6 +401,8 @@ def _differences(
         differing.append("examples")
     if version.few_shot_k != saved.few_shot_k:
         differing.append("few_shot_k")
+    if version.cacheable != saved.cacheable:
+        differing.append("cacheable")
     if content:
         return differing
     saved_parent = None if saved.parent_id is None else number_of_id.get(saved.parent_id)
@@ -440,6 +443,7 @@ def _apply(db: Any, plan: _Plan, author: str) -> FileOutcome:
             created_at=version.created_at,
             examples=version.examples,
             few_shot_k=version.few_shot_k,
+            cacheable=version.cacheable,
         )
         outcome.appended.append(number)
     number_of_id = {version_id: number for number, version_id in id_of.items()}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmbench.core.models import Example, Prompt, PromptVersion, Variable, VariableKind
+from llmbench.core.prompts.caching import cacheable_of
 from llmbench.core.prompts.fewshot import Embed
 from llmbench.core.prompts.preview import Preview, preview
 from llmbench.core.prompts.templates import Template, TemplateError, detect_variables
@@ -60,6 +61,8 @@ class Draft:
     params: Mapping[str, Any] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
     few_shot_k: int | None = None
+    cacheable: tuple[str, ...] = ()
+    """Sections marked for the provider's prompt cache."""
 
     @classmethod
     def of(cls, version: PromptVersion) -> Draft:
@@ -70,6 +73,7 @@ class Draft:
             params=dict(version.params),
             examples=version.examples,
             few_shot_k=version.few_shot_k,
+            cacheable=version.cacheable,
         )
 
     def same_content_as(self, version: PromptVersion) -> bool:
@@ -80,7 +84,12 @@ class Draft:
             and dict(self.params) == dict(version.params)
             and self.examples == version.examples
             and self.few_shot_k == version.few_shot_k
+            and self.marks() == version.cacheable
         )
+
+    def marks(self) -> tuple[str, ...]:
+        """The cacheable marks a saved version keeps: those of non-empty sections."""
+        return cacheable_of(set(self.cacheable) & set(_non_empty(self.sections)))
 
 
 def _non_empty(sections: Mapping[str, str]) -> dict[str, str]:
@@ -208,8 +217,9 @@ def preview_draft(
     except TemplateError:
         variables = draft.variables  # the preview reports the syntax error itself
     template = Template(
-        dict(draft.sections), variables, examples=draft.examples, few_shot_k=draft.few_shot_k
-    )
+        dict(draft.sections), variables, examples=draft.examples, few_shot_k=draft.few_shot_k,
+        cacheable=cacheable_of(draft.cacheable),
+    )  # fmt: skip
     max_tokens = draft.params.get("max_tokens")
     expected = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None
     return preview(
@@ -288,6 +298,7 @@ def save_version(
                 draft.params,
                 draft.examples,
                 draft.few_shot_k,
+                draft.cacheable,
             ).same_content_as(parent):
                 raise PromptsError(f"nothing changed since v{parent.version}: not saved")
         version_id = prompts_repo.add_version(
@@ -302,6 +313,7 @@ def save_version(
             parent_id=parent_id,
             examples=draft.examples,
             few_shot_k=draft.few_shot_k,
+            cacheable=draft.marks(),
         )
         saved = prompts_repo.get_version(db, version_id)
         assert saved is not None

@@ -22,6 +22,7 @@ from llmbench.store.audit.chain_records import (
     now_text,
     sealing_point,
 )
+from llmbench.store.audit.media_parts import drop_kept_bytes
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def purge(db: Database, key: bytes, plan: PurgePlan, reason: str) -> PurgeDone:
                 " WHERE ts < ? AND purged_at IS NULL AND id >= ?",
                 [now, plan.redact_before, first_kept or 0],
             )
+            # The bytes of the parts they sent, when kept (m015), go with their bodies.
+            drop_kept_bytes(db, record.calls)
         if last_deleted is not None and first_kept is not None:
             deleted = _delete_through(db, int(last_deleted[0]))
             insert_anchor(

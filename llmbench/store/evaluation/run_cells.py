@@ -60,7 +60,7 @@ def cases_by_id(db: Database, case_ids: Sequence[int]) -> dict[int, Case]:
         chunk = list(case_ids[start : start + 500])
         marks = ", ".join("?" * len(chunk))
         rows = db.execute(
-            "SELECT id, dataset_id, vars, expected, tags, source, checks FROM cases"
+            "SELECT id, dataset_id, vars, expected, tags, source, checks, params FROM cases"
             f" WHERE id IN ({marks})",
             chunk,
         ).fetchall()

@@ -12,6 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from llmbench.core.models import Example, Prompt, PromptVersion, Variable
+from llmbench.core.prompts.caching import cacheable_of
 from llmbench.store.prompts.names import prompt_name_problem
 from llmbench.store.schema.vocabulary import NOTE_KINDS
 from llmbench.store.timestamps import utc_now
@@ -52,8 +53,10 @@ def add_version(
     created_at: str | None = None,
     examples: Sequence[Example] = (),
     few_shot_k: int | None = None,
+    cacheable: Sequence[str] = (),
 ) -> int:
-    """Save a new version numbered after the prompt's latest. Versions are never edited."""
+    """Save a new version numbered after the prompt's latest. Versions are never edited.
+    `cacheable`: the sections marked for the provider's prompt cache."""
     if parent_id is not None:
         _require_version_of(db, prompt_id, parent_id)
     (latest,) = db.execute(
@@ -61,8 +64,8 @@ def add_version(
     ).fetchone()
     cursor = db.execute(
         "INSERT INTO prompt_versions (prompt_id, version, sections, variables, model, params,"
-        " author, message, created_at, parent_id, examples, few_shot_k)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " author, message, created_at, parent_id, examples, few_shot_k, cacheable)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             prompt_id,
             latest + 1,
@@ -76,6 +79,7 @@ def add_version(
             parent_id,
             json.dumps([example.to_json() for example in examples]),
             few_shot_k,
+            json.dumps(list(cacheable_of(cacheable))),
         ],
     )
     return int(cursor.lastrowid)
@@ -165,7 +169,7 @@ def get_prompt_by_id(db: Database, prompt_id: int) -> Prompt | None:
 
 VERSION_COLUMNS = (
     "id, prompt_id, version, sections, variables, model, params, author, message, created_at,"
-    " parent_id, examples, few_shot_k"
+    " parent_id, examples, few_shot_k, cacheable"
 )
 
 
@@ -185,6 +189,7 @@ def version_from_row(row: Sequence[Any]) -> PromptVersion:
         parent_id=row[10],
         examples=tuple(Example.from_json(item) for item in json.loads(row[11])),
         few_shot_k=row[12],
+        cacheable=tuple(json.loads(row[13])),
     )
 
 

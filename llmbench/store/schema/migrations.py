@@ -16,10 +16,14 @@ from llmbench.store.schema.additions import (
     m006_guard_policies,
     m007_informational_checks,
 )
+from llmbench.store.schema.case_params import m018_case_params
 from llmbench.store.schema.chain_seals import m008_chain_forms_and_purge_records
 from llmbench.store.schema.conversations import m012_conversations
 from llmbench.store.schema.drafts import m010_drafts
 from llmbench.store.schema.initial import m001_initial
+from llmbench.store.schema.media_parts import m015_media_parts
+from llmbench.store.schema.production_quality import m016_production_quality
+from llmbench.store.schema.prompt_caching import m017_cacheable_sections
 from llmbench.store.schema.reasoning_cache_tokens import m014_reasoning_and_cache_write_tokens
 from llmbench.store.schema.rollups import m004_daily_rollups
 from llmbench.store.schema.search_index import m009_search_index_kept_by_the_writer
@@ -41,6 +45,10 @@ STEPS = (
     m012_conversations,
     m013_tool_calls_in_results_and_search,
     m014_reasoning_and_cache_write_tokens,
+    m015_media_parts,
+    m016_production_quality,
+    m017_cacheable_sections,
+    m018_case_params,
 )
 
 migrations = Migrations("llmbench")

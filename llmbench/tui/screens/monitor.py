@@ -1,7 +1,8 @@
 """F7 Monitor: health of a chosen window (1 h, 24 h, 7 d, 30 d) per model and overall —
 requests, latency and time-to-first-token percentiles, error / timeout / 429 and cache-hit rates,
-token distributions, cost per hour — quality over time, and the alerts list with drift checks,
-retention purge and the integrity check one key away."""
+token distributions, cost per hour — quality over time (checks and feedback, the judge on
+production samples, diverging answers to similar queries), and the alerts list with drift
+checks, retention purge and the integrity check one key away."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from textual.widgets import DataTable, Sparkline, Static
 
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, percent, timestamp
 from llmbench.tui.screens.maintenance import MaintenancePane
+from llmbench.tui.screens.monitor_quality import (
+    consistency_caption,
+    consistency_values,
+    judge_caption,
+    judge_values,
+)
 from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.folding_table import FoldColumn, FoldingTable
 from llmbench.tui.widgets.metric import Metric
@@ -186,6 +193,11 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
                 with Vertical():
                     yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
                     yield Sparkline([], id=f"spark-{spark_id}")
+        with Horizontal(classes="spark-row", id="production-row"):
+            for spark_id in ("judge", "consistency"):
+                with Vertical():
+                    yield Static("", id=f"caption-{spark_id}", classes="caption", markup=False)
+                    yield Sparkline([], id=f"spark-{spark_id}")
         yield Static("", id="alerts-title", classes="section-title", markup=False)
         yield FittedTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="alert-detail", markup=False)
@@ -221,6 +233,7 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
         self._show_timeline(data)
         self._show_models(data)
         self._show_distributions(data)
+        self._show_production(data)
         self._show_alerts(data)
 
     def _show_window_bar(self, data: MonitorReport) -> None:
@@ -303,6 +316,15 @@ class MonitorScreen(MaintenancePane["MonitorReport"]):
             day.pass_rate if day.pass_rate is not None else (day.thumbs_up or 0.0)
             for day in data.quality
         ]
+
+    def _show_production(self, data: MonitorReport) -> None:
+        quality = data.production
+        for spark_id, caption, values in (
+            ("judge", judge_caption(quality), judge_values(quality)),
+            ("consistency", consistency_caption(quality), consistency_values(quality)),
+        ):
+            self.query_one(f"#caption-{spark_id}", Static).update(caption)
+            self.query_one(f"#spark-{spark_id}", Sparkline).data = values
 
     def _show_alerts(self, data: MonitorReport) -> None:
         table = self.query_one("#alerts-table", DataTable)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from llmbench.tui.format import count, model_label, money, percent
 
 if TYPE_CHECKING:
+    from llmbench.services.costs.cache_savings import CachedPrompt
     from llmbench.services.costs.savings import Savings
 
 T = TypeVar("T")
@@ -18,6 +19,13 @@ SHOWN = 8
 
 def savings_text(found: Savings) -> str:
     lines = [f"Cache: {count(found.cache_hits)} hits saved {money(found.cache_saved)}."]
+    if found.cached_prompts:  # only once a version marks sections cacheable (F2's editor)
+        lines += _section(
+            "Prompt caching applied (sections marked cacheable), realised of potential:",
+            found.cached_prompts,
+            "",
+            _cached_line,
+        )
     lines += _section(
         "Prompts whose static text is most of what they send (provider prompt caching):",
         found.static_heavy,
@@ -59,6 +67,21 @@ def savings_text(found: Savings) -> str:
         ),
     )
     return "\n".join(lines)
+
+
+def _cached_line(item: CachedPrompt) -> str:
+    share = f" ({percent(item.realised_share)})" if item.realised_share is not None else ""
+    writes = (
+        f", {count(item.cache_write_tokens)} written (+{money(item.write_cost)})"
+        if item.cache_write_tokens
+        else ""
+    )
+    return (
+        f"{item.prompt} v{item.version} on {model_label(item.model)}: realised "
+        f"{money(item.realised)} of {money(item.potential)} potential{share}; "
+        f"{count(item.cached_tokens)} tokens read from the cache{writes} in "
+        f"{count(item.calls)} calls"
+    )
 
 
 def _section(heading: str, items: Sequence[T], empty: str, line: Callable[[T], str]) -> list[str]:

@@ -1,5 +1,5 @@
 """How one prompt version reads in the Prompts pane: metadata, figures, variables, sections,
-notes and the latest label moves."""
+notes and the latest label moves. Sections the version marks cacheable carry the editor's ◆."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from llmbench.services.prompts.library import PromptHistory, VersionView
 
 Part = Content | tuple[str, str] | str
+CACHED_MARK = " ◆"
+"""After a section marked cacheable: the same mark as the editor's section tabs."""
 
 
-def _heading(text: str) -> list[Part]:
-    return ["\n", (text, "bold $text-accent"), "\n"]
+def _heading(text: str, mark: str = "") -> list[Part]:
+    return ["\n", (text, "bold $text-accent"), (mark, "$text-accent"), "\n"]
 
 
 def _figure(label: str, value: str) -> list[Part]:
@@ -45,6 +47,13 @@ def render_version(view: VersionView | None, history: PromptHistory | None) -> C
     ]
     if version.params:
         parts += [("params ", "dim"), json.dumps(version.params, sort_keys=True), "\n"]
+    if version.cacheable:
+        parts += [
+            ("cached ", "dim"),
+            f"{', '.join(version.cacheable)}{CACHED_MARK}",
+            ("  sent first, marked for the provider's prompt cache", "dim"),
+            "\n",
+        ]
     if version.message:
         parts += [(version.message, "italic"), "\n"]
 
@@ -77,7 +86,8 @@ def render_version(view: VersionView | None, history: PromptHistory | None) -> C
         parts += [f"{len(version.examples)} examples; {shown} shown per call\n"]
     for name, text in version.sections.items():
         if text.strip():
-            parts += [*_heading(name.upper()), text.strip(), "\n"]
+            mark = CACHED_MARK if name in version.cacheable else ""
+            parts += [*_heading(name.upper(), mark), text.strip(), "\n"]
 
     if history is not None and history.notes:
         parts += _heading("NOTES")

@@ -15,6 +15,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from llmbench.core.audit.query import TextTerm, highlight_spans
+from llmbench.core.media import describe, part_positions
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, timestamp
 from llmbench.tui.screens.dialogs import Field, FormDialog
 from llmbench.tui.screens.text_page import TextPageScreen
@@ -71,15 +72,19 @@ def _body(text: Text, content: str, terms: tuple[TextTerm, ...], indent: str = "
     text.append("\n")
 
 
-def _content(message: dict[str, Any]) -> str:
+def _content(message: dict[str, Any], media: dict[int, str] | None = None) -> str:
+    """The message as text; `media` names each image, audio or file part by its place in the
+    content list (`[image 1024×768 png 182 KB]`)."""
     content = message.get("content")
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # multi-part content: show the text parts, name the rest
         parts = []
-        for part in content:
+        for at, part in enumerate(content):
             if isinstance(part, dict) and part.get("type") == "text":
                 parts.append(str(part.get("text", "")))
+            elif media and at in media:
+                parts.append(media[at])
             else:
                 kind = part.get("type", "part") if isinstance(part, dict) else "part"
                 parts.append(f"[{kind}]")
@@ -112,7 +117,19 @@ def _role(message: dict[str, Any]) -> str:
     return role
 
 
-def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
+def media_lines(messages: list[Any], labels: dict[int, str]) -> dict[int, dict[int, str]]:
+    """For each message, its media parts' lines by their place in its content: the recorded
+    part's description (m015), else what the stored part itself tells (a URL, a reference)."""
+    lines: dict[int, dict[int, str]] = {}
+    for (index, at), part in part_positions(messages).items():
+        lines.setdefault(index, {})[at] = labels.get(part.position) or describe(part)
+    return lines
+
+
+def render_detail(
+    detail: CallDetail, terms: tuple[TextTerm, ...] = (), parts: dict[int, str] | None = None
+) -> Text:
+    """The call in full; `parts`: its recorded media parts' descriptions by position."""
     call = detail.call
     text = Text()
     tries = len(detail.attempts)
@@ -197,9 +214,10 @@ def render_detail(detail: CallDetail, terms: tuple[TextTerm, ...] = ()) -> Text:
     _section(text, "CONVERSATION")
     if call["purged_at"]:
         text.append(f"  Bodies purged by retention on {timestamp(call['purged_at'])}.\n")
-    for message in detail.messages:
+    media = media_lines(detail.messages, parts or {})
+    for index, message in enumerate(detail.messages):
         text.append(f"  {_role(message)}\n", style="bold")
-        content = _content(message)
+        content = _content(message, media.get(index))
         if message.get("tool_calls") and isinstance(message.get("content"), str):
             content = message["content"] + "\n" + tool_calls_text(message["tool_calls"])
         _body(text, content, terms, indent="    ")
@@ -310,20 +328,23 @@ class CallDetailScreen(TextPageScreen["OpenVersion | None"]):
         store, call_id = self.bench.store, self.call_id
 
         def work() -> None:
+            from llmbench.services.audit.media import part_labels
+
             detail = audit_log.read_detail(store, call_id)
+            labels = part_labels(store, call_id) if detail is not None else {}
             if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._show, detail)
+                self.app.call_from_thread(self._show, detail, labels)
 
         self.run_worker(work, thread=True, exclusive=True, group="detail", name="read call")
 
-    def _show(self, detail: CallDetail | None) -> None:
+    def _show(self, detail: CallDetail | None, parts: dict[int, str] | None = None) -> None:
         self.detail = detail
         self.title = f"Call #{self.call_id}"
         widget = self.query_one("#detail-text", Static)
         if detail is None:
             widget.update(f"Call #{self.call_id} is no longer in the audit log.")
             return
-        widget.update(render_detail(detail, self.terms))
+        widget.update(render_detail(detail, self.terms, parts))
         self.query_one("#detail-scroll").focus()
 
     def action_close(self) -> None:

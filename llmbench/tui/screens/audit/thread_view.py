@@ -1,6 +1,7 @@
 """The whole thread of a call (F6, `h`): every call of its conversation (or, for a call in no
 conversation, its trace) as steps in order, each under the step it was made in, with its own
-tokens, cost and latency, the user's message or the tool results it sent, its tool calls
+tokens, cost and latency, the user's message (its image, audio and file parts named as the
+detail names them, `[image 1024×768 png 182 KB]`) or the tool results it sent, its tool calls
 (`→ name(arguments)`) and its answer. Enter opens a step in full; `/` filters the log to it."""
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from textual.worker import get_current_worker
 from llmbench.tui.format import count, millis, model_label, money, one_line, timestamp
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from llmbench.core.audit.threads import Thread, ThreadStep
+    from llmbench.services.audit.threads import ThreadView
     from llmbench.tui.app import LLMBenchApp
 
 # How much of a message, a result or an answer one line shows (enter shows it all).
@@ -43,9 +47,10 @@ def thread_title(thread: Thread) -> str:
     return "  ·  ".join(parts)
 
 
-def step_text(step: ThreadStep, show_trace: bool = False) -> Text:
+def step_text(step: ThreadStep, show_trace: bool = False, user_parts: Sequence[str] = ()) -> Text:
     """One step as the thread shows it: a head line with its figures, then what it added and
-    what it answered, indented by its depth."""
+    what it answered, indented by its depth. `user_parts`: the user's message part by part,
+    its media named, when it sent any."""
     pad = "   " * step.depth
     mark = "└─ " if step.depth else ""
     text = Text()
@@ -63,8 +68,9 @@ def step_text(step: ThreadStep, show_trace: bool = False) -> Text:
     if show_trace and step.trace_id:
         text.append(f"  ·  trace {step.trace_id}", style="dim")
     body = pad + ("   " if step.depth else "") + "  "
-    if step.user_text:
-        text.append(f"\n{body}user: {one_line(step.user_text, LINE_CHARS)}")
+    user = " ".join(part for part in user_parts if part) or step.user_text
+    if user:
+        text.append(f"\n{body}user: {one_line(user, LINE_CHARS)}")
     for result in step.tool_results:
         ident = f" [{result.call_id}]" if result.call_id else ""
         name = result.name or "tool"
@@ -116,23 +122,26 @@ class ThreadScreen(Screen["str | None"]):
         store, call_id = self.bench.store, self.call_id
 
         def work() -> None:
-            thread = threads.read_thread_of(store, call_id)
+            view = threads.read_thread_view(store, call_id)
             if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._show, thread)
+                self.app.call_from_thread(self._show, view)
 
         self.run_worker(work, thread=True, exclusive=True, group="thread", name="read thread")
 
-    def _show(self, thread: Thread | None) -> None:
-        self.thread = thread
+    def _show(self, view: ThreadView | None) -> None:
         title = self.query_one("#thread-title", Static)
         steps = self.query_one("#thread-steps", OptionList)
-        if thread is None:
+        if view is None:
             title.update(f"Call #{self.call_id} is in no conversation or trace.")
             return
+        self.thread = thread = view.thread
         title.update(thread_title(thread))
         several = len(thread.traces) > 1
         steps.add_options(
-            [Option(step_text(step, several), id=str(step.id)) for step in thread.steps]
+            [
+                Option(step_text(step, several, view.user_parts.get(step.id, ())), id=str(step.id))
+                for step in thread.steps
+            ]
         )
         ids = [step.id for step in thread.steps]
         if self.call_id in ids:

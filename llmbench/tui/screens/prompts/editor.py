@@ -41,6 +41,10 @@ TAB_TITLES = {
     "values": "Values",
 }
 TABS = (*SECTION_NAMES, "settings", "values")
+CACHED_MARK = " ◆"
+"""After the title of a section marked cacheable (ctrl+t): sent first, for the prompt cache."""
+KEPT_MARKS = "cacheable"
+"""The kept draft's entry beside the tabs' texts: the marked sections, comma-separated."""
 
 
 class EditorScreen(Screen["PromptVersion | None"]):
@@ -49,6 +53,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
         Binding("escape", "close", "Close", id="editor_close"),
         Binding("ctrl+n", "next_case", "Next case", id="editor_next_case"),
         Binding("ctrl+r", "compare", "Compare vs production", id="editor_compare"),
+        Binding("ctrl+t", "toggle_cache", "Cache section", id="editor_cache_section"),
         # Sections are reached while typing: no key below is one a text area takes.
         Binding("ctrl+pagedown,alt+down", "tab(1)", "Next section", id="editor_next_tab"),
         Binding(
@@ -91,6 +96,8 @@ class EditorScreen(Screen["PromptVersion | None"]):
         self.base = base
         self.draft: Draft = Draft.of(base) if base else Draft({"task": ""})
         self.kept = kept
+        marks = kept[KEPT_MARKS].split(",") if kept and KEPT_MARKS in kept else self.draft.cacheable
+        self.cacheable: tuple[str, ...] = tuple(name for name in marks if name in SECTION_NAMES)
         self.draft_key = editor_key(prompt_id)
         self.dirty = kept is not None
         self.cases: list[CaseChoice] | None = None
@@ -112,7 +119,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
         with Horizontal():
             with TabbedContent(id="editor-tabs"):
                 for name in SECTION_NAMES:
-                    with TabPane(TAB_TITLES[name], id=f"tab-{name}"):
+                    with TabPane(self._tab_title(name), id=f"tab-{name}"):
                         yield TextArea(
                             kept.get(name, draft.sections.get(name, "")),
                             language="markdown",
@@ -154,8 +161,9 @@ class EditorScreen(Screen["PromptVersion | None"]):
     # -- the draft kept in the database ------------------------------------------------------
 
     def typed(self) -> dict[str, str]:
-        """Every tab's text as typed: what the kept draft holds."""
-        return {name: self.text(name) for name in TABS}
+        """Every tab's text as typed, and the sections marked cacheable: what the kept draft
+        holds."""
+        return {name: self.text(name) for name in TABS} | {KEPT_MARKS: ",".join(self.cacheable)}
 
     def keep_drafts(self) -> None:
         if self.dirty:
@@ -198,6 +206,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
             params=dict(settings.params or {}),
             examples=settings.examples,
             few_shot_k=settings.few_shot_k,
+            cacheable=self.cacheable,
         )
         return draft, parse_values(self.text("values"))
 
@@ -298,6 +307,44 @@ class EditorScreen(Screen["PromptVersion | None"]):
         name = TABS[index]
         self.query_one("#editor-tabs", TabbedContent).active = f"tab-{name}"
         self.query_one(f"#text-{name}", TextArea).focus()
+
+    def _tab_title(self, name: str) -> str:
+        return TAB_TITLES[name] + (CACHED_MARK if name in self.cacheable else "")
+
+    def action_toggle_cache(self) -> None:
+        """ctrl+t: mark the current section cacheable (sent first, in a block the provider
+        caches), or unmark it. The mark is saved with the next version, like its text."""
+        from llmbench.core.prompts.caching import cache_notes, toggled
+
+        tabs = self.query_one("#editor-tabs", TabbedContent)
+        name = str(tabs.active).removeprefix("tab-")
+        if name not in SECTION_NAMES:
+            self.notify("Go to a section (alt+1…6) to mark it cacheable.")
+            return
+        self.cacheable = toggled(self.cacheable, name)
+        tabs.get_tab(f"tab-{name}").label = self._tab_title(name)
+        self.dirty = True
+        self._keep()
+        if name not in self.cacheable:
+            self.notify(f"{TAB_TITLES[name]}: no longer cached.")
+            return
+        sections = {section: self.text(section) for section in SECTION_NAMES}
+        notes = cache_notes({name: sections[name]}, (name,), self._chooses_examples())
+        self.notify(
+            "\n".join(
+                [f"{TAB_TITLES[name]}: cached — sent first, marked for the provider's cache.",
+                 *notes]
+            ),
+            severity="warning" if notes else "information",
+        )  # fmt: skip
+
+    def _chooses_examples(self) -> bool:
+        from llmbench.services.prompts.draft_text import DraftTextError, parse_settings
+
+        try:
+            return parse_settings(self.text("settings")).few_shot_k is not None
+        except DraftTextError:
+            return False
 
     def action_save(self) -> None:
         from llmbench.services.prompts.draft_text import DraftTextError
