@@ -124,11 +124,13 @@ def test_subcommands_load_only_when_run() -> None:
     import subprocess
     import sys
 
+    # The entry loads only the plain start's module (cli/tui_start.py), and not click either.
     code = (
         "import sys, llmbench.cli; "
-        "print(sorted(m for m in sys.modules if m.startswith('llmbench.cli.')))"
+        "print(sorted(m for m in sys.modules if m.startswith('llmbench.cli.')), "
+        "'click' in sys.modules)"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert loaded == "['llmbench.cli.common']"
+    assert loaded == "['llmbench.cli.tui_start'] False"

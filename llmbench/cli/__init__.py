@@ -1,53 +1,34 @@
 """The `llmbench` command. With no subcommand it opens the TUI.
 
-Heavy modules (Textual screens, litellm, the demo builder) are imported inside commands, and the
-commands themselves load only when run (common.SUBCOMMANDS), so that `llmbench` reaches the
-TUI's first frame fast.
+The plain start (`llmbench`, with at most --db, --reviewer and --create) opens the TUI without
+loading click (`tui_start`); everything else goes to the click group in `group.py`, whose
+subcommands load only when run (common.SUBCOMMANDS), so that `llmbench` reaches the TUI's first
+frame fast.
 """
 
 from __future__ import annotations
 
-import click
+import sys
+from typing import TYPE_CHECKING
 
-from llmbench import __version__
-from llmbench.cli.common import (
-    LLMBenchGroup,
-    cli_settings,
-    db_option,
-    open_tui,
-    refuse_a_new_database_by_mistake,
-    resolve_db,
-)
+from llmbench.cli import tui_start
 
-
-@click.group(
-    cls=LLMBenchGroup,
-    invoke_without_command=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@click.version_option(__version__, "-V", "--version", prog_name="llmbench")
-@db_option
-@click.option("--reviewer", help="Grade as this reviewer (default: [general] reviewer).")
-@click.option(
-    "--create", is_flag=True, help="Make a new database at --db when there is none (the TUI)."
-)
-@click.pass_context
-def cli(ctx: click.Context, db: str | None, reviewer: str | None, create: bool) -> None:
-    """A keyboard-driven workbench for LLM prompts: version, compare, grade, cost, audit.
-
-    Run with no command to open the TUI on your database.
-    """
-    if ctx.invoked_subcommand is None:
-        path = resolve_db(ctx, db)
-        if not create:
-            refuse_a_new_database_by_mistake(path)
-        settings = cli_settings()
-        if reviewer:
-            from dataclasses import replace
-
-            settings = replace(settings, general=replace(settings.general, reviewer=reviewer))
-        open_tui(path, settings, create=True)
+if TYPE_CHECKING:
+    import click
 
 
 def main() -> None:
+    if tui_start.start(sys.argv[1:]):
+        sys.exit(0)  # as the click group exits after the TUI
+    from llmbench.cli.group import cli
+
     cli(prog_name="llmbench")
+
+
+def __getattr__(name: str) -> click.Group:
+    # `from llmbench.cli import cli` (tests, the click group's users) loads click only then.
+    if name == "cli":
+        from llmbench.cli.group import cli
+
+        return cli
+    raise AttributeError(f"module 'llmbench.cli' has no attribute {name!r}")

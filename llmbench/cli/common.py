@@ -11,6 +11,8 @@ from typing import Any, NoReturn
 import click
 
 from llmbench import paths
+from llmbench.cli.tui_start import new_database_by_mistake
+from llmbench.cli.tui_start import open_tui as open_tui  # the demo command's, too
 from llmbench.config import ConfigError, Settings, load_settings
 
 USAGE_EXIT = 2
@@ -37,6 +39,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "eval_command"),
     "datasets": ("datasets", "datasets"),
     "export": ("export_otel", "export_group"),
+    "optimize": ("optimize", "optimize"),
 }
 
 
@@ -111,27 +114,13 @@ def resolve_db(ctx: click.Context, explicit: str | None) -> Path:
 
 
 def refuse_a_new_database_by_mistake(db_path: Path) -> None:
-    """The TUI makes a missing database only at the default path: anywhere else the path is
-    most likely mistyped, and a new empty database there would hide the typo."""
-    if db_path.exists() or db_path.is_symlink():
-        return
-    if db_path.expanduser().absolute() == paths.default_db_path().expanduser().absolute():
+    """The TUI makes a missing database only at the default path (`new_database_by_mistake`)."""
+    if not new_database_by_mistake(db_path):
         return
     raise BadInput(
         f"{db_path} does not exist: check the path, or pass --create to make a new database "
         "there (llmbench demo --db PATH builds one with example data)"
     )
-
-
-def open_tui(db_path: Path, settings: Settings, *, create: bool) -> None:
-    from llmbench.services.database import open_store
-    from llmbench.tui.app import LLMBenchApp
-
-    store = open_store(db_path, create=create)
-    try:
-        LLMBenchApp(store, settings).run()
-    finally:
-        store.close()
 
 
 db_option = click.option(

@@ -51,6 +51,7 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m016_production_quality",
     "m017_cacheable_sections",
     "m018_case_params",
+    "m019_optimizations",
 )
 MIGRATION_SET = "llmbench"
 

@@ -7,21 +7,22 @@ the others load when first shown, so start-up stays close to an empty Textual ap
 from __future__ import annotations
 
 import gc
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widget import AwaitMount
 
 from llmbench.config import Settings
+from llmbench.tui.pane_loading import import_panes, screen_factory
+from llmbench.tui.pane_loading import screen_class_of as screen_class_of  # commands.py's
+from llmbench.tui.pane_switch import SwitchesWhenReady
 
 if TYPE_CHECKING:
     from llmbench.services.drafts import DraftKeeper
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
     from llmbench.tui.screens.help import KeyHelp
 
 DEFAULT_THEME = "textual-dark"
-READY_POLL_S = 0.004
-"""How often a pane switch checks whether the new pane is ready to be shown."""
+GC_PAUSE_S = 2.0
+"""The longest the cyclic collector stays paused at start, waiting for the first pane's data."""
 QUIT_WAIT_S = 5.0
 """How long quitting waits for the last drafts to reach the file (a busy disk, a lock)."""
 
@@ -88,38 +89,6 @@ PANES: tuple[Pane, ...] = (
          "models", "ModelsScreen"),
 )  # fmt: skip
 PANES_BY_MODE = {pane.mode: pane for pane in PANES}
-# What the panes' first reads import in their workers, beside the screens themselves.
-PANE_SERVICES = (
-    "llmbench.services.audit.browser",
-    "llmbench.services.costs.pane",
-    "llmbench.services.models.catalog",
-    "llmbench.services.monitoring.health",
-    "llmbench.services.panes",
-)
-
-
-def _import_panes() -> None:
-    for name in (*(f"llmbench.tui.screens.{pane.module}" for pane in PANES), *PANE_SERVICES):
-        importlib.import_module(name)
-
-
-def _screen_factory(pane: Pane) -> Callable[[], Screen]:
-    def make() -> Screen:
-        module = importlib.import_module(f"llmbench.tui.screens.{pane.module}")
-        screen: Screen = getattr(module, pane.screen_class)()
-        # A new screen is styled from the current stylesheet as it mounts, yet Textual takes its
-        # "never styled" count (-1) for stale CSS and re-parses every stylesheet, twice, when it
-        # starts a mode (~20 ms). Nothing can be stale in a screen that does not exist yet.
-        screen._css_update_count = screen.app._css_update_count
-        return screen
-
-    return make
-
-
-def screen_class_of(pane: Pane) -> type[Screen]:
-    module = importlib.import_module(f"llmbench.tui.screens.{pane.module}")
-    screen_class: type[Screen] = getattr(module, pane.screen_class)
-    return screen_class
 
 
 def _default_label(path: Path) -> str:
@@ -130,13 +99,13 @@ def _default_label(path: Path) -> str:
         return str(path)
 
 
-class LLMBenchApp(App[None]):
+class LLMBenchApp(SwitchesWhenReady):
     CSS_PATH = "app.tcss"
     TITLE = "llmbench"
     # The first pane is the default screen rather than an entry of MODES: Textual re-parses every
     # stylesheet when it starts a mode from MODES, and the first frame should not pay for that.
     # on_mount registers it as a mode once its stack exists.
-    MODES = {pane.mode: _screen_factory(pane) for pane in PANES[1:]}
+    MODES = {pane.mode: screen_factory(pane) for pane in PANES[1:]}
     DEFAULT_MODE = PANES[0].mode
 
     BINDINGS = [
@@ -178,7 +147,7 @@ class LLMBenchApp(App[None]):
         self.db_label = db_label or _default_label(path)
         self._clock = clock
         self._panes_imported = False
-        self._switching = False
+        self._first_pane: Screen | None = None
         self.write_problem: str | None = None
         """Why the database refuses writes, while it does: the banner on every screen says it."""
         self._write_watch: WriteWatch | None = None
@@ -199,11 +168,28 @@ class LLMBenchApp(App[None]):
         self.set_keymap(dict(settings.keymap))
 
     def run(self, *args: Any, **kwargs: Any) -> None:
-        # What is loaded by now (modules, settings, this app) lives as long as the process.
-        # Freezing it keeps the cyclic collector from walking it all again, which otherwise
-        # costs a ~15 ms pause in the middle of drawing the first frame.
+        # What is loaded by now (modules, settings, this app) lives as long as the process:
+        # frozen, the cyclic collector no longer walks it (a ~15 ms pause mid-frame otherwise).
         gc.freeze()
-        return super().run(*args, **kwargs)
+        if self._store is not None:
+            # So does most of what the first pane builds: the collector pauses until its data
+            # is on screen (import_panes), GC_PAUSE_S at most (a failed or slow first read).
+            gc.disable()
+            self._first_pane = self._build_first_pane()
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    def _build_first_pane(self) -> Screen | None:
+        """The first pane, built before Textual sets up the terminal, so that its first read
+        (`read_ahead.py`) runs meanwhile and is done when the pane is shown: a read still under
+        way then would cost a frame without the data."""
+        try:
+            with self._context():  # the read ahead finds this app as it does once it runs
+                return screen_factory(PANES[0])()
+        except Exception:  # built again as the app starts, which reports it as Textual does
+            return None
 
     def now(self) -> datetime:
         """The time panes measure windows to (tests and screenshots pin it)."""
@@ -229,10 +215,16 @@ class LLMBenchApp(App[None]):
             from llmbench.tui.screens.demo_build import DemoBuildScreen
 
             return DemoBuildScreen(self._demo_build)
-        return _screen_factory(PANES[0])()
+        screen, self._first_pane = self._first_pane, None
+        if screen is None:
+            return screen_factory(PANES[0])()
+        screen._css_update_count = self._css_update_count  # as screen_factory does, now
+        return screen
 
     def on_mount(self) -> None:
-        self.add_mode(PANES[0].mode, _screen_factory(PANES[0]))
+        self.add_mode(PANES[0].mode, screen_factory(PANES[0]))
+        if not gc.isenabled():  # paused by run() (and the CLI's start) for the first frame
+            self.set_timer(GC_PAUSE_S, gc.enable, name="collector paused")
         if self._theme_problem:
             self.notify(self._theme_problem, severity="warning")
         if self._store is not None:
@@ -243,7 +235,7 @@ class LLMBenchApp(App[None]):
         progress, and every pane key works from now on."""
         self._store = store
         self._watch_writes()
-        self.switch_screen(_screen_factory(PANES[0])())
+        self.switch_screen(screen_factory(PANES[0])())
         self.notify(summary, title="Demo database built", timeout=6)
 
     # -- the banner while the database refuses writes ------------------------------------------
@@ -368,48 +360,13 @@ class LLMBenchApp(App[None]):
         Nothing is read or built ahead; each pane still does all its work when opened."""
         if not self._panes_imported:
             self._panes_imported = True
-            self.run_worker(_import_panes, thread=True, group="import-panes")
+            gc.enable()  # paused by run() (and the CLI's start) for the first frame
+            self.run_worker(lambda: import_panes(PANES), thread=True, group="import-panes")
             # Off the first frame's path too; a read-only file is told before any change.
             self._probe_writes()
             # Loading keyring's backends takes ~150 ms of the interpreter (and D-Bus may be
             # slow): after the first pane's data, not competing with its read for the GIL.
             self.run_worker(self._warn_about_key_storage, thread=True, group="key-storage")
-
-    def switch_mode(self, mode: str) -> AwaitMount:
-        self._switching = True
-        try:
-            return super().switch_mode(mode)
-        finally:
-            self._switching = False
-
-    def delay_update(self, delay: float = 0.05) -> None:
-        """Textual holds every frame for `delay` after a mode switch, so the new screen is not
-        seen building itself. A pane ready sooner (built, resumed, its data on it: a later visit
-        at once) is shown sooner; other screens, and other holds, keep Textual's."""
-        if not self._switching:
-            super().delay_update(delay)
-            return
-        self._begin_batch()  # the hold Textual's delay_update begins; released once below
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if released:
-                return
-            released = True
-            poll.stop()
-            limit.stop()
-            self._end_batch()
-            if not self._batch_count:
-                self.screen.refresh()
-
-        def check() -> None:
-            stack = self.screen_stack
-            if stack and getattr(stack[-1], "ready_to_show", False):
-                release()
-
-        poll = self.set_interval(READY_POLL_S, check, name="pane-ready")
-        limit = self.set_timer(delay, release, name="delay_update")
 
     def action_show_pane(self, mode: str) -> None:
         pane = PANES_BY_MODE.get(mode)

@@ -95,6 +95,10 @@ INSTANCES: dict[str, list[tuple[str, int]]] = {
     ],
     "llmbench import usage-csv PATH": [("import usage-csv usage.csv", 0)],
     "llmbench import otlp PATH": [("import otlp collector_file.jsonl", 0)],
+    "llmbench optimize PROMPT [--dataset D] [--apply]": [
+        ("optimize classify-intent", 0),
+        ("optimize support-reply --apply", 0),
+    ],
     "llmbench import promptfoo CONFIG [-o SUITE] [--run] [--model-map FROM=TO] "
     "[--fail-under RATE]": [
         (
@@ -140,7 +144,8 @@ SKIPPED: dict[str, str] = {
         "set and delete write the OS keyring and take a real API key (list runs, above)"
     ),
     "llmbench [--db PATH] [--create]": "opens the TUI (the refusal of a missing path runs)",
-    "llmbench export otel [--endpoint URL] [--since D] [--until D] [-q QUERY] [--bodies]": (
+    "llmbench export otel [--endpoint URL] [--since D] [--until D] [-q QUERY] [--bodies]"
+    " [--header NAME=VALUE]": (
         "needs an OTLP collector (tests/otel_out/test_otel_out.py sends history to a real one)"
     ),
     "llmbench collect [--port 4318] [--host 127.0.0.1]": (

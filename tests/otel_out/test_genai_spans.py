@@ -82,6 +82,13 @@ def test_an_answered_call_has_the_conventions_attributes_and_llmbenchs_own() -> 
     # Zero reasoning tokens is "none reported", n=1 is the default: neither is sent.
     assert "gen_ai.usage.reasoning.output_tokens" not in span.attributes
     assert "gen_ai.request.choice.count" not in span.attributes
+    assert "llm.token_count.completion_details.reasoning" not in span.attributes
+
+
+def test_reasoning_tokens_go_under_the_conventions_name_and_openinferences() -> None:
+    attributes = span_of({**ROW, "reasoning_tokens": 512}).attributes
+    assert attributes["gen_ai.usage.reasoning.output_tokens"] == 512
+    assert attributes["llm.token_count.completion_details.reasoning"] == 512
 
 
 def test_bodies_only_when_asked_for_in_the_conventions_parts_format() -> None:
@@ -132,7 +139,7 @@ def test_tool_calls_and_results_become_parts() -> None:
         },
         {
             "role": "tool",
-            "parts": [{"type": "tool_call_response", "id": "call_1", "result": "rainy, 57F"}],
+            "parts": [{"type": "tool_call_response", "id": "call_1", "response": "rainy, 57F"}],
         },
     ]
     row = {**ROW, "response": None, "finish_reason": "tool_calls"}

@@ -71,6 +71,7 @@ _TOKENS = {
     "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
 }
 _ALWAYS_COUNTED = ("prompt_tokens", "completion_tokens")
+OPENINFERENCE_REASONING = "llm.token_count.completion_details.reasoning"
 _TAG_COLUMNS = ("feature", "team", "customer", "task_type", "user")
 _PLAIN = {
     "request_id": "llmbench.request_id",
@@ -220,7 +221,7 @@ def input_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
                 {
                     "type": "tool_call_response",
                     "id": message.get("tool_call_id"),
-                    "result": message.get("content"),
+                    "response": message.get("content"),  # ToolCallResponsePart
                 }
             ]
         for call in message.get("tool_calls") or ():
@@ -290,6 +291,10 @@ def span_of(row: Mapping[str, Any], *, include_bodies: bool = False) -> GenAISpa
         # "none" (live rows lack them, stored ones hold 0), other kinds' "not reported".
         if isinstance(value, int) and (value or (ok and column in _ALWAYS_COUNTED)):
             attributes[name] = value
+    if isinstance(row.get("reasoning_tokens"), int) and row["reasoning_tokens"]:
+        # The conventions' name is not mapped by Arize Phoenix (20.26.1), which reads
+        # OpenInference's: sent under both (docs/interop/phoenix.md).
+        attributes[OPENINFERENCE_REASONING] = row["reasoning_tokens"]
     if row.get("conversation_id"):
         attributes["gen_ai.conversation.id"] = str(row["conversation_id"])
     if isinstance(row.get("ttft_ms"), int | float):

@@ -212,6 +212,9 @@ def _response(message: Message, media_type: str, status: int) -> web.Response:
     return web.Response(text=MessageToJson(message), status=status, content_type=JSON)
 
 
+SHUTDOWN_S = 5.0
+
+
 async def serve(
     collector: OtlpCollector,
     host: str,
@@ -221,7 +224,15 @@ async def serve(
 ) -> None:
     """Receive until `stop` is set (or the task is cancelled, as Ctrl+C does), then close the
     listener and let the requests under way finish. `started` gets the port (0 picks one)."""
-    runner = web.AppRunner(collector.application(), handle_signals=False, access_log=None)
+    # aiohttp waits up to a minute by default for open connections when it stops: an
+    # exporter's kept-alive connection would hold Ctrl+C that long. Requests under way get
+    # SHUTDOWN_S to finish; their batches are written either way (the writer is ours).
+    runner = web.AppRunner(
+        collector.application(),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_S,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -22,6 +22,7 @@ from llmbench.store.schema.conversations import m012_conversations
 from llmbench.store.schema.drafts import m010_drafts
 from llmbench.store.schema.initial import m001_initial
 from llmbench.store.schema.media_parts import m015_media_parts
+from llmbench.store.schema.optimizations import m019_optimizations
 from llmbench.store.schema.production_quality import m016_production_quality
 from llmbench.store.schema.prompt_caching import m017_cacheable_sections
 from llmbench.store.schema.reasoning_cache_tokens import m014_reasoning_and_cache_write_tokens
@@ -49,6 +50,7 @@ STEPS = (
     m016_production_quality,
     m017_cacheable_sections,
     m018_case_params,
+    m019_optimizations,
 )
 
 migrations = Migrations("llmbench")

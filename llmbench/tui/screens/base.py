@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.events import ScreenResume
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
@@ -81,6 +82,7 @@ class PaneScreen(Screen[None], Generic[T]):
         self.loaded = False
         """True once the first read of the pane's data has been shown."""
         self._resumed = False
+        self._resumed_once = False
         self._reads_started: dict[str, int] = {}
 
     @property
@@ -120,7 +122,13 @@ class PaneScreen(Screen[None], Generic[T]):
         as this holds, rather than after Textual's fixed hold of the frames."""
         return self._resumed and self.loaded
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        if not self._resumed_once:
+            # Runs before Screen's own handler. Every widget was styled as it mounted, just
+            # now: Textual's restyle of the whole screen on its resume would only redo it (~5 ms
+            # on the way to the first frame). Later resumes restyle, as CSS may have changed.
+            self._resumed_once = True
+            event.refresh_styles = False
         self._resumed = True
         # Every visit re-reads, so a pane never shows numbers older than the last switch.
         self.reload()

@@ -84,6 +84,7 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
         Binding("escape,backspace", "up_level", "Up", show=False, id="costs_up"),
         Binding("slash", "filter", "Filter", id="costs_filter"),
         Binding("o", "open_calls", "Calls (F6)", show=False, id="costs_open_calls"),
+        Binding("o", "optimize", "Optimize", id="costs_optimize"),
     ]
 
     DEFAULT_CSS = """
@@ -244,7 +245,7 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
             "trends": "m stack by model / feature · w window",
             "alerts": "b new budget · d delete budget · x acknowledge · c check now · enter a "
             "spike's calls · esc breakdown",
-            "savings": "w window",
+            "savings": "o optimize: test and promote the candidates · w window",
         }[self.current]
         self.query_one("#costs-caption", Static).update(
             f"Last {self.data.window} ({breakdown.since[:16]} → "
@@ -280,6 +281,8 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
             return self.current != "alerts"  # there `b` makes a budget (escape goes back)
         if action == "open_calls":
             return self.current == "breakdown"
+        if action == "optimize":  # the savings' candidates, to test and promote
+            return self.current == "savings"
         return True
 
     def action_drill_down(self) -> None:
@@ -329,6 +332,11 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
             f"/day · {p.days_left:.1f} days left → heading for {money(p.projected)}"
             f"   (stacked by {trends.stacked_by}; m switches)"
         )
+
+    def action_optimize(self) -> None:
+        from llmbench.tui.screens.costs_optimize import OptimizeScreen
+
+        self.app.push_screen(OptimizeScreen())
 
     def _show_savings(self, found: Savings) -> None:
         self.savings = found

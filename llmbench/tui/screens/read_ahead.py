@@ -7,6 +7,8 @@ own, while Textual builds the screen; by the time the screen is shown that read 
 finished, and the data is put on screen before its first frame. Otherwise its worker waits for
 the read under way rather than starting another. Every later read is an ordinary one. The
 threading rule holds: the read runs off the UI thread and the UI thread only takes its result.
+The app builds its first pane before Textual even sets up the terminal (`LLMBenchApp.run`),
+so that this read has all of that time too.
 """
 
 from __future__ import annotations

@@ -1,0 +1,53 @@
+"""`llmbench optimize PROMPT` through the real CLI on a real database: every candidate tested
+as a run, the best that holds shipped with --apply; exit 1 when none holds quality."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from llmbench.cli import cli
+from llmbench.store.db import open_db
+from llmbench.store.optimizations import shipped
+from llmbench.store.prompts.versions import labels
+from tests.support.optimize_traffic import add_dataset, add_prompt, triage_calls
+from tests.support.traffic import write_calls
+
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="llmbench")
+
+
+def test_apply_ships_the_best_candidate_that_holds(tmp_path: Path) -> None:
+    path = tmp_path / "optimize.db"
+    with open_db(path) as store:
+        version = add_prompt(store)
+        write_calls(store, triage_calls(version, 30, day=YESTERDAY))
+        add_dataset(store, "triage")
+    result = run("optimize", "triage", "--db", str(path), "--apply")
+    assert result.exit_code == 0, result.output
+    assert "compression" in result.output and "holds" in result.output
+    assert "shipped as label move" in result.output
+    with open_db(path) as store:
+        [done] = shipped(store.read())
+        assert labels(store.read(), done.prompt_id)["production"] == done.candidate_version_id
+        assert done.candidate_version_id != version and done.run_id is not None
+
+
+def test_exit_1_when_no_candidate_holds_quality(tmp_path: Path) -> None:
+    path = tmp_path / "cut.db"
+    prose = ("Your ticket has been read and a person will answer it within a day.",)
+    with open_db(path) as store:
+        version = add_prompt(store, "cut", {"task": "Ticket: {{ ticket }}"})
+        write_calls(store, triage_calls(version, 30, day=YESTERDAY, answers=prose))
+        add_dataset(store, "long", [f"{'word ' * 40}{end}" for end in ("refund", "late")])
+    result = run("optimize", "cut", "--db", str(path), "--dataset", "long")
+    assert result.exit_code == 1, result.output
+    assert "max_tokens" in result.output and "does not hold" in result.output
+    assert "no candidate held quality" in result.output
+    with open_db(path) as store:
+        assert shipped(store.read()) == []
