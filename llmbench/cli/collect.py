@@ -42,8 +42,9 @@ def collect(ctx: click.Context, port: int, host: str, db: str | None) -> None:
         # A file whose chain key is not here is refused now (a StoreError, one line).
         collector = OtlpCollector(store, report)
         try:
-            asyncio.run(serve(collector, host, port, started))
-        except KeyboardInterrupt:
+            asyncio.run(serve(collector, host, port, started))  # until Ctrl+C or SIGTERM
+            click.echo("stopped")
+        except KeyboardInterrupt:  # before the loop's own handlers were in place
             click.echo("stopped")
         except OSError as error:  # the port is taken, or the address is not this machine's
             raise BadInput(f"cannot listen on {host}:{port}: {error.strerror or error}") from None

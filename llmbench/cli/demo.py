@@ -22,7 +22,7 @@ from llmbench.config import Settings
 @click.option("--no-tui", is_flag=True, help="Build the database and exit.")
 @click.option(
     "--calls",
-    type=click.IntRange(0, 5_000_000),
+    type=click.IntRange(0, 10_000_000),
     default=20_000,
     show_default=True,
     help="How many audit-log calls to generate.",

@@ -1,7 +1,9 @@
 """Build the demo database: realistic prompts, datasets, runs, grades and a month of calls.
 
 All-or-nothing: the file is built beside the target under a temporary name, in one writer job
-(one transaction), and renamed onto the target only once it is complete. A failure at any
+(one transaction), and renamed onto the target only once it is complete. The calls are drawn and
+written a slice at a time (demo.call_stream), their indexes, rollups and search index built once
+at the end (store.bulk_load). A failure at any
 point leaves no target file (or, with replace=True, the old one untouched).
 """
 
@@ -9,19 +11,22 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmbench.demo import consistency as demo_consistency
 from llmbench.demo import content as demo_content
 from llmbench.demo import media_call
+from llmbench.demo.call_stream import SLICE_CALLS, CallStream
+from llmbench.demo.consistency import save_days
 from llmbench.demo.content import DemoContent
+from llmbench.demo.draw_process import DrawnElsewhere, DrawTask
 from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import load_chain_key
+from llmbench.store import bulk_load
 from llmbench.store import datasets as datasets_repo
 from llmbench.store import meta as meta_repo
 from llmbench.store.audit import calls as calls_repo
@@ -91,11 +96,15 @@ def build_demo(
     now: datetime | None = None,
     progress: Progress | None = None,
     replace: bool = False,
+    slices: int = SLICE_CALLS,
 ) -> DemoSummary:
-    """Write a demo database to `path`. Same seed and `now`, same content.
+    """Write a demo database to `path`. Same seed, `now` and `slices`, same content.
 
-    `progress(done, total)` counts calls: the first half while they are generated (in the
-    caller's thread), the second while they are written (in the store's writer thread).
+    The calls are generated and written a slice of `slices` production calls at a time, in the
+    store's writer thread (one job, one transaction), so memory holds one slice; beyond one
+    slice a second process draws them while this one seals and writes (demo.draw_process).
+    `progress(done, total)` counts calls, half for generating them and half for writing them;
+    it is called in the writer thread.
     """
     started = time.perf_counter()
     target = Path(path).expanduser()
@@ -106,14 +115,12 @@ def build_demo(
             raise DemoExists(f"{target} already exists; rebuild it with --rebuild (replace=True)")
         if target.stat().st_size and meta_repo.peek_meta(target, DEMO_MARK) != "demo":
             raise DemoExists(f"{target} is not a demo database; refusing to replace it")
-    # Progress counts calls: the first half of the bar is generating them, the second writing.
+    # Progress counts calls: half of the bar is generating them, half writing them.
     expected = max(calls, demo_content.run_call_count())
-
-    def generated(done: int, _of: int) -> None:
-        if progress:
-            progress(min(done, expected) // 2, expected)
-
-    content = demo_content.generate(seed=seed, calls=calls, days=days, now=now, progress=generated)
+    tracker = _Progress(progress, expected)
+    content, stream = demo_content.plan(
+        seed=seed, calls=calls, days=days, now=now, progress=tracker.generated, slice_calls=slices
+    )
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data folder is private
     building = target.with_name(f".{target.name}.{os.getpid()}.building")
     _remove_database(building)
@@ -121,9 +128,8 @@ def build_demo(
         store = open_db(building)
         try:
             chain_key = load_chain_key(audit_repo.database_id(store.read()))
-            counts = store.write(
-                lambda db: _write(db, content, seed, progress, expected, chain_key)
-            )
+            task = DrawTask(seed, calls, days, stream.clock.now, slices)
+            counts = store.write(lambda db: _write(db, content, stream, task, tracker, chain_key))
             record_head(store, chain_key)  # beside the key: a cut tail shows from the start
         finally:
             store.close()
@@ -148,16 +154,40 @@ def _remove_database(path: Path, *, keep_main: bool = False) -> None:
             os.remove(name)
 
 
+class _Progress:
+    """Half of the bar for the calls generated, half for the calls written."""
+
+    def __init__(self, report: Progress | None, total: int) -> None:
+        self.report, self.total = report, total
+        self.made = self.written = 0
+
+    def generated(self, done: int, _of: int) -> None:
+        self.made = min(done, self.total)
+        self._tell()
+
+    def wrote(self, count: int) -> None:
+        self.written = min(self.written + count, self.total)
+        self._tell()
+
+    def finished(self) -> None:
+        if self.report:
+            self.report(self.total, self.total)
+
+    def _tell(self) -> None:
+        if self.report:
+            self.report((self.made + self.written) // 2, self.total)
+
+
 def _write(
     db: Database,
     content: DemoContent,
-    seed: int,
-    progress: Progress | None,
-    total: int,
+    stream: CallStream,
+    task: DrawTask,
+    tracker: _Progress,
     chain_key: bytes,
 ) -> dict[str, Any]:
     meta_repo.set_meta(db, DEMO_MARK, "demo")
-    meta_repo.set_meta(db, "demo_seed", str(seed))
+    meta_repo.set_meta(db, "demo_seed", str(stream.seed))
     meta_repo.set_meta(db, "demo_now", content.now)
     prices_repo.set_prices(db, content.prices)
     version_ids = _write_prompts(db, content)
@@ -177,9 +207,14 @@ def _write(
         )
         for run in content.runs
     }
-    demo_consistency.add_consistency(db, content, seed)  # varies answers: before they are sealed
-    call_ids = _write_calls(db, content, version_ids, run_ids, progress, total, chain_key)
-    media_call.write_parts(db, content.calls)  # the image call's parts, now that it has an id
+    if stream.parts > 1:  # drawn by a second process while this one seals and writes
+        with DrawnElsewhere(task, tracker.generated) as drawn:
+            call_ids = _write_calls(db, drawn.chunks(), version_ids, run_ids, tracker, chain_key)
+        days = drawn.days
+    else:
+        call_ids = _write_calls(db, stream.chunks(), version_ids, run_ids, tracker, chain_key)
+        days = stream.consistency.finish()
+    save_days(db, days, content.now)  # measured as the calls were drawn, before they were sealed
     result_ids = _write_results(db, content, version_ids, case_ids, run_ids, call_ids)
     rubric = content.rubric
     rubric_id = grades_repo.create_rubric(
@@ -205,8 +240,7 @@ def _write(
             for grade in content.grades
         ),
     )
-    if progress:
-        progress(total, total)
+    tracker.finished()
     return _counts(db)
 
 
@@ -287,31 +321,51 @@ def _write_datasets(db: Database, content: DemoContent) -> dict[str, list[int]]:
 
 def _write_calls(
     db: Database,
-    content: DemoContent,
+    chunks: Iterator[list[dict[str, Any]]],
     version_ids: dict[tuple[str, int], int],
     run_ids: dict[str, int],
-    progress: Progress | None,
-    total: int,
+    tracker: _Progress,
     chain_key: bytes,
 ) -> dict[str, int]:
-    """Insert every call in time order; returns request_id -> call id for the runs' calls."""
+    """Insert every call in time order, a slice at a time as the stream draws it, with the
+    indexes, rollups and search index built once at the end; returns request_id -> call id for
+    the runs' calls."""
     run_call_ids: dict[str, int] = {}
-    rows = content.calls
-    with calls_repo.deferred_search_index(db):
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[start : start + _INSERT_CHUNK]
-            for row in chunk:
-                reference = row["prompt_version"]
-                row["prompt_version_id"] = None if reference is None else version_ids[reference]
-                row["run_id"] = None if row["run"] is None else run_ids[row["run"]]
-            ids = audit_repo.append_calls(db, chain_key, chunk)
-            for row, call_id in zip(chunk, ids, strict=True):
-                if row["run"] is not None:
-                    run_call_ids[row["request_id"]] = call_id
-            if progress:
-                written = min(start + len(chunk), total)
-                progress(total // 2 + written // 2, total)
+    with_parts: list[dict[str, Any]] = []
+    with bulk_load.bulk_calls(db):
+        for rows in chunks:
+            for start in range(0, len(rows), _INSERT_CHUNK):
+                run_call_ids.update(
+                    _append(
+                        db, rows[start : start + _INSERT_CHUNK], version_ids, run_ids, chain_key
+                    )
+                )
+                tracker.wrote(min(_INSERT_CHUNK, len(rows) - start))
+            with_parts += (row for row in rows if media_call.PARTS in row)
+            del rows  # written: not held while the next slice is drawn
+    # The image call's parts, now that it has an id (and its request an index to find it by).
+    media_call.write_parts(db, with_parts)
     return run_call_ids
+
+
+def _append(
+    db: Database,
+    chunk: list[dict[str, Any]],
+    version_ids: dict[tuple[str, int], int],
+    run_ids: dict[str, int],
+    chain_key: bytes,
+) -> dict[str, int]:
+    """Seal and insert calls; request_id -> call id for the runs' calls among them."""
+    for row in chunk:
+        reference = row["prompt_version"]
+        row["prompt_version_id"] = None if reference is None else version_ids[reference]
+        row["run_id"] = None if row["run"] is None else run_ids[row["run"]]
+    ids = audit_repo.append_calls(db, chain_key, chunk)
+    return {
+        row["request_id"]: call_id
+        for row, call_id in zip(chunk, ids, strict=True)
+        if row["run"] is not None
+    }
 
 
 def _write_results(

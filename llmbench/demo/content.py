@@ -1,6 +1,7 @@
 """The demo database's content, generated deterministically from a seed and a `now`.
 
-Pure: returns plain records and call dicts (see demo_records); the demo service writes them.
+Returns plain records and call dicts (see demo_records), the calls a slice at a time
+(demo.call_stream); the demo build writes them.
 Each part draws from its own seeded stream, so changing the call count leaves prompts,
 datasets, runs and grades unchanged.
 """
@@ -9,17 +10,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from llmbench.core.costs.pricing import PriceTable
 from llmbench.core.models import Variable
-from llmbench.demo import conversations as demo_conversations
 from llmbench.demo import docs_prompt as demo_docs_prompt
 from llmbench.demo import evals as demo_evals
-from llmbench.demo import media_call as demo_media
-from llmbench.demo import prompt_cache_traffic as demo_prompt_cache
-from llmbench.demo import token_details as demo_token_details
-from llmbench.demo import traffic as demo_traffic
+from llmbench.demo.call_stream import SLICE_CALLS, CallStream
 from llmbench.demo.catalog import DEMO_PRICES
 from llmbench.demo.prompt_history import PROMPTS, PromptSpec
 from llmbench.demo.records import (
@@ -34,7 +32,7 @@ from llmbench.demo.records import (
     iso_ms,
 )
 
-__all__ = ["DemoContent", "demo_price_table", "generate", "run_call_count"]
+__all__ = ["CallStream", "DemoContent", "demo_price_table", "generate", "plan", "run_call_count"]
 
 
 def demo_price_table() -> PriceTable:
@@ -46,14 +44,16 @@ def run_call_count() -> int:
     return demo_evals.run_call_count()
 
 
-def generate(
+def plan(
     seed: int = 7,
     calls: int = 20_000,
     days: int = 30,
     now: datetime | None = None,
     progress: Progress | None = None,
-) -> DemoContent:
-    """Everything the demo database holds. Same arguments, same content.
+    slice_calls: int = SLICE_CALLS,
+) -> tuple[DemoContent, CallStream]:
+    """The demo's story without its calls, and the stream that draws them a slice at a time.
+    Same arguments, same content.
 
     `calls` is the audit log's size: the comparison runs' calls count towards it (when it is
     smaller than they need, they are all there is). `progress(done, total)` follows the
@@ -71,21 +71,18 @@ def generate(
         random.Random(f"{seed}:runs"), clock, prompts, datasets, prices
     )
     grades = demo_evals.grades(random.Random(f"{seed}:grades"), runs[0])
-    traffic = demo_traffic.Traffic(random.Random(f"{seed}:calls"), clock, prompts, prices, progress)
-    production, spike = traffic.generate(max(calls - len(run_calls), 0))
-    all_calls = production + run_calls
-    all_calls.sort(key=lambda call: call["ts"])
-    # A few support chats as conversations with tool calls, from a stream of their own.
-    demo_conversations.add_conversations(random.Random(f"{seed}:conversations"), all_calls, clock)
-    # Reasoning (o3-mini) and Anthropic cache writes on older calls, from a stream of their own.
-    demo_token_details.add_token_details(
-        random.Random(f"{seed}:token-details"), all_calls, clock, prices
+    production = max(calls - len(run_calls), 0)
+    stream = CallStream(
+        seed,
+        clock,
+        prompts,
+        prices,
+        run_calls,
+        production,
+        slice_calls=slice_calls,
+        progress=progress,
     )
-    # A screenshot attached to the newest call mentioning a refund (the F6 detail screenshot's).
-    demo_media.add_image_call(random.Random(f"{seed}:media"), all_calls, prices)
-    # The search answers as calls of answer-from-docs, whose v3 marks its head cacheable.
-    demo_prompt_cache.add_docs_prompt(all_calls, prompts[-1], prices)
-    return DemoContent(
+    content = DemoContent(
         now=iso_ms(clock.now),
         prices=DEMO_PRICES,
         prompts=prompts,
@@ -93,9 +90,24 @@ def generate(
         runs=runs,
         rubric=demo_evals.rubric(clock),
         grades=grades,
-        calls=all_calls,
-        spike=spike,
+        calls=[],
+        spike=stream.spike,
     )
+    return content, stream
+
+
+def generate(
+    seed: int = 7,
+    calls: int = 20_000,
+    days: int = 30,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> DemoContent:
+    """Everything the demo database holds, its calls in memory (in time order, with the
+    outage's deflected answers): for a look at the content, not for a large demo, which the
+    build writes from `plan`'s stream a slice at a time."""
+    content, stream = plan(seed, calls, days, now, progress)
+    return replace(content, calls=[row for chunk in stream.chunks() for row in chunk])
 
 
 def _prompt(spec: PromptSpec, clock: DemoClock) -> DemoPrompt:

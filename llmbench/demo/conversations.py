@@ -57,10 +57,13 @@ def _candidates(calls: Sequence[Row], clock: DemoClock) -> list[list[Row]]:
     return [group for _key, group in sorted(groups.items()) if len(group) >= 3]
 
 
-def add_conversations(rng: random.Random, calls: Sequence[Row], clock: DemoClock) -> int:
-    """Make some of `calls` (in time order) into conversations; how many were made."""
+def add_conversations(
+    rng: random.Random, calls: Sequence[Row], clock: DemoClock, limit: int = MAX_CONVERSATIONS
+) -> int:
+    """Make up to `limit` conversations of `calls` (in time order: the whole month, or one slice
+    of it); how many were made."""
     groups = _candidates(calls, clock)
-    chosen = rng.sample(groups, min(MAX_CONVERSATIONS, len(groups)))
+    chosen = rng.sample(groups, min(limit, len(groups)))
     for group in chosen:
         _conversation(rng, sorted(group, key=lambda row: row["ts"])[:MAX_TURNS])
     return len(chosen)

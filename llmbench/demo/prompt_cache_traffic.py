@@ -72,8 +72,9 @@ def _seconds(ts: str) -> float:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
-class _Caches:
-    """When each (model, version) cache was last used, and each version's head in tokens."""
+class Caches:
+    """When each (model, version) cache was last used, and each version's head in tokens:
+    carried from one slice of the month to the next."""
 
     def __init__(self) -> None:
         self.last_used: dict[tuple[str, int], float] = {}
@@ -95,7 +96,7 @@ class _Caches:
 
 
 def _cache_tokens(
-    row: Row, version: DemoVersion, head: int, caches: _Caches
+    row: Row, version: DemoVersion, head: int, caches: Caches
 ) -> tuple[int, int | None]:
     """(cache-read tokens, cache-write tokens) of an answered call."""
     provider, model = row.get("provider"), str(row["model"])
@@ -108,8 +109,11 @@ def _cache_tokens(
     return 0, None
 
 
-def add_docs_prompt(calls: Sequence[Row], prompt: DemoPrompt, prices: PriceTable) -> int:
-    """Turn the search-answer calls into calls of `prompt`'s production versions; how many."""
+def add_docs_prompt(
+    calls: Sequence[Row], prompt: DemoPrompt, prices: PriceTable, caches: Caches | None = None
+) -> int:
+    """Turn the search-answer calls into calls of `prompt`'s production versions; how many.
+    `caches` carries the caches over from the calls before these (none: a fresh start)."""
     moves = sorted(
         (move.moved_at, move.to_version)
         for move in prompt.label_moves
@@ -117,7 +121,7 @@ def add_docs_prompt(calls: Sequence[Row], prompt: DemoPrompt, prices: PriceTable
     )
     times = [moved_at for moved_at, _number in moves]
     versions = {version.number: version for version in prompt.versions}
-    caches = _Caches()
+    caches = caches if caches is not None else Caches()
     changed = 0
     for row in calls:  # in time order, as the caches see them
         if not _eligible(row):
@@ -142,7 +146,7 @@ def add_docs_prompt(calls: Sequence[Row], prompt: DemoPrompt, prices: PriceTable
     return changed
 
 
-def _price(row: Row, version: DemoVersion, head: int, caches: _Caches, prices: PriceTable) -> None:
+def _price(row: Row, version: DemoVersion, head: int, caches: Caches, prices: PriceTable) -> None:
     """The call's tokens with the head added to what it sent, its cache use and its cost."""
     prompt = int(row["prompt_tokens"]) + head
     completion = int(row.get("completion_tokens") or 0)

@@ -11,8 +11,8 @@ import json
 import math
 import random
 import statistics
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from llmbench.core.costs.pricing import PriceTable
@@ -31,6 +31,7 @@ from llmbench.demo.records import (
     iso_ms,
 )
 from llmbench.demo.request_texts import request_texts
+from llmbench.demo.slices import HourSlice, hour_slices, share
 from llmbench.demo.traffic_mix import (
     CACHE_HIT_RATE,
     ERROR_RATE,
@@ -94,6 +95,7 @@ class Traffic:
             for rank, customer in enumerate(CUSTOMERS)
         }
         self.outcomes = CallRows(rng, clock, prices)
+        self.spend: dict[str, float] = {}  # per clock hour ('YYYY-MM-DDTHH'), of the calls drawn
         self.hour_starts, hour_weights = self._hours()
         self.hour_cum = texts.cumulative(hour_weights)
 
@@ -112,39 +114,67 @@ class Traffic:
             weights.append(season_weight(moment, max(progress, 0.0)) * overlap / HOUR_MS)
         return starts, weights
 
-    def timestamps(self, count: int) -> list[int]:
-        """`count` moments (epoch ms) drawn with the window's seasonality, in draw order."""
-        hours = self.rng.choices(self.hour_starts, cum_weights=self.hour_cum, k=count)
+    def timestamps(self, count: int, hours: HourSlice | None = None) -> list[int]:
+        """`count` moments (epoch ms) drawn with the window's seasonality, in draw order, from
+        the slice's hours (the whole window when None)."""
+        starts, cumulative = self.hour_starts, self.hour_cum
+        if hours is not None and (hours.first, hours.end) != (0, len(starts)):
+            base = self.hour_cum[hours.first - 1] if hours.first else 0.0
+            starts = starts[hours.first : hours.end]
+            cumulative = [weight - base for weight in self.hour_cum[hours.first : hours.end]]
+        picked = self.rng.choices(starts, cum_weights=cumulative, k=count)
         stamps = []
-        for start in hours:
+        for start in picked:
             low = max(start, self.clock.start_ms)
             high = min(start + HOUR_MS, self.clock.end_ms)
             stamps.append(low + self.rng.randrange(high - low))
         return stamps
 
-    # -- the whole month --------------------------------------------------------------------
-    def generate(self, count: int) -> tuple[list[Row], DemoSpike | None]:
-        """Exactly `count` calls (a retry counts as a call), in no particular order."""
+    def slice_end_ms(self, hours: HourSlice) -> int:
+        """Where a slice's hours end (epoch ms): its calls are before it, bar a retry's."""
+        if hours.end >= len(self.hour_starts):
+            return self.clock.end_ms
+        return self.hour_starts[hours.end]
+
+    # -- the whole month, a slice at a time ---------------------------------------------------
+    def counts(self, count: int) -> tuple[int, int]:
+        """(spike calls, injection attempts) of a month of `count` calls."""
         spike_count = 0 if count < 100 else max(6, round(count * SPIKE_SHARE))
         injection_count = 0 if count < 100 else 3 + count // INJECTION_EVERY
-        stamps = self.timestamps(count - spike_count - injection_count)
-        rows: list[Row] = []
-        index = 0
-        while index < len(stamps):
-            made = self._request(stamps[index], retry_allowed=index + 1 < len(stamps))
-            rows.extend(made)
-            index += len(made)  # a retry uses up the next stamp, so the count stays exact
-            if self.progress and len(rows) % 1000 < len(made):
-                self.progress(len(rows), count)
-        for number, stamp in enumerate(self.timestamps(injection_count)):
-            rows.append(self._injection(stamp, blocked=number % 2 == 0))
-        spike = None
-        if spike_count:
-            spike_rows, spike = self._spike(rows, spike_count)
-            rows.extend(spike_rows)
-        if self.progress:
-            self.progress(len(rows), count)
-        return rows, spike
+        return spike_count, injection_count
+
+    def slices(self, count: int, parts: int) -> Iterator[tuple[HourSlice, list[Row]]]:
+        """Exactly `count` calls (a retry counts as a call) in about `parts` slices of hours, in
+        time order of the slices and no particular order inside one. One slice draws the month
+        as a whole (the spike measured against every hour); later slices measure it against
+        the hours drawn so far."""
+        spike_count, injection_count = self.counts(count)
+        ordinary = count - spike_count - injection_count
+        self.spend = {}
+        done = injections = 0
+        for hours in hour_slices(self.hour_cum, parts):
+            stamps = self.timestamps(share(ordinary, hours), hours)
+            rows: list[Row] = []
+            index = 0
+            while index < len(stamps):
+                made = self._request(stamps[index], retry_allowed=index + 1 < len(stamps))
+                rows.extend(made)
+                index += len(made)  # a retry uses up the next stamp, so the count stays exact
+                if self.progress and (done + len(rows)) % 1000 < len(made):
+                    self.progress(done + len(rows), count)
+            for stamp in self.timestamps(share(injection_count, hours), hours):
+                rows.append(self._injection(stamp, blocked=injections % 2 == 0))
+                injections += 1
+            for row in rows:
+                self.spend[row["ts"][:13]] = self.spend.get(row["ts"][:13], 0.0) + (
+                    row["cost"] or 0.0
+                )
+            if spike_count:
+                rows.extend(self._spike(spike_count, hours))
+            done += len(rows)
+            if self.progress:
+                self.progress(done, count)
+            yield hours, rows
 
     # -- one request ------------------------------------------------------------------------
     def _request(self, stamp: int, *, retry_allowed: bool) -> list[Row]:
@@ -267,24 +297,47 @@ class Traffic:
         return row
 
     # -- the incident -----------------------------------------------------------------------
-    def _spike(self, rows: Sequence[Row], count: int) -> tuple[list[Row], DemoSpike]:
-        """One customer's backfill job re-summarising whole threads on gpt-4o for a few hours
-        of one afternoon: those hours cost SPIKE_FACTOR times a typical hour at that time."""
-        rng = self.rng
-        customer, feature = CUSTOMERS[1], FEATURES_BY_NAME["summarize"]
+    def _spike_start(self) -> datetime:
         day = self.clock.now - timedelta(days=max(1, round(self.clock.days * 0.3)))
         start = day.replace(hour=13, minute=0, second=0, microsecond=0)
         if start < self.clock.start:
             start = self.clock.start.replace(minute=0, second=0, microsecond=0)
             start += timedelta(hours=1)
-        spend: dict[str, float] = {}
-        for row in rows:
-            spend[row["ts"][:13]] = spend.get(row["ts"][:13], 0.0) + (row["cost"] or 0.0)
+        return start
+
+    def spike(self, count: int) -> DemoSpike | None:
+        """Where the incident of a month of `count` calls is."""
+        spike_count, _ = self.counts(count)
+        if not spike_count:
+            return None
+        return DemoSpike(
+            customer=CUSTOMERS[1],
+            feature="summarize",
+            model=SPIKE_MODEL,
+            start=iso_ms(self._spike_start()),
+            hours=SPIKE_HOURS,
+            calls=spike_count,
+        )
+
+    def _spike(self, count: int, hours: HourSlice) -> list[Row]:
+        """One customer's backfill job re-summarising whole threads on gpt-4o for a few hours
+        of one afternoon: those hours cost SPIKE_FACTOR times a typical hour at that time (of
+        the spend drawn so far). The spike's hours that fall in this slice."""
+        rng = self.rng
+        customer, feature = CUSTOMERS[1], FEATURES_BY_NAME["summarize"]
+        start = self._spike_start()
+        spend = self.spend
         price = self.prices.price(SPIKE_MODEL, iso_ms(start))
         assert price is not None, "the demo price list prices the spike's model"
+        # The first slice takes what lies before its hours, the last what lies after them.
+        low = self.hour_starts[hours.first] if hours.first else -math.inf
+        high = self.slice_end_ms(hours) if hours.end < len(self.hour_starts) else math.inf
         made: list[Row] = []
         for hour in range(SPIKE_HOURS):
             hour_start = start + timedelta(hours=hour)
+            first_ms = round(hour_start.timestamp() * 1000)
+            if not low <= first_ms < high:
+                continue
             calls_this_hour = count // SPIKE_HOURS + (1 if hour < count % SPIKE_HOURS else 0)
             # Above every ordinary hour too, so that small demos show one spike, not noise.
             target = max(
@@ -293,7 +346,6 @@ class Traffic:
             )
             extra = max(target - spend.get(iso_ms(hour_start)[:13], 0.0), 0.25 * target)
             per_call = extra / max(calls_this_hour, 1)
-            first_ms = round(hour_start.timestamp() * 1000)
             for _ in range(calls_this_hour):
                 stamp = min(first_ms + rng.randrange(HOUR_MS), self.clock.end_ms - 1)
                 base = self._base(feature, iso_from_ms(stamp))
@@ -310,14 +362,7 @@ class Traffic:
                 row = self.outcomes.ok(base)
                 row["tags"] = json.dumps({"job": "thread-backfill"})
                 made.append(row)
-        return made, DemoSpike(
-            customer=customer,
-            feature=feature.name,
-            model=SPIKE_MODEL,
-            start=iso_ms(start),
-            hours=SPIKE_HOURS,
-            calls=len(made),
-        )
+        return made
 
     @staticmethod
     def _typical_spend(spend: Mapping[str, float], hour_of_day: int) -> float:

@@ -14,6 +14,7 @@ import pytest
 from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
 from llmbench.demo.build import DemoExists, DemoSummary, build_demo
+from llmbench.demo.call_stream import SLICE_CALLS
 from llmbench.store.audit.search_index import has_pending
 from llmbench.store.db import StoreError, open_db
 from llmbench.store.maintenance import check_integrity
@@ -46,10 +47,14 @@ CONTENT_TABLES = (
 )
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoSummary, object]]:
+# One slice (as every demo up to 25,000 calls is drawn), and slices of 400 calls, as a large
+# demo is drawn and written: the story holds either way.
+@pytest.fixture(scope="module", params=[SLICE_CALLS, 400], ids=["whole", "sliced"])
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[DemoSummary, object]]:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    summary = build_demo(path, calls=CALLS, now=NOW)
+    summary = build_demo(path, calls=CALLS, now=NOW, slices=request.param)
     with open_db(path, create=False) as store:
         yield summary, store.read()
 
@@ -241,9 +246,11 @@ def test_calls_cover_thirty_days_of_features_teams_and_customers(demo) -> None:
 
 def test_traffic_has_daily_and_weekly_seasonality(demo) -> None:
     _, db = demo
-    by_hour = dict(_rows(db, "SELECT strftime('%H', ts), count(*) FROM calls GROUP BY 1"))
+    # Production traffic: the comparison runs' calls (a seventh of this demo) keep their own days.
+    production = "FROM calls WHERE run_id IS NULL GROUP BY 1"
+    by_hour = dict(_rows(db, f"SELECT strftime('%H', ts), count(*) {production}"))
     assert by_hour["15"] > 3 * by_hour["03"]
-    by_weekday = dict(_rows(db, "SELECT strftime('%w', ts), count(*) FROM calls GROUP BY 1"))
+    by_weekday = dict(_rows(db, f"SELECT strftime('%w', ts), count(*) {production}"))
     weekdays = statistics.mean(by_weekday[d] for d in "12345")
     assert weekdays > 1.8 * statistics.mean(by_weekday[d] for d in "06")
 

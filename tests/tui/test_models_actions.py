@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -76,9 +77,26 @@ async def _models_pane(
         app = LLMBenchApp(
             store, settings or _settings(), db_label="demo.db", clock=lambda: DEMO_NOW
         )
+        _record_notes(app)
         async with app.run_test(size=size) as pilot:
             await open_pane(pilot, "f8")
             yield app, pilot
+
+
+_SEEN: dict[int, list[str]] = {}
+
+
+def _record_notes(app: LLMBenchApp) -> None:
+    """Every notification as it is raised: a toast expires after its timeout, which a slow
+    (loaded) run can pass before the test looks."""
+    seen = _SEEN[id(app)] = []  # ids are reused: each app starts its own list
+    raise_note = app.notify
+
+    def recording(message: str, *, title: str = "", **options: Any) -> None:
+        seen.append(f"{title} {message}")
+        raise_note(message, title=title, **options)
+
+    app.notify = recording  # type: ignore[method-assign]
 
 
 def _screen_text(app: LLMBenchApp) -> str:
@@ -88,7 +106,7 @@ def _screen_text(app: LLMBenchApp) -> str:
 
 
 def _notes(app: LLMBenchApp) -> list[str]:
-    return [f"{note.title} {note.message}" for note in app._notifications]
+    return list(_SEEN.get(id(app), []))
 
 
 def _sql(path: Path, query: str, *args: object) -> list[tuple[object, ...]]:

@@ -14,6 +14,8 @@ through the store's writer in one transaction, so an exporter's retry of a batch
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -241,9 +243,24 @@ async def serve(
         bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
         if started:
             started(bound)
-        await (stop or asyncio.Event()).wait()
+        await (stop or _stopped_by_signals()).wait()
     finally:
         await runner.cleanup()
+
+
+def _stopped_by_signals() -> asyncio.Event:
+    """An event set by Ctrl+C (SIGINT) or SIGTERM. Through the loop's own handlers, not a
+    KeyboardInterrupt: the kernel may hand the signal to any of the process's threads (the
+    store's writer, the collector's), and a plain Python handler then waits for the main
+    thread's next bytecode, which a loop idle in select() never runs. The loop's handlers wake
+    it through its self-pipe."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        # Not the main thread, or Windows: Ctrl+C is then a KeyboardInterrupt, as before.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, stop.set)
+    return stop
 
 
 @contextmanager
