@@ -7,6 +7,7 @@ palette and F1 offering all three; and each of them usable at 80×24."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import sqlite3
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 from keyring.backends.fail import Keyring as NoKeyring
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
+from textual.worker import WorkerCancelled
 
 from llmbench.cli import cli
 from llmbench.config import Settings
@@ -81,6 +83,18 @@ async def _models_pane(
         async with app.run_test(size=size) as pilot:
             await open_pane(pilot, "f8")
             yield app, pilot
+            # No read may still run when the store closes: closing a connection while its
+            # thread runs a statement crashes SQLite (seen in CI as a segfault).
+            await _workers_done(app)
+
+
+async def _workers_done(app: LLMBenchApp) -> None:
+    for _ in range(3):  # a read that finishes can start another (the detail panel's)
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue
+        await asyncio.sleep(0.05)
 
 
 _SEEN: dict[int, list[str]] = {}
