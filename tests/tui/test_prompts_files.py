@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
+from textual.worker import WorkerCancelled
 
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
@@ -57,7 +58,12 @@ async def _submit(pilot: Pilot[None], path: Path, choice: str | None = None) -> 
     if choice is not None:
         dialog.query_one("#path-choice", Select).value = choice
     await pilot.press("enter")
-    await pilot.app.workers.wait_for_complete()
+    for _ in range(3):  # a pane read replaced by a newer one ends cancelled: wait again
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
     await pilot.pause()
     return dialog
 
