@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.wire_server import serve_in_thread, stop_serving
+
 WIRE = Path(__file__).resolve().parents[1] / "data" / "wire" / "anthropic"
 # The statuses whose reference error bodies are kept (error_<status>.json).
 ERROR_STATUSES = (429, 529)
@@ -169,35 +171,16 @@ class AnthropicServer:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> AnthropicServer:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            # litellm posts to <api_base>/v1/messages.
-            app.router.add_post("/s/{name}/v1/messages", self._messages)
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, 0)
-            loop.run_until_complete(site.start())
-            sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-            self.port = sockets[0].getsockname()[1]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="anthropic-test-server", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        app = web.Application()
+        # litellm posts to <api_base>/v1/messages.
+        app.router.add_post("/s/{name}/v1/messages", self._messages)
+        self._loop, self._thread, self.port = serve_in_thread(
+            app, self.host, "anthropic-test-server"
+        )
         return self
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+        stop_serving(self._loop, self._thread)
 
 
 def _error(status: int, kind: str, message: str) -> web.Response:

@@ -141,35 +141,49 @@ class WireServer:
         return response
 
     def start(self) -> WireServer:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            for route in self.routes:
-                app.router.add_post(route, self._handle)
-            for method, route, handler in self.handlers:
-                app.router.add_route(method, route, self._handled_by(handler))
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, 0)
-            loop.run_until_complete(site.start())
-            sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-            self.port = sockets[0].getsockname()[1]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="wire-test-server", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the loopback server did not start within 10 s")
+        app = web.Application()
+        for route in self.routes:
+            app.router.add_post(route, self._handle)
+        for method, route, handler in self.handlers:
+            app.router.add_route(method, route, self._handled_by(handler))
+        self._loop, self._thread, self.port = serve_in_thread(app, self.host, "wire-test-server")
         return self
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+        stop_serving(self._loop, self._thread)
+
+
+def serve_in_thread(
+    app: web.Application, host: str, name: str
+) -> tuple[asyncio.AbstractEventLoop, threading.Thread, int]:
+    """`app` served on a free port of `host` by an event loop in a thread of its own, until
+    `stop_serving`: its loop, thread and port."""
+    ready = threading.Event()
+    started: list[tuple[asyncio.AbstractEventLoop, int]] = []
+
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, host, 0)
+        loop.run_until_complete(site.start())
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        started.append((loop, sockets[0].getsockname()[1]))
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name=name, daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("the loopback server did not start within 10 s")
+    loop, port = started[0]
+    return loop, thread, port
+
+
+def stop_serving(loop: asyncio.AbstractEventLoop | None, thread: threading.Thread | None) -> None:
+    if loop is not None:
+        loop.call_soon_threadsafe(loop.stop)
+    if thread is not None:
+        thread.join(10)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from llmbench.core.evaluation.json_schema import json_type
 from llmbench.core.stats import percentile
 
 AnswerShape = Literal["label", "json", "text"]
@@ -83,7 +84,7 @@ def json_schema_of(answers: Sequence[str]) -> dict[str, Any]:
     strings: dict[str, set[str]] = {}
     for obj in objects:
         for key, value in obj.items():
-            kinds.setdefault(key, set()).add(_json_type(value))
+            kinds.setdefault(key, set()).add(json_type(value))
             if isinstance(value, str):
                 strings.setdefault(key, set()).add(value)
     properties: dict[str, Any] = {}
@@ -101,20 +102,6 @@ def json_schema_of(answers: Sequence[str]) -> dict[str, Any]:
 def _is_label_set(values: set[str], answers: int) -> bool:
     few = len(values) <= min(LABEL_MAX_DISTINCT, max(answers // 2, 1))
     return few and all(len(value.split()) <= LABEL_MAX_WORDS for value in values)
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def concise_format(format_text: str, shape: AnswerShape, labels: Sequence[str]) -> str | None:
