@@ -21,14 +21,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmbench.builtin_models.simulator import PROVIDER as SIMULATOR_PROVIDER
-from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
-from llmbench.core.models import Price, Usage
+from llmbench.core.costs.pricing import cost_of
 from llmbench.gateway.attempt_rows import TAG_COLUMNS, price_columns
+from llmbench.gateway.callback_answer import (
+    LoggedAnswer,
+    get,
+    logged_answer,
+    logged_price,
+    priced_usage,
+    reported_usage,
+)
+from llmbench.gateway.callback_guard import logged_call_flags
 from llmbench.gateway.errors import classify
 from llmbench.gateway.guarding import Guard, guard_columns
 from llmbench.gateway.litellm_stream_usage import stream_usage_reported
 from llmbench.gateway.litellm_threads import THREAD_METADATA, thread_columns
-from llmbench.gateway.model_prices import price_in_table
 from llmbench.gateway.otel_spans import configured_sink
 from llmbench.gateway.recorder import (
     AuditRecorder,
@@ -37,8 +44,7 @@ from llmbench.gateway.recorder import (
     durability_of,
     finished,
 )
-from llmbench.gateway.tool_calls import tool_calls_column, tool_calls_of
-from llmbench.gateway.usage_details import token_details
+from llmbench.gateway.tool_calls import tool_calls_column
 from llmbench.paths import resolve_db_path
 from llmbench.store.db import Store, StoreError, open_db
 
@@ -92,48 +98,6 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-
-
-def _price(model: str, provider: str, answered: str | None) -> Price | None:
-    """None means unpriced: litellm's own response_cost reports 0 for a model it has no price
-    for. litellm is the host app's, already imported; it is read, never configured, here."""
-    if model in SIMULATOR_PRICES:
-        return SIMULATOR_PRICES[model]
-    import litellm
-
-    return price_in_table(litellm.model_cost, model, provider, answered)
-
-
-def _answer(response: Any) -> tuple[str | None, str | None, str | None]:
-    """The answer's text, its tool calls (as the audit log keeps them) and finish reason."""
-    choices = _get(response, "choices") or []
-    if not choices:
-        return None, None, None
-    choice = choices[0]
-    message = _get(choice, "message")
-    text = _get(message, "content")
-    calls = tool_calls_column(tool_calls_of(message))
-    return (str(text) if text is not None else None), calls, _get(choice, "finish_reason")
-
-
-def _usage(response: Any, slo: Mapping[str, Any]) -> Usage:
-    usage = _get(response, "usage")
-    prompt = _get(usage, "prompt_tokens") or slo.get("prompt_tokens") or 0
-    completion = _get(usage, "completion_tokens") or slo.get("completion_tokens") or 0
-    # litellm files every provider's cache reads (Anthropic's cache_read_input_tokens too) in
-    # prompt_tokens_details, its cache writes in cache_creation_input_tokens.
-    details = token_details(usage)
-    return Usage(
-        prompt_tokens=int(prompt),
-        completion_tokens=int(completion),
-        cached_tokens=details.cached_tokens or 0,
-        reasoning_tokens=details.reasoning_tokens,
-        cache_write_tokens=details.cache_write_tokens,
-    )
-
-
 def _public_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: value
@@ -162,8 +126,10 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
     litellm `metadata` adds or overrides them (feature, team, customer, task_type, user go to
     their own columns, anything else into the tags JSON).
 
-    The guards of the config's [guard] (or `guard` given) look at each logged call: the call
-    has happened already, so what they find is recorded as flags, never blocked or redacted.
+    The guards of the config's [guard] (or `guard` given) look at each logged call (its
+    messages, its answer's text and its tool calls' arguments, gateway/callback_guard.py): the
+    call has happened already, so what they find is recorded as flags, never blocked or
+    redacted. Audio and images are priced as the gateway prices them (callback_answer.py).
 
     `durability="durable"` (the default): each litellm hook returns only once its row is
     committed. "async": a hook returns once its row is queued, so a crash can lose the last
@@ -323,14 +289,16 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
             if attempt is None:
                 return landed
             mine = landed
-            row, secrets = self._row(kwargs, response, started, end_time, failed)
+            answer = None if failed else logged_answer(response)
+            row, secrets = self._row(kwargs, response, answer, started, end_time)
             row["attempt"] = attempt
             messages = kwargs.get("messages")
             if isinstance(messages, list):
                 sent = [message for message in messages if isinstance(message, Mapping)]
-                row.update(
-                    guard_columns(self.guard.flags_for_logged_call(sent, row.get("response")))
-                )
+                # The answer's text and each tool call's arguments, as the gateway guards them.
+                calls = answer.tool_calls if answer is not None else ()
+                flags = logged_call_flags(self.guard, sent, row.get("response"), calls, secrets)
+                row.update(guard_columns(flags))
             recorder = self.recorder
             redactor = recorder.redactor(secrets)
             written = recorder.record(row, redactor)
@@ -361,7 +329,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         Router) retries inside the provider's SDK and then on the first attempt's logging
         object, so callbacks see such a call as one event: it stays one attempt."""
         call_id = kwargs.get("litellm_call_id")
-        previous = _get(_metadata(kwargs), "previous_models")
+        previous = get(_metadata(kwargs), "previous_models")
         by_router = len(previous) + 1 if isinstance(previous, list | tuple) else 1
         if not call_id:
             return by_router, Future()
@@ -393,8 +361,14 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         return {**self._tags, **call_tags}
 
     def _row(
-        self, kwargs: Mapping[str, Any], response: Any, started: float, end_time: Any, failed: bool
+        self,
+        kwargs: Mapping[str, Any],
+        response: Any,
+        answer: LoggedAnswer | None,
+        started: float,
+        end_time: Any,
     ) -> tuple[dict[str, Any], list[str]]:
+        """The event's row, and the secrets to mask in it; `answer` is None for a failure."""
         slo: Mapping[str, Any] = kwargs.get("standard_logging_object") or {}
         litellm_params = kwargs.get("litellm_params") or {}
         provider = str(kwargs.get("custom_llm_provider") or slo.get("custom_llm_provider") or "")
@@ -426,7 +400,7 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
                 {k: v for k, v in tags.items() if k not in TAG_COLUMNS}, sort_keys=True
             ),
         }
-        if failed:
+        if answer is None:
             error = kwargs.get("exception")
             if isinstance(error, BaseException):
                 failure = classify(error)
@@ -434,18 +408,20 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
             else:
                 row.update(status="error", error_kind="server", error=slo.get("error_str"))
             return row, secrets
-        answered = _get(response, "model")
+        answered = get(response, "model")
         if answered and requested.endswith(f"/{answered}"):
             answered = requested  # providers answer without litellm's provider prefix
-        text, tool_calls, finish_reason = _answer(response)
-        usage = _usage(response, slo)
+        text = answer.text
+        usage = reported_usage(response, slo)
         if (
             streamed
             and provider != SIMULATOR_PROVIDER  # the simulator always ends streams with counts
             and not stream_usage_reported(kwargs, params, usage, text)
         ):
             usage = replace(usage, estimated=True)
-        price = _price(requested, provider, _get(response, "model"))
+        price = logged_price(requested, provider, get(response, "model"))
+        # Audio at its own rates, images per image where the price says so, as the gateway.
+        usage = priced_usage(usage, price, kwargs.get("messages"), requested)
         cost = cost_of(usage, price)
         hit = bool(kwargs.get("cache_hit"))
         first_token = _epoch(slo.get("completionStartTime")) or _epoch(
@@ -454,8 +430,8 @@ class LLMBenchLogger(_custom_logger()):  # type: ignore[misc]
         row.update(
             model=str(answered or requested),
             response=text,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason,
+            tool_calls=tool_calls_column(answer.tool_calls),
+            finish_reason=answer.finish_reason,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens,

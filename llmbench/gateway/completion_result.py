@@ -70,9 +70,10 @@ def _usage(
     )
 
 
-def _with_images(usage: Usage, messages: Sequence[Message], model: str) -> Usage:
+def with_images(usage: Usage, messages: Sequence[Message], model: str) -> Usage:
     """The usage with the request's images counted, for a price per image: the images it
-    sent, and when the estimate counted them, their tokens by the provider's rule."""
+    sent, and when the estimate counted them, their tokens by the provider's rule. The
+    litellm callback prices what it logs by it too (gateway/callback_answer.py)."""
     images = [part for part in strip_parts(list(messages))[1] if part.kind == "image"]
     if not images:
         return usage
@@ -103,7 +104,7 @@ def completion_result(
     # The requested name's price, when it has one, is also the answered name's (price_in_table).
     price = known_price or price_for(model, answered_model)
     if price is not None and price.per_image is not None:
-        usage = _with_images(usage, messages, model)
+        usage = with_images(usage, messages, model)
     return CompletionResult(
         text=text,
         finish_reason=finish_reason,

@@ -36,7 +36,9 @@ from llmbench.builtin_models.simulator import (
     planned_failure,
     simulate,
 )
+from llmbench.core.models import ToolCall
 from llmbench.core.tokens import count_message_tokens, count_tokens
+from llmbench.gateway.tool_calls import tool_calls_text
 
 # What litellm uses when the caller gives no timeout; the gateway always gives one.
 _LITELLM_DEFAULT_TIMEOUT_S = 600.0
@@ -74,9 +76,10 @@ class _Plan:
 
     @property
     def usage(self) -> dict[str, int]:
-        written = self.reply.text + "".join(
-            call.name + call.arguments for call in self.reply.tool_calls
-        )
+        """Counted as the gateway's offline estimate counts an answer (completion_result):
+        its text and its tool calls, so a mock call's reported usage is that estimate."""
+        calls = [ToolCall(call.id, call.name, call.arguments) for call in self.reply.tool_calls]
+        written = "\n".join(filter(None, (self.reply.text, tool_calls_text(calls))))
         completion = count_tokens(written, self.model)
         return {
             "prompt_tokens": self.prompt_tokens,
@@ -191,7 +194,9 @@ class SimulatorProvider(CustomLLM):
             failure=planned_failure(settings, reply.seed, self._next_attempt(reply.seed)),
             settings=settings,
             timeout_s=_timeout_seconds(timeout),
-            prompt_tokens=count_message_tokens(messages, full_name),
+            # With what the request's tool definitions, forced tool and response schema add
+            # to the prompt, as a provider bills them and the offline estimate counts them.
+            prompt_tokens=count_message_tokens(messages, full_name, params),
         )
 
     @staticmethod

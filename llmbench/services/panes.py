@@ -15,6 +15,7 @@ from llmbench.store.prompts.library import search as search  # F2 filters what i
 if TYPE_CHECKING:  # F2's first read imports this module: it loads only what that read needs
     from llmbench.services.grading.queues import QueueSpec, RubricCount
     from llmbench.store.db import Store
+    from llmbench.store.interrupts import ReadInterrupt
     from llmbench.store.views import MatrixCell, QueueItem, RunRow
 
 # -- Prompts ---------------------------------------------------------------------------------
@@ -25,6 +26,14 @@ def prompt_library(store: Store) -> list[LibraryRow]:
     loading that module: its templates and previews (jinja2, ~100 ms of imports) are for the
     history and the editor, which come after the library is on screen. `search` filters it."""
     return prompt_library_queries.library(store.connection())  # no sqlite_utils to import
+
+
+def interruptible(store: Store) -> ReadInterrupt:
+    """The handle that lets a pane stop the read this thread is about to run on `store`, once
+    the pane is left or the read replaced (`store.interrupts`)."""
+    from llmbench.store.interrupts import ReadInterrupt
+
+    return ReadInterrupt(store)
 
 
 # -- Compare ---------------------------------------------------------------------------------

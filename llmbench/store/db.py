@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from llmbench.store.audit.search_index import has_pending, index_pending
 from llmbench.store.batches import IndexBehind, Queued, run_batch
+from llmbench.store.interrupts import ReadsInFlight
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -52,6 +53,7 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m017_cacheable_sections",
     "m018_case_params",
     "m019_optimizations",
+    "m020_version_figures",
 )
 MIGRATION_SET = "llmbench"
 
@@ -60,6 +62,8 @@ APPLICATION_ID = 0x4C4C4D42
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 _WRITE_BATCH = 256
+CLOSE_WAIT_S = 2.0
+"""The longest `Store.close` waits for the reads it stopped to end."""
 
 T = TypeVar("T")
 
@@ -318,6 +322,7 @@ class Store:
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
         self._closed = False
+        self.reads_in_flight = ReadsInFlight()
 
     # -- readers ---------------------------------------------------------------------------
     def read(self) -> Database:
@@ -446,9 +451,11 @@ class Store:
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
+        still_reading = self.reads_in_flight.stop_all(CLOSE_WAIT_S)
         with self._connections_lock:
             for conn in self._connections:
-                conn.close()
+                if conn not in still_reading:  # else left to the process's end, not freed under it
+                    conn.close()
             self._connections.clear()
 
     def __enter__(self) -> Store:

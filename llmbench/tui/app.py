@@ -342,6 +342,7 @@ class LLMBenchApp(SwitchesWhenReady):
         self.run_worker(wait_then_exit, thread=True, group="quit", name="keep drafts")
 
     def _warn_about_key_storage(self) -> None:
+        self.yield_to_switch()  # loading keyring holds the interpreter ~150 ms
         from llmbench.services.key_storage import key_storage_notice_once
 
         notice = key_storage_notice_once(self.store)  # once per database, not every start
@@ -361,7 +362,9 @@ class LLMBenchApp(SwitchesWhenReady):
         if not self._panes_imported:
             self._panes_imported = True
             gc.enable()  # paused by run() (and the CLI's start) for the first frame
-            self.run_worker(lambda: import_panes(PANES), thread=True, group="import-panes")
+            self.run_worker(
+                lambda: import_panes(PANES, self.yield_to_switch), thread=True, group="import-panes"
+            )
             # Off the first frame's path too; a read-only file is told before any change.
             self._probe_writes()
             # Loading keyring's backends takes ~150 ms of the interpreter (and D-Bus may be

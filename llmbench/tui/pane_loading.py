@@ -22,8 +22,11 @@ PANE_SERVICES = (
 )
 
 
-def import_panes(panes: Iterable[Pane]) -> None:
+def import_panes(panes: Iterable[Pane], pause: Callable[[], None] = lambda: None) -> None:
+    """Import every pane's modules; before each, `pause` waits while a pane is being opened
+    (an import holds the interpreter, and the module lock the opening pane may need)."""
     for name in (*(f"llmbench.tui.screens.{pane.module}" for pane in panes), *PANE_SERVICES):
+        pause()
         importlib.import_module(name)
 
 

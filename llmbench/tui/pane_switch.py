@@ -1,26 +1,113 @@
-"""Switching panes without waiting out Textual's fixed hold when the new pane is ready sooner."""
+"""Switching panes: the pane left stops its reads, the app's background work yields to the pane
+being opened, and that pane is shown without waiting out Textual's fixed hold when it is ready
+sooner."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from textual.app import App
+from textual.timer import Timer
 from textual.widget import AwaitMount
 
 READY_POLL_S = 0.004
 """How often a pane switch checks whether the new pane is ready to be shown."""
+YIELD_S = 1.0
+"""The longest background work (and the cyclic collector) waits for a pane being opened."""
+WORKER_THREADS = 16
+"""Thread workers run in the event loop's default pool. Its default size (cores + 4: six on two
+cores) is taken at start by the app's background work and the first pane's reads, and the next
+pane's reads would queue behind them; an idle thread costs nothing but its connection."""
+_WIDENED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 class SwitchesWhenReady(App[None]):
-    """An app whose mode switches end their hold of the frames once the new screen says it is
-    `ready_to_show` (a pane built, resumed and showing its data)."""
+    """An app whose panes, when left, stop their reads (`stop_reads`); whose background work
+    waits (`yield_to_switch`) while a pane is being opened; and whose mode switches end their
+    hold of the frames once the new screen says it is `ready_to_show` (a pane built, resumed and
+    showing its data)."""
 
     _switching = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._no_switch = threading.Event()
+        self._no_switch.set()
+        self._opening: tuple[Timer, bool] | None = None
+        """The timer watching the pane being opened, and whether it paused the collector."""
+
+    def on_mount(self) -> None:
+        # Once per event loop (tests run many apps on one), which shuts it down as it closes.
+        loop = asyncio.get_running_loop()
+        if loop not in _WIDENED:
+            _WIDENED.add(loop)
+            pool = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="llmbench-worker")
+            loop.set_default_executor(pool)
+
+    def on_unmount(self) -> None:
+        # Quitting while a pane opens: nothing waits any more, and the collector runs again.
+        if self._opening is not None:
+            timer, paused = self._opening
+            self._opening = None
+            timer.stop()
+            if paused:
+                gc.enable()
+        self._no_switch.set()
+
+    def yield_to_switch(self) -> None:
+        """From a thread doing background work (not a pane's read): wait while a pane is being
+        opened, so that its build and reads have the interpreter and the cores (YIELD_S at most:
+        background work is delayed, never starved)."""
+        self._no_switch.wait(YIELD_S)
+
     def switch_mode(self, mode: str) -> AwaitMount:
+        if mode != self.current_mode and mode in self._modes:
+            # At once, not in the ScreenSuspend handler: that message is handled only after
+            # the new pane has been built, while the old reads hold the cores and pool threads.
+            for screen in self.screen_stack:
+                stop = getattr(screen, "stop_reads", None)
+                if stop is not None:
+                    stop()
+            self._until_opened()
         self._switching = True
         try:
             return super().switch_mode(mode)
         finally:
             self._switching = False
+
+    def _until_opened(self) -> None:
+        """Background work waits, and the collector pauses, until the pane switched to shows its
+        data (a first visit builds hundreds of objects; a collection then is a pause of up to
+        ~150 ms on a large heap), YIELD_S at most."""
+        paused = False  # by this switch; else paused already: whoever paused it enables it
+        if self._opening is not None:  # a switch before the last pane opened: it takes over
+            timer, paused = self._opening
+            timer.stop()
+        self._no_switch.clear()
+        if gc.isenabled():
+            paused = True
+            gc.disable()
+        polls = round(YIELD_S / READY_POLL_S)
+
+        def check() -> None:
+            nonlocal polls
+            polls -= 1
+            stack = self.screen_stack
+            if polls > 0 and not (stack and getattr(stack[-1], "ready_to_show", False)):
+                return
+            timer.stop()
+            self._opening = None
+            self._no_switch.set()
+            if paused:
+                gc.enable()
+
+        timer = self.set_interval(READY_POLL_S, check, name="pane-opening")
+        self._opening = (timer, paused)
 
     def delay_update(self, delay: float = 0.05) -> None:
         """Textual holds every frame for `delay` after a mode switch, so the new screen is not

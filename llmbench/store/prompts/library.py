@@ -175,33 +175,46 @@ class VersionMetrics:
 
 
 def _latency_percentile(db: Database, version_id: int, fraction: float, count: int) -> float | None:
-    """Nearest-rank percentile of the version's successful calls' latency."""
+    """Nearest-rank percentile of the version's `count` answered, timed calls' latency, read in
+    order from the index `calls_version_latency` without a call row; from whichever end of the
+    index is nearer the rank (SQLite steps over an OFFSET one entry at a time)."""
     if count == 0:
         return None
     rank = max(math.ceil(fraction * count), 1)
+    from_top = rank > count / 2
     row = db.execute(
         "SELECT latency_ms FROM calls WHERE prompt_version_id = ? AND status = 'ok'"
-        " AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 1 OFFSET ?",
-        [version_id, rank - 1],
+        f" AND latency_ms IS NOT NULL ORDER BY latency_ms {'DESC' if from_top else 'ASC'}"
+        " LIMIT 1 OFFSET ?",
+        [version_id, count - rank if from_top else rank - 1],
     ).fetchone()
     return None if row is None else float(row[0])
 
 
 def version_metrics(db: Database, version_id: int) -> VersionMetrics:
     """What the audit log and evaluations say about one version: its calls, their tokens,
-    latency and cost; the pass rate of its evaluated outputs and the mean of its grades."""
-    calls, ok_calls, prompt_tokens, completion_tokens, cost_per_call, timed = db.execute(
+    latency and cost; the pass rate of its evaluated outputs and the mean of its grades.
+    Counts and sums come from the daily rollups (tokens are never NULL, a call without a price
+    counts as `unpriced`), so a version of any size is described without reading its calls."""
+    calls, ok_calls, prompt_tokens, completion_tokens, cost, priced = db.execute(
         """
-        SELECT count(*), coalesce(sum(status = 'ok'), 0),
-               avg(CASE WHEN status = 'ok' THEN prompt_tokens END),
-               avg(CASE WHEN status = 'ok' THEN completion_tokens END),
-               sum(CASE WHEN status = 'ok' THEN cost END)
-                   / nullif(sum(status = 'ok' AND cost IS NOT NULL), 0),
-               coalesce(sum(status = 'ok' AND latency_ms IS NOT NULL), 0)
-        FROM calls WHERE prompt_version_id = ?
+        SELECT coalesce(sum(calls), 0), coalesce(sum(CASE WHEN status = 'ok' THEN calls END), 0),
+               sum(CASE WHEN status = 'ok' THEN prompt_tokens END),
+               sum(CASE WHEN status = 'ok' THEN completion_tokens END),
+               sum(CASE WHEN status = 'ok' THEN cost END),
+               sum(CASE WHEN status = 'ok' THEN calls - unpriced END)
+        FROM rollup_daily WHERE prompt_version_id = ?
         """,
         [version_id],
     ).fetchone()
+    # Answered calls without a latency (imported logs may lack one) sort first in the index:
+    # counting them, not the timed ones, is a short step whatever the version's size.
+    (untimed,) = db.execute(
+        "SELECT count(*) FROM calls WHERE prompt_version_id = ? AND status = 'ok'"
+        " AND latency_ms IS NULL",
+        [version_id],
+    ).fetchone()
+    timed = ok_calls - untimed
     # F3's scoreboard's definition (core.evaluation.scoreboard.CellRecord.succeeded), over
     # every run of the version: each result is a cell; it passes when the model answered and
     # none of its checks failed (measurements, passed NULL, never fail one). An unchecked
@@ -222,8 +235,9 @@ def version_metrics(db: Database, version_id: int) -> VersionMetrics:
             SELECT g.id, g.scores FROM results r JOIN grades g ON g.result_id = r.id
             WHERE r.version_id = ?
             UNION
-            SELECT g.id, g.scores FROM calls c JOIN grades g ON g.call_id = c.id
-            WHERE c.prompt_version_id = ?
+            -- From the grades (hundreds) to their calls, not from the version's calls (millions).
+            SELECT g.id, g.scores FROM grades g CROSS JOIN calls c ON c.id = g.call_id
+            WHERE g.call_id IS NOT NULL AND c.prompt_version_id = ?
         )
         SELECT count(DISTINCT vg.id), avg(CAST(s.value AS REAL))
         FROM version_grades vg LEFT JOIN json_each(vg.scores) s
@@ -233,11 +247,11 @@ def version_metrics(db: Database, version_id: int) -> VersionMetrics:
     return VersionMetrics(
         calls=calls,
         ok_calls=ok_calls,
-        mean_prompt_tokens=prompt_tokens,
-        mean_completion_tokens=completion_tokens,
+        mean_prompt_tokens=prompt_tokens / ok_calls if ok_calls else None,
+        mean_completion_tokens=completion_tokens / ok_calls if ok_calls else None,
         p50_ms=_latency_percentile(db, version_id, 0.50, timed),
         p95_ms=_latency_percentile(db, version_id, 0.95, timed),
-        cost_per_call=cost_per_call,
+        cost_per_call=cost / priced if priced else None,
         checked=checked,
         passed=passed,
         grades=grades,

@@ -30,6 +30,7 @@ from llmbench.store.schema.rollups import m004_daily_rollups
 from llmbench.store.schema.search_index import m009_search_index_kept_by_the_writer
 from llmbench.store.schema.tool_call_search import m013_tool_calls_in_results_and_search
 from llmbench.store.schema.tool_calls import m011_tool_calls
+from llmbench.store.schema.version_figures import m020_version_figures
 
 STEPS = (
     m001_initial,
@@ -51,6 +52,7 @@ STEPS = (
     m017_cacheable_sections,
     m018_case_params,
     m019_optimizations,
+    m020_version_figures,
 )
 
 migrations = Migrations("llmbench")

@@ -10,7 +10,7 @@ the store's queries) then loads in the worker thread, off the path to the first 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +19,7 @@ from textual.events import ScreenResume
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from llmbench.tui.widgets.pane_footer import PaneFooter
 
@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 LOADING_DELAY_S = 0.25
+
+
+class Interruptible(Protocol):
+    """What stops one read's SQL from another thread (`services.panes.interruptible`)."""
+
+    def interrupt(self) -> None: ...
+
+    def ended(self) -> None: ...
 
 
 class DataRead(Message):
@@ -84,6 +92,12 @@ class PaneScreen(Screen[None], Generic[T]):
         self._resumed = False
         self._resumed_once = False
         self._reads_started: dict[str, int] = {}
+        self._reads: dict[str, Worker[None]] = {}
+        """The newest read of each group."""
+        self._in_flight: dict[Worker[None], Interruptible] = {}
+        """The reads running their SQL, each with what stops it (written by the worker)."""
+        self._stopped: set[str] = set()
+        """Groups whose read was stopped as the pane was left: read again on the next visit."""
 
     @property
     def bench(self) -> LLMBenchApp:
@@ -132,6 +146,34 @@ class PaneScreen(Screen[None], Generic[T]):
         self._resumed = True
         # Every visit re-reads, so a pane never shows numbers older than the last switch.
         self.reload()
+        stopped, self._stopped = self._stopped - {"pane"}, set()
+        if stopped:
+            self.read_again(stopped)
+
+    def read_again(self, groups: set[str]) -> None:
+        """Start again the reads of `groups` that were stopped as the pane was left and that
+        `reload` does not start itself (the figures a pane reads beside its rows)."""
+
+    def reading(self, group: str) -> bool:
+        """Whether the newest read of `group` is under way (not done, failed or stopped)."""
+        worker = self._reads.get(group)
+        return worker is not None and not worker.is_finished
+
+    def stop_reads(self) -> None:
+        """The pane is being left: its reads give way to the pane shown next. Each one is
+        cancelled (its result will not be applied) and its running SQL interrupted, so it no
+        longer holds a core, a pool thread or the disk; the next visit reads again."""
+        for group, worker in list(self._reads.items()):
+            if not worker.is_finished:
+                worker.cancel()
+                self._stopped.add(group)
+        for handle in list(self._in_flight.values()):
+            handle.interrupt()
+
+    def on_unmount(self) -> None:
+        # The app is quitting: its reads stop now rather than hold the quit (and the store's
+        # close, which waits for them) until they end.
+        self.stop_reads()
 
     def on_screen_suspend(self) -> None:
         self._resumed = False
@@ -150,17 +192,48 @@ class PaneScreen(Screen[None], Generic[T]):
 
         number = self._reads_started.get(group, 0) + 1
         self._reads_started[group] = number
+        replaced = self._reads.get(group)
+        if replaced is not None and not replaced.is_finished:
+            # Stopped now rather than left to finish a result nobody will see.
+            replaced.cancel()
+            handle = self._in_flight.get(replaced)
+            if handle is not None:
+                handle.interrupt()
 
         def work() -> None:
+            worker = get_current_worker()
+            handle = self._interruptible()
+            if handle is not None:
+                self._in_flight[worker] = handle
             try:
+                if worker.is_cancelled:  # stopped before it started (checked once registered)
+                    return
                 payload = read()
             except Exception as error:  # a failed read must show, never kill the app
-                self.post_message(ReadFailed(self.PANE_TITLE, f"{type(error).__name__}: {error}"))
+                if not worker.is_cancelled:  # a stopped read ends in "interrupted": not a failure
+                    self.post_message(
+                        ReadFailed(self.PANE_TITLE, f"{type(error).__name__}: {error}")
+                    )
                 return
-            if not get_current_worker().is_cancelled:
+            finally:
+                if handle is not None:
+                    handle.ended()
+                    self._in_flight.pop(worker, None)
+            if not worker.is_cancelled:
                 self.post_message(DataRead(apply, payload, (group, number)))
 
-        self.run_worker(work, thread=True, exclusive=True, group=group, name=f"read {group}")
+        self._reads[group] = self.run_worker(
+            work, thread=True, exclusive=True, group=group, name=f"read {group}"
+        )
+
+    def _interruptible(self) -> Interruptible | None:
+        """In the worker: the handle that lets `stop_reads` interrupt this thread's SQL."""
+        from llmbench.services.panes import interruptible
+
+        try:
+            return interruptible(self.bench.store)
+        except Exception:  # no store (a demo still building) or closed: nothing to interrupt
+            return None
 
     def act_in_thread(
         self, act: Callable[[], Any], apply: Callable[[Any], None], *, what: str

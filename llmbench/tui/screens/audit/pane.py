@@ -204,6 +204,14 @@ class AuditScreen(PaneScreen[bool]):
         source = self.source
         self.read_in_thread(source.count, lambda found: self._counted(source, found), group="count")
 
+    def read_again(self, groups: set[str]) -> None:
+        # The count was stopped as the pane was left (its rows are read again by `show`).
+        source = self.source
+        if "count" in groups and source is not None and self.matches is None:
+            self.read_in_thread(
+                source.count, lambda found: self._counted(source, found), group="count"
+            )
+
     def _counted(self, source: FilteredCalls, found: tuple[int, bool]) -> None:
         if source is self.source:
             self.matches = found

@@ -215,7 +215,7 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             self._version_requested = None
             self._show_version(prefetched[int(key)])
             return
-        if key == self._version_requested and not fresh:
+        if key == self._version_requested and not fresh and self.reading("version"):
             return
         self._version_requested = key
         from llmbench.services.prompts import library as prompts
