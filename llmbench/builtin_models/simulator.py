@@ -38,6 +38,7 @@ from typing import Literal
 
 from llmbench.builtin_models.guard_verdict import guard_verdict
 from llmbench.builtin_models.json_template import fill_template, find_template
+from llmbench.builtin_models.prompt_rewrite import prompt_rewrite
 from llmbench.builtin_models.schema_values import value_from_schema
 from llmbench.builtin_models.tool_use import SimulatedToolCall, planned_tool_calls
 from llmbench.core.tokens import count_tokens, truncate_to_tokens
@@ -390,6 +391,9 @@ def mock_text(
     verdict = guard_verdict(messages)  # the input guard's model check, answered by its rules
     if verdict is not None:
         return verdict
+    rewrite = prompt_rewrite(messages)  # the optimizer's rewrite request, answered by rules
+    if rewrite is not None:
+        return rewrite
     rng = random.Random(seed)
     question = _last_user_text(messages)
     prompt_topics = keywords(question) or keywords(_prompt_text(messages))

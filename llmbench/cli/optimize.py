@@ -16,15 +16,28 @@ def _money(value: float) -> str:
 @click.command("optimize")
 @click.argument("prompt")
 @click.option("--dataset", "dataset", default=None, help="The dataset to test on.")
+@click.option(
+    "--from-production",
+    "production",
+    is_flag=True,
+    help="Test on a sample of the prompt's recent production inputs (also used when it has no"
+    " dataset).",
+)
 @click.option("--apply", "apply", is_flag=True, help="Ship the best candidate that holds.")
 @db_option
 @click.pass_context
 def optimize(
-    ctx: click.Context, prompt: str, dataset: str | None, apply: bool, db: str | None
+    ctx: click.Context,
+    prompt: str,
+    dataset: str | None,
+    production: bool,
+    apply: bool,
+    db: str | None,
 ) -> None:
     """Find, test and (with --apply) ship cheaper versions of PROMPT."""
     from llmbench.services.database import open_store
     from llmbench.services.optimize.candidates import OptimizeError, find_candidates
+    from llmbench.services.optimize.rewrite import with_rewrite
     from llmbench.services.optimize.shipping import ship
     from llmbench.services.optimize.testing import test_candidate
 
@@ -34,6 +47,7 @@ def optimize(
             found = find_candidates(store, prompt)
         except OptimizeError as error:
             fail(str(error))
+        found = with_rewrite(store, settings, found)  # the configured model's rewrite, if usable
         click.echo(
             f"{found.prompt.name} v{found.version.version} on {found.usage.model}: "
             f"{found.usage.calls} calls, {_money(found.usage.cost)} in 30 days"
@@ -47,7 +61,9 @@ def optimize(
                 )
                 continue
             try:
-                tested = test_candidate(store, settings, found, candidate, dataset)
+                tested = test_candidate(
+                    store, settings, found, candidate, dataset, production=production
+                )
             except OptimizeError as error:
                 fail(str(error))
             report = tested.report

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmbench.demo import content as demo_content
-from llmbench.demo import media_call
+from llmbench.demo import media_call, optimize_demo
 from llmbench.demo.call_stream import SLICE_CALLS, CallStream
 from llmbench.demo.consistency import save_days
 from llmbench.demo.content import DemoContent
@@ -99,6 +99,9 @@ def build_demo(
     slices: int = SLICE_CALLS,
 ) -> DemoSummary:
     """Write a demo database to `path`. Same seed, `now` and `slices`, same content.
+
+    `calls` is the story's production and run calls; the optimizer's demo prompt adds its own
+    on top (optimize_demo.calls_for: 900 at the default size), merged in time order.
 
     The calls are generated and written a slice of `slices` production calls at a time, in the
     store's writer thread (one job, one transaction), so memory holds one slice; beyond one
@@ -192,6 +195,7 @@ def _write(
     prices_repo.set_prices(db, content.prices)
     version_ids = _write_prompts(db, content)
     case_ids = _write_datasets(db, content)
+    extract = _optimizer_calls(db, content, task, version_ids)
     run_ids = {
         run.key: runs_repo.create_run(
             db,
@@ -209,10 +213,12 @@ def _write(
     }
     if stream.parts > 1:  # drawn by a second process while this one seals and writes
         with DrawnElsewhere(task, tracker.generated) as drawn:
-            call_ids = _write_calls(db, drawn.chunks(), version_ids, run_ids, tracker, chain_key)
+            chunks = optimize_demo.interleave(drawn.chunks(), extract)
+            call_ids = _write_calls(db, chunks, version_ids, run_ids, tracker, chain_key)
         days = drawn.days
     else:
-        call_ids = _write_calls(db, stream.chunks(), version_ids, run_ids, tracker, chain_key)
+        chunks = optimize_demo.interleave(stream.chunks(), extract)
+        call_ids = _write_calls(db, chunks, version_ids, run_ids, tracker, chain_key)
         days = stream.consistency.finish()
     save_days(db, days, content.now)  # measured as the calls were drawn, before they were sealed
     result_ids = _write_results(db, content, version_ids, case_ids, run_ids, call_ids)
@@ -242,6 +248,21 @@ def _write(
     )
     tracker.finished()
     return _counts(db)
+
+
+def _optimizer_calls(
+    db: Database, content: DemoContent, task: DrawTask, version_ids: dict[tuple[str, int], int]
+) -> list[dict[str, Any]]:
+    """The optimizer's demo prompt and dataset, written after the story's, and its calls, on
+    top of the story's (whose traffic stays as drawn), to be merged into the month in time
+    order and sealed with the rest."""
+    version_id = optimize_demo.add_prompt(db, content.now, task.days, task.seed)
+    version_ids[(optimize_demo.NAME, 1)] = version_id
+    count = optimize_demo.calls_for(task.calls)
+    rows = optimize_demo.draw_calls(db, version_id, content.now, task.days, task.seed, count)
+    for row in rows:
+        row["prompt_version"], row["run"] = (optimize_demo.NAME, 1), None
+    return rows
 
 
 def _write_prompts(db: Database, content: DemoContent) -> dict[tuple[str, int], int]:

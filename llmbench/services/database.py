@@ -1,19 +1,20 @@
-"""Opening the database for the CLI and the TUI, and reporting on it."""
+"""Opening the database for the CLI and the TUI, and reporting on it.
+
+The TUI opens the database before its first frame; the maintenance reads (facts, integrity,
+backup) are imported only by the commands that use them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmbench.store.db import NotAnLLMBenchDatabase, Store, StoreError, open_db
-from llmbench.store.maintenance import (
-    DatabaseFacts,
-    IntegrityReport,
-    backup,
-    check_integrity,
-    database_facts,
-)
+
+if TYPE_CHECKING:
+    from llmbench.store.maintenance import DatabaseFacts, IntegrityReport
 
 # What SQLite may leave beside a database file: removed with a file a failed command created.
 _COMPANIONS = ("-wal", "-shm", "-journal")
@@ -96,10 +97,14 @@ def _remove_unsealed(store: Store, path: Path, folders: list[Path]) -> None:
 
 
 def describe(store: Store) -> DatabaseFacts:
+    from llmbench.store.maintenance import database_facts
+
     return database_facts(store.read())
 
 
 def verify_file(store: Store) -> IntegrityReport:
+    from llmbench.store.maintenance import check_integrity
+
     return check_integrity(store.read())
 
 
@@ -110,6 +115,8 @@ def backup_to(store: Store, target: Path) -> Path:
         raise StoreError(f"{target} already exists; pick a new file for the backup")
     if not target.parent.is_dir():
         raise StoreError(f"{target.parent} is not a folder")
+    from llmbench.store.maintenance import backup, check_integrity
+
     backup(store.read(), target)
     with open_db(target, create=False) as copy:
         report = check_integrity(copy.read())

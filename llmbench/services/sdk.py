@@ -28,6 +28,7 @@ from llmbench.paths import resolve_db_path
 from llmbench.services.evaluation.similarity import embedder_for
 from llmbench.services.sdk_conversation import Conversation, Parent, ThreadArgs, call_thread
 from llmbench.store.audit.feedback import add_feedback, call_id_for_request
+from llmbench.store.cache_policies import policy_for
 from llmbench.store.db import Store, open_db
 from llmbench.store.prompts import versions as prompts_repo
 
@@ -128,13 +129,15 @@ class Bench:
         version: str | int | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
-        cache: bool | str = False,
+        cache: bool | str | None = None,
         conversation: Conversation | str | None = None,
         trace: str | bool | None = None,
         parent: Parent = None,
     ) -> GatewayResult:
         """`cache`: True for exact and near-duplicate hits, "exact", or "semantic" (similar
         questions too, with `embedding_model` set); hits are recorded as cache_hit calls.
+        None (the default): the prompt's cache policy, shipped from the optimizer (none for
+        a bare model); False: no cache.
         `conversation` (an id or a `conversation()`), `trace` (an id, or True for a new one)
         and `parent` (the result or request_id of the step this call is made under) place the
         call in a thread."""
@@ -147,6 +150,8 @@ class Bench:
             tags,
             (conversation, trace, parent),
         )
+        if cache is None:  # one indexed read, as the prompt's version is read per call
+            cache = policy_for(self.store.read(), model_or_prompt) or False
         return await self.gateway.complete(model, built, cache=cache, **options)
 
     async def astream(

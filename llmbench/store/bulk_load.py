@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 # The page cache while loading (negative: KiB), which also bounds each index build's in-memory
 # sort: rows are appended at the end of the table, so a larger cache buys little.
 BULK_CACHE_KIB = -16384
+# FTS5 writes the terms it holds in memory as a new segment of the index whenever they pass
+# its `hashsize`, and merges segments as they pile up. Indexing a whole demo's text with 16 MB
+# of terms per segment rather than the default 1 MB costs a third less (100,000 calls: 1.45 s
+# of CPU against 0.95 s), for 16 MB more memory while it runs.
+FTS_BULK_HASH_BYTES = 16 * 1024 * 1024
+FTS_DEFAULT_HASH_BYTES = 1024 * 1024  # FTS5's own default
 # The triggers that add an inserted call to its rollup rows (m014's, named by m004).
 ROLLUP_INSERT_TRIGGERS = tuple(f"{table}_insert" for table in ROLLUP_TABLES)
 
@@ -54,7 +60,18 @@ def bulk_calls(db: Database) -> Iterator[None]:
         for kind, _name, sql in set_aside:
             if kind == "trigger":
                 conn.execute(sql)
-        index_pending(conn)
+        _index_in_large_segments(conn)
+
+
+def _index_in_large_segments(conn: sqlite3.Connection) -> None:
+    """Index every call above the watermark with a large `hashsize`, then put FTS5's default
+    back and remove the setting's row from its config table, so the file holds what it held
+    (and later writes to it flush at the default size)."""
+    config = "INSERT INTO calls_fts (calls_fts, rank) VALUES ('hashsize', ?)"
+    conn.execute(config, (FTS_BULK_HASH_BYTES,))
+    index_pending(conn)
+    conn.execute(config, (FTS_DEFAULT_HASH_BYTES,))
+    conn.execute("DELETE FROM calls_fts_config WHERE k = 'hashsize'")
 
 
 @contextmanager

@@ -54,6 +54,7 @@ KNOWN_MIGRATIONS: tuple[str, ...] = (
     "m018_case_params",
     "m019_optimizations",
     "m020_version_figures",
+    "m021_cache_policies",
 )
 MIGRATION_SET = "llmbench"
 
@@ -62,8 +63,9 @@ APPLICATION_ID = 0x4C4C4D42
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 _WRITE_BATCH = 256
-CLOSE_WAIT_S = 2.0
-"""The longest `Store.close` waits for the reads it stopped to end."""
+CACHE_KIB = 16_384
+MMAP_BYTES = 0x7FFF0000  # SQLITE_MAX_MMAP_SIZE's default: a larger value is cut to it
+CLOSE_WAIT_S = 2.0  # the longest `Store.close` waits for the reads it stopped to end
 
 T = TypeVar("T")
 
@@ -160,8 +162,14 @@ def _apply_pragmas(conn: sqlite3.Connection) -> None:
     # Purged bodies must really leave the file.
     conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
-    conn.execute("PRAGMA cache_size = -65536")
-    conn.execute("PRAGMA mmap_size = 268435456")
+    _apply_memory_pragmas(conn)
+
+
+def _apply_memory_pragmas(conn: sqlite3.Connection) -> None:
+    # A page cache per thread's connection (16 pool threads): small, the file read through a
+    # memory map instead (the OS's shared pages). 64 MB caches held 309 MB on F6 at 1M calls.
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 def _apply_read_pragmas(conn: sqlite3.Connection) -> None:
@@ -169,8 +177,7 @@ def _apply_read_pragmas(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
-    conn.execute("PRAGMA cache_size = -65536")
-    conn.execute("PRAGMA mmap_size = 268435456")
+    _apply_memory_pragmas(conn)
 
 
 def read_only_uri(path: Path) -> str:

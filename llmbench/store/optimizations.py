@@ -196,12 +196,16 @@ def shipped(db: Database) -> list[Shipped]:
     return [Shipped(*row) for row in rows]
 
 
-def calls_since(db: Database, version_id: int, since: str, model: str = "") -> tuple[int, float]:
-    """Answered calls of a version (on `model` when given) since a time, and their cost."""
+def calls_since(
+    db: Database, version_id: int, since: str, model: str = "", *, cache_hits: bool = False
+) -> tuple[int, float]:
+    """Answered calls of a version (on `model` when given) since a time, and their cost; with
+    `cache_hits`, the calls the response cache answered too (they cost nothing)."""
     row = db.execute(
         "SELECT count(*), coalesce(sum(cost), 0) FROM calls WHERE prompt_version_id = ?"
-        " AND ts >= ? AND status = 'ok' AND (? = '' OR model = ?)",
-        [version_id, since, model, model],
+        " AND ts >= ? AND (status = 'ok' OR (? AND status = 'cache_hit'))"
+        " AND (? = '' OR model = ?)",
+        [version_id, since, cache_hits, model, model],
     ).fetchone()
     return int(row[0]), float(row[1])
 
@@ -215,3 +219,25 @@ def prompts_with_calls(db: Database, since: str, until: str) -> list[str]:
         [since, until],
     ).fetchall()
     return [str(row[0]) for row in rows]
+
+
+def spend(db: Database, since: str, until: str) -> float:
+    """What every call in the window cost (the month's spend the optimizer's saving is a share
+    of)."""
+    row = db.execute(
+        "SELECT coalesce(sum(cost), 0) FROM calls WHERE ts >= ? AND ts < ?", [since, until]
+    ).fetchone()
+    return float(row[0])
+
+
+def recent_answered(
+    db: Database, version_id: int, since: str, until: str, limit: int
+) -> list[tuple[int, str, str]]:
+    """(call id, messages, answer) of a version's answered calls in the window, newest first."""
+    rows = db.execute(
+        "SELECT id, messages, response FROM calls WHERE prompt_version_id = ? AND ts >= ?"
+        " AND ts < ? AND status = 'ok' AND messages IS NOT NULL AND response IS NOT NULL"
+        " AND purged_at IS NULL ORDER BY ts DESC, id DESC LIMIT ?",
+        [version_id, since, until, limit],
+    ).fetchall()
+    return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]

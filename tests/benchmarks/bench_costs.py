@@ -12,7 +12,8 @@ revisit of F5 costs). Best of `--runs` and the median reported, with the CPU tim
 
 With `--import-rows N` it also times `llmbench import llm-logs` of a logs.db of N rows (llm's
 `responses` shape, written by sqlite3 here) into an empty database: read, priced, sealed and
-written in one transaction.
+written in one transaction; `cpu_s` is the writing process's CPU time and `reader_cpu_s` the
+reading process's (which reads, prices and seals), the two halves that run side by side.
 
 Prints JSON: {"calls", "build_s", "file_mb", "breakdowns": {"model": {"cold": {"best_ms",
 "median_ms"}, "warm": {...}}, ...}, "pane_read": {...}, "goal_ms": 150, ...}.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -42,7 +44,7 @@ from llmbench.store.views import to_iso
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 GOAL_MS = 150.0
 PANE_GOAL_MS = 300.0
-IMPORT_GOAL_S = 60.0
+IMPORT_GOAL_S = 20.0  # issue #21: a 1M-row import (was 60 s)
 BATCH = 50_000
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "claude-3-5-haiku", "gemini-1.5-flash")
 FEATURES = ("support-chat", "search-answer", "extract", "summarize", "classify", None)
@@ -135,9 +137,11 @@ def import_llm_logs(rows: int, folder: Path) -> dict[str, float]:
                 db, ((DatedPrice(model, "2020-01-01", price), "user") for model in MODELS)
             )
         )
+        reader_before = _children_cpu()
         started, cpu = time.perf_counter(), time.process_time()
         outcome = import_file(store, "llm-logs", source)
         seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        reader_cpu_s = _children_cpu() - reader_before
     finally:
         store.close()
     assert outcome.added == rows, outcome
@@ -145,8 +149,17 @@ def import_llm_logs(rows: int, folder: Path) -> dict[str, float]:
         "rows": rows,
         "seconds": round(seconds, 1),
         "cpu_s": round(cpu_s, 1),
+        # The reading process's (a source over 16 MB is read, priced and sealed by a second
+        # process): with two cores, the import takes about the larger of the two.
+        "reader_cpu_s": round(reader_cpu_s, 1),
         "source_mb": round(source.stat().st_size / 1e6, 1),
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def timed(action: Callable[[], object], runs: int) -> dict[str, float]:

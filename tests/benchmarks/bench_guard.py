@@ -10,7 +10,8 @@ the "train" or the "heldout" split: the classifier was fitted, and the score cal
 train families only (scripts/train_guard.py), so the held-out figures are for kinds of attack
 and of ordinary text it never saw. Reported for the held-out split:
 
-- recall and false-positive rate at the default threshold, per family and per language;
+- recall (with its 95% Wilson interval) and false-positive rate at the default threshold, per
+  family, per language, and for the non-English rows pooled;
 - the false-positive rate on hard negatives: benign rows that use an attack's vocabulary
   (HARD_NEGATIVE below: "ignore", "instructions", "system prompt", "act as", "pretend", ...);
 - recall at the thresholds that give 1%, 2% and 5% false positives on the held-out benign rows
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import os
 import re
 import statistics
@@ -79,9 +81,20 @@ def figures(subset: list[dict[str, Any]], key: str = "flagged") -> dict[str, Any
     result: dict[str, Any] = {"attacks": len(attacks), "benign": len(benign)}
     if attacks:
         result["recall"] = round(caught / len(attacks), 3)
+        # With 1-9 attacks a language's recall says little: the interval shows how little.
+        result["recall_95ci"] = wilson(caught, len(attacks))
     if benign:
         result["false_positive_rate"] = round(alarms / len(benign), 3)
     return result
+
+
+def wilson(successes: int, trials: int, z: float = 1.96) -> list[float]:
+    """The Wilson score interval of a proportion (95% by default)."""
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    spread /= 1 + z * z / trials
+    return [round(max(0.0, centre - spread), 3), round(min(1.0, centre + spread), 3)]
 
 
 def at_false_positive_rate(subset: list[dict[str, Any]], rate: float) -> dict[str, Any]:
@@ -117,6 +130,8 @@ def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "classifier_only": figures(heldout, "classifier_only"),
             "by_family": by("family"),
             "by_language": by("lang"),
+            # The non-English rows pooled: per language there are too few attacks to read.
+            "non_english": figures([row for row in heldout if row["lang"] != "en"]),
         },
         "train_in_sample": figures([row for row in rows if row["split"] == "train"]),
     }

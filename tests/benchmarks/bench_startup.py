@@ -15,7 +15,11 @@ Prints JSON: {"empty_app_ms", "llmbench_ms", "ratio", "llmbench_data_ms", "data_
 best and worst of each. Issue 17's goal is 1.5 for both ratios. The machine should be idle:
 with other work running, every figure grows, and the ratios with them. The process's CPU time
 (user + system, every thread) at the same frame is reported too (`cpu_ms`, `data_cpu_ratio`):
-it grows far less with the machine's load than the wall-clock figures do.
+it grows far less with the machine's load than the wall-clock figures do. On a shared machine
+the load also drifts from round to round: `paired_data_ratio` is the median of each round's
+own ratio (its llmbench-data sample over the empty app's of the same round), which such
+drift moves less than the ratio of the two medians; `load_average` is the 1-minute load at the
+start and the end.
 
 `--baseline DIR` also times the first pane's data with the `llmbench` package of another
 source tree (DIR on PYTHONPATH: a copy of an older checkout), in the same rounds, so a change
@@ -162,6 +166,7 @@ def main() -> None:
         help="keep PYTHONDONTWRITEBYTECODE if set (sources compiled on every start)",
     )
     options = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
 
     from llmbench.demo.build import build_demo
 
@@ -220,6 +225,10 @@ def main() -> None:
         "samples_ms": {which: [round(v, 1) for v in values] for which, values in samples.items()},
         "cpu_ms": {which: round(value, 1) for which, value in cpu_medians.items()},
         "data_cpu_ratio": round(cpu_medians["llmbench-data"] / cpu_medians["empty"], 3),
+        "cpu_ratio": round(cpu_medians["llmbench"] / cpu_medians["empty"], 3),
+        "paired_data_ratio": round(_paired_ratio(samples["llmbench-data"], samples["empty"]), 3),
+        "paired_data_cpu_ratio": round(_paired_ratio(cpu["llmbench-data"], cpu["empty"]), 3),
+        "load_average": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
         "cpu_best_worst_ms": {
             which: [round(min(values), 1), round(max(values), 1)] for which, values in cpu.items()
         },
@@ -230,7 +239,15 @@ def main() -> None:
         report["baseline_data_ms"] = round(baseline, 1)
         report["baseline_data_ratio"] = round(baseline / empty, 3)
         report["baseline_data_cpu_ratio"] = round(cpu_medians[BASELINE] / cpu_medians["empty"], 3)
+        report["baseline_paired_data_ratio"] = round(
+            _paired_ratio(samples[BASELINE], samples["empty"]), 3
+        )
     print(json.dumps(report, indent=2))
+
+
+def _paired_ratio(ours: list[float], empty: list[float]) -> float:
+    """The median of each round's ratio: both samples of a round ran one after the other."""
+    return statistics.median(mine / theirs for mine, theirs in zip(ours, empty, strict=True))
 
 
 def _build_baseline_demo(

@@ -9,6 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from llmbench.cli import cli
+from llmbench.demo.optimize_demo import add_optimize_demo
+from llmbench.gateway.chain_key import load_chain_key
+from llmbench.store.audit.chain_records import database_id
 from llmbench.store.db import open_db
 from llmbench.store.optimizations import shipped
 from llmbench.store.prompts.versions import labels
@@ -51,3 +54,22 @@ def test_exit_1_when_no_candidate_holds_quality(tmp_path: Path) -> None:
     assert "no candidate held quality" in result.output
     with open_db(path) as store:
         assert shipped(store.read()) == []
+
+
+def test_from_production_tests_on_the_prompts_recent_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "production.db"
+    now = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with open_db(path) as store:
+        key = load_chain_key(database_id(store.read()))
+        store.write(lambda db: add_optimize_demo(db, key, now, count=60))
+    result = run("optimize", "extract-order", "--db", str(path), "--from-production")
+    assert result.exit_code == 0, result.output
+    assert "compression" in result.output and "holds" in result.output
+    with open_db(path) as store:
+        names = [row[0] for row in store.read().execute("SELECT name FROM datasets")]
+        sources = {
+            row[0] for row in store.read().execute("SELECT DISTINCT source FROM cases WHERE"
+            " dataset_id = (SELECT max(id) FROM datasets)")
+        }  # fmt: skip
+    assert names[0] == "extract-order" and names[1].startswith("extract-order production ")
+    assert sources == {"promoted-from-call"}

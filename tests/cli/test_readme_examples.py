@@ -95,7 +95,7 @@ INSTANCES: dict[str, list[tuple[str, int]]] = {
     ],
     "llmbench import usage-csv PATH": [("import usage-csv usage.csv", 0)],
     "llmbench import otlp PATH": [("import otlp collector_file.jsonl", 0)],
-    "llmbench optimize PROMPT [--dataset D] [--apply]": [
+    "llmbench optimize PROMPT [--dataset D] [--from-production] [--apply]": [
         ("optimize classify-intent", 0),
         ("optimize support-reply --apply", 0),
     ],

@@ -15,6 +15,8 @@ from llmbench.core.costs.pricing import SIMULATOR_PRICES, cost_of
 from llmbench.core.models import Price, Usage
 from llmbench.demo.build import DemoExists, DemoSummary, build_demo
 from llmbench.demo.call_stream import SLICE_CALLS
+from llmbench.demo.optimize_demo import NAME as OPTIMIZE
+from llmbench.demo.optimize_demo import calls_for
 from llmbench.store.audit.search_index import has_pending
 from llmbench.store.db import StoreError, open_db
 from llmbench.store.maintenance import check_integrity
@@ -78,7 +80,8 @@ def _digest(path: Path) -> str:
 
 def test_summary_counts_match_the_file(demo) -> None:
     summary, db = demo
-    assert summary.calls == db["calls"].count == CALLS
+    # The story's calls, and the optimizer's demo prompt's on top (llmbench/demo/optimize_demo.py).
+    assert summary.calls == db["calls"].count == CALLS + calls_for(CALLS) == 2090
     assert summary.prompts == db["prompts"].count >= 3
     assert summary.versions == db["prompt_versions"].count
     assert summary.cases == db["cases"].count
@@ -87,7 +90,7 @@ def test_summary_counts_match_the_file(demo) -> None:
     assert summary.total_cost == pytest.approx(
         db.execute("SELECT sum(cost) FROM calls").fetchone()[0], abs=1e-3
     )
-    assert "2,000 calls" in summary.describe()
+    assert "2,090 calls" in summary.describe()
 
 
 def test_the_file_is_sound(demo) -> None:
@@ -102,7 +105,8 @@ def test_the_file_is_sound(demo) -> None:
 
 def test_prompts_have_versions_with_metadata_labels_and_notes(demo) -> None:
     _, db = demo
-    for prompt_id, name in _rows(db, "SELECT id, name FROM prompts"):
+    # The story's prompts; the optimizer's demo prompt is one version with traffic of its own.
+    for prompt_id, name in _rows(db, "SELECT id, name FROM prompts WHERE name != ?", (OPTIMIZE,)):
         versions = _rows(
             db,
             "SELECT id, version, author, message, model, params, parent_id FROM prompt_versions"
@@ -140,9 +144,17 @@ def test_prompts_have_versions_with_metadata_labels_and_notes(demo) -> None:
 
 def test_datasets_have_tagged_cases_with_golden_answers(demo) -> None:
     _, db = demo
-    sizes = _rows(db, "SELECT dataset_id, count(*) FROM cases GROUP BY dataset_id")
+    # The story's datasets; the optimizer's demo dataset's cases carry checks instead.
+    story = "SELECT id FROM datasets WHERE name != ?"
+    sizes = _rows(
+        db,
+        f"SELECT dataset_id, count(*) FROM cases WHERE dataset_id IN ({story}) GROUP BY dataset_id",
+        (OPTIMIZE,),
+    )
     assert len(sizes) >= 2 and all(size >= 20 for _, size in sizes)
-    for tags, expected in _rows(db, "SELECT tags, expected FROM cases"):
+    for tags, expected in _rows(
+        db, f"SELECT tags, expected FROM cases WHERE dataset_id IN ({story})", (OPTIMIZE,)
+    ):
         assert set(json.loads(tags)) >= {"task_type", "difficulty", "failure_mode"}
         assert expected
 
@@ -423,7 +435,7 @@ def test_history_never_precedes_what_it_points_at(demo) -> None:
 
 def test_small_and_empty_demos_still_hold_the_story(tmp_path: Path) -> None:
     summary = build_demo(tmp_path / "tiny.db", calls=0, days=3, now=NOW)
-    assert summary.runs == 2 and summary.prompts == 5 and summary.grades > 0
+    assert summary.runs == 2 and summary.prompts == 6 and summary.grades > 0
     assert summary.calls == summary.results  # only the runs' own calls
     with open_db(tmp_path / "tiny.db", create=False) as store:
         assert check_integrity(store.read()).ok
@@ -446,7 +458,7 @@ def test_an_existing_file_is_kept_unless_replace(tmp_path: Path) -> None:
     assert _digest(path) == before
     Path(f"{path}-wal").write_bytes(b"stale")
     summary = build_demo(path, calls=400, now=NOW, replace=True)
-    assert summary.calls == 400 and not Path(f"{path}-wal").exists()
+    assert summary.calls == 400 + calls_for(400) and not Path(f"{path}-wal").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.db"]
 
 
@@ -507,7 +519,7 @@ def test_progress_rises_to_its_total(tmp_path: Path) -> None:
 def test_the_default_size_is_mostly_successful_calls(tmp_path: Path) -> None:
     # How fast it builds is tests/benchmarks/bench_demo.py's figure, not a timed test's.
     summary = build_demo(tmp_path / "demo.db")
-    assert summary.calls == 20_000
+    assert summary.calls == 20_000 + calls_for(20_000) == 20_900
     with open_db(tmp_path / "demo.db", create=False) as store:
         counts = Counter(row[0] for row in store.read().execute("SELECT status FROM calls"))
     assert counts["ok"] > 17_000

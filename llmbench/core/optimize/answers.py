@@ -24,7 +24,7 @@ LABEL_MAX_WORDS = 4  # a classification answer: a word or a short phrase
 LABEL_MAX_DISTINCT = 20  # ...from a small set
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def json_object(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except ValueError:
@@ -38,7 +38,7 @@ def answer_shape(answers: Sequence[str]) -> AnswerShape:
     texts = [answer.strip() for answer in answers if answer and answer.strip()]
     if not texts:
         return "text"
-    if all(_json_object(text) is not None for text in texts):
+    if all(json_object(text) is not None for text in texts):
         return "json"
     short = all("\n" not in text and len(text.split()) <= LABEL_MAX_WORDS for text in texts)
     if short and len({text.casefold() for text in texts}) <= LABEL_MAX_DISTINCT:
@@ -79,7 +79,7 @@ def json_schema_of(answers: Sequence[str]) -> dict[str, Any]:
     """A JSON schema every observed object satisfies: the keys all of them have are required,
     each typed by the JSON types seen for it, and a string field whose values are a few short
     labels limited to them (an enum)."""
-    objects = [obj for obj in (_json_object(a.strip()) for a in answers) if obj is not None]
+    objects = [obj for obj in (json_object(a.strip()) for a in answers) if obj is not None]
     kinds: dict[str, set[str]] = {}
     strings: dict[str, set[str]] = {}
     for obj in objects:

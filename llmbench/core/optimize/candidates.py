@@ -16,9 +16,11 @@ from llmbench.core.optimize.compression import compress, static_text, tokens_sav
 from llmbench.core.optimize.replay import CacheReplay, Request, monthly, replay_exact_cache
 
 PER_MILLION = 1_000_000
-Kind = Literal["max_tokens", "concise", "compression", "cheaper_model", "caching", "exact_cache"]
+Kind = Literal[
+    "max_tokens", "concise", "compression", "rewrite", "cheaper_model", "caching", "exact_cache"
+]
 KINDS: tuple[Kind, ...] = (
-    "max_tokens", "concise", "compression", "cheaper_model", "caching", "exact_cache",
+    "max_tokens", "concise", "compression", "rewrite", "cheaper_model", "caching", "exact_cache",
 )  # fmt: skip
 CANARY_WEIGHT = 10.0  # share (of 100) a cheaper model's canary arm starts with
 
@@ -148,6 +150,29 @@ def compression_candidate(usage: Usage, count: Callable[[str], int]) -> Candidat
     return _version_candidate(
         usage, "compression", f"compressed (−{per_call} tokens/call)", details, saving,
         sections=found.sections, examples=found.examples,
+    )  # fmt: skip
+
+
+def rewrite_candidate(
+    usage: Usage, rewritten: dict[str, str], model: str, count: Callable[[str], int]
+) -> Candidate | None:
+    """A version whose sections a model rewrote shorter (core/optimize/rewrite.py read and
+    accepted them), its saving counted as the rules' compression counts it; None when it is
+    no shorter or the rules' own compression already wrote the same text."""
+    version = usage.version
+    per_call = tokens_saved_per_call(version.sections, rewritten, count)
+    ruled = compress(version.sections, (), None, ()).sections
+    if per_call <= 0 or rewritten == ruled:
+        return None
+    saving = per_call * usage.calls * (usage.input_price or 0.0) / PER_MILLION
+    changed = [name for name in version.sections if rewritten[name] != version.sections[name]]
+    details = (
+        f"{per_call} prompt tokens saved per call",
+        f"rewritten by {model}: {', '.join(changed)}",
+    )
+    return _version_candidate(
+        usage, "rewrite", f"rewritten (−{per_call} tokens/call)", details, saving,
+        sections=dict(rewritten),
     )  # fmt: skip
 
 

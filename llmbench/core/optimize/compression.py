@@ -16,7 +16,7 @@ from llmbench.core.models import Example
 TokenCount = Callable[[str], int]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 # Whole sentences that ask nothing a model does not already do.
 _BOILERPLATE = re.compile(
     r"^(?:please\s+)?(?:do your best|take your time|thank you|thanks"
@@ -63,7 +63,7 @@ def compress_sections(sections: Mapping[str, str]) -> tuple[dict[str, str], list
             kept = []
             before = len(removed)
             for sentence in _SENTENCE_END.split(line):
-                if not sentence.strip() or _TEMPLATE_CODE.search(sentence):
+                if not sentence.strip() or TEMPLATE_CODE.search(sentence):
                     kept.append(sentence)
                     continue
                 key = _key(sentence)
@@ -119,7 +119,7 @@ def compress(
 
 
 def static_text(sections: Mapping[str, str]) -> str:
-    return "\n".join(_TEMPLATE_CODE.sub("", text) for text in sections.values())
+    return "\n".join(TEMPLATE_CODE.sub("", text) for text in sections.values())
 
 
 def tokens_saved_per_call(

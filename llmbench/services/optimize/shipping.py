@@ -1,6 +1,7 @@
 """Shipping a tested candidate: a new version becomes production by a label move (audited in
-label_moves), a cheaper model gets a canary route with a weight; either way the saving projected
-then is recorded (m019), and F5 sets the realised saving against it."""
+label_moves), a cheaper model gets a canary route with a weight, an exact cache becomes the
+prompt's cache policy (m021: the SDK's calls of it use the gateway's exact cache); either way
+the saving projected then is recorded (m019), and F5 sets the realised saving against it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from llmbench.core.optimize.candidates import Candidate
 from llmbench.core.optimize.replay import MONTH_DAYS
 from llmbench.core.traffic.routing import Arm, Route
 from llmbench.services.optimize.candidates import LABEL, Found, OptimizeError
 from llmbench.services.optimize.testing import Tested
 from llmbench.store import optimizations as repo
+from llmbench.store.cache_policies import set_policy
 from llmbench.store.db import Store
 from llmbench.store.prompts import versions as prompts_repo
 from llmbench.store.routes import set_route
@@ -71,6 +74,40 @@ def ship(
     return store.write(job)
 
 
+def ship_cache(
+    store: Store, found: Found, candidate: Candidate, *, by: str = "llmbench optimize"
+) -> ShipResult:
+    """The exact-cache candidate shipped as the prompt's cache policy (m021): its SDK calls use
+    the gateway's exact cache from now on. Nothing to test first: a hit answers with an answer
+    the version already gave. Recorded with the saving its replay projected."""
+    if candidate.kind != "exact_cache":
+        raise OptimizeError(f"{candidate.title} is not a cache policy: test it, then ship it")
+    when = utc_now()
+
+    def job(db: Any) -> ShipResult:  # one transaction: the policy and its record
+        set_policy(db, found.prompt.id, "exact", set_at=when, set_by=by)
+        shipped_id = repo.record_shipped(
+            db,
+            prompt_id=found.prompt.id,
+            kind=candidate.kind,
+            title=candidate.title,
+            baseline_version_id=found.version.id,
+            candidate_version_id=None,
+            model="",
+            route="",
+            run_id=None,
+            label_move_id=None,
+            baseline_cost_per_call=found.cost_per_call,
+            projected_monthly=candidate.projected_monthly,
+            quality_delta=None,
+            shipped_at=when,
+            shipped_by=by,
+        )
+        return ShipResult(shipped_id, None, "")
+
+    return store.write(job)
+
+
 @dataclass(frozen=True)
 class Realised:
     """A shipped change: its projected monthly saving and what its calls since have saved,
@@ -92,7 +129,9 @@ def realised(store: Store, now: datetime | None = None) -> list[Realised]:
     found = []
     for item in repo.shipped(db):
         version = item.candidate_version_id or item.baseline_version_id
-        calls, cost = repo.calls_since(db, version, item.shipped_at, item.model)
+        # A cache policy's saving is the calls its hits answered for nothing.
+        hits = item.kind == "exact_cache"
+        calls, cost = repo.calls_since(db, version, item.shipped_at, item.model, cache_hits=hits)
         if not calls:
             found.append(Realised(item, 0, None))
             continue

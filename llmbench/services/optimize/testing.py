@@ -19,6 +19,7 @@ from llmbench.core.optimize.replay import monthly
 from llmbench.core.prompts.templates import detect_variables
 from llmbench.services.evaluation.engine import EvalPlan, compare_groups, run_eval
 from llmbench.services.optimize.candidates import Found, OptimizeError
+from llmbench.services.optimize.production_cases import production_dataset
 from llmbench.store import datasets as datasets_repo
 from llmbench.store.db import Store
 from llmbench.store.prompts import versions as prompts_repo
@@ -50,9 +51,14 @@ def holds_quality(report: MigrationReport) -> bool:
     return not (report.significant and report.quality_delta < 0)
 
 
-def pick_dataset(store: Store, found: Found, name: str | None = None) -> tuple[int, list[Case]]:
+def pick_dataset(
+    store: Store, found: Found, name: str | None = None, *, production: bool = False
+) -> tuple[int, list[Case]]:
     """The named dataset; else the one named after the prompt; else the first whose cases
-    fill in every variable the version uses."""
+    fill in every variable the version uses; else (or with `production`) a sample of the
+    production version's recent inputs saved as a dataset (production_cases.py)."""
+    if production:
+        return production_dataset(store, found)
     db = store.read()
     if name:
         dataset_id = datasets_repo.dataset_id(db, name)
@@ -66,7 +72,7 @@ def pick_dataset(store: Store, found: Found, name: str | None = None) -> tuple[i
         cases = datasets_repo.list_cases(db, row.id)
         if cases and all(needed <= set(case.vars) for case in cases):
             return row.id, cases
-    raise OptimizeError(f"no dataset has cases for {found.prompt.name} (name one with --dataset)")
+    return production_dataset(store, found)  # no dataset of its own: production's inputs
 
 
 def _case_checks(cases: Sequence[Case]) -> dict[int, tuple[Mapping[str, Any], ...]]:
@@ -102,11 +108,17 @@ def save_candidate_version(store: Store, found: Found, candidate: Candidate) -> 
 
 
 def test_candidate(
-    store: Store, settings: Settings, found: Found, candidate: Candidate, dataset: str | None = None
+    store: Store,
+    settings: Settings,
+    found: Found,
+    candidate: Candidate,
+    dataset: str | None = None,
+    *,
+    production: bool = False,
 ) -> Tested:
     if not candidate.testable:
         raise OptimizeError(f"{candidate.title}: answers come from the cache, nothing to run")
-    _, cases = pick_dataset(store, found, dataset)
+    _, cases = pick_dataset(store, found, dataset, production=production)
     model = found.usage.model
     if candidate.new_version:
         version_id = save_candidate_version(store, found, candidate)

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from itertools import chain as iter_chain
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -67,7 +68,6 @@ _INSERT_COLUMNS: tuple[str, ...] = (
 # Rows per INSERT statement: within SQLite's bound-parameter limit (32,766 since 3.32) and a
 # statement size that stays cheap to prepare.
 _MAX_ROWS_PER_STATEMENT = 256
-_COLUMN_SET = frozenset(_INSERT_COLUMNS) - {"id", "content_hash", "prev_hash", "hash"}
 _DEFAULTS: dict[str, Any] = {
     "attempt": 1,
     "provider": "",
@@ -82,6 +82,7 @@ _DEFAULTS: dict[str, Any] = {
     "flagged": 0,
 }
 
+_DEFAULT_NAMES = tuple(_DEFAULTS)
 
 _REQUIRED = ("ts", "request_id", "model_requested", "model", "status")
 _STATUSES = frozenset(CALL_STATUSES)
@@ -93,8 +94,12 @@ def _checked(call: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"call is missing {', '.join(missing)}")
     if call["status"] not in _STATUSES:
         raise ValueError(f"unknown call status {call['status']!r}")
-    known = {k: v for k, v in call.items() if v is not None and k in _COLUMN_SET}
-    return {**_DEFAULTS, **known}
+    # Keys that are no column stay in the copy: sealing and the row's tuple read only columns.
+    row = {**_DEFAULTS, **call}
+    for name in _DEFAULT_NAMES:  # a None where a column has a default is that default
+        if row[name] is None:
+            row[name] = _DEFAULTS[name]
+    return row
 
 
 def seal_calls(
@@ -111,7 +116,7 @@ def seal_calls(
         last_id += 1
         row["id"] = last_id
         prev_hash = seal(key, prev_hash, row, form=point.form, db_id=point.db_id)["hash"]
-        rows.append(tuple(row.get(column) for column in _INSERT_COLUMNS))
+        rows.append(tuple(map(row.get, _INSERT_COLUMNS)))  # a generator costs twice as much
     return rows, point._replace(last_id=last_id, prev_hash=prev_hash)
 
 
@@ -168,7 +173,7 @@ def insert_sealed(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     columns, rows = _for_this_file(db, rows)
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
-        db.conn.execute(_insert_sql(len(chunk), columns), [value for row in chunk for value in row])
+        db.conn.execute(_insert_sql(len(chunk), columns), list(iter_chain.from_iterable(chunk)))
 
 
 def append_calls(db: Database, key: bytes, calls: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -233,7 +238,7 @@ def _continuing_sql(rows: int, columns: tuple[str, ...] = _INSERT_COLUMNS) -> st
 def _insert_continuing(db: Database, point: SealPoint, rows: Sequence[tuple[Any, ...]]) -> bool:
     """Insert rows sealed on `point` if the chain still ends there; whether it did."""
     columns, rows = _for_this_file(db, rows)
-    values = [value for row in rows for value in row]
+    values = list(iter_chain.from_iterable(rows))
     values += [point.last_id, point.prev_hash, point.last_id]
     return bool(db.conn.execute(_continuing_sql(len(rows), columns), values).rowcount == len(rows))
 

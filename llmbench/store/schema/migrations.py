@@ -16,6 +16,7 @@ from llmbench.store.schema.additions import (
     m006_guard_policies,
     m007_informational_checks,
 )
+from llmbench.store.schema.cache_policies import m021_cache_policies
 from llmbench.store.schema.case_params import m018_case_params
 from llmbench.store.schema.chain_seals import m008_chain_forms_and_purge_records
 from llmbench.store.schema.conversations import m012_conversations
@@ -53,6 +54,7 @@ STEPS = (
     m018_case_params,
     m019_optimizations,
     m020_version_figures,
+    m021_cache_policies,
 )
 
 migrations = Migrations("llmbench")

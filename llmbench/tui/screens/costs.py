@@ -25,7 +25,12 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Sparkline, Static
 from llmbench.tui.format import NOTHING, count, money
 from llmbench.tui.screens.costs_budgets import CostBudgetsView
 from llmbench.tui.screens.costs_drill import CostBreakdownView
-from llmbench.tui.widgets.costs_breakdown import BREAKDOWN_COLUMNS, CHILD_INDENT, fill_fitted
+from llmbench.tui.widgets.costs_breakdown import (
+    BREAKDOWN_COLUMNS,
+    CHILD_INDENT,
+    fill_fitted,
+    show_text,
+)
 from llmbench.tui.widgets.costs_savings import savings_text
 from llmbench.tui.widgets.fitted_table import FittedTable
 from llmbench.tui.widgets.metric import Metric
@@ -219,9 +224,10 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
         days = breakdown.spark_days
         peak_index = max(range(len(days)), key=lambda i: breakdown.total_daily[i], default=None)
         peak = breakdown.total_daily[peak_index] if peak_index is not None else 0.0
-        self.query_one("#daily-caption", Static).update(
+        show_text(
+            self.query_one("#daily-caption", Static),
             f"Cost per day, {days[0]} → {days[-1]} (UTC)   peak {money(peak)} on "
-            f"{days[peak_index] if peak and peak_index is not None else NOTHING}"
+            f"{days[peak_index] if peak and peak_index is not None else NOTHING}",
         )
         self.query_one("#daily-cost", Sparkline).data = list(breakdown.total_daily)
         self._caption()
@@ -230,8 +236,9 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
             f"{model}: {count(calls)} calls, {count(prompt + completion)} tokens"
             for model, calls, prompt, completion in data.unpriced
         )
-        self.query_one("#costs-unpriced", Static).update(
-            f"Unpriced (set with `llmbench prices set`): {unpriced}" if unpriced else ""
+        show_text(
+            self.query_one("#costs-unpriced", Static),
+            f"Unpriced (set with `llmbench prices set`): {unpriced}" if unpriced else "",
         )
         self._fill_alerts(data)
 
@@ -247,9 +254,10 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
             "spike's calls · esc breakdown",
             "savings": "o optimize: test and promote the candidates · w window",
         }[self.current]
-        self.query_one("#costs-caption", Static).update(
+        show_text(
+            self.query_one("#costs-caption", Static),
             f"Last {self.data.window} ({breakdown.since[:16]} → "
-            f"{breakdown.until[:16]} UTC)  ·  {keys}"
+            f"{breakdown.until[:16]} UTC)  ·  {keys}",
         )
 
     # -- keys --------------------------------------------------------------------------------
@@ -380,13 +388,13 @@ class CostsScreen(CostBreakdownView, CostBudgetsView):
         alert = self.selected_alert()
         detail = self.query_one("#alert-detail", Static)
         if alert is None:
-            detail.update("No budget or spike alerts. c checks budgets and spikes now.")
+            show_text(detail, "No budget or spike alerts. c checks budgets and spikes now.")
             return
         from llmbench.services.monitoring.alert_text import alert_lines
 
         # The whole alert: what happened, an incident's every spiking series, the costliest
         # calls and the next step.
-        detail.update("\n".join(alert_lines(alert)))
+        show_text(detail, "\n".join(alert_lines(alert)))
 
     def action_acknowledge(self) -> None:
         from llmbench.services.costs.budgets import ack_alert

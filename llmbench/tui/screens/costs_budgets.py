@@ -75,21 +75,29 @@ class CostBudgetsView(PaneScreen["CostsPane"]):
 
     def _fill_budgets(self, data: CostsPane) -> None:
         budgets = self.query_one("#budgets-table", DataTable)
+        self._budgets = {str(status.budget.id): status for status in data.budgets}
+        rows = [
+            (
+                key,
+                [
+                    status.label,
+                    status.budget.period,
+                    money(status.spent),
+                    money(status.budget.limit_usd),
+                    percent(status.used),
+                    money(status.projected),
+                ],
+            )
+            for key, status in self._budgets.items()
+        ]
+        # Every read (every visit to F5) brings the budgets again, mostly as they were: a
+        # refill would throw away every cell the table has drawn.
+        if [(row.key.value, budgets.get_row(row.key)) for row in budgets.ordered_rows] == rows:
+            return
         kept_budget = highlighted_key(budgets)
         budgets.clear()
-        self._budgets = {}
-        for status in data.budgets:
-            key = str(status.budget.id)
-            self._budgets[key] = status
-            budgets.add_row(
-                status.label,
-                status.budget.period,
-                money(status.spent),
-                money(status.budget.limit_usd),
-                percent(status.used),
-                money(status.projected),
-                key=key,
-            )
+        for key, cells in rows:
+            budgets.add_row(*cells, key=key)
         restore_cursor(budgets, kept_budget)
 
     def selected_budget(self) -> BudgetStatus | None:

@@ -13,7 +13,12 @@ from textual.widgets import DataTable, Input, Static
 
 from llmbench.services.costs.levels import Level, breadcrumb, deeper, top_level
 from llmbench.tui.screens.base import PaneScreen
-from llmbench.tui.widgets.costs_breakdown import breakdown_columns, breakdown_lines, fill_fitted
+from llmbench.tui.widgets.costs_breakdown import (
+    breakdown_columns,
+    breakdown_lines,
+    fill_fitted,
+    show_text,
+)
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -84,7 +89,7 @@ class CostBreakdownView(PaneScreen["CostsPane"]):
         from llmbench.services.costs.conversation_spread import spread_note
 
         where += spread_note(data)  # by conversation: the cost of one, p50 and p95
-        self.query_one("#costs-breadcrumb", Static).update(where)
+        show_text(self.query_one("#costs-breadcrumb", Static), where)
 
     def selected_path(self) -> tuple[BreakdownRow, ...] | None:
         """The highlighted row and its parent (parent first), or None."""

@@ -1,7 +1,8 @@
 """The optimizer (F5 → Savings → o): every candidate of every prompt with traffic, one key to
 test the highlighted one (an ordinary evaluation run against production on the prompt's
 dataset, through the gateway), one key to promote it once quality held (a label move, or a
-canary route for a cheaper model), and what shipped changes realised against their projection.
+canary route for a cheaper model; the exact cache, which needs no run, as the prompt's cache
+policy), and what shipped changes realised against their projection.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class OptimizeScreen(PaneScreen[Listing]):
         self.rows: dict[str, tuple[Found, Candidate]] = {}
         self.tested: dict[str, Tested] = {}
         self.running: set[str] = set()
+        self._rewrite_round = 0  # the newest list's rewrite is the one applied
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="optimize-table", cursor_type="row")
@@ -70,13 +72,10 @@ class OptimizeScreen(PaneScreen[Listing]):
 
     def show(self, data: Listing) -> None:
         found, shipped = data
-        self.rows = {
-            f"{item.prompt.name}:{candidate.kind}": (item, candidate)
-            for item in found
-            for candidate in item.candidates
-        }
+        self._set_rows(found)
         self.set_empty(not self.rows)
         self._fill()
+        self._ask_rewrites(found)
         lines = [
             f"{item.shipped.prompt}: {item.shipped.title} shipped {item.shipped.shipped_at[:16]},"
             f" projected {money(item.shipped.projected_monthly)}/month, realised "
@@ -88,6 +87,36 @@ class OptimizeScreen(PaneScreen[Listing]):
             "\nShipped, realised against projected:\n" + "\n".join(lines) if lines else ""
         )
         self._show_detail()
+
+    def _set_rows(self, found: list[Found]) -> None:
+        self.rows = {
+            f"{item.prompt.name}:{candidate.kind}": (item, candidate)
+            for item in found
+            for candidate in item.candidates
+        }
+
+    def _ask_rewrites(self, found: list[Found]) -> None:
+        """The configured model's rewrite of each prompt, asked once the list is on screen (a
+        gateway call: the first one loads litellm); its rows join the list when it answers,
+        unless the list was read again meanwhile."""
+        if not found:
+            return
+        from llmbench.services.optimize.rewrite import with_rewrite
+
+        store, settings = self.bench.store, self.bench.settings
+        self._rewrite_round += 1
+        asked = self._rewrite_round
+
+        def done(rewritten: list[Found]) -> None:
+            if asked != self._rewrite_round:
+                return
+            self._set_rows(rewritten)
+            self._fill()
+            self._show_detail()
+
+        self.act_in_thread(
+            lambda: [with_rewrite(store, settings, item) for item in found], done, what="Rewrite"
+        )
 
     def _fill(self) -> None:
         rows = [
@@ -127,7 +156,10 @@ class OptimizeScreen(PaneScreen[Listing]):
             return
         found, candidate = self.rows[key]
         if not candidate.testable:
-            self.notify("Replayed over the calls: nothing to run", title=candidate.title)
+            self.notify(
+                "Replayed over the calls: nothing to run; p ships it as the prompt's cache policy",
+                title=candidate.title,
+            )
             return
         from llmbench.services.optimize.testing import test_candidate
 
@@ -151,6 +183,9 @@ class OptimizeScreen(PaneScreen[Listing]):
 
     def action_promote(self) -> None:
         key = self.selected()
+        if key is not None and self.rows[key][1].kind == "exact_cache":
+            self._ship_cache(key)
+            return
         tested = self.tested.get(key) if key is not None else None
         if key is None or tested is None:
             self.notify("Test the candidate first (enter)", title="Promote")
@@ -167,3 +202,19 @@ class OptimizeScreen(PaneScreen[Listing]):
             self.reload()
 
         self.act_in_thread(lambda: ship(store, found, tested, by=who), done, what="Promote")
+
+    def _ship_cache(self, key: str) -> None:
+        """The exact cache needs no run (a hit repeats an answer already given): p ships it as
+        the prompt's cache policy, tracked below like the others."""
+        found, candidate = self.rows[key]
+        from llmbench.services.optimize.shipping import ship_cache
+
+        store, who = self.bench.store, self.bench.reviewer or "llmbench"
+
+        def done(_result: object) -> None:
+            self.notify(
+                f"{found.prompt.name}: its calls use the exact cache", title="Cache policy shipped"
+            )
+            self.reload()
+
+        self.act_in_thread(lambda: ship_cache(store, found, candidate, by=who), done, what="Ship")

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
+
+from llmbench.tui.screens.pushed import PushedScreen
+from llmbench.tui.widgets.pane_footer import PaneFooter
 
 if TYPE_CHECKING:
     from textual.visual import VisualType
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 ResultType = TypeVar("ResultType")
 
 
-class TextPageScreen(Screen[ResultType]):
+class TextPageScreen(PushedScreen[ResultType]):
     SCROLL_ID: ClassVar[str] = "page-scroll"
     TEXT_ID: ClassVar[str] = "page-text"
     FIRST_TEXT: ClassVar[VisualType] = ""
@@ -36,4 +38,4 @@ class TextPageScreen(Screen[ResultType]):
         yield Header()
         with VerticalScroll(id=self.SCROLL_ID):
             yield Static(self.first_text(), id=self.TEXT_ID)
-        yield Footer()
+        yield PaneFooter()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from llmbench.services.costs.levels import matches
 from llmbench.tui.format import count, model_label, money, percent
@@ -121,17 +121,43 @@ def breakdown_lines(
     return lines
 
 
+def show_text(widget: Static, text: str) -> None:
+    """Set a line of text unless it already says that: every update lays the screen out again,
+    and F5 sets its captions on every read (every visit), mostly to what they say."""
+    if widget.content != text:
+        widget.update(text)
+
+
 def fill_fitted(
     table: DataTable[object],
     columns: Sequence[tuple[str, str]],
     rows: Sequence[tuple[str, Sequence[str]]],
 ) -> None:
-    """Replace a table's columns and rows, each column as wide as its widest cell. The widths
-    are set before the rows go in: a DataTable that sizes its columns itself can draw a frame
-    between add_row and the sizing, and then keeps the cells it cached at the header's width."""
+    """Put `rows` in a table, each column as wide as its widest cell, changing only what
+    differs from what it shows. Any change to a DataTable throws away every cell it has drawn,
+    and drawing them again is most of what a refill costs (F5's table: ~0.5 ms a cell, most of
+    a visit to F5); F5 reads its figures again on every visit and view change, and they are
+    mostly the same. Same rows and widths: nothing is touched. Same rows, keys and widths with
+    some new figures: only those cells are set (the table draws its cells again, but keeps its
+    rows, cursor and scroll). Otherwise the table is refilled, widths set
+    before the rows go in: a DataTable that sizes its columns itself can draw a frame between
+    add_row and the sizing, and then keeps the cells it cached at the header's width."""
+    widths = [
+        max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
+        for position, (label, _) in enumerate(columns)
+    ]
+    shape = [(label, key, width) for (label, key), width in zip(columns, widths, strict=True)]
+    shown = [
+        (column.label.plain, column.key.value, column.width) for column in table.ordered_columns
+    ]
+    if shape == shown and [row.key.value for row in table.ordered_rows] == [k for k, _ in rows]:
+        for key, cells in rows:
+            for (_, column), value, before in zip(columns, cells, table.get_row(key), strict=True):
+                if value != before:
+                    table.update_cell(key, column, value)
+        return
     table.clear(columns=True)
-    for position, (label, key) in enumerate(columns):
-        width = max([cell_len(label), *(cell_len(cells[position]) for _, cells in rows)])
+    for (label, key), width in zip(columns, widths, strict=True):
         table.add_column(label, key=key, width=width)
     for key, cells in rows:
         table.add_row(*cells, key=key)

@@ -45,7 +45,7 @@ def candidate_text(found: Found, candidate: Candidate) -> str:
     if candidate.testable:
         lines.append("enter tests it against production on the prompt's dataset")
     else:
-        lines.append("replayed over the calls; nothing to run")
+        lines.append("replayed over the calls; nothing to run: p ships it as the cache policy")
     return "\n".join(lines)
 
 

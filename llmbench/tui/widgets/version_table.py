@@ -1,15 +1,21 @@
 """A prompt's version history as a table: version (◆ on the one marked for a diff), labels,
-author, date, calls and commit message, the cursor on production unless told otherwise."""
+author, date, calls and commit message, the cursor on production unless told otherwise.
+
+F2 mounts it, and the version's detail below it, with the first history it shows
+(`versions_in`), not in its first frame: loading, styling and drawing a DataTable and a scroll
+view cost that frame ~10 ms, for panels that would be empty."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual.widgets import DataTable
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
 from llmbench.tui.format import NOTHING, count, day, one_line
-from llmbench.tui.widgets.table_cursor import restore_cursor
+from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
     from llmbench.services.prompts.library import PromptHistory
@@ -26,9 +32,30 @@ VERSION_COLUMNS = (
 )
 
 
+def versions_in(side: Widget) -> VersionTable:
+    """The table in F2's `side` panel, mounted there the first time it is asked for, over the
+    version's detail (`#version-detail-text`). Both can be filled at once: what they are given
+    before they have mounted is kept."""
+    found = side.query(VersionTable)
+    if found:
+        return found.first()
+    table = VersionTable(id="versions-table", cursor_type="row", zebra_stripes=True)
+    detail = VerticalScroll(id="version-detail")
+    side.mount(table, detail)
+    # Mounted, not passed as a child: a child is only added as its parent composes, later.
+    detail.mount(Static("", id="version-detail-text"))
+    return table
+
+
 class VersionTable(DataTable[str]):
     def on_mount(self) -> None:
-        self._fit_columns([])
+        if not self.columns:  # filled before it mounted: its columns fit those rows already
+            self._fit_columns([])
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The key (version id) of the row under the cursor; None while the table is empty."""
+        return highlighted_key(self)
 
     def show_history(
         self, history: PromptHistory, marked: int | None, selected: str | None

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from llmbench.tui.format import count, millis, model_label, money, one_line, timestamp
+from llmbench.tui.screens.pushed import PushedScreen
+from llmbench.tui.widgets.pane_footer import PaneFooter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -86,7 +87,7 @@ def step_text(step: ThreadStep, show_trace: bool = False, user_parts: Sequence[s
     return text
 
 
-class ThreadScreen(Screen["str | None"]):
+class ThreadScreen(PushedScreen["str | None"]):
     """Dismissed with a query for the log (`/`), or None."""
 
     BINDINGS = [
@@ -114,7 +115,7 @@ class ThreadScreen(Screen["str | None"]):
         yield Header()
         yield Static("Reading…", id="thread-title", markup=False)
         yield OptionList(id="thread-steps")
-        yield Footer()
+        yield PaneFooter()
 
     def on_mount(self) -> None:
         from llmbench.services.audit import threads

@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
+from textual.widgets import ContentSwitcher, DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from llmbench.tui.format import model_label
 from llmbench.tui.screens.base import ActionFailed, DataRead, ReadFailed
 from llmbench.tui.screens.dialogs import Field, FormDialog, Unsaved
+from llmbench.tui.screens.pushed import PushedScreen
 from llmbench.tui.widgets.cell_grid import CellGrid, row_key
 from llmbench.tui.widgets.output_columns import MAX_COLUMNS, OutputColumns
+from llmbench.tui.widgets.pane_footer import PaneFooter
 
 if TYPE_CHECKING:
     from llmbench.services.compare.board import CellState, Column, RunBoard
@@ -37,7 +38,7 @@ KEEP_GOLDEN = "keep the case's expected answer"
 USE_OUTPUT = "use this output as the expected answer"
 
 
-class RunScreen(Screen[None]):
+class RunScreen(PushedScreen[None]):
     BINDINGS = [
         Binding("escape", "escape", "Cancel run / back", id="run_escape"),
         Binding("v", "toggle_view", "Grid / columns", id="run_toggle_view"),
@@ -94,7 +95,7 @@ class RunScreen(Screen[None]):
             with ContentSwitcher(initial="run-columns", id="run-views"):
                 yield OutputColumns(id="run-columns")
                 yield CellGrid(id="run-grid")
-        yield Footer()
+        yield PaneFooter()
 
     def on_mount(self) -> None:
         from llmbench.services.compare.board import load_board

@@ -6,17 +6,19 @@ below the other."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
+
+from llmbench.tui.widgets import laid_out
 
 MIN_SIDE = 36
 """Cells each reply needs to be read side by side; 80 columns leave about 38 each."""
 GAP = 1
 
 
-class PairView(Vertical):
-    """The two replies of a pair with their A/B labels; stacked when too narrow."""
+class PairView(laid_out.Vertical):
+    """The two replies of a pair with their A/B labels; stacked when too narrow. Sized by the
+    layout alone, as the session's item (laid_out.py): a new pair is one layout."""
 
     DEFAULT_CSS = """
     PairView {
@@ -30,21 +32,21 @@ class PairView(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="pair-columns"):
-            yield Static("", id="pair-left", classes="pair-side")
-            yield Static("", id="pair-right", classes="pair-side")
+        with laid_out.Horizontal(id="pair-columns"):
+            yield laid_out.Static("", id="pair-left", classes="pair-side")
+            yield laid_out.Static("", id="pair-right", classes="pair-side")
 
     @property
     def stacked(self) -> bool:
         return self.has_class("-stacked")
 
     def show(self, left: str, right: str) -> None:
-        self.query_one("#pair-left", Static).update(_side("A  (left)", left))
-        self.query_one("#pair-right", Static).update(_side("B  (right)", right))
+        show_content(self.query_one("#pair-left", Static), _side("A  (left)", left))
+        show_content(self.query_one("#pair-right", Static), _side("B  (right)", right))
 
     def clear(self) -> None:
-        self.query_one("#pair-left", Static).update("")
-        self.query_one("#pair-right", Static).update("")
+        show_content(self.query_one("#pair-left", Static), Content(""))
+        show_content(self.query_one("#pair-right", Static), Content(""))
 
     def on_resize(self) -> None:
         width = self.content_size.width
@@ -53,3 +55,12 @@ class PairView(Vertical):
 
 def _side(label: str, reply: str) -> Content:
     return Content.assemble((label, "bold $text-accent"), "\n", reply)
+
+
+def show_content(widget: Static, content: Content, *, layout: bool = True) -> None:
+    """Set a text unless the widget already shows it, styles included: an update draws the text
+    anew and lays the screen out again, and a grading key changes one or two of its texts."""
+    shown = widget.content
+    if isinstance(shown, Content) and shown.is_same(content):
+        return
+    widget.update(content, layout=layout)

@@ -21,13 +21,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from llmbench.tui.format import model_label
 from llmbench.tui.screens.dialogs import Unsaved
 from llmbench.tui.screens.grade.item_parts import AnchorsScreen, Part, duration, io_parts, text_of
-from llmbench.tui.screens.grade.pair_view import PairView
+from llmbench.tui.screens.grade.pair_view import PairView, show_content
+from llmbench.tui.screens.pushed import PushedScreen
+from llmbench.tui.widgets import laid_out
+from llmbench.tui.widgets.pane_footer import PaneFooter
 
 if TYPE_CHECKING:
     from llmbench.services.grading.queues import Entry, Queue
@@ -47,7 +49,7 @@ def _level_bindings() -> list[Binding]:
     ]  # fmt: skip
 
 
-class GradeSessionScreen(Screen[None]):
+class GradeSessionScreen(PushedScreen[None]):
     BINDINGS = [
         *_level_bindings(),
         Binding("tab", "dimension(1)", "Next dim", priority=True, id="grade_next_dimension"),
@@ -72,8 +74,13 @@ class GradeSessionScreen(Screen[None]):
     GradeSessionScreen {
         #grade-progress { height: 1; padding: 0 1; background: $boost; }
         #grade-columns { height: 1fr; }
-        #grade-item { width: 2fr; padding: 0 1; }
-        #grade-right { width: 1fr; min-width: 36; border-left: tall $primary 30%; padding: 0 1; }
+        /* The scrollbars always show: one that came and went with an item's length would
+           change the text's room, and lay the screen out a second time (laid_out.py). */
+        #grade-item { width: 2fr; padding: 0 1; overflow-y: scroll; }
+        #grade-right {
+            width: 1fr; min-width: 36; border-left: tall $primary 30%; padding: 0 1;
+            overflow-y: scroll;
+        }
         #grade-pair { display: none; }
         /* A pair's keys are in its header: the replies take the rubric panel's room. */
         &.-pair #grade-pair { display: block; }
@@ -93,6 +100,8 @@ class GradeSessionScreen(Screen[None]):
         self.pending_writes: list[Future[Any]] = []
         self.not_saved: set[str] = set()
         """Items whose grade the file refused (shown as such until graded again)."""
+        self._shown_key: str | None = None
+        """The item on screen, scrolled to its top when it was first shown."""
 
     @property
     def bench(self) -> LLMBenchApp:
@@ -106,12 +115,13 @@ class GradeSessionScreen(Screen[None]):
         yield Header()
         yield Static("", id="grade-progress", markup=False)
         with Horizontal(id="grade-columns"):
-            with VerticalScroll(id="grade-item"):
-                yield Static("", id="grade-item-text")
+            # Sized by the layout alone: a new item is one layout, not two (laid_out.py).
+            with laid_out.VerticalScroll(id="grade-item"):
+                yield laid_out.Static("", id="grade-item-text")
                 yield PairView(id="grade-pair")
-            with VerticalScroll(id="grade-right"):
-                yield Static("", id="grade-rubric-text")
-        yield Footer()
+            with laid_out.VerticalScroll(id="grade-right"):
+                yield laid_out.Static("", id="grade-rubric-text")
+        yield PaneFooter()
 
     def on_mount(self) -> None:
         self.bench.hold_work(self)
@@ -337,24 +347,33 @@ class GradeSessionScreen(Screen[None]):
     # -- drawing ---------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
-        self.query_one("#grade-progress", Static).update(self._progress_line())
+        # Only the texts that changed are set: each update draws its text anew, and a grade
+        # that lands (`_settled`) changes the progress line and at most the rubric. The
+        # progress line is one line as wide as the screen: its size never changes, so it
+        # needs no layout.
+        show_content(
+            self.query_one("#grade-progress", Static), Content(self._progress_line()), layout=False
+        )
         entry = self.session.current
         item = self.query_one("#grade-item-text", Static)
         rubric = self.query_one("#grade-rubric-text", Static)
         self._show_pair(entry)
         if entry is None:
-            item.update(
+            show_content(
+                item,
                 Content.assemble(
                     ("Queue done. ", "bold"),
                     "Every item here is graded or skipped: u takes the last step back, "
                     "k goes to the previous item, escape returns to the queues.",
-                )
+                ),
             )
-            rubric.update("")
+            show_content(rubric, Content(""))
             return
-        item.update(self._render_entry(entry))
-        rubric.update(self._render_rubric(entry))
-        self.query_one("#grade-item", VerticalScroll).scroll_home(animate=False)
+        show_content(item, self._render_entry(entry))
+        show_content(rubric, self._render_rubric(entry))
+        if entry.key != self._shown_key:  # a new item starts at its top
+            self._shown_key = entry.key
+            self.query_one("#grade-item", VerticalScroll).scroll_home(animate=False)
 
     def _progress_line(self) -> str:
         progress = self.session.progress()

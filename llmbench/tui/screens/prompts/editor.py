@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Header, Static, TabbedContent, TabPane, TextArea
 
 from llmbench.core.models import SECTION_NAMES
 from llmbench.tui.screens.base import ActionFailed, DataRead
 from llmbench.tui.screens.dialogs import ConfirmDialog, Field, FormDialog, Unsaved
+from llmbench.tui.screens.pushed import PushedScreen
+from llmbench.tui.widgets.pane_footer import PaneFooter
 from llmbench.tui.widgets.preview_view import render_preview
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ KEPT_MARKS = "cacheable"
 """The kept draft's entry beside the tabs' texts: the marked sections, comma-separated."""
 
 
-class EditorScreen(Screen["PromptVersion | None"]):
+class EditorScreen(PushedScreen["PromptVersion | None"]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save version", id="editor_save"),
         Binding("escape", "close", "Close", id="editor_close"),
@@ -141,7 +142,7 @@ class EditorScreen(Screen["PromptVersion | None"]):
                     )
             with VerticalScroll(id="editor-preview"):
                 yield Static("", id="preview-text")
-        yield Footer()
+        yield PaneFooter()
 
     def on_mount(self) -> None:
         self.query_one("#editor-tabs", TabbedContent).active = "tab-task"

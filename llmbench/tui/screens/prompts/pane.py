@@ -1,6 +1,7 @@
 """F2 Prompts: the library (searchable), the highlighted prompt's version history, and the
 highlighted version in full — with the keys to edit, diff, label, roll back and take notes,
-set a prompt's guard policy, and import and export prompt files."""
+set a prompt's guard policy, and import and export prompt files. The first frame shows the
+library; the history's table and the version's detail come with the first history."""
 
 from __future__ import annotations
 
@@ -8,21 +9,19 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
 
 from llmbench.tui.format import NOTHING, count, day
 from llmbench.tui.screens.read_ahead import ReadAheadPane
-from llmbench.tui.widgets.table_cursor import highlighted_key
-from llmbench.tui.widgets.version_detail import render_version
-from llmbench.tui.widgets.version_table import PRODUCTION, VersionTable
 from llmbench.tui.widgets.virtual_table import Column, TableRow, VirtualTable
 
 if TYPE_CHECKING:
-    from textual.widgets import Input
+    from textual.widgets import DataTable, Input
 
     from llmbench.core.models import PromptVersion
     from llmbench.services.prompts.library import LibraryRow, PromptHistory, VersionView
+    from llmbench.tui.widgets.version_table import VersionTable
 
 
 def _version(number: int | None) -> str:
@@ -95,13 +94,9 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
-            with Vertical(id="library"):
-                yield Static("No prompt matches.", id="prompt-empty-search")
+            with Vertical(id="library"):  # the search box, when opened, goes above the table
                 yield VirtualTable(LIBRARY_COLUMNS, id="prompts-table")
-            with Vertical(id="prompt-side"):
-                yield VersionTable(id="versions-table", cursor_type="row", zebra_stripes=True)
-                with VerticalScroll(id="version-detail"):
-                    yield Static("", id="version-detail-text")
+            yield Vertical(id="prompt-side")  # its panels come with the first history
 
     def fetch(self) -> list[LibraryRow]:
         from llmbench.services.panes import prompt_library  # light: the start waits for it
@@ -159,8 +154,14 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
 
     @property
     def version_id(self) -> int | None:
-        key = highlighted_key(self.query_one("#versions-table", DataTable))
+        tables = self.query("#versions-table")
+        key = cast("VersionTable", tables.first()).cursor_key if tables else None
         return None if key is None else int(key)
+
+    def _versions(self) -> VersionTable:
+        from llmbench.tui.widgets.version_table import versions_in
+
+        return versions_in(self.query_one("#prompt-side"))
 
     def _read_history(self, key: str | None, *, fresh: bool = True) -> None:
         """Read the prompt's history and its newest versions in full; with `fresh` False, only
@@ -174,8 +175,9 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             return
         store, prompt_id = self.bench.store, int(key)
 
-        def read() -> PromptHistory:  # the module loads here, in the worker (~100 ms)
+        def read() -> PromptHistory:  # the modules load here, in the worker (~100 ms)
             from llmbench.services.prompts import library as prompts
+            from llmbench.tui.widgets import version_detail, version_table  # noqa: F401
 
             return prompts.history(store, prompt_id)
 
@@ -190,8 +192,8 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             and self.prompt_history.prompt.id == history.prompt.id
         )
         self.prompt_history = history
-        table = self.query_one("#versions-table", VersionTable)
-        selected = highlighted_key(table) if same_prompt else None
+        table = self._versions()
+        selected = table.cursor_key if same_prompt else None
         if self._select_version is not None:
             selected, self._select_version = str(self._select_version), None
         table.clear()
@@ -201,7 +203,7 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         if not same_prompt and self.marked is not None:
             self.marked = None
         table.show_history(history, self.marked[0] if self.marked else None, selected)
-        self._read_version(highlighted_key(table))
+        self._read_version(table.cursor_key)
 
     def _read_version(self, key: str | None, *, fresh: bool = False) -> None:
         """Show a version's detail: from the history's prefetched views when it is there, else
@@ -229,6 +231,8 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         if view is not None and self.version_id != view.version.id:
             return
         self.shown = view
+        from llmbench.tui.widgets.version_detail import render_version
+
         self.query_one("#version-detail-text", Static).update(
             render_version(view, self.prompt_history)
         )
@@ -237,27 +241,19 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         self._read_history(event.key)
 
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
-        self.query_one("#versions-table", DataTable).focus()
+        self._versions().focus()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # Refilling the table highlights rows on the way to the restored one: skip those.
-        if event.row_key.value == highlighted_key(event.data_table):
+        if event.row_key.value == self._versions().cursor_key:
             self._read_version(event.row_key.value)
 
     # -- search ------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        """Open the search box above the library (it is mounted on first use: the pane's
-        first frame does not pay for a widget most visits never use)."""
-        found = self.query("#prompt-search")
-        if found:
-            found.first().focus()
-            return
-        from textual.widgets import Input
+        from llmbench.tui.screens.prompts.library_search import open_search
 
-        search = Input(placeholder="search names, tags, notes…", id="prompt-search")
-        self.query_one("#library").mount(search, before=0)
-        self.call_after_refresh(search.focus)
+        open_search(self)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "prompt-search":
@@ -269,16 +265,9 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             self.query_one("#prompts-table", VirtualTable).focus()
 
     def key_escape(self) -> None:
-        """In the search box: clear it, then close it."""
-        found = self.query("#prompt-search")
-        if not found or not found.first().has_focus:
-            return
-        search = cast("Input", found.first())
-        if search.value:
-            search.value = ""
-        else:
-            self.query_one("#prompts-table", VirtualTable).focus()
-            search.remove()
+        from llmbench.tui.screens.prompts.library_search import escape_search
+
+        escape_search(self)
 
     # -- acting ------------------------------------------------------------------------------
 
@@ -405,6 +394,8 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         self.app.push_screen(DiffScreen(name, old, new))
 
     def action_promote(self) -> None:
+        from llmbench.tui.widgets.version_table import PRODUCTION
+
         self._confirm_move(PRODUCTION)
 
     def action_label(self) -> None:

@@ -1,0 +1,78 @@
+"""What `llmbench` loads on its way to the first frame (issue 17: the first pane's data at most
+1.5 times an empty Textual app's start, `tests/benchmarks/bench_startup.py`). Each module below
+was loaded by that path once, for something the first frame does not show; a fresh interpreter
+goes the same way (settings, the store, F2's pane) and must not load them again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmbench import paths
+
+NOT_BEFORE_THE_FIRST_FRAME = (
+    "llmbench.core.guard.policy",  # config: only for a [guard] other than the defaults
+    "llmbench.core.traffic.routing",  # config: only for [[routes]]
+    "tomllib",  # config: only when the file exists
+    "llmbench.store.maintenance",  # services.database: only for db info, check and backup
+    "textual.widgets._data_table",  # F2: its history table comes with the first history
+    "llmbench.tui.widgets.version_table",
+    "llmbench.tui.widgets.version_detail",
+)
+
+# The first frame's path, as `llmbench --db FILE` takes it (cli/tui_start.py), short of Textual.
+START = r"""
+import json, sys
+from pathlib import Path
+
+from llmbench.cli import tui_start
+from llmbench.config import load_settings
+from llmbench.services.database import open_store
+from llmbench.tui.app import LLMBenchApp
+from llmbench.tui.screens.prompts import pane
+
+settings = load_settings()
+open_store(Path(sys.argv[1]), create=True).close()
+print(json.dumps(sorted(name for name in json.loads(sys.argv[2]) if name in sys.modules)))
+"""
+
+
+def _loaded_by_the_start(db: Path) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", START, str(db), json.dumps(NOT_BEFORE_THE_FIRST_FRAME)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=db.parent,
+        timeout=120,
+    )
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def test_the_start_loads_nothing_the_first_frame_does_not_use(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    assert _loaded_by_the_start(tmp_path / "start.db") == []
+
+
+@pytest.mark.parametrize(
+    ("config", "needed"),
+    [
+        ("[guard]\ninjection_threshold = 0.7\n", ["llmbench.core.guard.policy", "tomllib"]),
+        (
+            '[[routes]]\nname = "c"\narms = [{ name = "a", model = "m" }]\n',
+            ["llmbench.core.traffic.routing", "tomllib"],
+        ),
+    ],
+)
+def test_a_config_that_needs_them_loads_them(
+    isolated_home: Path, tmp_path: Path, config: str, needed: list[str]
+) -> None:
+    # The check above sees these modules when they are loaded: a config that needs them does.
+    paths.config_path().write_text(config)
+    assert _loaded_by_the_start(tmp_path / "start.db") == sorted(needed)
