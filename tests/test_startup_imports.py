@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from llmbench import paths
+from llmbench.store.db import open_db
 
 NOT_BEFORE_THE_FIRST_FRAME = (
     "llmbench.core.guard.policy",  # config: only for a [guard] other than the defaults
@@ -76,3 +77,36 @@ def test_a_config_that_needs_them_loads_them(
     # The check above sees these modules when they are loaded: a config that needs them does.
     paths.config_path().write_text(config)
     assert _loaded_by_the_start(tmp_path / "start.db") == sorted(needed)
+
+
+# F2's first history read, made at start and often while the next pane opens (issue 21): it reads
+# a prompt's versions and figures, and must not load the editor's templates and token counts
+# (imports hold the interpreter, and an SQLite interrupt cannot stop them).
+HISTORY = r"""
+import json, sys
+from pathlib import Path
+
+from llmbench.services.database import open_store
+from llmbench.services.prompts import history
+
+store = open_store(Path(sys.argv[1]), create=False)  # made (and migrated) by the test
+assert history.history(store, 1) is None  # an empty file: no prompt 1
+store.close()
+print(json.dumps(sorted(name for name in json.loads(sys.argv[2]) if name in sys.modules)))
+"""
+NOT_FOR_THE_HISTORY = ("jinja2", "tiktoken", "sqlite_utils", "llmbench.core.prompts.preview")
+
+
+def test_f2s_history_read_loads_no_template_or_token_counting(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    open_db(tmp_path / "h.db").close()
+    result = subprocess.run(
+        [sys.executable, "-c", HISTORY, str(tmp_path / "h.db"), json.dumps(NOT_FOR_THE_HISTORY)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert json.loads(result.stdout) == []

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from llmbench.services.prompts import library
+from llmbench.services.prompts import history as prompt_history
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.prompts.pane import PromptsScreen
 from llmbench.tui.widgets.version_table import VersionTable
@@ -72,13 +72,13 @@ async def test_enter_before_the_first_history_focuses_its_table_which_then_fills
     make_app: Callable[..., LLMBenchApp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
-    real_history = library.history
+    real_history = prompt_history.history
 
-    def slow_history(store: Any, prompt_id: int) -> library.PromptHistory:
+    def slow_history(store: Any, prompt_id: int) -> prompt_history.PromptHistory:
         release.wait(10)
         return real_history(store, prompt_id)
 
-    monkeypatch.setattr(library, "history", slow_history)
+    monkeypatch.setattr(prompt_history, "history", slow_history)
     app = make_app()
     try:
         async with app.run_test(size=SIZE) as pilot:

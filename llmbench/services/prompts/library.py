@@ -12,11 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmbench.core.models import Example, Prompt, PromptVersion, Variable, VariableKind
+from llmbench.core.models import Example, PromptVersion, Variable, VariableKind
 from llmbench.core.prompts.caching import cacheable_of
 from llmbench.core.prompts.fewshot import Embed
 from llmbench.core.prompts.preview import Preview, preview
 from llmbench.core.prompts.templates import Template, TemplateError, detect_variables
+from llmbench.services.prompts.history import PREFETCHED_VERSIONS as PREFETCHED_VERSIONS
+from llmbench.services.prompts.history import PromptHistory as PromptHistory
+from llmbench.services.prompts.history import VersionView as VersionView
+from llmbench.services.prompts.history import history as history
+from llmbench.services.prompts.history import version_view as version_view
 from llmbench.store.costs.prices import load_price_table
 from llmbench.store.db import Store
 from llmbench.store.prompts import library as prompt_library
@@ -25,9 +30,6 @@ from llmbench.store.prompts.library import (
     CaseChoice,
     LabelMove,
     LibraryRow,
-    NoteRow,
-    VersionMetrics,
-    VersionRow,
     search,
 )
 from llmbench.store.prompts.names import prompt_name_problem
@@ -113,76 +115,6 @@ def reconcile_variables(
 def library(store: Store, query: str = "") -> list[LibraryRow]:
     """The library, filtered by `query` (see `search`)."""
     return search(prompt_library.library(store.read()), query)
-
-
-@dataclass(frozen=True)
-class VersionView:
-    version: PromptVersion
-    prompt_name: str
-    labels: tuple[str, ...]
-    parent: int | None
-    metrics: VersionMetrics
-
-
-@dataclass(frozen=True)
-class PromptHistory:
-    prompt: Prompt
-    versions: list[VersionRow]
-    notes: list[NoteRow]
-    moves: list[LabelMove]
-    views: dict[int, VersionView] = field(default_factory=dict)
-    """The newest versions in full (id → view), read with the history so that moving through
-    them needs no further read."""
-
-
-PREFETCHED_VERSIONS = 30
-
-
-def history(store: Store, prompt_id: int) -> PromptHistory | None:
-    db = store.read()
-    prompt = prompts_repo.get_prompt_by_id(db, prompt_id)
-    if prompt is None:
-        return None
-    versions = prompt_library.version_rows(db, prompt_id)
-    labels = prompts_repo.labels(db, prompt_id)
-    numbers = {row.id: row.version for row in versions}
-    views = {}
-    for version in prompts_repo.list_versions(db, prompt_id)[-PREFETCHED_VERSIONS:]:
-        views[version.id] = _view(db, prompt, version, labels, numbers)
-    return PromptHistory(
-        prompt=prompt,
-        versions=versions,
-        notes=prompt_library.notes(db, prompt_id),
-        moves=prompt_library.label_moves(db, prompt_id),
-        views=views,
-    )
-
-
-def _view(
-    db: Any,
-    prompt: Prompt,
-    version: PromptVersion,
-    labels: Mapping[str, int],
-    numbers: Mapping[int, int],
-) -> VersionView:
-    return VersionView(
-        version=version,
-        prompt_name=prompt.name,
-        labels=tuple(name for name, target in labels.items() if target == version.id),
-        parent=numbers.get(version.parent_id) if version.parent_id is not None else None,
-        metrics=prompt_library.version_metrics(db, version.id),
-    )
-
-
-def version_view(store: Store, version_id: int) -> VersionView | None:
-    db = store.read()
-    version = prompts_repo.get_version(db, version_id)
-    if version is None:
-        return None
-    prompt = prompts_repo.get_prompt_by_id(db, version.prompt_id)
-    assert prompt is not None  # a version's prompt is a foreign key
-    numbers = {row.id: row.version for row in prompt_library.version_rows(db, prompt.id)}
-    return _view(db, prompt, version, prompts_repo.labels(db, prompt.id), numbers)
 
 
 def get_version(store: Store, version_id: int) -> PromptVersion | None:

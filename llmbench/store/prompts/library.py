@@ -118,7 +118,7 @@ class VersionRow:
     calls: int
 
 
-def version_rows(db: Database, prompt_id: int) -> list[VersionRow]:
+def version_rows(db: Database | sqlite3.Connection, prompt_id: int) -> list[VersionRow]:
     """A prompt's history, newest first, with the labels on each version and its call count."""
     rows = db.execute(
         """
@@ -174,7 +174,9 @@ class VersionMetrics:
         return self.passed / self.checked if self.checked else None
 
 
-def _latency_percentile(db: Database, version_id: int, fraction: float, count: int) -> float | None:
+def _latency_percentile(
+    db: Database | sqlite3.Connection, version_id: int, fraction: float, count: int
+) -> float | None:
     """Nearest-rank percentile of the version's `count` answered, timed calls' latency, read in
     order from the index `calls_version_latency` without a call row; from whichever end of the
     index is nearer the rank (SQLite steps over an OFFSET one entry at a time)."""
@@ -191,7 +193,7 @@ def _latency_percentile(db: Database, version_id: int, fraction: float, count: i
     return None if row is None else float(row[0])
 
 
-def version_metrics(db: Database, version_id: int) -> VersionMetrics:
+def version_metrics(db: Database | sqlite3.Connection, version_id: int) -> VersionMetrics:
     """What the audit log and evaluations say about one version: its calls, their tokens,
     latency and cost; the pass rate of its evaluated outputs and the mean of its grades.
     Counts and sums come from the daily rollups (tokens are never NULL, a call without a price
@@ -269,7 +271,7 @@ class NoteRow:
     created_at: str
 
 
-def notes(db: Database, prompt_id: int) -> list[NoteRow]:
+def notes(db: Database | sqlite3.Connection, prompt_id: int) -> list[NoteRow]:
     rows = db.execute(
         """
         SELECT n.id, n.kind, n.text, v.version, n.author, n.created_at
@@ -290,7 +292,9 @@ class LabelMove:
     moved_at: str
 
 
-def label_moves(db: Database, prompt_id: int, limit: int = 50) -> list[LabelMove]:
+def label_moves(
+    db: Database | sqlite3.Connection, prompt_id: int, limit: int = 50
+) -> list[LabelMove]:
     """Who moved which label from where to where, newest first."""
     rows = db.execute(
         """

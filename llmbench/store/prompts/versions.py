@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from llmbench.core.models import Example, Prompt, PromptVersion, Variable
 from llmbench.core.prompts.caching import cacheable_of
 from llmbench.store.prompts.names import prompt_name_problem
 from llmbench.store.schema.vocabulary import NOTE_KINDS
 from llmbench.store.timestamps import utc_now
+
+if TYPE_CHECKING:  # F2's history reads on a plain sqlite3 connection (no sqlite_utils to load)
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    Reader = Database | sqlite3.Connection
 
 
 class PromptError(ValueError):
@@ -150,7 +155,7 @@ def add_note(
 # -- readers -------------------------------------------------------------------------------
 
 
-def _prompt_where(db: Database, column: str, value: object) -> Prompt | None:
+def _prompt_where(db: Reader, column: str, value: object) -> Prompt | None:
     row = db.execute(
         f"SELECT id, name, description, tags FROM prompts WHERE {column} = ?", [value]
     ).fetchone()
@@ -163,7 +168,7 @@ def get_prompt(db: Database, name: str) -> Prompt | None:
     return _prompt_where(db, "name", name)
 
 
-def get_prompt_by_id(db: Database, prompt_id: int) -> Prompt | None:
+def get_prompt_by_id(db: Reader, prompt_id: int) -> Prompt | None:
     return _prompt_where(db, "id", prompt_id)
 
 
@@ -193,7 +198,7 @@ def version_from_row(row: Sequence[Any]) -> PromptVersion:
     )
 
 
-def list_versions(db: Database, prompt_id: int) -> list[PromptVersion]:
+def list_versions(db: Reader, prompt_id: int) -> list[PromptVersion]:
     rows = db.execute(
         f"SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE prompt_id = ? ORDER BY version",
         [prompt_id],
@@ -201,14 +206,14 @@ def list_versions(db: Database, prompt_id: int) -> list[PromptVersion]:
     return [version_from_row(row) for row in rows]
 
 
-def get_version(db: Database, version_id: int) -> PromptVersion | None:
+def get_version(db: Reader, version_id: int) -> PromptVersion | None:
     row = db.execute(
         f"SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE id = ?", [version_id]
     ).fetchone()
     return None if row is None else version_from_row(row)
 
 
-def labels(db: Database, prompt_id: int) -> dict[str, int]:
+def labels(db: Reader, prompt_id: int) -> dict[str, int]:
     """Label name -> version id."""
     return {
         row[0]: row[1]

@@ -175,8 +175,10 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             return
         store, prompt_id = self.bench.store, int(key)
 
-        def read() -> PromptHistory:  # the modules load here, in the worker (~100 ms)
-            from llmbench.services.prompts import library as prompts
+        def read() -> PromptHistory:  # the modules load here, in the worker
+            # Not services.prompts.library: the editor's templates and token counts would load
+            # with it, holding the interpreter while the next pane may be opening.
+            from llmbench.services.prompts import history as prompts
             from llmbench.tui.widgets import version_detail, version_table  # noqa: F401
 
             return prompts.history(store, prompt_id)
@@ -220,7 +222,7 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         if key == self._version_requested and not fresh and self.reading("version"):
             return
         self._version_requested = key
-        from llmbench.services.prompts import library as prompts
+        from llmbench.services.prompts import history as prompts
 
         store, version_id = self.bench.store, int(key)
         self.read_in_thread(
