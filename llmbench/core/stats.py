@@ -15,10 +15,14 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
     """Nearest-rank percentile of values already sorted ascending (None when empty)."""
     if not sorted_values:
         return None
+    return float(sorted_values[nearest_rank(fraction, len(sorted_values)) - 1])
+
+
+def nearest_rank(fraction: float, count: int) -> int:
+    """The 1-based rank of the `fraction` percentile among `count` ordered values (count ≥ 1)."""
     if not 0 <= fraction <= 1:
         raise ValueError(f"a percentile fraction is between 0 and 1, not {fraction}")
-    rank = max(math.ceil(fraction * len(sorted_values)), 1)
-    return float(sorted_values[rank - 1])
+    return max(math.ceil(fraction * count), 1)
 
 
 def percentiles(values: Iterable[float], fractions: Sequence[float]) -> list[float | None]:

@@ -21,6 +21,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from llmbench.core.progress import LatestProgress
 from llmbench.demo import content as demo_content
 from llmbench.demo.records import Progress
 from llmbench.store.consistency import ConsistencyDay
@@ -41,20 +42,10 @@ class DrawTask:
     slice_calls: int
 
 
-class _LatestProgress:
-    """The drawing's last (done, total), sent along with the next slice."""
-
-    def __init__(self) -> None:
-        self.seen = (0, 0)
-
-    def __call__(self, done: int, total: int) -> None:
-        self.seen = (done, total)
-
-
 def draw(task: DrawTask, pipe: Connection) -> None:
     """The drawing process: send ('rows', rows, progress) per slice, then ('days', days), or
     ('failed', message)."""
-    progress = _LatestProgress()
+    progress = LatestProgress()
     try:
         _content, stream = demo_content.plan(
             task.seed, task.calls, task.days, task.now, progress, task.slice_calls

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from llmbench.core.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -54,11 +55,6 @@ def measure_once(path: Path) -> dict[str, Any]:
         "first_pane_reads": list(timing.first_pane_reads),
         "first_pane_stopped_ms": timing.first_pane_stopped_ms,
     }
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
 
 
 def main() -> None:
@@ -105,7 +101,7 @@ def main() -> None:
             "runs": len(samples),
             "f6_after_start_painted_ms": {
                 "median": round(statistics.median(painted), 1),
-                "p95": round(_p95(painted), 1),
+                "p95": round(percentile(sorted(painted), 0.95) or 0.0, 1),
                 "min": min(painted),
                 "max": max(painted),
             },

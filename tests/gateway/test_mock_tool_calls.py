@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from llmbench.config import Settings
+from llmbench.core.evaluation.tool_call_output import openai_tool_calls
 from llmbench.gateway.outcomes import GatewayResult
 from llmbench.services.sdk import Bench
 
@@ -83,17 +84,7 @@ def test_after_the_tools_result_the_mock_answers_in_text(bench: Bench) -> None:
     (call,) = first.completion.tool_calls
     loop = [
         *ASK,
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": call.arguments},
-                }
-            ],
-        },
+        {"role": "assistant", "content": None, "tool_calls": openai_tool_calls([call])},
         {"role": "tool", "tool_call_id": call.id, "content": "21 °C and sunny"},
     ]
     closing = bench.complete(MODEL, loop, params={"tools": [WEATHER]})

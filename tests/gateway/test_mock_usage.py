@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from llmbench.config import Settings
+from llmbench.core.evaluation.tool_call_output import openai_tool_calls
 from llmbench.core.tokens import count_message_tokens
 from llmbench.gateway.completion_result import CompletionResult, completion_result
 from llmbench.gateway.outcomes import GatewayResult
@@ -134,17 +135,7 @@ def test_the_turn_after_the_tool_result_counts_the_whole_loop(bench: Bench) -> N
     (call,) = first.completion.tool_calls
     loop = [
         *ASK,
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": call.arguments},
-                }
-            ],
-        },
+        {"role": "assistant", "content": None, "tool_calls": openai_tool_calls([call])},
         {"role": "tool", "tool_call_id": call.id, "content": '{"status": "shipped"}'},
     ]
     closing = bench.complete(MODEL, loop, params=params)

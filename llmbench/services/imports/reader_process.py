@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmbench.core.progress import LatestProgress
 from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import chain_key_for
 from llmbench.importers.calls.common import CallImportError
@@ -52,20 +53,10 @@ class ReaderTask:
     head: tuple[int, str]
 
 
-class _LatestProgress:
-    """The reader's last (done, total), sent along with the next chunk."""
-
-    def __init__(self) -> None:
-        self.seen = (0, 0)
-
-    def __call__(self, done: int, total: int) -> None:
-        self.seen = (done, total)
-
-
 def read_and_seal(task: ReaderTask, pipe: Connection) -> None:
     """The reading process: send ('rows', rows, progress) per chunk, then ('done', tally,
     progress), ('problems', problems) or ('failed', message)."""
-    progress = _LatestProgress()
+    progress = LatestProgress()
     tally = ImportTally()
     try:
         reader = connect(task.database)

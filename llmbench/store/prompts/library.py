@@ -8,10 +8,11 @@ statement per list, indexed lookups per prompt, nothing that scans the audit log
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from llmbench.core.stats import nearest_rank
 
 if TYPE_CHECKING:  # the TUI's first read (library) runs on a plain sqlite3 connection
     import sqlite3
@@ -182,7 +183,7 @@ def _latency_percentile(
     index is nearer the rank (SQLite steps over an OFFSET one entry at a time)."""
     if count == 0:
         return None
-    rank = max(math.ceil(fraction * count), 1)
+    rank = nearest_rank(fraction, count)
     from_top = rank > count / 2
     row = db.execute(
         "SELECT latency_ms FROM calls WHERE prompt_version_id = ? AND status = 'ok'"
