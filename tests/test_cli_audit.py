@@ -12,6 +12,7 @@ from keyring.backends import null
 
 from llmbench.cli import cli
 from llmbench.demo.build import build_demo
+from llmbench.demo.optimize_runs import call_count
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -46,7 +47,8 @@ def _tamper(path: Path, sql: str) -> None:
 def test_verify_passes_on_a_fresh_log(demo_db: Path) -> None:
     result = run("audit", "verify", "--db", str(demo_db))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 840 calls verified")  # 800 and the optimizer's 40
+    # 800, the optimizer prompt's 40 and the recorded bake-off's cells
+    assert result.output.startswith(f"ok: {840 + call_count()} calls verified")
 
 
 @pytest.mark.parametrize(
@@ -66,16 +68,18 @@ def test_verify_names_the_first_bad_row(demo_db: Path, sql: str, bad_row: int) -
 
 def test_a_checkpoint_catches_a_cut_tail(demo_db: Path) -> None:
     head = run("audit", "checkpoint", "--db", str(demo_db)).output.strip()
-    assert head.startswith("840:")  # 800 calls and the optimizer demo prompt's 40
+    last = 840 + call_count()  # 800 calls, the optimizer prompt's 40 and the bake-off's cells
+    assert head.startswith(f"{last}:")
     _tamper(demo_db, "DELETE FROM calls WHERE id > 830;")
     # The head recorded beside the key catches it on its own; a checkpoint kept elsewhere too.
     default = run("audit", "verify", "--db", str(demo_db))
     assert (
-        default.exit_code == 1 and "the head recorded beside the key is call 840" in default.output
+        default.exit_code == 1
+        and f"the head recorded beside the key is call {last}" in default.output
     )
     result = run("audit", "verify", "--db", str(demo_db), "--checkpoint", head)
     assert result.exit_code == 1
-    assert "calls 831–840 were cut from the end: the checkpoint is call 840" in result.output
+    assert f"calls 831–{last} were cut from the end: the checkpoint is call {last}" in result.output
     bad = run("audit", "verify", "--db", str(demo_db), "--checkpoint", "nonsense")
     assert bad.exit_code == 2
 

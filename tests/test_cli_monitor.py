@@ -15,6 +15,7 @@ from keyring.backends import null
 
 from llmbench.cli import cli
 from llmbench.demo.build import build_demo
+from llmbench.demo.optimize_runs import call_count
 from llmbench.store.db import open_db
 from llmbench.store.views import to_iso
 from tests.support.traffic import add_thumbs, daily_calls, write_calls
@@ -62,7 +63,8 @@ def test_a_dry_run_counts_and_changes_nothing(demo_db: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "policy: delete calls older than 20 days" in result.output
     assert f"dry run: would delete {old:,} calls before" in result.output
-    assert _sql(demo_db, "SELECT count(*) FROM calls") == (940,)  # and the optimizer's 40
+    # and the optimizer prompt's 40 and the recorded bake-off's cells
+    assert _sql(demo_db, "SELECT count(*) FROM calls") == (940 + call_count(),)
     assert _sql(demo_db, "SELECT count(*) FROM alerts") == (0,)
 
 
@@ -91,7 +93,8 @@ def test_purge_deletes_redacts_records_and_the_chain_still_verifies(demo_db: Pat
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     # Deletion removes a prefix of the chain: a late attempt just after the cutoff is kept.
-    (deleted,) = _sql(demo_db, "SELECT 940 - count(*) FROM calls")  # 900 + the optimizer's 40
+    # 900, the optimizer prompt's 40 and the recorded bake-off's cells
+    (deleted,) = _sql(demo_db, "SELECT ? - count(*) FROM calls", 940 + call_count())
     assert to_delete - 3 <= deleted <= to_delete
     assert f"deleted {deleted:,} calls before" in result.output
     assert "vacuumed:" in result.output and "file mode: 0600" in result.output

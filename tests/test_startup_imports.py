@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from llmbench import paths
+from llmbench.demo.build import build_demo
 from llmbench.store.db import open_db
 
 NOT_BEFORE_THE_FIRST_FRAME = (
@@ -103,6 +105,47 @@ def test_f2s_history_read_loads_no_template_or_token_counting(
     open_db(tmp_path / "h.db").close()
     result = subprocess.run(
         [sys.executable, "-c", HISTORY, str(tmp_path / "h.db"), json.dumps(NOT_FOR_THE_HISTORY)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert json.loads(result.stdout) == []
+
+
+NOT_ON_THE_WAY_TO_F6 = (
+    "sqlite_utils",  # its reads only execute SQL, on the thread's plain connection
+    "llmbench.store.datasets",  # promoting a call to a dataset: a key away
+    "llmbench.tui.screens.audit.call_detail",  # enter
+    "llmbench.tui.screens.audit.columns",  # c
+    "llmbench.tui.screens.dialogs",  # t, x
+    "textual.widgets._selection_list",
+)
+
+# F6 pressed right after the start (issue 21, `tests/benchmarks/bench_pane_switch.py`): its
+# screen's module on the main thread, its first reads in a worker, both competing with F2's.
+F6 = r"""
+import json, sys
+from pathlib import Path
+
+from llmbench.core.audit.query import parse
+from llmbench.services.audit import browser
+from llmbench.services.database import open_store
+from llmbench.tui.screens.audit import pane
+
+store = open_store(Path(sys.argv[1]), create=False)
+found = browser.compile_query(store, parse(""))
+assert browser.read_page(store, found).rows
+browser.read_count(store, found)
+print(json.dumps(sorted(name for name in json.loads(sys.argv[2]) if name in sys.modules)))
+"""
+
+
+def test_f6s_first_rows_load_nothing_they_do_not_use(isolated_home: Path, tmp_path: Path) -> None:
+    db = build_demo(tmp_path / "f6.db", calls=200, now=datetime(2025, 6, 1, tzinfo=UTC)).path
+    result = subprocess.run(
+        [sys.executable, "-c", F6, str(db), json.dumps(NOT_ON_THE_WAY_TO_F6)],
         capture_output=True,
         text=True,
         check=True,

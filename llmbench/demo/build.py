@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmbench.demo import content as demo_content
-from llmbench.demo import media_call, optimize_demo
+from llmbench.demo import media_call, optimize_demo, optimize_runs
 from llmbench.demo.call_stream import SLICE_CALLS, CallStream
 from llmbench.demo.consistency import save_days
 from llmbench.demo.content import DemoContent
@@ -195,7 +195,8 @@ def _write(
     prices_repo.set_prices(db, content.prices)
     version_ids = _write_prompts(db, content)
     case_ids = _write_datasets(db, content)
-    extract = _optimizer_calls(db, content, task, version_ids)
+    content, bake_off = optimize_runs.with_bake_off(content, task.seed, task.days)
+    extract = _optimizer_calls(db, content, task, version_ids) + bake_off
     run_ids = {
         run.key: runs_repo.create_run(
             db,

@@ -30,13 +30,18 @@ class VersionCalls:
     mean_prompt_tokens: float
 
 
-_ANSWERED = "prompt_version_id = ? AND model = ? AND ts >= ? AND ts < ? AND status = 'ok'"
+# Production traffic: an evaluation run's own calls (run_id set) are not the version's month.
+_ANSWERED = (
+    "prompt_version_id = ? AND model = ? AND ts >= ? AND ts < ? AND status = 'ok'"
+    " AND run_id IS NULL"
+)
 
 
 def main_model(db: Database, version_id: int, since: str, until: str) -> str | None:
     row = db.execute(
         "SELECT model FROM calls WHERE prompt_version_id = ? AND ts >= ? AND ts < ?"
-        " AND status = 'ok' GROUP BY model ORDER BY count(*) DESC, model LIMIT 1",
+        " AND status = 'ok' AND run_id IS NULL GROUP BY model ORDER BY count(*) DESC, model"
+        " LIMIT 1",
         [version_id, since, until],
     ).fetchone()
     return None if row is None else str(row[0])
@@ -76,7 +81,7 @@ def example_uses(
         int(
             db.execute(
                 "SELECT count(*) FROM calls WHERE prompt_version_id = ? AND ts >= ? AND ts < ?"
-                " AND instr(messages, ?) > 0",
+                " AND run_id IS NULL AND instr(messages, ?) > 0",
                 [version_id, since, until, json.dumps(example.input)[1:-1]],
             ).fetchone()[0]
         )
@@ -91,7 +96,7 @@ def requests(db: Database, version_id: int, since: str, until: str) -> list[tupl
     for ts, model, messages, params, cost in db.execute(
         "SELECT ts, model, messages, params, coalesce(cost, 0) FROM calls WHERE"
         " prompt_version_id = ? AND ts >= ? AND ts < ? AND status = 'ok'"
-        " AND messages IS NOT NULL",
+        " AND messages IS NOT NULL AND run_id IS NULL",
         [version_id, since, until],
     ):
         digest = hashlib.sha256("\x00".join((model, messages, params)).encode()).hexdigest()
@@ -237,6 +242,7 @@ def recent_answered(
     rows = db.execute(
         "SELECT id, messages, response FROM calls WHERE prompt_version_id = ? AND ts >= ?"
         " AND ts < ? AND status = 'ok' AND messages IS NOT NULL AND response IS NOT NULL"
+        " AND run_id IS NULL"
         " AND purged_at IS NULL ORDER BY ts DESC, id DESC LIMIT ?",
         [version_id, since, until, limit],
     ).fetchall()

@@ -5,11 +5,16 @@ models) alone. The seed's "30-50% without sacrificing quality" is the bar.
 
 Run: python tests/benchmarks/bench_optimize.py [--calls 20000]
 
-Offline: the candidates whose run needs a hosted model (the story's prompts run on gpt-4o,
-Claude and Gemini) are listed as not tested and count for nothing; the exact cache's replay
-needs no run and counts. Prints each verdict, then JSON: {"calls", "spend", "saving", "share",
-"extract_order": {"spend", "saving", "share"}, "verdicts": {"holds", "does not hold",
-"not tested"}}.
+Offline: a candidate whose run needs a hosted model (the story's prompts run on gpt-4o, Claude
+and Gemini) is judged by a run already recorded that compared it with the production version
+(the story's extract-invoice run, the support-reply bake-off of demo/optimize_runs.py), through
+the same migration report and rule as a fresh run; without one it is listed as not tested and
+counts for nothing. The exact cache's replay needs no run and counts, its answers kept as long
+as the gateway's cache keeps them (24 h). A version that began serving inside the month is
+projected at its pace over the days it served; the held candidates of one prompt stack (each
+saves its share of what the others leave). Prints each verdict, then JSON: {"calls", "spend",
+"saving", "share", "by_prompt": {prompt: saving}, "extract_order": {"spend", "saving",
+"share"}, "verdicts": {"holds", "does not hold", "not tested"}}.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ def main() -> None:
                     "spend": round(whole.spend, 4),
                     "saving": round(whole.saving, 4),
                     "share": round(whole.share, 4),
+                    "by_prompt": {k: round(v, 4) for k, v in whole.prompt_savings().items()},
                     "extract_order": {
                         "spend": round(alone.spend, 4),
                         "saving": round(alone.saving, 4),

@@ -119,9 +119,10 @@ INSTANCES: dict[str, list[tuple[str, int]]] = {
     ],
     "llmbench eval SUITE.yaml [--baseline RUN] [--fail-under RATE] [-o out.json|out.csv|out.xml]": [
         ("eval checks.eval.yaml -o out.json --fail-under 0", 0),
-        ("eval checks.eval.yaml --baseline 3 --fail-under 0 -o out.xml", 0),
+        # Run 4: the demo holds three runs (the story's two and the optimizer's bake-off).
+        ("eval checks.eval.yaml --baseline 4 --fail-under 0 -o out.xml", 0),
     ],
-    "llmbench eval --resume RUN": [("eval --resume 3 --fail-under 0", 0)],
+    "llmbench eval --resume RUN": [("eval --resume 4 --fail-under 0", 0)],
     "llmbench grades rubric FILE [--replace]": [
         ("grades rubric tone.toml", 0),
         ("grades rubric tone.toml --replace", 0),

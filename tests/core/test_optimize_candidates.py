@@ -183,6 +183,21 @@ def test_exact_cache_replays_hits_over_the_window() -> None:
     assert not found.testable
 
 
+def test_exact_cache_keeps_an_answer_as_long_as_the_gateways_cache() -> None:
+    requests = [
+        Request("2025-06-01T00:00:00Z", "a", 0.01),
+        Request("2025-06-01T02:00:00Z", "a", 0.01),  # a resend two hours later: a hit
+        Request("2025-06-02T06:00:00Z", "a", 0.01),  # 30 hours after the answer: expired
+        Request("2025-06-02T07:00:00Z", "a", 0.01),  # an hour after that one's answer: a hit
+    ]
+    found = exact_cache_candidate(_usage(requests=requests, cache_ttl_s=86_400))
+    assert found is not None
+    assert (found.hit_rate, found.saving_window) == (0.5, 0.02)
+    assert found.details == ("2 of 4 calls repeated an earlier request within the cache's 24 h",)
+    forever = exact_cache_candidate(_usage(requests=requests))
+    assert forever is not None and forever.saving_window == 0.03  # no TTL: every repeat
+
+
 def test_candidates_come_in_kind_order() -> None:
     kinds = [candidate.kind for candidate in candidates(_usage(), words)]
     assert kinds == ["max_tokens", "concise", "compression", "caching"]

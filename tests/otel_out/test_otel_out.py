@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from llmbench.cli import cli
 from llmbench.config import OtelSettings, Settings
+from llmbench.demo.optimize_runs import call_count
 from llmbench.gateway.callback import LLMBenchLogger
 from llmbench.gateway.litellm_setup import litellm_module
 from llmbench.gateway.otel_spans import SpanSink
@@ -350,8 +351,9 @@ def test_export_otel_sends_a_demo_database_in_batches(
     )
     assert result.exit_code == 0, result.output
     spans = receiver.wait_for(len(rows))
-    # 600 drawn and the optimizer's demo prompt's 40 merged in: 640 spans, 512 a batch.
-    assert len(spans) == len(rows) == 640 and receiver.requests == 2
+    # 600 drawn, the optimizer's demo prompt's 40 and its recorded bake-off's 48 merged in:
+    # 688 spans, 512 a batch.
+    assert len(spans) == len(rows) == 640 + call_count() == 688 and receiver.requests == 2
     assert {
         (s.attributes["llmbench.request_id"], s.attributes["llmbench.attempt"]) for s in spans
     } == {(row["request_id"], row["attempt"]) for row in rows}

@@ -17,6 +17,7 @@ from llmbench.demo.build import DemoExists, DemoSummary, build_demo
 from llmbench.demo.call_stream import SLICE_CALLS
 from llmbench.demo.optimize_demo import NAME as OPTIMIZE
 from llmbench.demo.optimize_demo import calls_for
+from llmbench.demo.optimize_runs import call_count
 from llmbench.store.audit.search_index import has_pending
 from llmbench.store.db import StoreError, open_db
 from llmbench.store.maintenance import check_integrity
@@ -80,8 +81,9 @@ def _digest(path: Path) -> str:
 
 def test_summary_counts_match_the_file(demo) -> None:
     summary, db = demo
-    # The story's calls, and the optimizer's demo prompt's on top (llmbench/demo/optimize_demo.py).
-    assert summary.calls == db["calls"].count == CALLS + calls_for(CALLS) == 2090
+    # The story's calls, and the optimizer's demo prompt's and its recorded bake-off's on top
+    # (llmbench/demo/optimize_demo.py, optimize_runs.py).
+    assert summary.calls == db["calls"].count == CALLS + calls_for(CALLS) + call_count() == 2138
     assert summary.prompts == db["prompts"].count >= 3
     assert summary.versions == db["prompt_versions"].count
     assert summary.cases == db["cases"].count
@@ -90,7 +92,7 @@ def test_summary_counts_match_the_file(demo) -> None:
     assert summary.total_cost == pytest.approx(
         db.execute("SELECT sum(cost) FROM calls").fetchone()[0], abs=1e-3
     )
-    assert "2,090 calls" in summary.describe()
+    assert "2,138 calls" in summary.describe()
 
 
 def test_the_file_is_sound(demo) -> None:
@@ -167,7 +169,7 @@ def test_comparison_runs_are_finished_with_every_cell_and_real_checks(demo) -> N
     for run_id, kind, status, config_text, finished_at in runs:
         config = json.loads(config_text)
         assert kind == "compare" and status == "done" and finished_at
-        assert len(config["models"]) >= 3 and len(config["versions"]) >= 2
+        assert len(config["models"]) * len(config["versions"]) >= 2  # groups to compare
         cases = db.execute(
             "SELECT count(*) FROM cases WHERE dataset_id = ?", [config["dataset_id"]]
         ).fetchone()[0]
@@ -435,7 +437,7 @@ def test_history_never_precedes_what_it_points_at(demo) -> None:
 
 def test_small_and_empty_demos_still_hold_the_story(tmp_path: Path) -> None:
     summary = build_demo(tmp_path / "tiny.db", calls=0, days=3, now=NOW)
-    assert summary.runs == 2 and summary.prompts == 6 and summary.grades > 0
+    assert summary.runs == 3 and summary.prompts == 6 and summary.grades > 0
     assert summary.calls == summary.results  # only the runs' own calls
     with open_db(tmp_path / "tiny.db", create=False) as store:
         assert check_integrity(store.read()).ok
@@ -458,7 +460,8 @@ def test_an_existing_file_is_kept_unless_replace(tmp_path: Path) -> None:
     assert _digest(path) == before
     Path(f"{path}-wal").write_bytes(b"stale")
     summary = build_demo(path, calls=400, now=NOW, replace=True)
-    assert summary.calls == 400 + calls_for(400) and not Path(f"{path}-wal").exists()
+    assert summary.calls == 400 + calls_for(400) + call_count()
+    assert not Path(f"{path}-wal").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.db"]
 
 
@@ -519,7 +522,7 @@ def test_progress_rises_to_its_total(tmp_path: Path) -> None:
 def test_the_default_size_is_mostly_successful_calls(tmp_path: Path) -> None:
     # How fast it builds is tests/benchmarks/bench_demo.py's figure, not a timed test's.
     summary = build_demo(tmp_path / "demo.db")
-    assert summary.calls == 20_000 + calls_for(20_000) == 20_900
+    assert summary.calls == 20_000 + calls_for(20_000) + call_count() == 20_948
     with open_db(tmp_path / "demo.db", create=False) as store:
         counts = Counter(row[0] for row in store.read().execute("SELECT status FROM calls"))
     assert counts["ok"] > 17_000

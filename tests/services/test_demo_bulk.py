@@ -18,6 +18,7 @@ from llmbench.demo.build import DemoSummary, build_demo
 from llmbench.demo.content import plan
 from llmbench.demo.draw_process import DrawnElsewhere, DrawProcessError, DrawTask
 from llmbench.demo.optimize_demo import calls_for
+from llmbench.demo.optimize_runs import call_count
 from llmbench.demo.slices import hour_slices, share
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store.audit.log import database_id, verify_chain
@@ -27,8 +28,9 @@ from llmbench.store.schema.rollups import ROLLUP_TABLES
 
 NOW = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)
 CALLS = 3000
-# The story's calls and, merged into them in time order, the optimizer's demo prompt's.
-TOTAL = CALLS + calls_for(CALLS)
+# The story's calls and, merged into them in time order, the optimizer's demo prompt's and its
+# recorded bake-off's.
+TOTAL = CALLS + calls_for(CALLS) + call_count()
 SLICE = 700  # production calls per slice: four or five slices
 
 
@@ -149,7 +151,8 @@ def test_the_drawing_process_sends_what_the_stream_draws(sliced: DemoSummary) ->
     with sqlite3.connect(sliced.path) as conn:
         stored = conn.execute(
             "SELECT ts, request_id, attempt, response FROM calls"
-            " WHERE request_id NOT LIKE 'demo-extract-%' ORDER BY id"  # drawn by this process
+            " WHERE request_id NOT LIKE 'demo-extract-%'"  # drawn by this process
+            " AND request_id NOT LIKE 'demo-bake-off-%' ORDER BY id"
         ).fetchall()
     assert stream.parts > 1 and stored == drawn
 

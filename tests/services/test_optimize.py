@@ -50,16 +50,20 @@ def test_candidates_from_a_month_of_calls_with_replayed_savings(store: Store) ->
     kinds = {candidate.kind: candidate for candidate in found.candidates}
     assert list(kinds) == ["max_tokens", "concise", "compression", "caching", "exact_cache"]
     assert found.usage.calls == 40 and found.usage.cost == pytest.approx(0.04)
+    # The version began serving on June 10th at 10:00: the month is its pace over those days.
+    served = (NOW - datetime(2025, 6, 10, 10, tzinfo=UTC)).total_seconds() / 86400
+    assert found.usage.window_days == pytest.approx(served)
+    month = 30 / served
     # Compression: the static text's tokens before less after, every call, at the input price.
     compression = kinds["compression"]
     saved = count_tokens(static_text(SECTIONS), MODEL) - count_tokens(
         static_text(compression.sections), MODEL
     )
     assert saved > 0
-    assert compression.projected_monthly == pytest.approx(saved * 40 * INPUT / 1e6)
+    assert compression.projected_monthly == pytest.approx(saved * 40 * INPUT / 1e6 * month)
     # Exact cache: the 8 repeats of the first request, replayed, each at its cost.
     assert kinds["exact_cache"].hit_rate == 8 / 40
-    assert kinds["exact_cache"].projected_monthly == pytest.approx(8 * 0.001)
+    assert kinds["exact_cache"].projected_monthly == pytest.approx(8 * 0.001 * month)
     # Caching: the two sections without template code, at the input less the cached price.
     assert kinds["caching"].cacheable == ("role", "format")
     assert kinds["max_tokens"].params == {"max_tokens": 10, "stop": ["\n"]}

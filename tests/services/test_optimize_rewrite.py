@@ -59,7 +59,8 @@ def test_the_mocks_rewrite_is_a_candidate_that_holds_quality(store: Store) -> No
     assert after["role"].count("order desk") == 1  # the repeated sentence went too
     per_call = count_tokens(static_text(before), MODEL) - count_tokens(static_text(after), MODEL)
     assert candidate.title == f"rewritten (−{per_call} tokens/call)"
-    assert candidate.projected_monthly == pytest.approx(per_call * 120 * 0.15 / 1e6)
+    month = 30 / found.usage.window_days  # at the pace of the days it served
+    assert candidate.projected_monthly == pytest.approx(per_call * 120 * 0.15 / 1e6 * month)
     rules = next(c for c in found.candidates if c.kind == "compression")
     assert per_call > count_tokens(static_text(before), MODEL) - count_tokens(
         static_text(rules.sections), MODEL

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.screens.audit.pane import ColumnsDialog
+from llmbench.tui.screens.audit.columns import ColumnsDialog
 from llmbench.tui.widgets.call_log import CallLog
 from llmbench.tui.widgets.pane_footer import PaneFooter
 from tests.tui.conftest import DEMO_NOW, SIZE, demo_settings, open_pane, settle

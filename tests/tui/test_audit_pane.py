@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Input, Static
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.screens.audit.call_detail import CallDetailScreen
-from llmbench.tui.screens.audit.pane import AuditScreen, ColumnsDialog
+from llmbench.tui.screens.audit.columns import ColumnsDialog
+from llmbench.tui.screens.audit.pane import AuditScreen
 from llmbench.tui.screens.dialogs import FormDialog
 from llmbench.tui.widgets.call_log import CallLog
 from tests.tui.conftest import DEMO_NOW, SIZE, demo_settings, open_pane, settle

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from llmbench.config import GeneralSettings, RetentionSettings, Settings
 from llmbench.demo.build import build_demo
+from llmbench.demo.optimize_runs import call_count
 from llmbench.store.alerts import add_alert
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
@@ -157,7 +158,8 @@ async def test_purge_dry_run_then_for_real_then_verify(own_store: Store) -> None
         assert plan.startswith(f"This will delete {older:,} calls before {cutoff}; purge the")
         await pilot.press("n")  # the dry run changed nothing, and no is no
         await _until_screen(pilot, MonitorScreen)
-        assert _sql(own_store, "SELECT count(*) FROM calls") == (840,)  # and the optimizer's 40
+        # and the optimizer prompt's 40 and the recorded bake-off's cells
+        assert _sql(own_store, "SELECT count(*) FROM calls") == (840 + call_count(),)
 
         await pilot.press("p")
         await _until_screen(pilot, PurgeDialog)

@@ -57,6 +57,7 @@ class Usage:
     example_uses: Sequence[int] = ()  # per pool example: calls that showed it
     requests: Sequence[Request] = ()
     model_scores: Sequence[ModelScore] = ()
+    cache_ttl_s: float | None = None  # how long the gateway's exact cache keeps an answer
 
 
 @dataclass(frozen=True)
@@ -227,10 +228,12 @@ def caching_candidate(usage: Usage, count: Callable[[str], int]) -> Candidate | 
 
 
 def exact_cache_candidate(usage: Usage) -> Candidate | None:
-    replay: CacheReplay = replay_exact_cache(usage.requests)
+    replay: CacheReplay = replay_exact_cache(usage.requests, usage.cache_ttl_s)
     if not replay.hits:
         return None
     detail = f"{replay.hits} of {replay.calls} calls repeated an earlier request"
+    if usage.cache_ttl_s is not None:
+        detail += f" within the cache's {usage.cache_ttl_s / 3600:g} h"
     return Candidate(
         "exact_cache", f"exact cache ({replay.hit_rate:.0%} hits)", (detail,), replay.saved,
         monthly(replay.saved, usage.window_days), hit_rate=replay.hit_rate,

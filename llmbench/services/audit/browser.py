@@ -13,7 +13,6 @@ from typing import Any, Literal, TextIO
 
 from llmbench.core.audit.query import AuditQuery, parse
 from llmbench.services.export_files import open_export
-from llmbench.store import datasets
 from llmbench.store.audit import browser as audit_browser
 from llmbench.store.audit.browser import CallDetail, CallKey, Direction, Filter, Page
 from llmbench.store.db import Store
@@ -26,7 +25,7 @@ PROMOTED = "promoted-from-call"
 def compile_query(store: Store, query: AuditQuery | str, now: datetime | None = None) -> Filter:
     """A query (or the bar's text, which may raise QueryError) bound to the database."""
     parsed = parse(query) if isinstance(query, str) else query
-    return audit_browser.compile_filter(store.read(), parsed, now or datetime.now(UTC))
+    return audit_browser.compile_filter(store.connection(), parsed, now or datetime.now(UTC))
 
 
 def read_page(
@@ -37,27 +36,29 @@ def read_page(
     direction: Direction = "older",
     limit: int = 100,
 ) -> Page:
-    return audit_browser.page(store.read(), flt, after=after, direction=direction, limit=limit)
+    return audit_browser.page(
+        store.connection(), flt, after=after, direction=direction, limit=limit
+    )
 
 
 def read_seek(store: Store, flt: Filter, moment: str, limit: int = 100) -> Page:
-    return audit_browser.seek(store.read(), flt, moment, limit)
+    return audit_browser.seek(store.connection(), flt, moment, limit)
 
 
 def has_calls(store: Store) -> bool:
-    return audit_browser.has_calls(store.read())
+    return audit_browser.has_calls(store.connection())
 
 
 def read_count(store: Store, flt: Filter) -> tuple[int, bool]:
-    return audit_browser.count(store.read(), flt)
+    return audit_browser.count(store.connection(), flt)
 
 
 def read_detail(store: Store, call_id: int) -> CallDetail | None:
-    return audit_browser.call_detail(store.read(), call_id)
+    return audit_browser.call_detail(store.connection(), call_id)
 
 
 def dataset_names(store: Store) -> list[str]:
-    return audit_browser.dataset_names(store.read())
+    return audit_browser.dataset_names(store.connection())
 
 
 # -- promotion -------------------------------------------------------------------------------
@@ -105,6 +106,8 @@ def promote(store: Store, call_id: int, dataset: str, expected: str | None) -> P
         for key, column in (("task_type", "task_type"), ("feature", "feature"), ("model", "model"))
         if detail.call.get(column)
     }
+    from llmbench.store import datasets  # sqlite_utils: not on the way to F6's first rows
+
     case = datasets.NewCase(
         vars=case_vars(detail),
         expected=expected if expected else None,

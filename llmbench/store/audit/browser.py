@@ -14,11 +14,18 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, Literal
 
 from llmbench.core.audit.query import AuditQuery
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    # Every read here only executes SQL: the TUI passes its thread's plain connection, so that
+    # F6's first read does not wait for sqlite_utils' import (~30 ms); other callers a Database.
+    Reader = sqlite3.Connection | Database
 
 Direction = Literal["older", "newer"]
 COUNT_CAP = 10_000
@@ -134,7 +141,7 @@ class Page:
     """Whether more rows lie beyond this page in the direction it was read."""
 
 
-def _version_ids(db: Database, query: AuditQuery) -> tuple[int, ...]:
+def _version_ids(db: Reader, query: AuditQuery) -> tuple[int, ...]:
     ids: list[int] = []
     for ref in query.prompts:
         sql = (
@@ -155,7 +162,7 @@ def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     return f"c.{column} IN ({', '.join('?' for _ in values)})", list(values)
 
 
-def compile_filter(db: Database, query: AuditQuery, now: datetime) -> Filter:
+def compile_filter(db: Reader, query: AuditQuery, now: datetime) -> Filter:
     """The SQL conditions of `query`; prompt names are looked up, relative times fixed."""
     where: list[str] = []
     params: list[Any] = []
@@ -201,7 +208,7 @@ def compile_filter(db: Database, query: AuditQuery, now: datetime) -> Filter:
     return Filter(query, tuple(where), tuple(params), split_column, split_values, query.fts_match())
 
 
-def _version_labels(db: Database, ids: set[int]) -> dict[int, str]:
+def _version_labels(db: Reader, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
@@ -231,7 +238,7 @@ def _snippet(marked: str | None) -> Snippet | None:
     return Snippet("".join(text), tuple(spans))
 
 
-def _summaries(db: Database, raw: list[tuple[Any, ...]], with_snippet: bool) -> list[CallSummary]:
+def _summaries(db: Reader, raw: list[tuple[Any, ...]], with_snippet: bool) -> list[CallSummary]:
     labels = _version_labels(db, {row[7] for row in raw if row[7] is not None})
     rows = []
     for values in raw:
@@ -287,7 +294,7 @@ def _select(
 
 
 def page(
-    db: Database,
+    db: Reader,
     flt: Filter,
     *,
     after: CallKey | None = None,
@@ -305,7 +312,7 @@ def page(
     return Page(_summaries(db, raw, flt.by_id), more)
 
 
-def seek(db: Database, flt: Filter, moment: str, limit: int = 100) -> Page:
+def seek(db: Reader, flt: Filter, moment: str, limit: int = 100) -> Page:
     """The calls at or before `moment`, newest first: where a jump to a date lands."""
     if flt.by_id:
         row = db.execute(
@@ -317,17 +324,17 @@ def seek(db: Database, flt: Filter, moment: str, limit: int = 100) -> Page:
     return page(db, flt, after=after, direction="older", limit=limit)
 
 
-def call_columns(db: Database) -> list[str]:
+def call_columns(db: Reader) -> list[str]:
     """Every column of `calls`, in the order `iter_rows` gives them (an export's header)."""
     return [d[0] for d in db.execute("SELECT * FROM calls LIMIT 0").description]
 
 
-def has_calls(db: Database) -> bool:
+def has_calls(db: Reader) -> bool:
     """Whether the log holds any call (one row read, where a count reads them all)."""
     return db.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
 
 
-def count(db: Database, flt: Filter, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def count(db: Reader, flt: Filter, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many calls match, and whether that is exact: counting stops past `cap` (a filter
     over millions of rows is told as "10,000+"), except for the whole log, which counts
     through its smallest index."""
@@ -338,7 +345,7 @@ def count(db: Database, flt: Filter, cap: int = COUNT_CAP) -> tuple[int, bool]:
     return min(found, cap), found <= cap
 
 
-def iter_rows(db: Database, flt: Filter, batch: int = 500) -> Iterator[dict[str, Any]]:
+def iter_rows(db: Reader, flt: Filter, batch: int = 500) -> Iterator[dict[str, Any]]:
     """Every column of every matching call, oldest first, read a batch at a time by key so an
     export of millions of rows holds one batch in memory."""
     key: CallKey | None = None
@@ -400,7 +407,7 @@ def _json(text: str | None, default: Any) -> Any:
         return default
 
 
-def call_detail(db: Database, call_id: int) -> CallDetail | None:
+def call_detail(db: Reader, call_id: int) -> CallDetail | None:
     cursor = db.execute("SELECT * FROM calls WHERE id = ?", [call_id])
     values = cursor.fetchone()
     if values is None:
@@ -436,5 +443,5 @@ def call_detail(db: Database, call_id: int) -> CallDetail | None:
     )
 
 
-def dataset_names(db: Database) -> list[str]:
+def dataset_names(db: Reader) -> list[str]:
     return [row[0] for row in db.execute("SELECT name FROM datasets ORDER BY name")]

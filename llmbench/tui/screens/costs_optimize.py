@@ -68,7 +68,8 @@ class OptimizeScreen(PaneScreen[Listing]):
         from llmbench.services.optimize.shipping import realised
 
         store, now = self.bench.store, self.bench.now()
-        return find_all(store, now=now), realised(store, now=now)
+        ttl = self.bench.settings.gateway.cache_ttl_s  # the exact cache's, replayed
+        return find_all(store, now=now, cache_ttl_s=ttl), realised(store, now=now)
 
     def show(self, data: Listing) -> None:
         found, shipped = data

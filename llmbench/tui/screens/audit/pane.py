@@ -16,23 +16,19 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Input, SelectionList, Static
-from textual.widgets.selection_list import Selection
+from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from llmbench.core.audit.query import AuditQuery, QueryError, parse, parse_moment
 from llmbench.tui.format import count, timestamp
-from llmbench.tui.screens.audit.call_detail import CallDetailScreen, OpenVersion
 from llmbench.tui.screens.base import ActionFailed, PaneScreen
-from llmbench.tui.screens.dialogs import DIALOG_CSS, Field, FormDialog
-from llmbench.tui.widgets.call_log import COLUMNS, DEFAULT_COLUMNS, CallLog, Direction
+from llmbench.tui.widgets.call_log import DEFAULT_COLUMNS, CallLog, Direction
 
 if TYPE_CHECKING:
     from llmbench.store.audit.browser import CallKey, Filter, Page
     from llmbench.store.db import Store
+    from llmbench.tui.screens.audit.call_detail import OpenVersion
 
 TYPING_PAUSE_S = 0.25
 QUERY_HINT = (
@@ -75,39 +71,6 @@ class FilteredCalls:
         from llmbench.services.audit import browser as audit_log
 
         return audit_log.read_count(self.store, self.filter())
-
-
-class ColumnsDialog(ModalScreen[list[str] | None]):
-    """Which columns the log shows: space toggles, enter keeps, escape cancels."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="columns_cancel"),
-        Binding("enter", "keep", "Keep", id="columns_keep", priority=True),
-    ]
-    DEFAULT_CSS = "ColumnsDialog {" + DIALOG_CSS + " SelectionList { height: auto; } }"
-
-    def __init__(self, shown: list[str]) -> None:
-        super().__init__()
-        self.shown = shown
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box"):
-            yield Static("Columns (space toggles, enter keeps)", classes="dialog-title")
-            yield SelectionList[str](
-                *(
-                    Selection(column.label if column.key != "flagged" else "⚑ flagged",
-                              column.key, column.key in self.shown)
-                    for column in COLUMNS
-                ),
-                id="columns-list",
-            )  # fmt: skip
-
-    def action_keep(self) -> None:
-        chosen = set(self.query_one(SelectionList).selected)
-        self.dismiss([column.key for column in COLUMNS if column.key in chosen])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class AuditScreen(PaneScreen[bool]):
@@ -306,6 +269,9 @@ class AuditScreen(PaneScreen[bool]):
     # -- keys --------------------------------------------------------------------------------
 
     def on_call_log_selected(self, event: CallLog.Selected) -> None:
+        # The detail and the dialogs load when first wanted, not on the way to F6's first rows.
+        from llmbench.tui.screens.audit.call_detail import CallDetailScreen
+
         detail = CallDetailScreen(event.call.id, self.applied.text)
         self.app.push_screen(detail, self._detail_closed)
 
@@ -339,6 +305,8 @@ class AuditScreen(PaneScreen[bool]):
                 self.columns = keys
                 self.log_view.set_columns(keys)
 
+        from llmbench.tui.screens.audit.columns import ColumnsDialog
+
         self.app.push_screen(ColumnsDialog(self.columns), chosen)
 
     def action_jump(self) -> None:
@@ -355,6 +323,8 @@ class AuditScreen(PaneScreen[bool]):
             if values is not None:
                 self.log_view.jump_to(parse_moment(values["when"], now))
                 self.log_view.focus()
+
+        from llmbench.tui.screens.dialogs import Field, FormDialog
 
         current = self.log_view.current
         field = Field(
@@ -373,6 +343,8 @@ class AuditScreen(PaneScreen[bool]):
         source = self.source
         if source is None:
             return
+        from llmbench.tui.screens.dialogs import Field, FormDialog
+
         stamp = self.bench.now().strftime("%Y%m%d-%H%M")
         fields = [
             Field("path", "File", value=str(Path.cwd() / f"llmbench-calls-{stamp}.jsonl")),

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from llmbench.tui.format import NOTHING, count, day
 from llmbench.tui.screens.read_ahead import ReadAheadPane
@@ -179,9 +180,13 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             # Not services.prompts.library: the editor's templates and token counts would load
             # with it, holding the interpreter while the next pane may be opening.
             from llmbench.services.prompts import history as prompts
-            from llmbench.tui.widgets import version_detail, version_table  # noqa: F401
 
-            return prompts.history(store, prompt_id)
+            found = prompts.history(store, prompt_id)
+            # The widgets that show it load here, off the main thread, unless the pane was left
+            # meanwhile: then the next pane's build has the interpreter to itself.
+            if not get_current_worker().is_cancelled:
+                from llmbench.tui.widgets import version_detail, version_table  # noqa: F401
+            return found
 
         self.read_in_thread(read, self._show_history, group="history")
 
