@@ -363,7 +363,9 @@ class LLMBenchApp(SwitchesWhenReady):
             self._panes_imported = True
             gc.enable()  # paused by run() (and the CLI's start) for the first frame
             self.run_worker(
-                lambda: import_panes(PANES, self.yield_to_switch), thread=True, group="import-panes"
+                lambda: import_panes(PANES, self.yield_to_switch, self.wait_until_still),
+                thread=True,
+                group="import-panes",
             )
             # Off the first frame's path too; a read-only file is told before any change.
             self._probe_writes()

@@ -11,9 +11,10 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from textual.app import App
 from textual.timer import Timer
 from textual.widget import AwaitMount
+
+from llmbench.tui.idle_collector import CollectsWhenIdle
 
 READY_POLL_S = 0.004
 """How often a pane switch checks whether the new pane is ready to be shown."""
@@ -26,11 +27,11 @@ pane's reads would queue behind them; an idle thread costs nothing but its conne
 _WIDENED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
-class SwitchesWhenReady(App[None]):
+class SwitchesWhenReady(CollectsWhenIdle):
     """An app whose panes, when left, stop their reads (`stop_reads`); whose background work
-    waits (`yield_to_switch`) while a pane is being opened; and whose mode switches end their
-    hold of the frames once the new screen says it is `ready_to_show` (a pane built, resumed and
-    showing its data)."""
+    waits (`yield_to_switch`) while a pane is being opened; whose mode switches end their hold
+    of the frames once the new screen says it is `ready_to_show` (a pane built, resumed and
+    showing its data); and whose collector's full passes wait for a still moment."""
 
     _switching = False
 
@@ -116,7 +117,9 @@ class SwitchesWhenReady(App[None]):
         if not self._switching:
             super().delay_update(delay)
             return
-        self._begin_batch()  # the hold Textual's delay_update begins; released once below
+        # The hold Textual's delay_update begins, by its public batch_update, released below.
+        hold = self.batch_update()
+        hold.__enter__()
         released = False
 
         def release() -> None:
@@ -126,8 +129,10 @@ class SwitchesWhenReady(App[None]):
             released = True
             poll.stop()
             limit.stop()
-            self._end_batch()
-            if not self._batch_count:
+            hold.__exit__(None, None, None)
+            # Textual repaints only once no other hold remains; while one does, this refresh
+            # waits with the others for its end. (No screen yet: a mode still being built.)
+            if self.screen_stack:
                 self.screen.refresh()
 
         def check() -> None:

@@ -69,6 +69,12 @@ def prepare_db(folder: Path, source: Path | None, calls: int) -> Path:
     return path
 
 
+def machine_load() -> dict[str, float | int]:
+    """The cores and the 1-minute load average (what else the machine was running)."""
+    one_minute = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
+    return {"cores": os.cpu_count() or 0, "load_1m": round(one_minute, 2)}
+
+
 def kind_goal(measured: Measured) -> tuple[str, float]:
     if measured.opened:
         return "open", GOAL_MS["open"]
@@ -166,9 +172,15 @@ def summarise(results: list[Measured], minimal: dict[str, key_timing.Figures]) -
 
 
 def table(report: dict[str, Any]) -> str:
+    machine = report.get("machine", {})
     lines = [
         "settled: to the last frame before the app is quiet (the whole result, goal applies);"
         " first: to the first frame after the key; xTx: settled p95 / the minimal app's p95",
+        "machine: "
+        + ", ".join(
+            f"{when} {value.get('cores')} cores, load {value.get('load_1m')}"
+            for when, value in machine.items()
+        ),
         f"{'scene':<18} {'key':<12} {'binding':<28} {'kind':<7} {'med':>7} {'p95':>7} "
         f"{'cold':>7} {'1st p95':>7} {'xTx':>6}  goal",
     ]
@@ -233,6 +245,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown scenes {unknown}; known: {', '.join(SCENES)}")
     textual_idle.install()
+    load_before = machine_load()
     with tempfile.TemporaryDirectory(prefix="llmbench-keys-") as folder:
         os.environ["LLMBENCH_HOME"] = str(Path(folder) / "home")
         started = time.perf_counter()
@@ -244,6 +257,8 @@ def main() -> None:
         minimal = asyncio.run(key_timing.time_minimal(options.runs, SIZE))
         results = asyncio.run(run_app(db, options.runs, scenes))
     report = {"db": str(options.db or f"demo, {options.calls} calls"), "build_s": build_s}
+    # Figures from a busy machine are not the app's: the load is said beside them.
+    report["machine"] = {"before": load_before, "after": machine_load()}
     report.update(summarise(results, minimal))
     if not options.json_only:
         print(table(report))

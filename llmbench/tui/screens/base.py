@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, get_current_worker
 
+from llmbench.tui.screens.pushed import RestyledWhenChanged
 from llmbench.tui.widgets.pane_footer import PaneFooter
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ActionFailed(Message):
         self.error = error
 
 
-class PaneScreen(Screen[None], Generic[T]):
+class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
     """A pane: `fetch` runs in a worker thread, `show` puts the result on screen."""
 
     PANE_TITLE: ClassVar[str] = ""
@@ -90,7 +91,6 @@ class PaneScreen(Screen[None], Generic[T]):
         self.loaded = False
         """True once the first read of the pane's data has been shown."""
         self._resumed = False
-        self._resumed_once = False
         self._reads_started: dict[str, int] = {}
         self._reads: dict[str, Worker[None]] = {}
         """The newest read of each group."""
@@ -137,12 +137,10 @@ class PaneScreen(Screen[None], Generic[T]):
         return self._resumed and self.loaded
 
     def on_screen_resume(self, event: ScreenResume) -> None:
-        if not self._resumed_once:
-            # Runs before Screen's own handler. Every widget was styled as it mounted, just
-            # now: Textual's restyle of the whole screen on its resume would only redo it (~5 ms
-            # on the way to the first frame). Later resumes restyle, as CSS may have changed.
-            self._resumed_once = True
-            event.refresh_styles = False
+        # Runs before Screen's own handler. Every widget was styled as it mounted, or when this
+        # pane was last shown: restyling all of them again only redoes it (~5 ms on a first
+        # visit) and, in a table, drops the lines it had drawn. Restyled when the CSS changed.
+        self.keep_styles(self.app, event)
         self._resumed = True
         # Every visit re-reads, so a pane never shows numbers older than the last switch.
         self.reload()

@@ -178,6 +178,8 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
     def _restore(self, body: dict[str, Any] | None) -> None:
         self._restoring = False
         if not body:
+            if self.values() != self._initial:
+                self._changed()  # typed while the draft was read: that is the draft now
             return
         self._kept = True
         typed = self.values()
@@ -192,6 +194,7 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
             elif isinstance(widget, Select) and value in field.choices:
                 widget.value = value
         self.notify("The values typed last time are back.", title=self.dialog_title, timeout=3)
+        self._changed()  # the fields typed over while it was read, kept with the rest
 
     def action_focus_field(self, step: int) -> None:
         if step > 0:

@@ -158,7 +158,10 @@ class ImportDialog(ModalScreen[None]):
     def _restore(self, body: dict[str, object] | None) -> None:
         self._restoring = False
         if not body or self.values() != self._initial:
-            return  # nothing kept, or typed over already: what is on screen is newer
+            # Nothing kept, or typed over while it was read (a key before the dialog settled):
+            # what is on screen is newer, and becomes the draft now.
+            self._changed()
+            return
         self._kept = True
         kind = body.get("kind")
         if isinstance(kind, str) and kind in KINDS_BY_KEY:

@@ -138,15 +138,19 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
             return
         table = self.query_one("#runs-table", DataTable)
         name = str(table.get_row(key)[0])
-        from llmbench.services.evaluation import engine as evaluation
-
         store, run_id = self.bench.store, int(key)
         self.query_one("#matrix-title", Static).update(
             f"{name}: scoreboard per version × model (enter opens the run)"
         )
-        self.read_in_thread(
-            lambda: evaluation.scoreboard(store, run_id), self._show_matrix, group="matrix"
-        )
+
+        def read() -> list[GroupStats]:
+            # Imported in the worker: the evaluation engine brings the gateway (~400 ms the
+            # first time), which held F3's first frame when imported here.
+            from llmbench.services.evaluation import engine as evaluation
+
+            return evaluation.scoreboard(store, run_id)
+
+        self.read_in_thread(read, self._show_matrix, group="matrix")
 
     def _show_matrix(self, groups: list[GroupStats]) -> None:
         self.query_one("#matrix-table", FoldingTable).fill(

@@ -42,6 +42,8 @@ TAB_TITLES = {
     "values": "Values",
 }
 TABS = (*SECTION_NAMES, "settings", "values")
+LANGUAGES = {**{name: "markdown" for name in SECTION_NAMES}, "settings": "yaml", "values": "yaml"}
+FIRST_TAB = "task"
 CACHED_MARK = " ◆"
 """After the title of a section marked cacheable (ctrl+t): sent first, for the prompt cache."""
 KEPT_MARKS = "cacheable"
@@ -104,6 +106,8 @@ class EditorScreen(PushedScreen["PromptVersion | None"]):
         self.cases: list[CaseChoice] | None = None
         self.case_index = -1
         self._preview_timer: Timer | None = None
+        self._plain = set(TABS) - {FIRST_TAB}
+        """Tabs not shown yet, whose text is not highlighted yet (`_highlight`)."""
         origin = f"draft from v{base.version}" if base else "first version"
         self.title = f"Edit {prompt_name} — {origin}" + (" (kept draft)" if kept else "")
 
@@ -118,12 +122,12 @@ class EditorScreen(PushedScreen["PromptVersion | None"]):
         kept = self.kept or {}
         yield Header()
         with Horizontal():
-            with TabbedContent(id="editor-tabs"):
+            with TabbedContent(id="editor-tabs", initial=f"tab-{FIRST_TAB}"):
                 for name in SECTION_NAMES:
                     with TabPane(self._tab_title(name), id=f"tab-{name}"):
                         yield TextArea(
                             kept.get(name, draft.sections.get(name, "")),
-                            language="markdown",
+                            language=self._language_at_first(name),
                             soft_wrap=True,
                             id=f"text-{name}",
                         )
@@ -133,20 +137,40 @@ class EditorScreen(PushedScreen["PromptVersion | None"]):
                             draft.model, draft.params, draft.variables, draft.few_shot_k,
                             draft.examples,
                         ),
-                        language="yaml",
+                        language=self._language_at_first("settings"),
                         id="text-settings",
                     )  # fmt: skip
                 with TabPane(TAB_TITLES["values"], id="tab-values"):
                     yield TextArea(
-                        kept.get("values", values_text({})), language="yaml", id="text-values"
+                        kept.get("values", values_text({})),
+                        language=self._language_at_first("values"),
+                        id="text-values",
                     )
             with VerticalScroll(id="editor-preview"):
                 yield Static("", id="preview-text")
         yield PaneFooter()
 
+    def _language_at_first(self, name: str) -> str | None:
+        return LANGUAGES[name] if name not in self._plain else None
+
+    def _highlight(self, name: str) -> None:
+        """A tab's text gets its syntax highlighting as the tab is first shown. Parsing the
+        hidden ones as the editor opened (tree-sitter's query for YAML alone ~10 ms a text
+        area, each parsed twice) was most of the opening's work (issue 23)."""
+        if name not in self._plain:
+            return
+        self._plain.discard(name)
+        area = self.query_one(f"#text-{name}", TextArea)
+        selection = area.selection  # a new document puts the cursor at the start
+        area.language = LANGUAGES[name]
+        area.selection = selection
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._highlight(str(event.pane.id).removeprefix("tab-"))
+
     def on_mount(self) -> None:
-        self.query_one("#editor-tabs", TabbedContent).active = "tab-task"
-        self.query_one("#text-task", TextArea).focus()
+        self.query_one("#editor-tabs", TabbedContent).active = f"tab-{FIRST_TAB}"
+        self.query_one(f"#text-{FIRST_TAB}", TextArea).focus()
         self.bench.hold_work(self)
         if self.kept is not None:
             self.notify(
@@ -306,6 +330,7 @@ class EditorScreen(PushedScreen["PromptVersion | None"]):
     def action_section(self, index: int) -> None:
         """alt+1…alt+8: straight to a section (then Settings, Values), the cursor in its text."""
         name = TABS[index]
+        self._highlight(name)  # before its first key, not when the tab's message comes
         self.query_one("#editor-tabs", TabbedContent).active = f"tab-{name}"
         self.query_one(f"#text-{name}", TextArea).focus()
 
