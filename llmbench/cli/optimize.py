@@ -44,7 +44,8 @@ def optimize(
     settings = cli_settings()
     with open_store(resolve_db(ctx, db), create=False) as store:
         try:
-            found = find_candidates(store, prompt)
+            # The exact cache replayed with the gateway's lifetime, as shipping it would keep.
+            found = find_candidates(store, prompt, cache_ttl_s=settings.gateway.cache_ttl_s)
         except OptimizeError as error:
             fail(str(error))
         found = with_rewrite(store, settings, found)  # the configured model's rewrite, if usable

@@ -93,14 +93,17 @@ class DraftKeeper:
         return [future for k, body in taken if (future := self._submit(k, body)) is not None]
 
     def close(self) -> list[Future[Any]]:
-        """Flush and stop the timer; later changes are written at once."""
-        futures = self.flush()
+        """Flush and stop the timer; later changes are written at once. Returns every write
+        not yet done, those handed over before (a dialog's own flush on quit) too, so that
+        whoever waits on them knows every draft is in the file."""
+        flushed = self.flush()
         with self._lock:
             self._closed = True
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-        return futures
+            in_flight = [future for _, future in self._in_flight.values()]
+        return [*flushed, *(future for future in in_flight if future not in flushed)]
 
     # -- reading ---------------------------------------------------------------------------
 

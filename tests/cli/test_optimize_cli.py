@@ -3,11 +3,13 @@ as a run, the best that holds shipped with --apply; exit 1 when none holds quali
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from llmbench import paths
 from llmbench.cli import cli
 from llmbench.demo.optimize_demo import add_optimize_demo
 from llmbench.gateway.chain_key import load_chain_key
@@ -73,3 +75,24 @@ def test_from_production_tests_on_the_prompts_recent_inputs(tmp_path: Path) -> N
         }  # fmt: skip
     assert names[0] == "extract-order" and names[1].startswith("extract-order production ")
     assert sources == {"promoted-from-call"}
+
+
+def test_the_exact_cache_is_replayed_with_the_gateways_lifetime(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "repeats.db"
+    with open_db(path) as store:
+        version = add_prompt(store)
+        # The last five repeat the first request exactly, 25-29 s after it, a second apart.
+        write_calls(store, triage_calls(version, 30, day=YESTERDAY, repeats=5))
+        add_dataset(store, "triage")
+    kept_a_day = run("optimize", "triage", "--db", str(path))
+    paths.config_path().write_text("[gateway]\ncache_ttl_s = 1\n")
+    kept_a_second = run("optimize", "triage", "--db", str(path))
+    assert kept_a_second.exit_code == 0, kept_a_second.output
+    day, second = (
+        int(re.search(r"exact cache \((\d+)% hits\)", result.output)[1])  # type: ignore[index]
+        for result in (kept_a_day, kept_a_second)
+    )
+    assert day == 17  # all five repeats
+    assert second < day  # only those within a second of the same request before them
