@@ -1,10 +1,11 @@
 """Build the demo database: realistic prompts, datasets, runs, grades and a month of calls.
 
-All-or-nothing: the file is built beside the target under a temporary name, in one writer job
-(one transaction), and renamed onto the target only once it is complete. The calls are drawn and
-written a slice at a time (demo.call_stream), their indexes, rollups and search index built once
-at the end (store.bulk_load). A failure at any
-point leaves no target file (or, with replace=True, the old one untouched).
+All-or-nothing: the file is built beside the target under a temporary name, in one transaction
+on a connection of its own (store.bulk_load.private_file: no write-ahead log, one sync at the
+end), and renamed onto the target only once it is complete. The calls are drawn, sealed and
+written a slice at a time (demo.call_stream, demo.draw_process), their indexes, rollups and
+search index built once at the end (store.bulk_load). A failure at any point leaves no target
+file (or, with replace=True, the old one untouched).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from llmbench.demo import media_call, optimize_demo, optimize_runs
 from llmbench.demo.call_stream import SLICE_CALLS, CallStream
 from llmbench.demo.consistency import save_days
 from llmbench.demo.content import DemoContent
-from llmbench.demo.draw_process import DrawnElsewhere, DrawTask
+from llmbench.demo.draw_process import DrawnElsewhere, DrawTask, SealedSlice, Sealing, sealed_slices
 from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store import bulk_load
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from llmbench.store.db import Database
 
 Progress = Callable[[int, int], None]
+# From this many cores a large demo is drawn, sealed and written by three processes.
+SEALING_PROCESS_MIN_CORES = 3
 _INSERT_CHUNK = 2000
 # The meta key that marks a file as a demo, which is what makes replacing it safe.
 DEMO_MARK = "origin"
@@ -103,11 +106,11 @@ def build_demo(
     `calls` is the story's production and run calls; the optimizer's demo prompt adds its own
     on top (optimize_demo.calls_for: 900 at the default size), merged in time order.
 
-    The calls are generated and written a slice of `slices` production calls at a time, in the
-    store's writer thread (one job, one transaction), so memory holds one slice; beyond one
-    slice a second process draws them while this one seals and writes (demo.draw_process).
-    `progress(done, total)` counts calls, half for generating them and half for writing them;
-    it is called in the writer thread.
+    The calls are generated and written a slice of `slices` production calls at a time, in one
+    transaction, so memory holds one slice; beyond one slice a second process draws them while
+    this one seals and writes them (with three cores or more, a third process seals them:
+    demo.draw_process). `progress(done, total)` counts calls, half for generating them and
+    half for writing them; it is called in the calling thread.
     """
     started = time.perf_counter()
     target = Path(path).expanduser()
@@ -128,11 +131,15 @@ def build_demo(
     building = target.with_name(f".{target.name}.{os.getpid()}.building")
     _remove_database(building)
     try:
+        open_db(building).close()  # created and migrated
+        # Written through a connection of its own, in one transaction: the file is private
+        # until renamed, so it needs neither the write-ahead log nor a sync per commit.
+        with bulk_load.private_file(building) as db:
+            chain_key = load_chain_key(audit_repo.database_id(db))
+            task = DrawTask(seed, calls, days, stream.clock.now, slices)
+            counts = _write(db, content, stream, task, tracker, chain_key)
         store = open_db(building)
         try:
-            chain_key = load_chain_key(audit_repo.database_id(store.read()))
-            task = DrawTask(seed, calls, days, stream.clock.now, slices)
-            counts = store.write(lambda db: _write(db, content, stream, task, tracker, chain_key))
             record_head(store, chain_key)  # beside the key: a cut tail shows from the start
         finally:
             store.close()
@@ -212,14 +219,19 @@ def _write(
         )
         for run in content.runs
     }
-    if stream.parts > 1:  # drawn by a second process while this one seals and writes
-        with DrawnElsewhere(task, tracker.generated) as drawn:
-            chunks = optimize_demo.interleave(drawn.chunks(), extract)
-            call_ids = _write_calls(db, chunks, version_ids, run_ids, tracker, chain_key)
+    # Nothing else appends to `calls` in this transaction: the calls are sealed from its end.
+    point = audit_repo.sealing_point(db, chain_key)
+    sealing = Sealing(chain_key, point, version_ids, run_ids, extract)
+    if stream.parts > 1:  # drawn by a second process (sealed by a third) while this one writes
+        apart = sealing_apart()
+        with DrawnElsewhere(
+            replace(task, sealing=sealing if apart else None), tracker.generated
+        ) as drawn:
+            slices = drawn.chunks() if apart else sealed_slices(drawn.chunks(), sealing)
+            call_ids = _write_calls(db, slices, tracker)
         days = drawn.days
     else:
-        chunks = optimize_demo.interleave(stream.chunks(), extract)
-        call_ids = _write_calls(db, chunks, version_ids, run_ids, tracker, chain_key)
+        call_ids = _write_calls(db, sealed_slices(stream.chunks(), sealing), tracker)
         days = stream.consistency.finish()
     save_days(db, days, content.now)  # measured as the calls were drawn, before they were sealed
     result_ids = _write_results(db, content, version_ids, case_ids, run_ids, call_ids)
@@ -249,6 +261,15 @@ def _write(
     )
     tracker.finished()
     return _counts(db)
+
+
+def sealing_apart() -> bool:
+    """Whether a large demo's calls are sealed by a process of their own: only where three
+    cores can run the three processes. On two, the sealing process takes cores from the
+    drawing one, the longest of the three: 1,000,000 calls took 150 s that way against 110 s
+    sealed by the writing process (2 cores, load about 2.5)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) >= SEALING_PROCESS_MIN_CORES
 
 
 def _optimizer_calls(
@@ -341,53 +362,24 @@ def _write_datasets(db: Database, content: DemoContent) -> dict[str, list[int]]:
     return found
 
 
-def _write_calls(
-    db: Database,
-    chunks: Iterator[list[dict[str, Any]]],
-    version_ids: dict[tuple[str, int], int],
-    run_ids: dict[str, int],
-    tracker: _Progress,
-    chain_key: bytes,
-) -> dict[str, int]:
-    """Insert every call in time order, a slice at a time as the stream draws it, with the
-    indexes, rollups and search index built once at the end; returns request_id -> call id for
-    the runs' calls."""
+def _write_calls(db: Database, slices: Iterator[SealedSlice], tracker: _Progress) -> dict[str, int]:
+    """Insert every call, sealed in time order, a slice at a time as the stream draws it, with
+    the indexes, rollups and search index built once at the end; returns request_id -> call id
+    for the runs' calls."""
     run_call_ids: dict[str, int] = {}
     with_parts: list[dict[str, Any]] = []
     with bulk_load.bulk_calls(db):
-        for rows in chunks:
+        for piece in slices:
+            rows = piece.rows
             for start in range(0, len(rows), _INSERT_CHUNK):
-                run_call_ids.update(
-                    _append(
-                        db, rows[start : start + _INSERT_CHUNK], version_ids, run_ids, chain_key
-                    )
-                )
+                audit_repo.insert_sealed(db, rows[start : start + _INSERT_CHUNK])
                 tracker.wrote(min(_INSERT_CHUNK, len(rows) - start))
-            with_parts += (row for row in rows if media_call.PARTS in row)
-            del rows  # written: not held while the next slice is drawn
+            run_call_ids.update(piece.run_calls)
+            with_parts += piece.parts
+            del piece, rows  # written: not held while the next slice is drawn
     # The image call's parts, now that it has an id (and its request an index to find it by).
     media_call.write_parts(db, with_parts)
     return run_call_ids
-
-
-def _append(
-    db: Database,
-    chunk: list[dict[str, Any]],
-    version_ids: dict[tuple[str, int], int],
-    run_ids: dict[str, int],
-    chain_key: bytes,
-) -> dict[str, int]:
-    """Seal and insert calls; request_id -> call id for the runs' calls among them."""
-    for row in chunk:
-        reference = row["prompt_version"]
-        row["prompt_version_id"] = None if reference is None else version_ids[reference]
-        row["run_id"] = None if row["run"] is None else run_ids[row["run"]]
-    ids = audit_repo.append_calls(db, chain_key, chunk)
-    return {
-        row["request_id"]: call_id
-        for row, call_id in zip(chunk, ids, strict=True)
-        if row["run"] is not None
-    }
 
 
 def _write_results(

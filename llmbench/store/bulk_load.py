@@ -7,16 +7,25 @@ by row is most of what an insert costs; building them once at the end is a sort 
 a scan per rollup table. Everything happens in the caller's write transaction (a writer job):
 the triggers and indexes are put back from the very SQL they were created with, so a failure
 rolls back to the file as it was and a success leaves the schema as it was.
+
+`private_file` is the connection such a load is written through when the file is new and no one
+else can see it yet (the demo's build, renamed onto its target once complete): its one
+transaction keeps its rollback journal in memory and skips the fsyncs, which the write-ahead log
+would otherwise make it pay for twice (every page written to the -wal, then copied into the file
+by the checkpoint); the file is synced once, whole, when the load ends.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmbench.store.audit.search_index import index_pending
+from llmbench.store.db import connect
 from llmbench.store.schema.reasoning_cache_tokens import ROLLUP_SUMS_M014
 from llmbench.store.schema.rollups import ROLLUP_TABLES
 
@@ -34,6 +43,48 @@ FTS_BULK_HASH_BYTES = 16 * 1024 * 1024
 FTS_DEFAULT_HASH_BYTES = 1024 * 1024  # FTS5's own default
 # The triggers that add an inserted call to its rollup rows (m014's, named by m004).
 ROLLUP_INSERT_TRIGGERS = tuple(f"{table}_insert" for table in ROLLUP_TABLES)
+
+
+@contextmanager
+def private_file(path: Path) -> Iterator[Database]:
+    """A write connection to a migrated file no other connection has open, inside one
+    transaction, committed when the block ends (rolled back by an exception, after which the
+    caller deletes the file: it was never anyone else's). While it is open the file has no
+    write-ahead log: the rollback journal is held in memory, and only covers the few pages the
+    file had before (a new page needs none); nothing is synced, and freed pages (FTS5's merged
+    segments) are not zeroed, as no purged body can be among them. On success the file is put
+    back in WAL mode, as the store opens every file, and synced to disk before the caller
+    renames it into place."""
+    db = connect(path)
+    conn = db.conn
+    try:
+        conn.isolation_level = None  # the transaction is this block's, begun explicitly
+        conn.execute("PRAGMA journal_mode = MEMORY")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA secure_delete = OFF")
+        # Without the WAL the pages read back (the counts at the end) come from the file
+        # itself, which the store's memory map would make the process's own: gigabytes.
+        conn.execute("PRAGMA mmap_size = 0")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        db.close()
+    _sync(path)
+
+
+def _sync(path: Path) -> None:
+    """The file's pages on disk (its commit skipped the fsync)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

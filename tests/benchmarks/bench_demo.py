@@ -6,12 +6,13 @@ Run: python tests/benchmarks/bench_demo.py [--sizes 20000 100000] [--runs 3]
      python tests/benchmarks/bench_demo.py --calls 1000000 [--runs 1] [--folder /big/disk]
 
 Each build runs in a fresh process (so its peak resident memory is its own) into a fresh
-temporary folder, with a fixed seed and `now`, as the command does (one writer job, one
-transaction, the calls drawn and written a slice at a time, then the rename onto the target).
-The best of the runs is reported, with the median; `cpu_s` is the building process's CPU time
-(user and system, every thread) and `draw_cpu_s` the drawing process's (a demo beyond one slice
-is drawn by a second process), which a machine shared with other work leaves closer to the
-truth than the wall clock; `peak_rss_mb` and `draw_peak_rss_mb` are their peak resident memory.
+temporary folder, with a fixed seed and `now`, as the command does (one transaction, the calls
+drawn, sealed and written a slice at a time, then the rename onto the target). The best of the
+runs is reported, with the median; `cpu_s` is the building process's CPU time (user and system,
+every thread) and `draw_cpu_s` the drawing and sealing processes' together (a demo beyond one
+slice is drawn by a second process and sealed by a third), which a machine shared with other
+work leaves closer to the truth than the wall clock; `peak_rss_mb` is the building process's
+peak resident memory and `draw_peak_rss_mb` the larger of the other two's.
 `--generation` also times drawing the calls alone, without writing them.
 
 Prints JSON: {"20000": {"build_s", "build_median_s", "cpu_s", "draw_cpu_s", "peak_rss_mb",
@@ -46,9 +47,10 @@ def one_build(calls: int, folder: str | None) -> dict[str, float]:
         started, cpu = time.perf_counter(), time.process_time()
         summary = build_demo(path, calls=calls, now=NOW)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        assert summary.calls == calls, summary
+        # The optimizer's demo prompt adds its own calls on top of the story's `calls`.
+        assert summary.calls >= calls, summary
         size = path.stat().st_size
-    drawing = resource.getrusage(resource.RUSAGE_CHILDREN)  # the drawing process, when one ran
+    drawing = resource.getrusage(resource.RUSAGE_CHILDREN)  # drawing and sealing, when they ran
     return {
         "wall_s": wall,
         "cpu_s": cpu,

@@ -16,12 +16,12 @@ import pytest
 
 from llmbench.demo.build import DemoSummary, build_demo
 from llmbench.demo.content import plan
-from llmbench.demo.draw_process import DrawnElsewhere, DrawProcessError, DrawTask
+from llmbench.demo.draw_process import DrawnElsewhere, DrawProcessError, DrawTask, Sealing
 from llmbench.demo.optimize_demo import calls_for
 from llmbench.demo.optimize_runs import call_count
 from llmbench.demo.slices import hour_slices, share
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.store.audit.log import database_id, verify_chain
+from llmbench.store.audit.log import SealPoint, database_id, verify_chain
 from llmbench.store.audit.search_index import has_pending
 from llmbench.store.db import open_db
 from llmbench.store.schema.rollups import ROLLUP_TABLES
@@ -172,4 +172,50 @@ def test_a_stop_midway_writes_nothing_and_ends_the_drawing(tmp_path: Path) -> No
     with pytest.raises(KeyboardInterrupt):
         build_demo(tmp_path / "demo.db", calls=CALLS, now=NOW, slices=SLICE, progress=stopping)
     assert list(tmp_path.iterdir()) == []
+    assert not multiprocessing.active_children()
+
+
+def test_a_failure_in_the_drawing_process_passes_through_the_sealing_one() -> None:
+    sealing = Sealing(b"k" * 32, SealPoint(0, "genesis", 2, "a-db"), {}, {})
+    task = DrawTask(seed=7, calls=CALLS, days=0, now=NOW, slice_calls=SLICE, sealing=sealing)
+    with DrawnElsewhere(task) as drawn, pytest.raises(DrawProcessError, match="days must be"):
+        list(drawn.chunks())
+    assert drawn.sealer is not None
+    assert not drawn.sealer.is_alive() and not drawn.process.is_alive()
+
+
+def test_a_failure_in_the_sealing_process_is_raised_and_ends_both() -> None:
+    # No ids for the prompt versions the calls name: the sealing process cannot seal them.
+    sealing = Sealing(b"k" * 32, SealPoint(0, "genesis", 2, "a-db"), {}, {})
+    task = DrawTask(seed=7, calls=CALLS, days=30, now=NOW, slice_calls=SLICE, sealing=sealing)
+    with DrawnElsewhere(task) as drawn, pytest.raises(DrawProcessError, match="KeyError"):
+        list(drawn.chunks())
+    assert drawn.sealer is not None
+    assert not drawn.sealer.is_alive() and not drawn.process.is_alive()
+
+
+def test_the_built_file_is_in_wal_mode_with_nothing_beside_it(tmp_path: Path) -> None:
+    # Built without the write-ahead log (store/bulk_load.private_file), then put back in it.
+    summary = build_demo(tmp_path / "demo.db", calls=600, now=NOW, slices=200)
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.db"]
+    conn = sqlite3.connect(summary.path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        conn.close()
+
+
+def test_with_three_cores_a_third_process_seals_the_same_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sliced: DemoSummary
+) -> None:
+    monkeypatch.setattr("llmbench.demo.build.sealing_apart", lambda: True)
+    apart = build_demo(tmp_path / "demo.db", calls=CALLS, now=NOW, slices=SLICE)
+    compared = "SELECT ts, request_id, model, cost, messages, response, content_hash FROM calls"
+    with sqlite3.connect(apart.path) as ours, sqlite3.connect(sliced.path) as theirs:
+        assert ours.execute(compared).fetchall() == theirs.execute(compared).fetchall()
+    with open_db(apart.path, create=False) as store:
+        key = load_chain_key(database_id(store.read()), create=False)
+        report = verify_chain(store.read(), key)
+    assert report.ok and report.checked == TOTAL
     assert not multiprocessing.active_children()
