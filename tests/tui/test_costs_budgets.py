@@ -43,6 +43,16 @@ def _budget_rows(app: LLMBenchApp) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def _until_listed(pilot: Pilot[None], app: LLMBenchApp, scopes: list[str]) -> None:
+    """The pane reads its budgets again once a change is written: on a busy machine that read
+    may still be under way when the app first looks idle."""
+    for _ in range(250):
+        if [row[0] for row in _budget_rows(app)] == scopes:
+            return
+        await pilot.pause(0.02)
+    assert [row[0] for row in _budget_rows(app)] == scopes
+
+
 def _error(dialog: FormDialog) -> str:
     return str(dialog.query_one("#form-error", Static).render())
 
@@ -68,6 +78,7 @@ async def test_b_in_the_alerts_view_saves_a_budget_as_the_cli_would(own_store: S
         await settle(pilot)
         assert isinstance(app.screen, CostsScreen)
         assert _saved(own_store) == [("feature", "search-answer", "week", 1250.5)]
+        await _until_listed(pilot, app, ["feature=search-answer"])
         scope, period, _spent, limit, *_ = _budget_rows(app)[0]
         assert (scope, period, limit) == ("feature=search-answer", "week", "$1,250.50")
 
@@ -151,13 +162,7 @@ async def test_d_deletes_the_highlighted_budget_once_confirmed(own_store: Store)
         await pilot.press("y")
         await settle(pilot)
         assert _saved(own_store) == [("global", "", "month", 500.0)]
-        # The pane reads its budgets again once the delete is written: on a busy machine that
-        # read may still be under way when the app first looks idle.
-        for _ in range(250):
-            if [row[0] for row in _budget_rows(app)] == ["global"]:
-                break
-            await pilot.pause(0.02)
-        assert [row[0] for row in _budget_rows(app)] == ["global"]
+        await _until_listed(pilot, app, ["global"])
 
 
 async def test_b_still_shows_the_breakdown_outside_the_alerts_view(own_store: Store) -> None:
