@@ -4,13 +4,23 @@ back when the terminal widens."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
+from llmbench.store.db import open_db
 from llmbench.tui.app import LLMBenchApp
 from llmbench.tui.format import NOTHING
 from llmbench.tui.screens.monitor import MODEL_COLUMNS
-from llmbench.tui.widgets.folding_table import FoldColumn, FoldingTable, shown_columns
-from tests.tui.conftest import open_pane, settle
+from llmbench.tui.widgets.folding_table import (
+    MIN_CUT_WIDTH,
+    FoldColumn,
+    FoldingTable,
+    cut,
+    cut_widths,
+    shown_columns,
+)
+from tests.tui.conftest import DEMO_NOW, demo_settings, open_pane, settle
 
 
 def test_columns_fold_highest_first_and_empty_ones_before_any() -> None:
@@ -58,3 +68,40 @@ async def test_f3_and_f7_fit_80_columns_and_use_the_room_when_wider(
         assert models.shown == tuple(column.key for column in MODEL_COLUMNS)
         await open_pane(pilot, "f3")
         assert len(board.shown) == len(board.fold_columns)
+
+
+def test_a_cut_column_gives_up_cells_only_when_folding_is_not_enough() -> None:
+    columns = (
+        FoldColumn("name", "Run", cut=True),
+        FoldColumn("status", "Status"),
+        FoldColumn("models", "Models", fold=1),
+    )
+    rows = [("1", ("a run named at length, with its purpose and date", "done", "gpt-4o"))]
+    shown = shown_columns(columns, rows, 40)
+    assert shown == ("name", "status")  # the foldable column went first
+    assert cut_widths(columns, rows, shown, 40) == {"name": 40 - 2 * 2 - len("Status")}
+    assert cut_widths(columns, rows, shown, 200) == {}
+    assert cut_widths(columns, rows, shown, 10) == {"name": MIN_CUT_WIDTH}
+    assert cut("a run named at length", 8) == "a run n…"
+    assert cut("short", 8) == "short"
+
+
+async def test_f3s_long_run_names_are_cut_to_fit_80_columns(
+    pristine_copy: Path, make_app: Callable[..., LLMBenchApp]
+) -> None:
+    long_name = "support-reply v4 on Claude 3.5 Sonnet vs Claude 3.5 Haiku on support-tickets"
+    connection = sqlite3.connect(pristine_copy)
+    connection.execute("UPDATE runs SET name = ?", (long_name,))
+    connection.commit()
+    connection.close()
+    with open_db(pristine_copy, create=False) as store:
+        app = LLMBenchApp(store, demo_settings(), db_label="demo.db", clock=lambda: DEMO_NOW)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_pane(pilot, "f3")
+            runs = app.screen.query_one("#runs-table", FoldingTable)
+            name = str(runs.get_row_at(0)[0])
+            assert name.endswith("…") and long_name.startswith(name[:-1])
+            _fits(runs)
+            await pilot.resize_terminal(200, 60)
+            await settle(pilot)
+            assert str(runs.get_row_at(0)[0]) == long_name  # room enough: whole again

@@ -27,6 +27,9 @@ class FoldColumn:
     fold: int = 0
     """0: always shown. Otherwise the column folds when the table is too narrow for it, the
     highest `fold` first."""
+    cut: bool = False
+    """Its cells are cut short (ending in …) when the table is still too wide once every
+    foldable column has folded: a free-text column, such as a run's name."""
 
 
 def shown_columns(
@@ -58,6 +61,49 @@ def shown_columns(
     return tuple(column.key for n, column in enumerate(columns) if n in shown)
 
 
+MIN_CUT_WIDTH = 12
+"""A cut column keeps at least this many cells, whatever the room."""
+
+
+def cut_widths(
+    columns: Sequence[FoldColumn],
+    rows: Sequence[tuple[str, Sequence[str]]],
+    shown: Sequence[str],
+    width: int,
+    padding: int = 1,
+) -> dict[str, int]:
+    """For the shown columns that may be cut: the cells each may take so that the table fits
+    in `width` (none when it fits already)."""
+    widths = {
+        column.key: max([cell_len(column.label), *(cell_len(cells[n]) for _key, cells in rows)])
+        for n, column in enumerate(columns)
+        if column.key in shown
+    }
+    over = sum(widths.values()) + 2 * padding * len(widths) - width
+    cuttable = [column.key for column in columns if column.cut and column.key in shown]
+    limits: dict[str, int] = {}
+    for key in sorted(cuttable, key=lambda k: -widths[k]):  # the widest gives up most
+        if over <= 0:
+            break
+        limit = max(widths[key] - over, MIN_CUT_WIDTH)
+        if limit < widths[key]:
+            over -= widths[key] - limit
+            limits[key] = limit
+    return limits
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` in at most `limit` cells, ending in … when cut."""
+    if cell_len(text) <= limit:
+        return text
+    kept = ""
+    for char in text:
+        if cell_len(kept + char) > limit - 1:
+            break
+        kept += char
+    return kept + "…"
+
+
 class FoldingTable(FittedTable):
     """`set_columns` once, then `fill` with every row's cells (one per column, in order)."""
 
@@ -66,6 +112,7 @@ class FoldingTable(FittedTable):
         self.fold_columns: tuple[FoldColumn, ...] = ()
         self.shown: tuple[str, ...] = ()
         self._rows: list[tuple[str, tuple[str, ...]]] = []
+        self._limits: dict[str, int] = {}
 
     def set_columns(self, columns: Sequence[FoldColumn]) -> None:
         self.fold_columns = tuple(columns)
@@ -81,9 +128,12 @@ class FoldingTable(FittedTable):
         return width - self.styles.scrollbar_size_vertical
 
     def _show(self, *, force: bool = False) -> None:
-        shown = shown_columns(self.fold_columns, self._rows, self._room(), self.cell_padding)
-        if shown == self.shown and not force:
+        room = self._room()
+        shown = shown_columns(self.fold_columns, self._rows, room, self.cell_padding)
+        limits = cut_widths(self.fold_columns, self._rows, shown, room, self.cell_padding)
+        if shown == self.shown and limits == self._limits and not force:
             return
+        self._limits = limits
         kept = highlighted_key(self)
         if shown != self.shown:
             self.clear(columns=True)
@@ -94,8 +144,15 @@ class FoldingTable(FittedTable):
         else:
             self.clear()
         places = [n for n, column in enumerate(self.fold_columns) if column.key in shown]
+        keys = [self.fold_columns[n].key for n in places]
         for key, cells in self._rows:
-            self.add_row(*(cells[n] for n in places), key=key)
+            self.add_row(
+                *(
+                    cut(cells[n], limits[column]) if column in limits else cells[n]
+                    for n, column in zip(places, keys, strict=True)
+                ),
+                key=key,
+            )
         restore_cursor(self, kept)
 
     def on_resize(self) -> None:

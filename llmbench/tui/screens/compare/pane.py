@@ -29,7 +29,7 @@ def pass_rate_text(passed: int, checked: int, rate: float | None) -> str:
 # At 80 columns the runs keep their name, status, size and pass rate; the scoreboard its
 # version, model, pass rate, cost per case and p50. Wider terminals show the rest.
 RUN_COLUMNS = (
-    FoldColumn("name", "Run"),
+    FoldColumn("name", "Run", cut=True),
     FoldColumn("kind", "Kind", fold=1),
     FoldColumn("status", "Status"),
     FoldColumn("cells", "Cells"),
