@@ -113,6 +113,21 @@ class ModelRunScore:
     priced: int
 
 
+SCORES_OF_CELLS = """
+    verdicts AS (
+        SELECT result_id, min(passed) AS passed FROM checks
+        WHERE result_id IN (SELECT id FROM cells) AND passed IS NOT NULL GROUP BY result_id
+    )
+    SELECT cells.model, count(v.passed), coalesce(sum(v.passed), 0),
+           coalesce(sum(c.cost), 0), count(c.cost)
+    FROM cells LEFT JOIN verdicts v ON v.result_id = cells.id
+    LEFT JOIN calls c ON c.id = cells.call_id
+    GROUP BY cells.model ORDER BY cells.model
+"""
+"""The tail of a query scoring a CTE `cells (id, model, call_id)` per model: ModelRunScore's
+columns."""
+
+
 def prompt_model_scores(db: Database, prompt_id: int) -> list[ModelRunScore]:
     """Each model's cells of this prompt's versions over every run: cells with checks, those
     whose checks all passed, and the cost of the priced ones."""
@@ -121,17 +136,8 @@ def prompt_model_scores(db: Database, prompt_id: int) -> list[ModelRunScore]:
         WITH cells AS (
             SELECT res.id, res.model, res.call_id FROM results res
             JOIN prompt_versions v ON v.id = res.version_id WHERE v.prompt_id = ?
-        ),
-        verdicts AS (
-            SELECT result_id, min(passed) AS passed FROM checks
-            WHERE result_id IN (SELECT id FROM cells) AND passed IS NOT NULL GROUP BY result_id
-        )
-        SELECT cells.model, count(v.passed), coalesce(sum(v.passed), 0),
-               coalesce(sum(c.cost), 0), count(c.cost)
-        FROM cells LEFT JOIN verdicts v ON v.result_id = cells.id
-        LEFT JOIN calls c ON c.id = cells.call_id
-        GROUP BY cells.model ORDER BY cells.model
-        """,
+        ),"""
+        + SCORES_OF_CELLS,
         [prompt_id],
     ).fetchall()
     return [ModelRunScore(*row) for row in rows]

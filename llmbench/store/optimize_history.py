@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from llmbench.store.optimizations import ModelRunScore
+from llmbench.store.optimizations import SCORES_OF_CELLS, ModelRunScore
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,8 @@ def version_model_scores(db: Database, version_id: int, model: str) -> list[Mode
         cells AS (
             SELECT id, model, call_id FROM results
             WHERE version_id = ? AND run_id IN (SELECT run_id FROM beside)
-        ),
-        verdicts AS (
-            SELECT result_id, min(passed) AS passed FROM checks
-            WHERE result_id IN (SELECT id FROM cells) AND passed IS NOT NULL GROUP BY result_id
-        )
-        SELECT cells.model, count(v.passed), coalesce(sum(v.passed), 0),
-               coalesce(sum(c.cost), 0), count(c.cost)
-        FROM cells LEFT JOIN verdicts v ON v.result_id = cells.id
-        LEFT JOIN calls c ON c.id = cells.call_id
-        GROUP BY cells.model ORDER BY cells.model
-        """,
+        ),"""
+        + SCORES_OF_CELLS,
         [version_id, model, version_id],
     ).fetchall()
     return [ModelRunScore(*row) for row in rows]

