@@ -273,36 +273,41 @@ def runs(
     made = []
     calls: list[dict[str, Any]] = []
     for spec in RUNS:
-        results, run_calls, started, finished = _run_cells(
+        results, run_calls, started, finished = run_cells(
             rng, clock, spec, by_prompt[spec.prompt], by_dataset[spec.dataset], prices
         )
         calls.extend(run_calls)
-        made.append(
-            DemoRun(
-                key=spec.key,
-                name=spec.name,
-                prompt=spec.prompt,
-                dataset=spec.dataset,
-                versions=spec.versions,
-                models=spec.models,
-                config={
-                    "prompt": spec.prompt,
-                    "versions": list(spec.versions),
-                    "models": list(spec.models),
-                    "dataset": spec.dataset,
-                    "repeats": 1,
-                    "concurrency": 4,
-                    "checks": [dict(check) for check in spec.checks],
-                },
-                created_at=iso_ms(started),
-                finished_at=iso_ms(finished),
-                results=tuple(results),
-            )
-        )
+        made.append(demo_run(spec, results, started, finished))
     return tuple(made), calls
 
 
-def _run_cells(
+def demo_run(
+    spec: RunSpec, results: list[DemoResult], started: datetime, finished: datetime
+) -> DemoRun:
+    """A finished run of `spec` with its drawn cells, configured as `llmbench` runs are."""
+    return DemoRun(
+        key=spec.key,
+        name=spec.name,
+        prompt=spec.prompt,
+        dataset=spec.dataset,
+        versions=spec.versions,
+        models=spec.models,
+        config={
+            "prompt": spec.prompt,
+            "versions": list(spec.versions),
+            "models": list(spec.models),
+            "dataset": spec.dataset,
+            "repeats": 1,
+            "concurrency": 4,
+            "checks": [dict(check) for check in spec.checks],
+        },
+        created_at=iso_ms(started),
+        finished_at=iso_ms(finished),
+        results=tuple(results),
+    )
+
+
+def run_cells(
     rng: random.Random,
     clock: DemoClock,
     spec: RunSpec,

@@ -22,7 +22,7 @@ from typing import Any
 from llmbench.demo import evals
 from llmbench.demo.catalog import HAIKU, SONNET
 from llmbench.demo.content import demo_price_table
-from llmbench.demo.records import DemoClock, DemoContent, DemoRun, iso_ms
+from llmbench.demo.records import DemoClock, DemoContent, DemoRun
 
 REQUEST_PREFIX = "demo-bake-off-"
 BAKE_OFF = evals.RunSpec(
@@ -57,33 +57,14 @@ def bake_off(content: DemoContent, seed: int, days: int) -> tuple[DemoRun, list[
     dataset = next(d for d in content.datasets if d.name == BAKE_OFF.dataset)
     rng = random.Random(f"{seed}:optimize-runs")  # a stream of its own: the story's stay as drawn
     # The story's own cell drawing (demo.evals), so this run reads like the others.
-    results, calls, started, finished = evals._run_cells(
+    results, calls, started, finished = evals.run_cells(
         rng, clock, BAKE_OFF, prompt, dataset, demo_price_table()
     )
     # Named like the optimizer prompt's calls (demo-extract-…): drawn here, not by the story.
     for n, (call, result) in enumerate(zip(calls, results, strict=True)):
         call["request_id"] = f"{REQUEST_PREFIX}{n}"
         results[n] = replace(result, request_id=call["request_id"])
-    run = DemoRun(
-        key=BAKE_OFF.key,
-        name=BAKE_OFF.name,
-        prompt=BAKE_OFF.prompt,
-        dataset=BAKE_OFF.dataset,
-        versions=BAKE_OFF.versions,
-        models=BAKE_OFF.models,
-        config={
-            "prompt": BAKE_OFF.prompt,
-            "versions": list(BAKE_OFF.versions),
-            "models": list(BAKE_OFF.models),
-            "dataset": BAKE_OFF.dataset,
-            "repeats": 1,
-            "concurrency": 4,
-            "checks": [dict(check) for check in BAKE_OFF.checks],
-        },
-        created_at=iso_ms(started),
-        finished_at=iso_ms(finished),
-        results=tuple(results),
-    )
+    run = evals.demo_run(BAKE_OFF, results, started, finished)
     return run, calls
 
 
