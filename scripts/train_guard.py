@@ -2,11 +2,14 @@
 
 Run: python scripts/train_guard.py [--epochs 5] [--seed 20] [--l2 0.001] [--out PATH]
      python scripts/train_guard.py --validate-only [--misses FILE] [--no-extra] [--no-more]
-         [--l2 X] [--window N] [--embed]   (variants, compared on the validation figures)
+         [--persona] [--l2 X] [--window N] [--embed]   (variants, compared on validation)
+         [--points FILE] [--reuse-points FILE]   (write / read back the validation rows' scores)
 
 Reads tests/benchmarks/guard/corpus.jsonl.gz (built by scripts/guard_data/build_corpus.py),
 extra.jsonl.gz and more.jsonl.gz (training families only, built by build_extra.py and
-build_more.py beside it; the manifests beside them name every source and licence) and uses
+build_more.py beside it; the manifests beside them name every source and licence), and with
+--persona persona.jsonl.gz too (ordinary role-play and instruction-style requests, built by
+build_persona.py: variants T-W7 in tests/benchmarks/guard/README.md, none shipped), and uses
 only the families marked "train"; the held-out families are not read at all here: they are
 what tests/benchmarks/bench_guard.py reports on.
 
@@ -58,6 +61,9 @@ CORPUS = ROOT / "tests" / "benchmarks" / "guard" / "corpus.jsonl.gz"
 # Training families only, built by scripts/guard_data/build_extra.py and build_more.py.
 EXTRA = ROOT / "tests" / "benchmarks" / "guard" / "extra.jsonl.gz"
 MORE = ROOT / "tests" / "benchmarks" / "guard" / "more.jsonl.gz"
+# Ordinary role-play and instruction-style requests only (scripts/guard_data/build_persona.py);
+# read with --persona: no variant trained with it has shipped yet.
+PERSONA = ROOT / "tests" / "benchmarks" / "guard" / "persona.jsonl.gz"
 OUT = ROOT / "llmbench" / "core" / "guard" / classifier.DATA_FILE
 MAX_FEATURES = 120_000
 MAX_WINDOWS_PER_ROW = 8
@@ -72,9 +78,10 @@ TARGET_FALSE_POSITIVES = 0.02
 Point = tuple[float, float, int, int, str, str]
 
 
-def load_rows(extra: bool = True, more: bool = True) -> list[dict[str, Any]]:
+def load_rows(extra: bool = True, more: bool = True, persona: bool = False) -> list[dict[str, Any]]:
     rows = []
-    for path in (CORPUS, *([EXTRA] if extra else []), *([MORE] if more and extra else [])):
+    paths = [CORPUS, *([EXTRA] if extra else []), *([MORE] if more and extra else [])]
+    for path in paths + ([PERSONA] if persona and extra else []):
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             rows += [json.loads(line) for line in handle]
     return rows
@@ -462,19 +469,27 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=classifier.WINDOW, help="tokens a window")
     parser.add_argument("--no-extra", action="store_true", help=f"without {EXTRA.name}")
     parser.add_argument("--no-more", action="store_true", help=f"without {MORE.name}")
+    parser.add_argument("--persona", action="store_true", help=f"with {PERSONA.name} too")
     parser.add_argument("--embed", action="store_true", help="also short rows inside prose")
     parser.add_argument("--validate-only", action="store_true", help="no weights written")
     parser.add_argument("--misses", type=Path, help="write the validation errors here (JSON)")
     parser.add_argument("--points", type=Path, help="write every validation row's scores (JSON)")
+    parser.add_argument(
+        "--reuse-points", type=Path, help="read them from a --points file of the same variant"
+    )  # the out-of-family fits are most of the time; their points are the same numbers
     args = parser.parse_args()
     L2, MAX_FEATURES = args.l2, args.max_features
     classifier.WINDOW, classifier.STRIDE = args.window, args.window // 2
     started = time.perf_counter()
-    rows = [r for r in load_rows(not args.no_extra, not args.no_more) if r["split"] == "train"]
+    chosen = load_rows(not args.no_extra, not args.no_more, args.persona)
+    rows = [r for r in chosen if r["split"] == "train"]
     if args.embed:
         rows += embedded(rows, args.seed)
     vectors = {row["id"]: window_features(row["text"]) for row in rows}
-    points = out_of_family_points(rows, vectors, args.epochs, args.seed)
+    if args.reuse_points:
+        points = [tuple(point) for point in json.loads(args.reuse_points.read_text())]
+    else:
+        points = out_of_family_points(rows, vectors, args.epochs, args.seed)
     calibration = at_operating_point(fit_calibration([point[:4] for point in points]), points)
     base = {row["family"] for row in load_rows(False) if row["split"] == "train"}
     result: dict[str, Any] = {

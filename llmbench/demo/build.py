@@ -25,6 +25,7 @@ from llmbench.demo.call_stream import SLICE_CALLS, CallStream
 from llmbench.demo.consistency import save_days
 from llmbench.demo.content import DemoContent
 from llmbench.demo.draw_process import DrawnElsewhere, DrawTask, SealedSlice, Sealing, sealed_slices
+from llmbench.demo.heap import release_free_memory
 from llmbench.gateway.chain_head import record_head
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.store import bulk_load
@@ -365,21 +366,43 @@ def _write_datasets(db: Database, content: DemoContent) -> dict[str, list[int]]:
 def _write_calls(db: Database, slices: Iterator[SealedSlice], tracker: _Progress) -> dict[str, int]:
     """Insert every call, sealed in time order, a slice at a time as the stream draws it, with
     the indexes, rollups and search index built once at the end; returns request_id -> call id
-    for the runs' calls."""
+    for the runs' calls.
+
+    Every INSERT holds the same number of rows (the last excepted): the rows a slice leaves
+    over a whole statement go in with the next slice's. Each count of rows is a statement of
+    its own in the connection's cache (up to 128 kept, each up to a megabyte of SQLite's
+    memory for 256 rows), so a slice's odd tail made a new one per slice: SQLite's memory in
+    the writing process grew by 3 MB every 100,000 calls (issue #21). Each slice's freed
+    memory is handed back to the system (demo.heap) before the next arrives."""
     run_call_ids: dict[str, int] = {}
     with_parts: list[dict[str, Any]] = []
+    step = audit_repo.rows_per_statement(db)
+    batch = step * max(1, _INSERT_CHUNK // step)
+    left: list[tuple[Any, ...]] = []  # sealed rows short of a whole statement, in order
     with bulk_load.bulk_calls(db):
         for piece in slices:
-            rows = piece.rows
-            for start in range(0, len(rows), _INSERT_CHUNK):
-                audit_repo.insert_sealed(db, rows[start : start + _INSERT_CHUNK])
-                tracker.wrote(min(_INSERT_CHUNK, len(rows) - start))
+            rows = left + piece.rows if left else piece.rows
+            whole = len(rows) - len(rows) % step
+            _insert(db, rows, whole, batch, tracker)
+            left = rows[whole:]
             run_call_ids.update(piece.run_calls)
             with_parts += piece.parts
             del piece, rows  # written: not held while the next slice is drawn
+            release_free_memory()
+        _insert(db, left, len(left), batch, tracker)
     # The image call's parts, now that it has an id (and its request an index to find it by).
     media_call.write_parts(db, with_parts)
     return run_call_ids
+
+
+def _insert(
+    db: Database, rows: list[tuple[Any, ...]], end: int, batch: int, tracker: _Progress
+) -> None:
+    """rows[:end] inserted `batch` at a time, counted as written."""
+    for first in range(0, end, batch):
+        last = min(first + batch, end)
+        audit_repo.insert_sealed(db, rows[first:last])
+        tracker.wrote(last - first)
 
 
 def _write_results(

@@ -29,11 +29,16 @@ from typing import Any
 from llmbench.core.progress import LatestProgress
 from llmbench.demo import content as demo_content
 from llmbench.demo import media_call, optimize_demo
+from llmbench.demo.heap import release_free_memory
 from llmbench.demo.records import Progress, VersionRef
 from llmbench.store.audit.log import SealPoint, seal_calls
 from llmbench.store.consistency import ConsistencyDay
 
 Row = dict[str, Any]
+# Calls per message on a pipe: a slice goes as ('part', rows) messages and a last ('rows', ...)
+# so that the pickle of a whole slice (about 1 KB a call: 25 MB at 25,000) is never held
+# beside its calls, by the process sending it or the one receiving it (issue #21).
+PIECE_ROWS = 2_500
 
 
 class DrawProcessError(RuntimeError):
@@ -66,9 +71,10 @@ class SealedSlice:
 
 def sealed_slices(chunks: Iterable[list[Row]], sealing: Sealing) -> Iterator[SealedSlice]:
     """Each chunk of calls (in time order, chunks in turn) with the extra calls merged in,
-    sealed onto the chain from its end, the ids they will get ascending from it."""
+    sealed onto the chain from its end, the ids they will get ascending from it. A slice's
+    lists are emptied when the next is asked for (`released`): the consumer is done with it."""
     point = sealing.head
-    for rows in optimize_demo.interleave(chunks, sealing.extra):
+    for rows in optimize_demo.interleave(released(chunks), sealing.extra):
         run_calls: dict[str, int] = {}
         for call_id, row in enumerate(rows, point.last_id + 1):
             reference, run = row["prompt_version"], row["run"]
@@ -78,6 +84,18 @@ def sealed_slices(chunks: Iterable[list[Row]], sealing: Sealing) -> Iterator[Sea
                 run_calls[row["request_id"]] = call_id
         sealed, point = seal_calls(sealing.key, point, rows)
         yield SealedSlice(sealed, run_calls, [row for row in rows if media_call.PARTS in row])
+        rows.clear()
+        sealed.clear()
+
+
+def released(chunks: Iterable[list[Row]]) -> Iterator[list[Row]]:
+    """The chunks, each emptied when the next is asked for. The generators a slice passes
+    through (the stream's, the merge's) keep their last one in a variable until the next
+    arrives: without this, the previous slice's calls (about 3 KB each: 75 MB at 25,000) are
+    held while the next is drawn or received, and the heap holds two slices' texts, not one."""
+    for rows in chunks:
+        yield rows
+        rows.clear()
 
 
 @dataclass(frozen=True)
@@ -91,16 +109,17 @@ class DrawTask:
 
 
 def draw(task: DrawTask, pipe: Connection) -> None:
-    """The drawing process: send ('rows', rows, progress) per slice, then ('days', days), or
-    ('failed', message)."""
+    """The drawing process: send ('rows', rows, progress) per slice (its first rows ahead in
+    ('part', rows) messages: send_in_parts), then ('days', days), or ('failed', message)."""
     progress = LatestProgress()
     try:
         _content, stream = demo_content.plan(
             task.seed, task.calls, task.days, task.now, progress, task.slice_calls
         )
-        for rows in stream.chunks():
-            pipe.send(("rows", rows, progress.seen))
+        for rows in released(stream.chunks()):
+            pipe.send(("rows", send_in_parts(pipe, rows), progress.seen))
             del rows  # sent: not held while the next slice is drawn
+            release_free_memory()
         pipe.send(("days", stream.consistency.finish()))
     except (BrokenPipeError, EOFError):  # the writer stopped: its transaction rolls back
         pass
@@ -119,7 +138,7 @@ def seal(sealing: Sealing, drawn: Connection, pipe: Connection) -> None:
 
     def slices() -> Iterator[list[Row]]:
         while True:
-            message = drawn.recv()
+            message = receive_whole(drawn)
             if message[0] != "rows":
                 end.append(message)
                 return
@@ -129,8 +148,9 @@ def seal(sealing: Sealing, drawn: Connection, pipe: Connection) -> None:
 
     try:
         for piece in sealed_slices(slices(), sealing):
-            pipe.send(("rows", piece, progress[0]))
+            pipe.send(("rows", replace(piece, rows=send_in_parts(pipe, piece.rows)), progress[0]))
             del piece  # sent: not held while the next slice is sealed
+            release_free_memory()
         pipe.send(end[0])
     except (BrokenPipeError, EOFError):  # the writer stopped, or the drawing process died
         pass
@@ -139,6 +159,33 @@ def seal(sealing: Sealing, drawn: Connection, pipe: Connection) -> None:
     finally:
         drawn.close()
         pipe.close()
+
+
+def send_in_parts(pipe: Connection, rows: list[Any]) -> list[Any]:
+    """Send all but the last PIECE_ROWS (or fewer) of `rows` as ('part', rows) messages; the
+    rest, for the slice's last message."""
+    last = (max(0, len(rows) - 1) // PIECE_ROWS) * PIECE_ROWS
+    for start in range(0, last, PIECE_ROWS):
+        pipe.send(("part", rows[start : start + PIECE_ROWS]))
+    return rows[last:]
+
+
+def receive_whole(pipe: Connection) -> tuple[Any, ...]:
+    """The next message, with the parts sent before a slice's last message joined onto it
+    (its rows, or its SealedSlice's)."""
+    parts: list[Any] = []
+    while (message := pipe.recv())[0] == "part":
+        parts += message[1]
+        del message
+    if not parts or message[0] != "rows":
+        return message  # a failure's message drops the slice's parts with it
+    kind, last, progress = message
+    del message
+    if isinstance(last, SealedSlice):
+        parts += last.rows
+        return kind, replace(last, rows=parts), progress
+    parts += last
+    return kind, parts, progress
 
 
 class DrawnElsewhere:
@@ -198,7 +245,7 @@ class DrawnElsewhere:
         `sealing`, else the slices' rows."""
         while True:
             try:
-                message = self.ours.recv()
+                message = receive_whole(self.ours)
             except EOFError:
                 last = self.sealer or self.process
                 last.join(timeout=5)

@@ -8,10 +8,10 @@ import asyncio
 import gc
 import threading
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from textual.timer import Timer
 from textual.widget import AwaitMount
 
 from llmbench.tui.idle_collector import CollectsWhenIdle
@@ -39,8 +39,11 @@ class SwitchesWhenReady(CollectsWhenIdle):
         super().__init__(*args, **kwargs)
         self._no_switch = threading.Event()
         self._no_switch.set()
-        self._opening: tuple[Timer, bool] | None = None
-        """The timer watching the pane being opened, and whether it paused the collector."""
+        self._opening: tuple[Callable[[bool], None], bool] | None = None
+        """What ends the wait for the pane being opened (enabling the collector again if told
+        to), and whether that wait paused the collector."""
+        self._ready_checks: list[Callable[[], None]] = []
+        """What waits for the pane being opened to be `ready_to_show` (polled meanwhile)."""
 
     def on_mount(self) -> None:
         # Once per event loop (tests run many apps on one), which shuts it down as it closes.
@@ -53,12 +56,22 @@ class SwitchesWhenReady(CollectsWhenIdle):
     def on_unmount(self) -> None:
         # Quitting while a pane opens: nothing waits any more, and the collector runs again.
         if self._opening is not None:
-            timer, paused = self._opening
-            self._opening = None
-            timer.stop()
-            if paused:
-                gc.enable()
+            end, _paused = self._opening
+            end(True)
         self._no_switch.set()
+
+    def pane_ready(self) -> None:
+        """A pane just got its data on screen: whatever waits for it to be `ready_to_show`
+        checks now rather than at its next poll, and a pane being opened is painted now."""
+        opening = bool(self._ready_checks)
+        for check in list(self._ready_checks):
+            check()
+        if opening and not self._batch_count and self._front_pane_ready():
+            # Left to Textual, the frame waits for the screen's update timer, whose first tick
+            # on a new screen comes a whole period (1/60 s) after it is first resumed (the same
+            # wait when the hold of the frames ended before the data came): this is the call
+            # that tick makes, which paints what changed.
+            self.screen._on_timer_update()
 
     def yield_to_switch(self) -> None:
         """From a thread doing background work (not a pane's read): wait while a pane is being
@@ -87,28 +100,47 @@ class SwitchesWhenReady(CollectsWhenIdle):
         ~150 ms on a large heap), YIELD_S at most."""
         paused = False  # by this switch; else paused already: whoever paused it enables it
         if self._opening is not None:  # a switch before the last pane opened: it takes over
-            timer, paused = self._opening
-            timer.stop()
+            end_last, paused = self._opening
+            end_last(False)
         self._no_switch.clear()
         if gc.isenabled():
             paused = True
             gc.disable()
         polls = round(YIELD_S / READY_POLL_S)
+        done = False
 
-        def check() -> None:
-            nonlocal polls
-            polls -= 1
-            stack = self.screen_stack
-            if polls > 0 and not (stack and getattr(stack[-1], "ready_to_show", False)):
+        def end(collect: bool) -> None:
+            # Once: a tick of the timer already queued can still come after it was stopped.
+            nonlocal done
+            if done:
                 return
+            done = True
+            self._ready_checks.remove(check)
             timer.stop()
             self._opening = None
             self._no_switch.set()
-            if paused:
+            if paused and collect:
                 gc.enable()
 
-        timer = self.set_interval(READY_POLL_S, check, name="pane-opening")
-        self._opening = (timer, paused)
+        def check() -> None:
+            if self._front_pane_ready():
+                end(True)
+
+        def poll() -> None:
+            nonlocal polls
+            polls -= 1
+            if polls <= 0:
+                end(True)
+            else:
+                check()
+
+        timer = self.set_interval(READY_POLL_S, poll, name="pane-opening")
+        self._ready_checks.append(check)
+        self._opening = (end, paused)
+
+    def _front_pane_ready(self) -> bool:
+        stack = self.screen_stack
+        return bool(stack and getattr(stack[-1], "ready_to_show", False))
 
     def delay_update(self, delay: float = 0.05) -> None:
         """Textual holds every frame for `delay` after a mode switch, so the new screen is not
@@ -127,6 +159,7 @@ class SwitchesWhenReady(CollectsWhenIdle):
             if released:
                 return
             released = True
+            self._ready_checks.remove(check)
             poll.stop()
             limit.stop()
             hold.__exit__(None, None, None)
@@ -136,9 +169,9 @@ class SwitchesWhenReady(CollectsWhenIdle):
                 self.screen.refresh()
 
         def check() -> None:
-            stack = self.screen_stack
-            if stack and getattr(stack[-1], "ready_to_show", False):
+            if self._front_pane_ready():
                 release()
 
         poll = self.set_interval(READY_POLL_S, check, name="pane-ready")
         limit = self.set_timer(delay, release, name="delay_update")
+        self._ready_checks.insert(0, check)  # the frames first, then the work that waited

@@ -1,6 +1,7 @@
 """How fast the Costs pane's breakdowns read a large audit log.
 
 Run: python tests/benchmarks/bench_costs.py [--calls 1000000] [--runs 3] [--keep PATH]
+     python tests/benchmarks/bench_costs.py --calls 10000000 --db big10m.db   (a demo file)
 
 Builds a database of `--calls` calls spread over 30 days (through append_calls, the one insert
 path, in one transaction, so the daily rollup triggers run for every call), then times every
@@ -9,6 +10,11 @@ read over the last 30 days, each twice: `cold`, the first read in a process (any
 in memory dropped first; whole days come from the rollup tables, the window's partial first day
 from `calls`), and `warm`, a read again with 1,000 new calls appended in between (what a
 revisit of F5 costs). Best of `--runs` and the median reported, with the CPU time.
+
+`--db PATH` measures a database this benchmark did not build (the demo's 10M file from
+`bench_demo.py --calls 10000000 --keep`) as it is, its window ending at its newest call (the
+warm reads append their 1,000 calls a run to it, spread over the hour before that call);
+`calls` is then the file's own count.
 
 With `--import-rows N` it also times `llmbench import llm-logs` of a logs.db of N rows (llm's
 `responses` shape, written by sqlite3 here) into an empty database: read, priced, sealed and
@@ -26,12 +32,16 @@ import json
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from llmbench.gateway.chain_key import load_chain_key
 from llmbench.services.costs import breakdowns as costs
@@ -40,6 +50,7 @@ from llmbench.services.costs.pane import read_costs_pane
 from llmbench.store.audit.log import append_calls, database_id
 from llmbench.store.db import Store, open_db
 from llmbench.store.views import to_iso
+from tests.benchmarks.reused_log import newest_call_and_count
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 GOAL_MS = 150.0
@@ -183,6 +194,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database here")
+    parser.add_argument("--db", type=Path, help="measure this database (not built here)")
     parser.add_argument("--import-rows", type=int, default=0, help="also time an llm-logs import")
     parser.add_argument("--only-import", action="store_true", help="skip the breakdowns")
     options = parser.parse_args()
@@ -193,20 +205,23 @@ def main() -> None:
         if options.only_import:
             print(json.dumps({"import": imported, "goal_s": IMPORT_GOAL_S}, indent=2))
             return
-        path = options.keep or Path(folder) / "costs.db"
+        path = options.db or options.keep or Path(folder) / "costs.db"
+        if options.db and not options.db.exists():
+            raise SystemExit(f"{options.db}: no such database")
+        now, calls = newest_call_and_count(path) if options.db else (NOW, options.calls)
         started = time.perf_counter()
         store = open_db(path) if path.exists() else build(path, options.calls)
         build_s = time.perf_counter() - started
-        since, until = costs.window("30d", None, NOW)
+        since, until = costs.window("30d", None, now)
         key = load_chain_key(database_id(store.read()))
         rng = random.Random(11)
         appended = [0]
 
         def append_more() -> None:
             # A thousand more calls at the end of the window, as a busy hour would add.
-            batch = _calls(options.calls + appended[0], 1000, options.calls + 100_000, rng)
-            for call in batch:
-                call["ts"] = to_iso(NOW - timedelta(minutes=30))
+            batch = _calls(calls + appended[0], 1000, calls + 100_000, rng)
+            for n, call in enumerate(batch):  # over the hour before `now`, as traffic comes
+                call["ts"] = to_iso(now - timedelta(seconds=3600 - 3.6 * n))
                 call["request_id"] = f"extra-{appended[0]}-{call['request_id']}"
             appended[0] += 1000
             store.write(lambda db: append_calls(db, key, batch))
@@ -241,7 +256,7 @@ def main() -> None:
             figures["model where feature"] = both(
                 lambda: costs.breakdown(store, ["model"], since, until, {"feature": "extract"})
             )
-            pane = both(lambda: read_costs_pane(store, ("feature", "model"), NOW))
+            pane = both(lambda: read_costs_pane(store, ("feature", "model"), now))
         finally:
             store.close()
         worst_cold = max(item["cold"]["best_ms"] for item in figures.values())
@@ -249,7 +264,8 @@ def main() -> None:
         print(
             json.dumps(
                 {
-                    "calls": options.calls,
+                    "calls": calls,
+                    "now": now.isoformat(),
                     "build_s": round(build_s, 1),
                     "file_mb": round(path.stat().st_size / 1e6, 1),
                     "breakdowns": figures,

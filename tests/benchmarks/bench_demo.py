@@ -4,6 +4,7 @@ default size and at 100k calls, or at any size asked for (issue #21: 1M calls in
 
 Run: python tests/benchmarks/bench_demo.py [--sizes 20000 100000] [--runs 3]
      python tests/benchmarks/bench_demo.py --calls 1000000 [--runs 1] [--folder /big/disk]
+                                           [--keep big.db]
 
 Each build runs in a fresh process (so its peak resident memory is its own) into a fresh
 temporary folder, with a fixed seed and `now`, as the command does (one transaction, the calls
@@ -13,7 +14,8 @@ every thread) and `draw_cpu_s` the drawing and sealing processes' together (a de
 slice is drawn by a second process and sealed by a third), which a machine shared with other
 work leaves closer to the truth than the wall clock; `peak_rss_mb` is the building process's
 peak resident memory and `draw_peak_rss_mb` the larger of the other two's.
-`--generation` also times drawing the calls alone, without writing them.
+`--generation` also times drawing the calls alone, without writing them. `--keep PATH` moves the
+last build there instead of deleting it (the 10M file the other benchmarks then read).
 
 Prints JSON: {"20000": {"build_s", "build_median_s", "cpu_s", "draw_cpu_s", "peak_rss_mb",
 "draw_peak_rss_mb", "file_mb", "generate_s"?}, "100000": ..., "goals": {...}, ...}.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +41,7 @@ GOALS_S = {20_000: 10.0, 1_000_000: 60.0, 10_000_000: 600.0}
 GOAL_RSS_MB = 500
 
 
-def one_build(calls: int, folder: str | None) -> dict[str, float]:
+def one_build(calls: int, folder: str | None, keep: Path | None = None) -> dict[str, float]:
     """Build once in this process: wall and CPU seconds, peak RSS, file size."""
     from llmbench.demo.build import build_demo
 
@@ -50,6 +53,8 @@ def one_build(calls: int, folder: str | None) -> dict[str, float]:
         # The optimizer's demo prompt adds its own calls on top of the story's `calls`.
         assert summary.calls >= calls, summary
         size = path.stat().st_size
+        if keep is not None:
+            shutil.move(path, keep)
     drawing = resource.getrusage(resource.RUSAGE_CHILDREN)  # drawing and sealing, when they ran
     return {
         "wall_s": wall,
@@ -72,16 +77,22 @@ def one_generation(calls: int) -> dict[str, float]:
     return {"wall_s": time.perf_counter() - started}
 
 
-def _in_a_process(what: str, calls: int, folder: str | None) -> dict[str, float]:
+def _in_a_process(
+    what: str, calls: int, folder: str | None, keep: Path | None = None
+) -> dict[str, float]:
     command = [sys.executable, __file__, "--one", what, "--calls", str(calls)]
     if folder:
         command += ["--folder", folder]
+    if keep is not None:
+        command += ["--keep", str(keep)]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
 
 
-def measure(calls: int, runs: int, folder: str | None, generation: bool) -> dict[str, float]:
-    builds = [_in_a_process("build", calls, folder) for _ in range(runs)]
+def measure(
+    calls: int, runs: int, folder: str | None, generation: bool, keep: Path | None = None
+) -> dict[str, float]:
+    builds = [_in_a_process("build", calls, folder, keep) for _ in range(runs)]
     best = min(builds, key=lambda run: run["wall_s"])
     report: dict[str, float] = {
         "calls": calls,
@@ -108,11 +119,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, help="builds per size (3; 1 with --calls)")
     parser.add_argument("--folder", help="where the temporary files go (a 10M demo is ~5 GB)")
     parser.add_argument("--generation", action="store_true", help="also time generation alone")
+    parser.add_argument("--keep", type=Path, help="move the (last) build here, not deleted")
     parser.add_argument("--one", choices=("build", "generate"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # a child run: one measurement, as JSON
         if args.one == "build":
-            found = one_build(args.calls, args.folder)
+            found = one_build(args.calls, args.folder, args.keep)
         else:
             found = one_generation(args.calls)
         json.dump(found, sys.stdout)
@@ -120,7 +132,7 @@ def main() -> None:
     sizes = [args.calls] if args.calls else args.sizes
     runs = args.runs or (1 if args.calls else 3)
     report: dict[str, object] = {
-        str(size): measure(size, runs, args.folder, args.generation) for size in sizes
+        str(size): measure(size, runs, args.folder, args.generation, args.keep) for size in sizes
     }
     report["goals"] = {"build_s": {str(k): v for k, v in GOALS_S.items()}, "rss_mb": GOAL_RSS_MB}
     report["python"] = sys.version.split()[0]

@@ -1,6 +1,7 @@
 """The Monitor's figures on a big audit log: 1,000,000 calls over 30 days (about 600 MB).
 
 Run: python tests/benchmarks/bench_monitor.py [--calls 1000000] [--runs 5] [--db PATH]
+     python tests/benchmarks/bench_monitor.py --calls 10000000 --db big10m.db   (a demo file)
 
 Builds the log in a temporary database (or reuses --db if it exists): calls go through the audit
 log's only insert path (`store.audit.append_calls`), so they are sealed onto the hash chain like
@@ -9,7 +10,11 @@ figure the Monitor pane shows for a window: exact counts, latency/TTFT percentil
 rates, token histograms, cost per hour, the bucketed timelines, quality per day and the alerts
 list — for each window, on a fresh connection (first) and again (median of --runs).
 
-Prints JSON (wall-clock and CPU milliseconds); the goal for the 30-day window is ≤ 300 ms.
+A database it did not build this run (`--db` that exists, such as the demo's 10M file from
+`bench_demo.py --calls 10000000 --keep`) is measured as it is, its windows ending at its newest
+call; `calls` is then the file's own count.
+
+Prints JSON (wall-clock and CPU milliseconds); the goal for the 30-day window is ≤ 150 ms.
 """
 
 from __future__ import annotations
@@ -20,13 +25,19 @@ import math
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-GOAL_MS = 300.0
+if __package__ in (None, ""):  # run as a script: make `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.benchmarks.reused_log import newest_call_and_count
+
+GOAL_MS = 150.0  # issue #21: the F7 30-day window, at any size up to 10M calls
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 DAYS = 30
 CHUNK = 20_000
@@ -109,19 +120,19 @@ def build(path: Path, total: int) -> float:
     return time.perf_counter() - began
 
 
-def _time(path: Path, window: str, runs: int) -> dict[str, Any]:
+def _time(path: Path, window: str, runs: int, now: datetime) -> dict[str, Any]:
     from llmbench.services.database import open_store
     from llmbench.services.monitoring import health as monitor
 
     with open_store(path, create=False) as store:
         began = time.perf_counter()
-        report = monitor.monitor_report(store, window, now=NOW)
+        report = monitor.monitor_report(store, window, now=now)
         first_ms = (time.perf_counter() - began) * 1000
         timings = []
         cpu = []
         for _ in range(runs):
             began, began_cpu = time.perf_counter(), time.process_time()
-            monitor.monitor_report(store, window, now=NOW)
+            monitor.monitor_report(store, window, now=now)
             timings.append((time.perf_counter() - began) * 1000)
             cpu.append((time.process_time() - began_cpu) * 1000)
     return {
@@ -148,12 +159,14 @@ def main() -> None:
         os.environ.setdefault("LLMBENCH_HOME", folder)
         path = options.db or Path(folder) / "monitor.db"
         build_s = None if path.exists() else build(path, options.calls)
-        windows = [_time(path, window, options.runs) for window in ("1h", "24h", "7d", "30d")]
+        now, calls = (NOW, options.calls) if build_s is not None else newest_call_and_count(path)
+        windows = [_time(path, window, options.runs, now) for window in ("1h", "24h", "7d", "30d")]
         month = windows[-1]
         print(
             json.dumps(
                 {
-                    "calls": options.calls,
+                    "calls": calls,
+                    "now": now.isoformat(),
                     "build_s": None if build_s is None else round(build_s, 1),
                     "file_mb": round(path.stat().st_size / 1e6, 1),
                     "windows": windows,

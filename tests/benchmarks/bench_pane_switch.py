@@ -10,7 +10,8 @@ workers, presses F6 and times the first frame that reaches the terminal driver w
 log's rows on it (tests/support/pane_switch_timing.py, which the Pilot test shares). Also
 reported: which of F2's reads were under way at the press, and how long after it they had all
 stopped. Prints JSON: median and p95 of the painted time over the runs, every sample, the file's
-size. The machine should be quiet: every figure grows with its load.
+size, and the machine's load average before and after the runs. The machine should be quiet:
+every figure grows with its load.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -78,6 +80,7 @@ def main() -> None:
             started = time.perf_counter()
             build_demo(path, calls=options.calls, now=NOW)
             build_s = round(time.perf_counter() - started, 1)
+        load_before = os.getloadavg()[0]
         samples = []
         for _ in range(options.runs):
             result = subprocess.run(
@@ -108,6 +111,7 @@ def main() -> None:
             "runs_with_f2_reading_at_press": sum(bool(s["first_pane_reads"]) for s in samples),
             "f2_reads_stopped_after_press_ms_median": round(statistics.median(stopped), 1),
             "goal_ms": GOAL_MS,
+            "load_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
             "samples": samples,
         }
         if options.keep and options.db is None:

@@ -8,20 +8,32 @@ from __future__ import annotations
 import math
 import multiprocessing
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from llmbench.demo.build import DemoSummary, build_demo
 from llmbench.demo.content import plan
-from llmbench.demo.draw_process import DrawnElsewhere, DrawProcessError, DrawTask, Sealing
+from llmbench.demo.draw_process import (
+    DrawnElsewhere,
+    DrawProcessError,
+    DrawTask,
+    SealedSlice,
+    Sealing,
+    receive_whole,
+    released,
+    send_in_parts,
+)
 from llmbench.demo.optimize_demo import calls_for
 from llmbench.demo.optimize_runs import call_count
 from llmbench.demo.slices import hour_slices, share
 from llmbench.gateway.chain_key import load_chain_key
-from llmbench.store.audit.log import SealPoint, database_id, verify_chain
+from llmbench.store.audit import log as audit_log
+from llmbench.store.audit.log import SealPoint, database_id, rows_per_statement, verify_chain
 from llmbench.store.audit.search_index import has_pending
 from llmbench.store.db import open_db
 from llmbench.store.schema.rollups import ROLLUP_TABLES
@@ -219,3 +231,54 @@ def test_with_three_cores_a_third_process_seals_the_same_chain(
         report = verify_chain(store.read(), key)
     assert report.ok and report.checked == TOTAL
     assert not multiprocessing.active_children()
+
+
+def test_every_insert_but_the_last_is_whole_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each count of rows in one INSERT is a prepared statement of its own in the connection's
+    # cache: a slice's odd tail made a new one per slice, and the writing process grew with the
+    # number of calls (issue #21). A slice's tail goes in with the next slice's rows.
+    sizes: list[int] = []
+    insert = audit_log.insert_sealed
+
+    def counted(db: Any, rows: Any) -> None:
+        sizes.append(len(rows))
+        insert(db, rows)
+
+    monkeypatch.setattr(audit_log, "insert_sealed", counted)
+    summary = build_demo(tmp_path / "demo.db", calls=1200, now=NOW, slices=300)
+    with open_db(summary.path, create=False) as store:
+        step = rows_per_statement(store.read())
+        report = verify_chain(store.read(), load_chain_key(database_id(store.read())))
+    assert sum(sizes) == summary.calls and len(sizes) >= 4  # four slices
+    assert all(size % step == 0 for size in sizes[:-1])
+    assert report.ok and report.checked == summary.calls
+
+
+def test_a_slice_is_let_go_when_the_next_is_asked_for() -> None:
+    # The generators a slice passes through keep it until the next arrives: emptied, its calls
+    # are not held while the next slice is drawn or received.
+    chunks = [[{"id": 1}, {"id": 2}], [{"id": 3}]]
+    stream = released(iter(chunks))
+    first = next(stream)
+    assert first == [{"id": 1}, {"id": 2}]
+    assert next(stream) == [{"id": 3}] and first == []
+    assert list(stream) == [] and chunks == [[], []]
+
+
+@pytest.mark.parametrize("count", [0, 1, 4, 5, 9])
+def test_a_slice_sent_in_parts_arrives_whole(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    # A slice crosses the pipe a few rows to a message, so its whole pickle is never held.
+    monkeypatch.setattr("llmbench.demo.draw_process.PIECE_ROWS", 2)
+    rows = [{"id": n, "text": "x" * n} for n in range(count)]
+    theirs, ours = multiprocessing.Pipe(duplex=False)
+    ours.send(("rows", send_in_parts(ours, rows), (count, 9)))
+    assert receive_whole(theirs) == ("rows", rows, (count, 9))
+    sealed = SealedSlice([(n,) for n in range(count)], {"r": 1}, [])
+    ours.send(("rows", replace(sealed, rows=send_in_parts(ours, sealed.rows)), (1, 2)))
+    assert receive_whole(theirs) == ("rows", sealed, (1, 2))
+    send_in_parts(ours, rows)
+    ours.send(("failed", "KeyError: 'x'"))  # a failure midway: the parts go with the slice
+    assert receive_whole(theirs) == ("failed", "KeyError: 'x'")
+    assert not theirs.poll()

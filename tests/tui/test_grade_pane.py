@@ -68,7 +68,10 @@ async def _open_queue(pilot: Pilot[None], key: str) -> GradeSessionScreen:
         if isinstance(screen, GradeSessionScreen) and screen.session.current is not None:
             current = screen.session.current
             keys = [current.a.key, current.b.key] if isinstance(current, Pair) else [current.key]
-            if all(k in screen.bodies for k in keys):
+            # The first bodies come with the session (launch.py), before the screen has drawn
+            # them: shown means on screen, not only read.
+            drawn = screen.query("#grade-item-text") and _item_text(screen)
+            if all(k in screen.bodies for k in keys) and drawn and "Loading…" not in drawn:
                 return screen
         await pilot.pause(0.01)
     raise AssertionError(f"the grading queue did not open; on {app.screen!r}")

@@ -1,4 +1,4 @@
-"""The one private name of Textual llmbench still sets, pinned (issue 23): `_css_update_count`,
+"""The private names of Textual llmbench still uses, pinned (issue 23): `_css_update_count`,
 the count of stylesheet changes a screen was last styled at.
 
 Textual starts a mode by comparing a new screen's count (-1, "never styled") with the app's and,
@@ -12,6 +12,7 @@ pinned in test_bench_keys_coverage.py.)
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 
 from textual.app import App, ComposeResult
@@ -68,3 +69,34 @@ def test_the_workaround_still_names_the_attribute_textual_compares() -> None:
     # Both sides of the comparison the workaround relies on (App._init_mode, App.switch_mode).
     assert "screen._css_update_count != self._css_update_count" in inspect.getsource(App._init_mode)
     assert "_css_update_count" in inspect.getsource(pane_loading.screen_factory)
+
+
+async def test_a_screens_timer_update_paints_what_changed_at_once() -> None:
+    """`Screen._on_timer_update`, what the screen's update timer calls: `LLMBenchApp.pane_ready`
+    calls it so a pane opened from a key is painted as soon as its data is on it, not a timer
+    period later. If Textual renames it or it stops painting, this fails: follow the new name or
+    drop the call (the frame then comes at the timer's next tick)."""
+    app = Modes()
+    async with app.run_test() as pilot:
+        await app.switch_mode("plain")
+        await pilot.pause()
+        frames: list[object] = []
+        original = app._display
+
+        def display(screen: Screen[None], renderable: object) -> None:
+            frames.append(renderable)
+            original(screen, renderable)
+
+        app._display = display  # type: ignore[method-assign]
+        try:
+            assert inspect.signature(app.screen._on_timer_update).parameters == {}
+            while app._batch_count:  # the mode switch holds its frames for a moment
+                await asyncio.sleep(0.01)
+            app.screen._update_timer.pause()
+            frames.clear()
+            app.screen.query_one(Static).update("changed")  # marks it dirty, paints nothing
+            assert not frames
+            app.screen._on_timer_update()
+            assert frames, "Screen._on_timer_update no longer paints: drop pane_ready's call"
+        finally:
+            app._display = original  # type: ignore[method-assign]

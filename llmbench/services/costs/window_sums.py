@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from llmbench.services.costs import tagged_sums
 from llmbench.store.costs import breakdowns as costs_repo
 from llmbench.store.costs.breakdowns import GroupedRow
 from llmbench.store.db import Store
@@ -197,6 +198,11 @@ def grouped(
     held whole when no call is later than the window's end (the usual case: the window ends
     now), else read directly."""
     filters = dict(filters or {})
+    sparse = tagged_sums.sparse_dimension(columns, filters)
+    if sparse is not None:
+        found = tagged_sums.grouped(store, sparse, columns, since, until, filters, grouped)
+        if found is not None:
+            return found
     db = store.read()
     first_day, last_day = since[:10], until[:10]
     if until == _iso_day(last_day):

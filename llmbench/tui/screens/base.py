@@ -1,14 +1,16 @@
-"""What every pane shares: header and footer, reading its data in a thread worker, and an
-empty state in place of a crash when the database has nothing to show yet.
+"""What every pane shares: header and footer, reading its data in a thread, and an empty
+state in place of a crash when the database has nothing to show yet.
 
-The threading rule (harlequin's): database reads run in `thread=True` workers that only post
-messages; widgets are touched on the main thread alone, so the first frame never waits on
-SQLite. Panes import `llmbench.services.panes` inside the functions that read: that module (and
-the store's queries) then loads in the worker thread, off the path to the first frame.
+The threading rule (harlequin's): database reads run in pool threads (each watched by a Textual
+worker) that only post messages; widgets are touched on the main thread alone, so the first
+frame never waits on SQLite. Panes import `llmbench.services.panes` inside the functions that
+read: that module (and the store's queries) then loads in the reading thread, off the path to the
+first frame.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
 
@@ -19,7 +21,7 @@ from textual.events import ScreenResume
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, active_worker
 
 from llmbench.tui.screens.pushed import RestyledWhenChanged
 from llmbench.tui.widgets.pane_footer import PaneFooter
@@ -136,11 +138,24 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
         as this holds, rather than after Textual's fixed hold of the frames."""
         return self._resumed and self.loaded
 
+    def tell_if_ready(self) -> None:
+        """Data just went on screen: if the pane is now `ready_to_show`, the app shows a switch
+        to it now rather than at its next check."""
+        if self.ready_to_show:
+            ready = getattr(self.app, "pane_ready", None)
+            if ready is not None:
+                ready()
+
     def on_screen_resume(self, event: ScreenResume) -> None:
         # Runs before Screen's own handler. Every widget was styled as it mounted, or when this
         # pane was last shown: restyling all of them again only redoes it (~5 ms on a first
         # visit) and, in a table, drops the lines it had drawn. Restyled when the CSS changed.
         self.keep_styles(self.app, event)
+        if self._resumed:
+            # The same visit: Textual resumes a mode's new screen twice (as the mode is made,
+            # then as it is switched to). A second read would replace the first, started
+            # moments ago, at the cost of a thread and the interpreter while the pane opens.
+            return
         self._resumed = True
         # Every visit re-reads, so a pane never shows numbers older than the last switch.
         self.reload()
@@ -183,10 +198,21 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
         self.read_in_thread(self.fetch, self._show_pane, group="pane")
 
     def read_in_thread(
-        self, read: Callable[[], Any], apply: Callable[[Any], None], *, group: str
+        self,
+        read: Callable[[], Any],
+        apply: Callable[[Any], None],
+        *,
+        group: str,
+        failed: Callable[[str], None] | None = None,
     ) -> None:
-        """Run `read` in a thread worker (a newer read of the same group replaces an older one)
-        and hand its result to `apply` on the main thread."""
+        """Run `read` in a pool thread (a newer read of the same group replaces an older one)
+        and hand its result to `apply` on the main thread; a failure goes to `failed` if given,
+        else it is told and, before the pane's first data, shown in its place.
+
+        The thread starts now. A Textual thread worker would start it only once the worker's
+        task comes up in the event loop, behind every message queued before it (a pane being
+        mounted: 10-30 ms). The read is still a worker, one that waits for the thread, so
+        cancelling it, `app.workers` and the tests' wait for idle see it as before."""
 
         number = self._reads_started.get(group, 0) + 1
         self._reads_started[group] = number
@@ -197,9 +223,21 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
             handle = self._in_flight.get(replaced)
             if handle is not None:
                 handle.interrupt()
+        thread: asyncio.Future[None] | None = None
+
+        async def until_read() -> None:
+            # Runs after this method has returned, so `thread` is set.
+            assert thread is not None
+            await thread
+
+        worker: Worker[None] = self.run_worker(
+            until_read, exclusive=True, group=group, name=f"read {group}"
+        )
+        self._reads[group] = worker
 
         def work() -> None:
-            worker = get_current_worker()
+            # As in a thread worker: the read may ask get_current_worker() whether it was stopped.
+            current = active_worker.set(worker)
             handle = self._interruptible()
             if handle is not None:
                 self._in_flight[worker] = handle
@@ -209,20 +247,22 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
                 payload = read()
             except Exception as error:  # a failed read must show, never kill the app
                 if not worker.is_cancelled:  # a stopped read ends in "interrupted": not a failure
-                    self.post_message(
-                        ReadFailed(self.PANE_TITLE, f"{type(error).__name__}: {error}")
-                    )
+                    told = f"{type(error).__name__}: {error}"
+                    if failed is not None:
+                        self.post_message(DataRead(failed, told, (group, number)))
+                    else:
+                        self.post_message(ReadFailed(self.PANE_TITLE, told))
                 return
             finally:
                 if handle is not None:
                     handle.ended()
                     self._in_flight.pop(worker, None)
+                active_worker.reset(current)
             if not worker.is_cancelled:
                 self.post_message(DataRead(apply, payload, (group, number)))
 
-        self._reads[group] = self.run_worker(
-            work, thread=True, exclusive=True, group=group, name=f"read {group}"
-        )
+        # The loop's default pool: the app widens it (pane_switch.WORKER_THREADS).
+        thread = asyncio.get_running_loop().run_in_executor(None, work)
 
     def _interruptible(self) -> Interruptible | None:
         """In the worker: the handle that lets `stop_reads` interrupt this thread's SQL."""
@@ -278,6 +318,7 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
             self.query_one("#pane-body").loading = False
             if self.focused is None:
                 self.focus_next()
+            self.tell_if_ready()
 
     def set_empty(self, empty: bool, text: str | None = None) -> None:
         if text is not None:

@@ -2,8 +2,9 @@
 
 toolong's log view is the model: nothing is measured or kept per row of the whole log. The view
 keeps a contiguous window of at most MAX_ROWS calls around the cursor, reads the next page (by
-key, in a thread worker) when the cursor comes within MARGIN rows of either end of the window,
-and drops pages far behind it. Home/end and jumps to a date replace the window.
+key, in a thread the pane starts: `ReadStarter`) when the cursor comes within MARGIN rows of
+either end of the window, and drops pages far behind it. Home/end and jumps to a date replace
+the window.
 
 It is a plain Widget drawing with `render_line` rather than a ScrollView: a scrollbar needs the
 position of every row, which keyset paging deliberately never computes. The pane shows where
@@ -26,7 +27,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.worker import get_current_worker
 
 from llmbench.tui.format import NOTHING, count, millis, model_label, money, timestamp
 from llmbench.tui.widgets.call_log_layout import Placed, fit, layout, window_on_match
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from llmbench.store.audit.browser import CallKey, CallSummary, Page
 
 Direction = Literal["older", "newer"]
+ReadStarter = Callable[
+    [Callable[[], "Page"], Callable[["Page"], None], str, Callable[[str], None]], None
+]
+"""Starts one read of a page in a thread: (read, apply, group, failed). The pane's: its reads
+are stopped with the pane's as it is left, and the store's close waits for them."""
 _PROBLEM_STATUSES = frozenset({"error", "timeout", "rate_limited", "blocked"})
 PAGE_ROWS = 100
 MARGIN = 60
@@ -165,22 +170,11 @@ class CallLog(Widget, can_focus=True):
     class Selected(Highlighted):
         pass
 
-    class WindowRead(Message):
-        """A page arrived from the worker (handled by the view itself)."""
-
-        def __init__(self, generation: int, kind: str, page: Page) -> None:
-            super().__init__()
-            self.generation = generation
-            self.kind = kind
-            self.page = page
-
-    class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
-
-    def __init__(self, *, columns: Sequence[str] = DEFAULT_COLUMNS, id: str | None = None) -> None:
+    def __init__(
+        self, *, reads: ReadStarter, columns: Sequence[str] = DEFAULT_COLUMNS, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
+        self._reads = reads
         self.columns = [COLUMNS_BY_KEY[key] for key in columns]
         self.source: LogSource | None = None
         self.rows: list[CallSummary] = []
@@ -196,6 +190,8 @@ class CallLog(Widget, can_focus=True):
         """The first page of the current source has arrived."""
         self._generation = 0
         self._pending: set[str] = set()
+        self._window: tuple[str, str | None] = ("first", None)
+        """How the window was last replaced (kind, moment): done again if that read is stopped."""
         self._last_highlight: int | None = None
         self._empty_note = "No call matches."
 
@@ -241,6 +237,7 @@ class CallLog(Widget, can_focus=True):
     def _reset(self, kind: str, moment: str | None = None) -> None:
         self._generation += 1
         self._pending = {kind}
+        self._window = (kind, moment)
         self._read(kind, None, moment)
 
     def _read(self, kind: str, after: CallKey | None, moment: str | None = None) -> None:
@@ -249,41 +246,45 @@ class CallLog(Widget, can_focus=True):
             return
         limit = max(PAGE_ROWS, self._visible * 2)
 
-        def work() -> None:
-            try:
-                if kind == "seek" and moment is not None:
-                    page = source.seek(moment, limit)
-                elif kind in ("first", "older"):
-                    page = source.read(after, "older", limit)
-                else:
-                    page = source.read(after, "newer", limit)
-            except Exception as error:  # a failed read is told, never fatal
-                self.post_message(self.Failed(f"{type(error).__name__}: {error}"))
-                return
-            if not get_current_worker().is_cancelled:
-                self.post_message(self.WindowRead(generation, kind, page))
+        def read() -> Page:
+            if kind == "seek" and moment is not None:
+                return source.seek(moment, limit)
+            return source.read(after, "older" if kind in ("first", "older") else "newer", limit)
 
-        self.run_worker(work, thread=True, group=f"call-log-{kind}", name=f"call log {kind}")
+        self._reads(
+            read, lambda page: self._window_read(generation, kind, page), f"call-log-{kind}",
+            self._failed,
+        )  # fmt: skip
 
-    def on_call_log_failed(self, message: CallLog.Failed) -> None:
-        message.stop()
+    def read_again(self, kinds: set[str]) -> None:
+        """The reads of `kinds` ("first", "older"...) were stopped as the pane was left: the
+        pane is shown again, so read what is still missing."""
+        if self.source is None:
+            return
+        kind, moment = self._window
+        if kind in kinds and kind in self._pending:
+            self._reset(kind, moment)
+            return
+        self._pending -= kinds
+        self._prefetch()
+
+    def _failed(self, error: str) -> None:
         self._pending.clear()
         self.loaded = True
         self.refresh()
-        self.notify(message.error, title="Audit log: cannot read", severity="error")
+        self.notify(error, title="Audit log: cannot read", severity="error")
 
-    def on_call_log_window_read(self, message: CallLog.WindowRead) -> None:
-        message.stop()
-        if message.generation != self._generation:
+    def _window_read(self, generation: int, kind: str, page: Page) -> None:
+        if generation != self._generation:
             return  # read for a filter or position that has since been replaced
-        self._pending.discard(message.kind)
-        page, rows = message.page, message.page.rows
-        if message.kind in ("first", "last", "seek"):
+        self._pending.discard(kind)
+        rows = page.rows
+        if kind in ("first", "last", "seek"):
             self.rows = list(rows)
-            self.at_top = message.kind == "first" or (message.kind == "last" and not page.more)
-            self.at_bottom = message.kind == "last" or not page.more
-            self.window_start = 0 if message.kind == "first" else None
-            if message.kind == "last":
+            self.at_top = kind == "first" or (kind == "last" and not page.more)
+            self.at_bottom = kind == "last" or not page.more
+            self.window_start = 0 if kind == "first" else None
+            if kind == "last":
                 self.cursor = max(len(self.rows) - 1, 0)
                 self.top = max(len(self.rows) - self._visible, 0)
                 if self.at_top:
@@ -292,7 +293,7 @@ class CallLog(Widget, can_focus=True):
                 self.cursor = self.top = 0
             self.loaded = True
             self._last_highlight = None
-        elif message.kind == "older":
+        elif kind == "older":
             self.rows.extend(rows)
             self.at_bottom = not page.more
             self._trim_front()

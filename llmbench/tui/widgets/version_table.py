@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from llmbench.tui.format import NOTHING, count, day, one_line
+from llmbench.tui.widgets import laid_out
 from llmbench.tui.widgets.table_cursor import highlighted_key, restore_cursor
 
 if TYPE_CHECKING:
@@ -40,14 +40,19 @@ def versions_in(side: Widget) -> VersionTable:
     if found:
         return found.first()
     table = VersionTable(id="versions-table", cursor_type="row", zebra_stripes=True)
-    detail = VerticalScroll(id="version-detail")
+    # Sized by the layout alone (laid_out.py): each version's text has its own height, and a
+    # new height would otherwise lay the screen out twice on every cursor move.
+    detail = laid_out.VerticalScroll(id="version-detail")
     side.mount(table, detail)
     # Mounted, not passed as a child: a child is only added as its parent composes, later.
-    detail.mount(Static("", id="version-detail-text"))
+    detail.mount(laid_out.Static("", id="version-detail-text"))
     return table
 
 
 class VersionTable(DataTable[str]):
+    _shown: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None
+    """The keys and cells the table was last filled with."""
+
     def on_mount(self) -> None:
         if not self.columns:  # filled before it mounted: its columns fit those rows already
             self._fit_columns([])
@@ -61,7 +66,8 @@ class VersionTable(DataTable[str]):
         self, history: PromptHistory, marked: int | None, selected: str | None
     ) -> None:
         """Fill the table with the history's versions (`marked` is the version id marked for
-        a diff) and put the cursor on `selected`, else on the production version."""
+        a diff), unless it shows them already, and put the cursor on `selected`, else on the
+        production version."""
         cells = [
             (
                 f"{'◆ ' if marked == row.id else ''}v{row.version}",
@@ -73,9 +79,14 @@ class VersionTable(DataTable[str]):
             )
             for row in history.versions
         ]
-        self._fit_columns(cells)
-        for row, values in zip(history.versions, cells, strict=True):
-            self.add_row(*values, key=str(row.id))
+        shown = (tuple(str(row.id) for row in history.versions), tuple(cells))
+        # The same rows again (a refresh, a read of the prompt on screen): refilling would
+        # clear the table's caches, redraw it and lay the screen out for nothing.
+        if shown != self._shown or self.row_count != len(cells):
+            self._shown = shown
+            self._fit_columns(cells)
+            for key, values in zip(shown[0], cells, strict=True):
+                self.add_row(*values, key=key)
         if selected is None:
             selected = next(
                 (str(row.id) for row in history.versions if PRODUCTION in row.labels), None

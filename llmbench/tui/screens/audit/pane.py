@@ -26,6 +26,8 @@ from llmbench.tui.screens.base import ActionFailed, PaneScreen
 from llmbench.tui.widgets.call_log import DEFAULT_COLUMNS, CallLog, Direction
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from llmbench.store.audit.browser import CallKey, Filter, Page
     from llmbench.store.db import Store
     from llmbench.tui.screens.audit.call_detail import OpenVersion
@@ -111,6 +113,9 @@ class AuditScreen(PaneScreen[bool]):
         """The columns shown; kept for the whole session (this screen lives as long as the app)."""
         self.matches: tuple[int, bool] | None = None
         self.source: FilteredCalls | None = None
+        self._counting: FilteredCalls | None = None
+        """The list whose count has been asked for."""
+        self._log: CallLog | None = None
         self._typing: Timer | None = None
         self._restart = False
         self.exporting: Worker[None] | None = None
@@ -121,31 +126,78 @@ class AuditScreen(PaneScreen[bool]):
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=f"/ filter: {QUERY_HINT}", id="audit-query")
         yield Static("", id="query-error", markup=False)
-        yield CallLog(columns=self.columns, id="call-log")
+        self._log = CallLog(reads=self._log_reads, columns=self.columns, id="call-log")
+        if self.source is None:
+            # The first page is read from now on, while the pane is mounted (10-30 ms on a first
+            # visit), beside `fetch` (is the log empty?), not after it.
+            self._start_list(self.applied)
+        yield self._log
         yield Static("", id="audit-status", markup=False)
 
     @property
     def log_view(self) -> CallLog:
-        return self.query_one("#call-log", CallLog)
+        if self._log is None:
+            raise LookupError("the audit pane is not composed yet")
+        return self._log
 
     @property
     def ready_to_show(self) -> bool:
-        return super().ready_to_show and self.log_view.loaded
+        return super().ready_to_show and self._log is not None and self._log.loaded
 
     # -- reading -----------------------------------------------------------------------------
+
+    def _log_reads(
+        self,
+        read: Callable[[], Page],
+        apply: Callable[[Page], None],
+        group: str,
+        failed: Callable[[str], None],
+    ) -> None:
+        """The log's page reads are this pane's: stopped with its other reads as it is left
+        (read again when shown: `read_again`), and waited for by the store's close."""
+
+        def applied(page: Page) -> None:
+            apply(page)
+            self._log_read()
+
+        self.read_in_thread(read, applied, group=group, failed=failed)
+
+    def _log_read(self) -> None:
+        """A page arrived: the rows may be what the pane was waiting for to be shown, and the
+        first rows of a list start its count."""
+        self.tell_if_ready()
+        source = self.source
+        if (
+            source is not None
+            and self.log_view.loaded
+            and self.matches is None
+            and self._counting is not source
+            and not self.reading("count")
+        ):
+            self._counting = source
+            # After the frame that shows the rows: the count of a large log holds a core (and,
+            # between its statements, the interpreter) while that frame is drawn.
+            self.call_after_refresh(self._count, source)
+
+    def _count(self, source: FilteredCalls) -> None:
+        if source is not self.source or self.matches is not None:
+            return
+        if not self.is_current:  # left meanwhile: counted when shown again (`read_again`)
+            self._stopped.add("count")
+            return
+        self.read_in_thread(source.count, lambda found: self._counted(source, found), group="count")
 
     def fetch(self) -> bool:
         from llmbench.services.audit import browser as audit_log
 
-        # Whether there is any call: the total is counted beside the first page (_start), so
-        # the first screen does not wait for a count of every call.
+        # Whether there is any call: the total is counted once the first page is in
+        # (`_log_read`), so the first screen does not wait for a count of every call.
         return audit_log.has_calls(self.bench.store)
 
     def on_mount(self) -> None:
-        # The first page is read at once, beside `fetch` (is the log empty?), not after it.
+        # The first page is being read (compose_body); the line under it says so.
         # (PaneScreen.on_mount runs too: Textual calls each class's handler.)
-        if self.source is None:
-            self._start(self.applied)
+        self._update_status()
 
     def show(self, data: bool) -> None:
         self.set_empty(not data)
@@ -158,22 +210,33 @@ class AuditScreen(PaneScreen[bool]):
         self.reload()
 
     def _start(self, query: AuditQuery) -> None:
+        self._start_list(query)
+        self._update_status()
+
+    def _start_list(self, query: AuditQuery) -> None:
+        """Show the calls `query` selects: the log reads its first page (widgets may not be
+        mounted yet)."""
         self.applied = query
         self.source = FilteredCalls(self.bench.store, query, self.bench.now())
         note = "No call matches the filter." if not query.is_empty else "No calls yet."
         self.log_view.set_source(self.source, empty_note=note)
         self.matches = None
-        self._update_status()
-        source = self.source
-        self.read_in_thread(source.count, lambda found: self._counted(source, found), group="count")
+        self._counting = None
+        # The count waits for the list's first rows (`_log_read`): the first paint of the pane
+        # never waits on a query over the whole log.
 
     def read_again(self, groups: set[str]) -> None:
-        # The count was stopped as the pane was left (its rows are read again by `show`).
+        # What was stopped as the pane was left: the log's pages, and the count (counted again
+        # here when the rows were in; else it waits for them).
+        prefix = "call-log-"
+        pages = {group.removeprefix(prefix) for group in groups if group.startswith(prefix)}
+        if pages:
+            self.log_view.read_again(pages)
         source = self.source
-        if "count" in groups and source is not None and self.matches is None:
-            self.read_in_thread(
-                source.count, lambda found: self._counted(source, found), group="count"
-            )
+        if "count" in groups and source is not None and self.log_view.loaded:
+            self._count(source)
+        elif "count" in groups:
+            self._counting = None
 
     def _counted(self, source: FilteredCalls, found: tuple[int, bool]) -> None:
         if source is self.source:

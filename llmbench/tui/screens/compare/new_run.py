@@ -66,6 +66,7 @@ class NewRunDialog(ModalScreen["Picks | None"]):
         """The latest fit check's findings (None until one finished)."""
         self._fit_checks = 0
         self._fit_timer: Timer | None = None
+        self._gateway_loading = False
 
     def compose(self) -> ComposeResult:
         versions = self.choices.versions
@@ -173,6 +174,18 @@ class NewRunDialog(ModalScreen["Picks | None"]):
         self.query_one("#new-run-models-head", Static).update(
             f"(model facts not read: {type(error).__name__}: {error})"
         )
+        self._load_gateway()
+
+    def _load_gateway(self) -> None:
+        """Start importing litellm (seconds) while the comparison is picked, once the dialog
+        has shown what it reads: started with `n`, the import took the interpreter from the
+        dialog's first frame, its models' read and its fit check."""
+        if self._gateway_loading:
+            return
+        self._gateway_loading = True
+        from llmbench.services.evaluation.engine import prefetch_gateway
+
+        self.call_after_refresh(prefetch_gateway)
 
     def _show_models(self, overview: ModelsOverview) -> None:
         self.overview = overview
@@ -249,11 +262,13 @@ class NewRunDialog(ModalScreen["Picks | None"]):
         self.fit_problems = problems
         text = "\n".join(f"⚠ {problem.sentence()}" for problem in problems)
         self.query_one("#new-run-fit", Static).update(text)
+        self._load_gateway()
 
     def _fit_not_checked(self, found: tuple[str, int]) -> None:
         text, number = found
         if number == self._fit_checks:
             self.query_one("#new-run-fit", Static).update(text)
+            self._load_gateway()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -214,10 +214,8 @@ class CompareScreen(PaneScreen["list[RunRow]"]):
 
     def action_new_run(self) -> None:
         from llmbench.services.compare import runs as compare_runs
-        from llmbench.services.evaluation.engine import prefetch_gateway
 
-        # litellm takes seconds to import: let it load while the comparison is being picked.
-        prefetch_gateway()
+        # litellm's import (seconds) starts once the dialog is on screen (NewRunDialog).
         store, settings = self.bench.store, self.bench.settings
         self.act_in_thread(
             lambda: compare_runs.choices(store, settings), self._ask_picks, what="New comparison"

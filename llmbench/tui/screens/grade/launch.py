@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from llmbench.services.grading.queues import Mode, QueueSpec
+    from llmbench.services.grading.queues import ItemBody, Mode, QueueSpec
 
 
 def start_session(
@@ -45,12 +45,19 @@ def start_session(
         # Grades left in progress (levels, verdict, a note) when this queue was last open.
         prefix = grading_drafts.grade_prefix(rubric_id, mode, reviewer)
         kept = {draft.key[len(prefix) :]: draft.body for draft in keeper.read_under(prefix)}
-        app.call_from_thread(open_session, app, GradingSession(queue, kept=kept))
+        session = GradingSession(queue, kept=kept)
+        # The first items' bodies are read here, with the queue: the screen opens with its item
+        # drawn, in one layout, rather than "Loading…" and a second layout when they come.
+        from llmbench.tui.screens.grade.session import keys_ahead
+
+        ahead = keys_ahead(session)
+        bodies = grading.item_bodies(store, ahead) if ahead else {}
+        app.call_from_thread(open_session, app, session, bodies)
 
     screen.run_worker(build, thread=True, group="grade-queue", name="build grading queue")
 
 
-def open_session(app: object, session: object) -> None:
+def open_session(app: object, session: object, bodies: dict[str, ItemBody]) -> None:
     from llmbench.services.grading.session import GradingSession
     from llmbench.tui.app import LLMBenchApp
     from llmbench.tui.screens.grade.session import GradeSessionScreen
@@ -59,4 +66,4 @@ def open_session(app: object, session: object) -> None:
     if not session.entries:
         app.notify("Nothing left for you to grade in this queue.", title="Grade")
         return
-    app.push_screen(GradeSessionScreen(session))
+    app.push_screen(GradeSessionScreen(session, bodies))

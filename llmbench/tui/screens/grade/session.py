@@ -88,11 +88,12 @@ class GradeSessionScreen(PushedScreen[None]):
     }
     """
 
-    def __init__(self, session: GradingSession) -> None:
+    def __init__(self, session: GradingSession, bodies: dict[str, ItemBody] | None = None) -> None:
         super().__init__()
         self.session = session
-        self.bodies: dict[str, ItemBody] = {}
-        self._requested: set[str] = set()
+        self.bodies: dict[str, ItemBody] = dict(bodies or {})
+        """Item bodies read so far: the first ones (`keys_ahead`) come with the session."""
+        self._requested: set[str] = set(self.bodies)
         queue = session.queue
         self.title = f"Grade · {queue.rubric.name}"
         self.sub_title = f"{queue.mode} mode · {queue.reviewer}"
@@ -301,16 +302,8 @@ class GradeSessionScreen(PushedScreen[None]):
 
     # -- reading ahead ---------------------------------------------------------------------
 
-    def _keys_ahead(self) -> list[str]:
-        entries = self.session.entries
-        start = max(self.session.position - 1, 0)
-        keys: list[str] = []
-        for entry in entries[start : self.session.position + PREFETCH]:
-            keys.extend(_item_keys(entry))
-        return keys
-
     def _prefetch(self) -> None:
-        ahead = self._keys_ahead()
+        ahead = keys_ahead(self.session)
         # Read again only when the next few items are not already asked for.
         if all(key in self._requested for key in ahead[: max(len(ahead) // 2, 1)]):
             return
@@ -487,6 +480,15 @@ class GradeSessionScreen(PushedScreen[None]):
                 if level.example:
                     parts += [(f"     e.g. {level.example}", "dim"), "\n"]
         return Content.assemble(*parts)
+
+
+def keys_ahead(session: GradingSession) -> list[str]:
+    """The keys of the items just behind and ahead of the reviewer, whose bodies are wanted."""
+    start = max(session.position - 1, 0)
+    return [
+        key for entry in session.entries[start : session.position + PREFETCH]
+        for key in _item_keys(entry)
+    ]  # fmt: skip
 
 
 def _item_keys(entry: Entry) -> list[str]:

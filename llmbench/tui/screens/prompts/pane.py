@@ -18,6 +18,7 @@ from llmbench.tui.screens.read_ahead import ReadAheadPane
 from llmbench.tui.widgets.virtual_table import Column, TableRow, VirtualTable
 
 if TYPE_CHECKING:
+    from textual.content import Content
     from textual.widgets import DataTable, Input
 
     from llmbench.core.models import PromptVersion
@@ -90,6 +91,7 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         self._select_version: int | None = None
         self._select_prompt: int | None = None
         self._version_requested: str | None = None
+        self.shown_text: Content | None = None
 
     # -- layout and reading ------------------------------------------------------------------
 
@@ -176,9 +178,10 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
             return
         store, prompt_id = self.bench.store, int(key)
 
-        def read() -> PromptHistory:  # the modules load here, in the worker
-            # Not services.prompts.library: the editor's templates and token counts would load
-            # with it, holding the interpreter while the next pane may be opening.
+        def read() -> PromptHistory | None:  # the modules load here, in the worker
+            if get_current_worker().is_cancelled:  # left before it began: no import to hold
+                return None  # the interpreter (a cancelled read's result is never shown)
+            # Not services.prompts.library: it loads the editor's templates and token counts.
             from llmbench.services.prompts import history as prompts
 
             found = prompts.history(store, prompt_id)
@@ -203,8 +206,8 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         selected = table.cursor_key if same_prompt else None
         if self._select_version is not None:
             selected, self._select_version = str(self._select_version), None
-        table.clear()
         if history is None:
+            table.clear()
             self._show_version(None)
             return
         if not same_prompt and self.marked is not None:
@@ -240,9 +243,10 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         self.shown = view
         from llmbench.tui.widgets.version_detail import render_version
 
-        self.query_one("#version-detail-text", Static).update(
-            render_version(view, self.prompt_history)
-        )
+        text = render_version(view, self.prompt_history)
+        if self.shown_text is None or not self.shown_text.is_same(text):  # else a layout anew
+            self.shown_text = text
+            self.query_one("#version-detail-text", Static).update(text)
 
     def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
         self._read_history(event.key)
@@ -295,10 +299,8 @@ class PromptsScreen(ReadAheadPane["list[LibraryRow]"]):
         tags = [tag.strip() for tag in values["tags"].split(",")]
 
         def act() -> tuple[int, str]:
-            prompt_id = prompts.create_prompt(
-                store, values["name"], description=values["description"], tags=tags
-            )
-            return prompt_id, values["name"].strip()
+            name, about = values["name"], values["description"]
+            return prompts.create_prompt(store, name, description=about, tags=tags), name.strip()
 
         self.act_in_thread(act, self._created, what="New prompt")
 
