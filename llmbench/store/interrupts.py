@@ -56,6 +56,12 @@ class ReadInterrupt:
             connection, self._connection = self._connection, None
         if connection is not None:
             connection.set_trace_callback(None)
+            if connection.in_transaction:
+                # A read stopped inside its read transaction: the COMMIT that would have closed
+                # it was interrupted too. Left open, it would hold this thread's connection on
+                # that old snapshot, and every later read in the thread would show data from
+                # before any write since. A read wrote nothing: rolling back loses nothing.
+                connection.rollback()
             self._in_flight.ended(self)
 
 

@@ -135,3 +135,46 @@ def test_a_read_that_does_not_end_keeps_its_connection_open_and_close_still_retu
         assert time.perf_counter() - began < 5
         release.set()
         assert ran.result(timeout=10) == -1  # its connection was not closed under it
+
+
+def test_a_read_stopped_inside_its_transaction_leaves_the_next_read_seeing_new_writes(
+    store: Store,
+) -> None:
+    """A stopped read's COMMIT is interrupted like its other statements: its thread's connection
+    must not stay on the read's old snapshot (F5's budget deleted, and still listed)."""
+    store.write(lambda db: db.execute("CREATE TABLE notes (text TEXT)"))
+    store.write(lambda db: db.execute("INSERT INTO notes VALUES ('old')"))
+    pool = ThreadPoolExecutor(max_workers=1)  # one thread: the next read reuses its connection
+
+    def stopped_read() -> None:
+        handle = ReadInterrupt(store)
+        connection = store.connection()
+        try:
+            connection.execute("BEGIN")  # as store.costs.breakdowns.snapshot does
+            try:
+                connection.execute("SELECT count(*) FROM notes").fetchone()
+                handle.interrupt()  # the pane was left
+                connection.execute(ENDLESS).fetchone()
+            finally:
+                with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+                    connection.execute("COMMIT")
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            handle.ended()
+
+    def next_read() -> list[str]:
+        handle = ReadInterrupt(store)
+        try:
+            rows = store.connection().execute("SELECT text FROM notes ORDER BY rowid")
+            return [row[0] for row in rows.fetchall()]
+        finally:
+            handle.ended()
+
+    try:
+        pool.submit(stopped_read).result(timeout=30)
+        store.write(lambda db: db.execute("INSERT INTO notes VALUES ('new')"))
+        assert pool.submit(next_read).result(timeout=30) == ["old", "new"]
+        assert not pool.submit(lambda: store.connection().in_transaction).result(timeout=30)
+    finally:
+        pool.shutdown()
