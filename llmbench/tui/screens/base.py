@@ -223,12 +223,14 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
             handle = self._in_flight.get(replaced)
             if handle is not None:
                 handle.interrupt()
-        thread: asyncio.Future[None] | None = None
+        thread: list[asyncio.Future[None]] = []
+        submitted = asyncio.Event()
 
         async def until_read() -> None:
-            # Runs after this method has returned, so `thread` is set.
-            assert thread is not None
-            await thread
+            # Python 3.12 may start the worker's task at once (eagerly), before the thread
+            # below is submitted: it waits for that first.
+            await submitted.wait()
+            await thread[0]
 
         worker: Worker[None] = self.run_worker(
             until_read, exclusive=True, group=group, name=f"read {group}"
@@ -262,7 +264,8 @@ class PaneScreen(RestyledWhenChanged, Screen[None], Generic[T]):
                 self.post_message(DataRead(apply, payload, (group, number)))
 
         # The loop's default pool: the app widens it (pane_switch.WORKER_THREADS).
-        thread = asyncio.get_running_loop().run_in_executor(None, work)
+        thread.append(asyncio.get_running_loop().run_in_executor(None, work))
+        submitted.set()
 
     def _interruptible(self) -> Interruptible | None:
         """In the worker: the handle that lets `stop_reads` interrupt this thread's SQL."""
