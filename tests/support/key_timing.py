@@ -170,3 +170,25 @@ async def time_minimal(runs: int, size: tuple[int, int]) -> dict[str, Figures]:
             await pilot.press("escape")
             await quiet(pilot)
     return {kind: figures(values) for kind, values in samples.items()}
+
+
+def count_layouts(screen: Screen[Any]) -> list[int]:
+    """A counter of the screen's layout passes (`[n]`), reset by `layouts_of`."""
+    counted = [0]
+    original: Callable[..., None] = screen._refresh_layout
+
+    def counting(*args: Any, **kwargs: Any) -> None:
+        counted[0] += 1
+        original(*args, **kwargs)
+
+    screen._refresh_layout = counting  # type: ignore[method-assign]
+    return counted
+
+
+async def layouts_of(pilot: Pilot[Any], counted: list[int], key: str) -> int:
+    """How many layout passes the screen makes from `key` until the app is quiet again."""
+    await quiet(pilot)
+    counted[0] = 0
+    await pilot.press(key)
+    await quiet(pilot)
+    return counted[0]

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import inspect
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.containers import VerticalScroll
-from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Static
 
 from llmbench.services.grading.queues import Pair
 from llmbench.store.db import Store, open_db
 from llmbench.tui.app import LLMBenchApp
-from llmbench.tui.screens.grade.session import GradeSessionScreen
 from tests.support import key_timing
 from tests.tui.conftest import DEMO_NOW, demo_settings
 from tests.tui.test_grade_pane import _open_queue
@@ -44,38 +41,18 @@ def test_textual_still_sizes_widgets_through_size_updated() -> None:
     ]  # fmt: skip
 
 
-def _count_layouts(screen: GradeSessionScreen) -> list[int]:
-    counted = [0]
-    original: Callable[..., None] = screen._refresh_layout
-
-    def counting(*args: Any, **kwargs: Any) -> None:
-        counted[0] += 1
-        original(*args, **kwargs)
-
-    screen._refresh_layout = counting  # type: ignore[method-assign]
-    return counted
-
-
-async def _layouts_of(pilot: Pilot[None], counted: list[int], key: str) -> int:
-    await key_timing.quiet(pilot)
-    counted[0] = 0
-    await pilot.press(key)
-    await key_timing.quiet(pilot)
-    return counted[0]
-
-
 async def test_each_item_is_one_layout_and_long_ones_scroll(own_store: Store) -> None:
     app = LLMBenchApp(own_store, demo_settings(), db_label="demo.db", clock=lambda: DEMO_NOW)
     async with app.run_test(size=SMALL) as pilot:
         screen = await _open_queue(pilot, "g")
-        counted = _count_layouts(screen)
+        counted = key_timing.count_layouts(screen)
         text = screen.query_one("#grade-item-text", Static)
         scroll = screen.query_one("#grade-item", VerticalScroll)
         heights: set[int] = set()
         overflowed = False
         for _ in range(12):
             before = screen.session.current
-            assert await _layouts_of(pilot, counted, "j") == 1
+            assert await key_timing.layouts_of(pilot, counted, "j") == 1
             assert screen.session.current is not before
             assert screen.session.current is not None
             assert screen.session.current.key in screen.bodies  # read ahead: shown at once
@@ -91,23 +68,23 @@ async def test_each_item_is_one_layout_and_long_ones_scroll(own_store: Store) ->
         assert overflowed
 
         # A level: the rubric changes, one layout; a digit that is no level changes nothing.
-        assert await _layouts_of(pilot, counted, "3") == 1
+        assert await key_timing.layouts_of(pilot, counted, "3") == 1
         dimension = screen.session.active_dimension
         assert dimension is not None and dimension.level_for_key("0") is None
-        assert await _layouts_of(pilot, counted, "0") == 0
+        assert await key_timing.layouts_of(pilot, counted, "0") == 0
 
 
 async def test_each_pair_is_one_layout(own_store: Store) -> None:
     app = LLMBenchApp(own_store, demo_settings(), db_label="demo.db", clock=lambda: DEMO_NOW)
     async with app.run_test(size=SMALL) as pilot:
         screen = await _open_queue(pilot, "p")
-        counted = _count_layouts(screen)
+        counted = key_timing.count_layouts(screen)
         left = screen.query_one("#pair-left", Static)
         for key in ("a", "b", "equals_sign", "j"):
             pair = screen.session.current
             assert isinstance(pair, Pair)
             # The key and the grade landing (the progress line counts it): one layout in all.
-            assert await _layouts_of(pilot, counted, key) == 1
+            assert await key_timing.layouts_of(pilot, counted, key) == 1
             assert screen.session.current is not pair
             shown = screen.session.current
             assert isinstance(shown, Pair)

@@ -6,9 +6,7 @@ show), and a mark for a diff still refills the table with its ◆."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from llmbench.tui.app import LLMBenchApp
@@ -16,26 +14,6 @@ from llmbench.tui.screens.prompts.pane import PromptsScreen
 from llmbench.tui.widgets.version_table import VersionTable
 from tests.support import key_timing
 from tests.tui.conftest import SIZE, settle
-
-
-def _count_layouts(screen: PromptsScreen) -> list[int]:
-    counted = [0]
-    original: Callable[..., None] = screen._refresh_layout
-
-    def counting(*args: Any, **kwargs: Any) -> None:
-        counted[0] += 1
-        original(*args, **kwargs)
-
-    screen._refresh_layout = counting  # type: ignore[method-assign]
-    return counted
-
-
-async def _layouts_of(pilot: Pilot[None], counted: list[int], key: str) -> int:
-    await key_timing.quiet(pilot)
-    counted[0] = 0
-    await pilot.press(key)
-    await key_timing.quiet(pilot)
-    return counted[0]
 
 
 def _detail(screen: PromptsScreen) -> str:
@@ -53,11 +31,11 @@ async def test_library_keys_lay_out_only_what_changed(make_app: Callable[..., LL
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, PromptsScreen) and screen.prompt_history is not None
-        counted = _count_layouts(screen)
+        counted = key_timing.count_layouts(screen)
         first = screen.prompt_history.prompt.name
         assert first in _detail(screen)
 
-        assert await _layouts_of(pilot, counted, "down") == 1
+        assert await key_timing.layouts_of(pilot, counted, "down") == 1
         assert screen.prompt_history.prompt.name != first
         assert screen.prompt_history.prompt.name in _detail(screen)
         shown, cells = _detail(screen), _version_cells(screen)
@@ -65,7 +43,7 @@ async def test_library_keys_lay_out_only_what_changed(make_app: Callable[..., LL
         row = table.cursor_row
 
         # Nothing changed in the file: the refresh reads it again and lays nothing out.
-        assert await _layouts_of(pilot, counted, "r") == 0
+        assert await key_timing.layouts_of(pilot, counted, "r") == 0
         assert (_detail(screen), _version_cells(screen), table.cursor_row) == (shown, cells, row)
 
         # A mark changes the table's cells: it is filled again, with ◆ on the marked version.
